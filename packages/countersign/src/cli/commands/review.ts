@@ -1,0 +1,95 @@
+import type { Command } from 'commander';
+import type { ActionView } from '../../domain/actions/schemas.js';
+import { CsError } from '../../lib/errors.js';
+import { ApiClient } from '../api-client.js';
+import { ago, safeText, table } from '../output.js';
+
+function parseArgsJson(text: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new CsError('invalid_request', `--args is not valid JSON: ${(e as Error).message}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new CsError('invalid_request', '--args must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+export function describeAction(a: ActionView): string {
+  const lines = [
+    `id:          ${a.id}`,
+    `status:      ${a.status}`,
+    `agent:       ${safeText(a.agent.name)}`,
+    `tool:        ${safeText(a.tool)}`,
+  ];
+  if (a.resource) lines.push(`resource:    ${safeText(a.resource)}`);
+  if (a.on_behalf_of) lines.push(`on behalf:   ${safeText(a.on_behalf_of)}`);
+  if (a.purpose) lines.push(`purpose:     ${safeText(a.purpose)}`);
+  lines.push(`rule:        ${a.policy.rule} (${a.policy.effect})`);
+  lines.push(`created:     ${a.created_at}`);
+  if (a.expires_at && a.status === 'pending') lines.push(`expires:     ${a.expires_at}`);
+  if (a.decided_by) lines.push(`decided by:  ${safeText(a.decided_by.label ?? a.decided_by.type)} at ${a.decided_at}`);
+  if (a.reason) lines.push(`reason:      ${safeText(a.reason)}`);
+  lines.push('arguments:', safeText(JSON.stringify(a.arguments, null, 2)));
+  if (a.original_arguments) lines.push('original arguments (before edit):', safeText(JSON.stringify(a.original_arguments, null, 2)));
+  return lines.join('\n');
+}
+
+export function registerReview(program: Command, out: (s: string) => void): void {
+  program
+    .command('ls')
+    .description('list actions (uses COUNTERSIGN_URL and COUNTERSIGN_KEY)')
+    .option('--status <status>', 'pending | approved | denied | expired | cancelled | executed | failed')
+    .option('--agent <name>', 'only this agent')
+    .option('--tool <name>', 'only this tool')
+    .option('--limit <n>', 'how many', '50')
+    .option('--json', 'print JSON')
+    .action(async (o: { status?: string; agent?: string; tool?: string; limit: string; json?: boolean }) => {
+      const q = new URLSearchParams();
+      if (o.status) q.set('status', o.status);
+      if (o.agent) q.set('agent', o.agent);
+      if (o.tool) q.set('tool', o.tool);
+      q.set('limit', o.limit);
+      const page = await ApiClient.fromEnv().request<{ items: ActionView[] }>('GET', `/v1/actions?${q}`);
+      if (o.json) return out(JSON.stringify(page, null, 2));
+      if (page.items.length === 0) return out('no actions');
+      out(table([['ID', 'STATUS', 'AGENT', 'TOOL', 'CREATED'], ...page.items.map((a) => [a.id, a.status, safeText(a.agent.name), safeText(a.tool), ago(a.created_at)])]));
+    });
+
+  program
+    .command('show <id>')
+    .description('show one action')
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { json?: boolean }) => {
+      const a = await ApiClient.fromEnv().request<ActionView>('GET', `/v1/actions/${encodeURIComponent(id)}`);
+      out(o.json ? JSON.stringify(a, null, 2) : describeAction(a));
+    });
+
+  program
+    .command('approve <id>')
+    .description('approve a pending action, optionally with edited arguments')
+    .option('--reason <text>', 'why')
+    .option('--args <json>', 'edited arguments (a JSON object) to run instead of the proposed ones')
+    .action(async (id: string, o: { reason?: string; args?: string }) => {
+      const body = { decision: 'approve', ...(o.reason ? { reason: o.reason } : {}), ...(o.args ? { arguments: parseArgsJson(o.args) } : {}) };
+      const a = await ApiClient.fromEnv().request<ActionView>('POST', `/v1/actions/${encodeURIComponent(id)}/reviews`, body);
+      out(`approved ${a.id}${a.edited ? ' with edited arguments' : ''}`);
+    });
+
+  program
+    .command('deny <id>')
+    .description('deny a pending action; the reason is handed back to the agent')
+    .requiredOption('--reason <text>', 'why (the agent sees this)')
+    .action(async (id: string, o: { reason: string }) => {
+      const a = await ApiClient.fromEnv().request<ActionView>('POST', `/v1/actions/${encodeURIComponent(id)}/reviews`, { decision: 'deny', reason: o.reason });
+      out(`denied ${a.id}`);
+    });
+
+  program
+    .command('whoami')
+    .description('show who the COUNTERSIGN_KEY belongs to')
+    .action(async () => {
+      const me = await ApiClient.fromEnv().request<Record<string, unknown>>('GET', '/v1/me');
+      out(JSON.stringify(me, null, 2));
+    });
+}

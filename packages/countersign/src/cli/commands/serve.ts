@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { startGateway } from '../../gateway.js';
+import { CsError } from '../../lib/errors.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the gateway')
+    .option('--port <port>', 'port to listen on (default 8700, or COUNTERSIGN_PORT)')
+    .option('--host <host>', 'address to bind (default 127.0.0.1, or COUNTERSIGN_HOST)')
+    .option('--data <dir>', 'data directory for the embedded database (default ./.countersign)')
+    .option('--config <file>', 'config file (YAML)')
+    .action(async (o: { port?: string; host?: string; data?: string; config?: string }) => {
+      if (o.port !== undefined && !/^\d{1,5}$/.test(o.port)) throw new CsError('invalid_request', `--port must be a number, got "${o.port}"`);
+      const config = loadConfig({
+        file: o.config,
+        overrides: { dataDir: o.data, host: o.host, port: o.port === undefined ? undefined : Number(o.port) },
+      });
+      const gw = await startGateway(config);
+      const log = gw.deps.logger;
+      const db = gw.deps.db.caps.dialect === 'sqlite' ? config.database.url : 'postgresql';
+      log.info({ url: gw.url, database: db }, 'countersign is listening');
+      const people = await gw.deps.db.read.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+      if (Number(people?.n ?? 0) === 0) {
+        const dataFlag = o.data ? ` --data ${o.data}` : '';
+        process.stderr.write(
+          `\nNo people yet. In another terminal:\n  npx countersign users add you@example.com --role admin${dataFlag}\n  npx countersign agents add my-agent --owner someone-else@example.com${dataFlag}\n\n`,
+        );
+      }
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'shutting down');
+        gw.close().then(
+          () => process.exit(0),
+          (err) => {
+            log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+}

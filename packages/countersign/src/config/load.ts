@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { CsError } from '../lib/errors.js';
+import { type Config, type ConfigFile, ConfigFileSchema } from './schema.js';
+
+export interface LoadConfigOptions {
+  /** Path to a YAML config file; when absent only defaults, env and overrides apply. */
+  file?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Command-line flags; they win over env and file. */
+  overrides?: { dataDir?: string | undefined; port?: number | undefined; host?: string | undefined; databaseUrl?: string | undefined };
+  cwd?: string;
+}
+
+export const DEFAULT_PORT = 8700;
+
+/** Reads, validates and resolves configuration once at start-up. Errors name the offending key. */
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const file = opts.file ?? env.COUNTERSIGN_CONFIG;
+  const raw = file ? readConfigFile(resolve(cwd, file)) : {};
+  const parsed = ConfigFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+    throw new CsError(
+      'invalid_request',
+      `invalid config${file ? ` in ${file}` : ''}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      { issues },
+    );
+  }
+  return resolveConfig(parsed.data, env, opts.overrides ?? {}, cwd);
+}
+
+function readConfigFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CsError('invalid_request', `cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (e) {
+    const where = e instanceof YAMLParseError && e.linePos ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
+    throw new CsError('invalid_request', `config file ${path} is not valid YAML${where}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new CsError('invalid_request', `${name} must be a whole number, got "${v}"`);
+  return Number(v);
+}
+
+function resolveConfig(file: ConfigFile, env: NodeJS.ProcessEnv, o: NonNullable<LoadConfigOptions['overrides']>, cwd: string): Config {
+  const dataDirRaw = o.dataDir ?? env.COUNTERSIGN_DATA_DIR ?? file.data_dir ?? '.countersign';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+  const databaseUrl = o.databaseUrl ?? env.COUNTERSIGN_DATABASE_URL ?? file.database?.url ?? `sqlite:${resolve(dataDir, 'countersign.db')}`;
+  const level = env.COUNTERSIGN_LOG_LEVEL ?? file.log?.level ?? 'info';
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+  if (!(levels as readonly string[]).includes(level)) {
+    throw new CsError('invalid_request', `COUNTERSIGN_LOG_LEVEL must be one of ${levels.join(', ')}`);
+  }
+  const port = o.port ?? envInt(env, 'COUNTERSIGN_PORT') ?? file.server?.port ?? DEFAULT_PORT;
+  if (port > 65535) throw new CsError('invalid_request', `port ${port} is out of range`);
+  return {
+    dataDir,
+    server: {
+      host: o.host ?? env.COUNTERSIGN_HOST ?? file.server?.host ?? '127.0.0.1',
+      port,
+      publicUrl: env.COUNTERSIGN_PUBLIC_URL ?? file.server?.public_url,
+      bodyLimitBytes: file.server?.body_limit_bytes ?? 1024 * 1024,
+      trustProxy: file.server?.trust_proxy ?? false,
+    },
+    database: { url: databaseUrl, poolSize: file.database?.pool_size ?? 10 },
+    review: { defaultExpiryMs: file.review?.default_expiry ?? 3_600_000 },
+    limits: {
+      reasonBytes: file.limits?.reason_bytes ?? 4096,
+      argumentsBytes: file.limits?.arguments_bytes ?? 256 * 1024,
+      argumentsDepth: file.limits?.arguments_depth ?? 32,
+      maxWaitSeconds: file.limits?.max_wait_seconds ?? 60,
+    },
+    log: { level: level as Config['log']['level'] },
+  };
+}

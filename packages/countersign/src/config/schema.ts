@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { parseDuration } from '../lib/duration.js';
+
+const duration = z
+  .union([z.string(), z.number().int().nonnegative()])
+  .transform((v, ctx) => {
+    if (typeof v === 'number') return v * 1000; // bare numbers are seconds
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (use e.g. 90s, 15m, 1h, 7d)` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** The config file as written by people: snake_case keys, durations as text. Unknown keys are errors. */
+export const ConfigFileSchema = z.strictObject({
+  data_dir: z.string().min(1).optional(),
+  server: z
+    .strictObject({
+      host: z.string().min(1).optional(),
+      port: z.number().int().min(0).max(65535).optional(),
+      public_url: z.url().optional(),
+      body_limit_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+      trust_proxy: z.boolean().optional(),
+    })
+    .optional(),
+  database: z
+    .strictObject({
+      url: z.string().min(1).optional(),
+      pool_size: z.number().int().min(1).max(200).optional(),
+    })
+    .optional(),
+  review: z
+    .strictObject({
+      default_expiry: duration.optional(),
+    })
+    .optional(),
+  limits: z
+    .strictObject({
+      reason_bytes: z.number().int().min(1).max(65536).optional(),
+      arguments_bytes: z.number().int().min(1024).optional(),
+      arguments_depth: z.number().int().min(1).max(256).optional(),
+      max_wait_seconds: z.number().int().min(1).max(300).optional(),
+    })
+    .optional(),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    })
+    .optional(),
+});
+
+export type ConfigFile = z.infer<typeof ConfigFileSchema>;
+
+/** The resolved configuration every component receives; all defaults applied. */
+export interface Config {
+  dataDir: string;
+  server: { host: string; port: number; publicUrl: string | undefined; bodyLimitBytes: number; trustProxy: boolean };
+  database: { url: string; poolSize: number };
+  review: { defaultExpiryMs: number };
+  limits: { reasonBytes: number; argumentsBytes: number; argumentsDepth: number; maxWaitSeconds: number };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}

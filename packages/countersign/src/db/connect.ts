@@ -1,0 +1,144 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { CsError } from '../lib/errors.js';
+import { migrateToLatest } from './migrate.js';
+import type { DB } from './types.js';
+
+/**
+ * Everything that differs between SQLite and PostgreSQL lives here, as
+ * capabilities the rest of the code asks for; no query branches on the dialect.
+ */
+export interface Capabilities {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Statement that opens a writing transaction holding the write lock from its start. */
+  readonly beginWrite: string;
+  /** Suffix that row-locks the chain head until commit (SQLite already holds the database write lock). */
+  readonly lockSuffix: string;
+  /** Whether `FOR UPDATE SKIP LOCKED` is available for multi-process schedulers. */
+  readonly skipLocked: boolean;
+  isUniqueViolation(error: unknown): boolean;
+}
+
+export interface Database {
+  readonly caps: Capabilities;
+  /** The connection(s) the committer writes through. */
+  readonly write: Kysely<DB>;
+  /** Reads: on SQLite a separate read-only connection so reads never queue behind a write batch. */
+  readonly read: Kysely<DB>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  url: string;
+  poolSize?: number;
+  /** PostgreSQL only: schema to use (created if missing); lets tests run isolated in one database. */
+  schema?: string;
+  migrate?: boolean;
+}
+
+const sqliteCaps: Capabilities = {
+  dialect: 'sqlite',
+  beginWrite: 'begin immediate',
+  lockSuffix: '',
+  skipLocked: false,
+  isUniqueViolation: (e) => {
+    const code = (e as { code?: unknown })?.code;
+    return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+  },
+};
+
+const postgresCaps: Capabilities = {
+  dialect: 'postgres',
+  beginWrite: 'begin',
+  lockSuffix: ' for update',
+  skipLocked: true,
+  isUniqueViolation: (e) => (e as { code?: unknown })?.code === '23505',
+};
+
+export function isPostgresUrl(url: string): boolean {
+  return url.startsWith('postgres://') || url.startsWith('postgresql://');
+}
+
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  const db = isPostgresUrl(opts.url) ? await openPostgres(opts) : openSqlite(opts.url);
+  if (opts.migrate !== false) {
+    try {
+      await migrateToLatest(db.write);
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+  }
+  return db;
+}
+
+function sqlitePath(url: string): string {
+  if (url.startsWith('sqlite://')) return url.slice('sqlite://'.length);
+  if (url.startsWith('sqlite:')) return url.slice('sqlite:'.length);
+  if (url.startsWith('file:')) return url.slice('file:'.length);
+  if (/^[a-z]+:\/\//i.test(url)) throw new CsError('invalid_request', `unsupported database url scheme in "${url}" (use sqlite:PATH or postgres://…)`);
+  return url;
+}
+
+function openSqlite(url: string): Database {
+  const path = sqlitePath(url);
+  mkdirSync(dirname(path), { recursive: true });
+  const writer = new BetterSqlite3(path);
+  // WAL + FULL: an acknowledged commit is on disk before the HTTP answer leaves.
+  writer.pragma('journal_mode = WAL');
+  writer.pragma('synchronous = FULL');
+  writer.pragma('busy_timeout = 5000');
+  writer.pragma('foreign_keys = ON');
+  const reader = new BetterSqlite3(path, { readonly: true });
+  reader.pragma('busy_timeout = 5000');
+  const write = new Kysely<DB>({ dialect: new SqliteDialect({ database: writer }) });
+  const read = new Kysely<DB>({ dialect: new SqliteDialect({ database: reader }) });
+  return {
+    caps: sqliteCaps,
+    write,
+    read,
+    async close() {
+      await read.destroy();
+      await write.destroy();
+    },
+  };
+}
+
+const INT8_OID = 20;
+
+async function openPostgres(opts: OpenDatabaseOptions): Promise<Database> {
+  const schema = opts.schema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new CsError('invalid_request', `invalid schema name "${schema}"`);
+  }
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize ?? 10,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+    // Epoch-ms timestamps and sequence numbers are int8; they fit in a double.
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
+  pool.on('error', () => {
+    // An idle client's connection dropped; the pool replaces it on next use.
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+    else await sql`select 1`.execute(db);
+  } catch (e) {
+    await db.destroy();
+    throw new CsError('unavailable', `cannot connect to PostgreSQL: ${(e as Error).message}`, { cause: e });
+  }
+  return {
+    caps: postgresCaps,
+    write: db,
+    read: db,
+    close: () => db.destroy(),
+  };
+}

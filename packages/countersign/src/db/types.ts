@@ -1,0 +1,120 @@
+import type { Generated } from 'kysely';
+
+/** Row shapes. JSON is stored as text in both dialects so hashed bytes are the stored bytes. Times are epoch ms. */
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  groups: string;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface AgentsTable {
+  id: string;
+  name: string;
+  owner_id: string;
+  labels: string;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  prefix: string;
+  secret_hash: string;
+  principal_type: string;
+  principal_id: string;
+  label: string | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface ActionsTable {
+  id: string;
+  agent_id: string;
+  agent_name: string;
+  agent_owner_id: string;
+  tool: string;
+  arguments: string;
+  original_arguments: string | null;
+  resource: string | null;
+  purpose: string | null;
+  on_behalf_of: string | null;
+  session_id: string | null;
+  parent_id: string | null;
+  annotations: string;
+  metadata: string;
+  status: string;
+  version: number;
+  policy: string;
+  idempotency_key: string | null;
+  request_hash: string;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+  decided_at: number | null;
+  decided_by_type: string | null;
+  decided_by_id: string | null;
+  decided_by_label: string | null;
+  reason: string | null;
+  result_outcome: string | null;
+  result_output: string | null;
+  result_at: number | null;
+}
+
+export interface ReviewsTable {
+  id: string;
+  action_id: string;
+  reviewer_id: string;
+  reviewer_email: string;
+  decision: string;
+  reason: string | null;
+  arguments: string | null;
+  channel: string;
+  created_at: number;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  ts: number;
+  actor_type: string;
+  actor_id: string | null;
+  event: string;
+  action_id: string | null;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface EventsTable {
+  seq: number;
+  ts: number;
+  type: string;
+  action_id: string | null;
+  agent_id: string | null;
+  session_id: string | null;
+  data: string;
+}
+
+/** Single row (id = 1): the head of the audit chain and the event log, locked by every writing transaction. */
+export interface ChainHeadTable {
+  id: number;
+  audit_seq: number;
+  audit_hash: string;
+  event_seq: number;
+}
+
+export interface DB {
+  users: UsersTable;
+  agents: AgentsTable;
+  api_keys: ApiKeysTable;
+  actions: ActionsTable;
+  reviews: ReviewsTable;
+  audit_log: AuditLogTable;
+  events: EventsTable;
+  chain_head: ChainHeadTable;
+  // Kysely's migrator keeps its own tables; they are not typed here.
+  _unused?: { id: Generated<number> };
+}

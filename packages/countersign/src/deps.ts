@@ -1,0 +1,43 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { Committer } from './db/committer.js';
+import { type Database, openDatabase } from './db/connect.js';
+import { EventBus } from './events/bus.js';
+import { type Clock, systemClock } from './lib/clock.js';
+import { createMetrics, type Metrics } from './metrics.js';
+
+/** Everything a component may use, built once at start-up and passed in explicitly. */
+export interface Deps {
+  readonly config: Config;
+  readonly db: Database;
+  readonly committer: Committer;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly bus: EventBus;
+  readonly metrics: Metrics;
+}
+
+export interface CreateDepsOptions {
+  clock?: Clock;
+  logger?: Logger;
+  /** PostgreSQL schema (tests). */
+  schema?: string;
+}
+
+export async function createDeps(config: Config, opts: CreateDepsOptions = {}): Promise<Deps> {
+  const logger = opts.logger ?? pino({ level: config.log.level });
+  const clock = opts.clock ?? systemClock;
+  const db = await openDatabase({
+    url: config.database.url,
+    poolSize: config.database.poolSize,
+    ...(opts.schema ? { schema: opts.schema } : {}),
+  });
+  const bus = new EventBus();
+  const committer = new Committer(db, clock, logger, (events) => bus.publish(events));
+  return { config, db, committer, clock, logger, bus, metrics: createMetrics() };
+}
+
+export async function closeDeps(deps: Deps): Promise<void> {
+  await deps.committer.flush();
+  await deps.db.close();
+}

@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { ACTION_STATUSES } from './status.js';
+
+/**
+ * The HTTP contract. These schemas validate requests, type the handlers and
+ * generate /openapi.json; nothing else describes the wire format.
+ */
+const printable = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+
+export const JsonObject = z.record(z.string(), z.unknown()).meta({ description: 'Any JSON object' });
+
+export const Annotations = z
+  .looseObject({
+    title: z.string().max(1024).optional(),
+    readOnlyHint: z.boolean().optional(),
+    destructiveHint: z.boolean().optional(),
+    idempotentHint: z.boolean().optional(),
+    openWorldHint: z.boolean().optional(),
+  })
+  .meta({ description: 'MCP-style tool annotations. Hints from the agent; never trusted for authority.' });
+
+export const ProposeActionBody = z
+  .strictObject({
+    tool: printable(256).meta({ description: 'Name of the tool the agent wants to run' }),
+    arguments: JsonObject,
+    resource: printable(2048).optional(),
+    purpose: z.string().max(4096).optional(),
+    on_behalf_of: z.email().max(320).optional(),
+    session_id: printable(256).optional(),
+    parent_id: z.uuid().optional(),
+    annotations: Annotations.optional(),
+    metadata: JsonObject.optional(),
+  })
+  .meta({ id: 'ProposeAction' });
+export type ProposeActionBody = z.infer<typeof ProposeActionBody>;
+
+export const ReviewBody = z
+  .strictObject({
+    decision: z.enum(['approve', 'deny']),
+    reason: z.string().optional(),
+    arguments: JsonObject.optional().meta({ description: 'Edited arguments; present means edit-and-approve' }),
+  })
+  .meta({ id: 'Review' });
+export type ReviewBody = z.infer<typeof ReviewBody>;
+
+export const CancelBody = z.strictObject({ reason: z.string().optional() }).meta({ id: 'Cancel' });
+export type CancelBody = z.infer<typeof CancelBody>;
+
+export const ResultBody = z
+  .strictObject({
+    outcome: z.enum(['succeeded', 'failed']),
+    output: z.unknown().optional(),
+  })
+  .meta({ id: 'Result' });
+export type ResultBody = z.infer<typeof ResultBody>;
+
+export const ActionStatusSchema = z.enum(ACTION_STATUSES);
+
+export const Party = z
+  .object({
+    type: z.enum(['user', 'agent', 'policy', 'system']),
+    id: z.string().nullable(),
+    label: z.string().nullable(),
+  })
+  .meta({ id: 'Party' });
+
+export const ReviewView = z
+  .object({
+    id: z.string(),
+    reviewer: z.object({ id: z.string(), email: z.string() }),
+    decision: z.enum(['approve', 'deny']),
+    reason: z.string().nullable(),
+    edited: z.boolean(),
+    channel: z.string(),
+    at: z.string(),
+  })
+  .meta({ id: 'ReviewRecord' });
+
+export const ActionView = z
+  .object({
+    id: z.uuid(),
+    status: ActionStatusSchema,
+    version: z.number().int(),
+    tool: z.string(),
+    arguments: JsonObject.meta({ description: 'The arguments to run: the edited ones if a reviewer edited them' }),
+    original_arguments: JsonObject.nullable().meta({ description: 'What the agent proposed, when a reviewer edited it' }),
+    edited: z.boolean(),
+    resource: z.string().nullable(),
+    purpose: z.string().nullable(),
+    on_behalf_of: z.string().nullable(),
+    session_id: z.string().nullable(),
+    parent_id: z.string().nullable(),
+    annotations: JsonObject,
+    metadata: JsonObject,
+    agent: z.object({ id: z.string(), name: z.string() }),
+    policy: z.object({ rule: z.string(), effect: z.enum(['allow', 'deny', 'review']), workflow: z.string().nullable() }),
+    created_at: z.string(),
+    updated_at: z.string(),
+    expires_at: z.string().nullable(),
+    decided_at: z.string().nullable(),
+    decided_by: Party.nullable(),
+    reason: z.string().nullable(),
+    reviews: z.array(ReviewView),
+    result: z
+      .object({ outcome: z.enum(['succeeded', 'failed']), output: z.unknown(), at: z.string() })
+      .nullable(),
+  })
+  .meta({ id: 'Action' });
+export type ActionView = z.infer<typeof ActionView>;
+
+export const ActionIdParams = z.strictObject({ id: z.string().max(64) });
+
+export const GetActionQuery = z.strictObject({
+  wait: z
+    .string()
+    .regex(/^\d{1,3}(\.\d{1,3})?$/, 'wait must be a number of seconds')
+    .optional()
+    .meta({ description: 'Seconds to hold the request while the action is pending (max 60)' }),
+});
+
+export const ListActionsQuery = z.strictObject({
+  status: ActionStatusSchema.optional(),
+  agent: z.string().max(256).optional().meta({ description: 'Agent name or id' }),
+  tool: z.string().max(256).optional(),
+  session_id: z.string().max(256).optional(),
+  cursor: z.string().max(64).optional(),
+  limit: z.string().regex(/^\d{1,3}$/, 'limit must be a whole number').optional(),
+});
+
+export const ActionList = z
+  .object({ items: z.array(ActionView), next_cursor: z.string().nullable() })
+  .meta({ id: 'ActionList' });
+
+export const EventsQuery = z.strictObject({
+  action: z.string().max(64).optional(),
+  agent: z.string().max(256).optional(),
+  session: z.string().max(256).optional(),
+  after: z.string().regex(/^\d{1,15}$/).optional().meta({ description: 'Replay events after this id (same as Last-Event-ID)' }),
+});
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+      details: JsonObject.optional(),
+    }),
+  })
+  .meta({ id: 'Error' });

@@ -1,0 +1,65 @@
+import type { Tx } from '../../db/committer.js';
+import type { ActionsTable } from '../../db/types.js';
+import { CsError } from '../../lib/errors.js';
+import { type ActionStatus, eventForStatus, nextStatus, parseStatus, type Transition } from './status.js';
+import { toActionView } from './view.js';
+
+export type ActionChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at'>>;
+
+/** Reads an action inside the transaction; not_found if absent. */
+export async function loadForUpdate(tx: Tx, id: string): Promise<ActionsTable> {
+  const row = await tx.db.selectFrom('actions').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) throw new CsError('not_found', `no action with id ${id}`);
+  return row;
+}
+
+export function conflict(row: ActionsTable, attempted: Transition): CsError {
+  return new CsError('conflict', `action ${row.id} is ${row.status}; it cannot be ${PAST[attempted]} now`, {
+    details: { status: row.status, version: row.version },
+  });
+}
+
+const PAST: Record<Transition, string> = {
+  approve: 'approved',
+  deny: 'denied',
+  expire: 'expired',
+  cancel: 'cancelled',
+  succeed: 'marked executed',
+  fail: 'marked failed',
+};
+
+/**
+ * Moves an action to its next status with a compare-and-set on (status,
+ * version): if anything changed it since `row` was read, nothing is written
+ * and the caller gets a conflict. This is what makes approve/deny/expire/cancel
+ * races end in exactly one final state, and a committed deny unchangeable.
+ */
+export async function applyTransition(tx: Tx, row: ActionsTable, t: Transition, changes: ActionChanges): Promise<ActionsTable> {
+  const from = parseStatus(row.status);
+  const to: ActionStatus | null = nextStatus(from, t);
+  if (to === null) throw conflict(row, t);
+  const res = await tx.db
+    .updateTable('actions')
+    .set({ ...changes, status: to, version: row.version + 1, updated_at: tx.now })
+    .where('id', '=', row.id)
+    .where('status', '=', row.status)
+    .where('version', '=', row.version)
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) {
+    const current = await loadForUpdate(tx, row.id);
+    throw conflict(current, t);
+  }
+  return { ...row, ...changes, status: to, version: row.version + 1, updated_at: tx.now };
+}
+
+/** Publishes the status event for an updated row (after commit, via the outbox). */
+export async function emitStatus(tx: Tx, row: ActionsTable): Promise<void> {
+  const reviews = await tx.db.selectFrom('reviews').selectAll().where('action_id', '=', row.id).orderBy('created_at').orderBy('id').execute();
+  tx.emit({
+    type: eventForStatus(parseStatus(row.status)),
+    actionId: row.id,
+    agentId: row.agent_id,
+    sessionId: row.session_id,
+    data: toActionView(row, reviews),
+  });
+}

@@ -1,0 +1,66 @@
+import type { Kysely } from 'kysely';
+import type { ActionsTable, DB, ReviewsTable } from '../../db/types.js';
+import type { ActionView } from './schemas.js';
+import { parseStatus } from './status.js';
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function toReviewView(r: ReviewsTable): ActionView['reviews'][number] {
+  return {
+    id: r.id,
+    reviewer: { id: r.reviewer_id, email: r.reviewer_email },
+    decision: r.decision as 'approve' | 'deny',
+    reason: r.reason,
+    edited: r.arguments !== null,
+    channel: r.channel,
+    at: new Date(r.created_at).toISOString(),
+  };
+}
+
+export function toActionView(row: ActionsTable, reviews: readonly ReviewsTable[]): ActionView {
+  const policy = JSON.parse(row.policy) as ActionView['policy'];
+  return {
+    id: row.id,
+    status: parseStatus(row.status),
+    version: row.version,
+    tool: row.tool,
+    arguments: JSON.parse(row.arguments) as Record<string, unknown>,
+    original_arguments: row.original_arguments === null ? null : (JSON.parse(row.original_arguments) as Record<string, unknown>),
+    edited: row.original_arguments !== null,
+    resource: row.resource,
+    purpose: row.purpose,
+    on_behalf_of: row.on_behalf_of,
+    session_id: row.session_id,
+    parent_id: row.parent_id,
+    annotations: JSON.parse(row.annotations) as Record<string, unknown>,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    agent: { id: row.agent_id, name: row.agent_name },
+    policy: { rule: policy.rule, effect: policy.effect, workflow: policy.workflow ?? null },
+    created_at: iso(row.created_at) as string,
+    updated_at: iso(row.updated_at) as string,
+    expires_at: iso(row.expires_at),
+    decided_at: iso(row.decided_at),
+    decided_by:
+      row.decided_by_type === null
+        ? null
+        : { type: row.decided_by_type as 'user' | 'agent' | 'policy' | 'system', id: row.decided_by_id, label: row.decided_by_label },
+    reason: row.reason,
+    reviews: reviews.map(toReviewView),
+    result:
+      row.result_outcome === null
+        ? null
+        : {
+            outcome: row.result_outcome as 'succeeded' | 'failed',
+            output: row.result_output === null ? null : JSON.parse(row.result_output),
+            at: iso(row.result_at) as string,
+          },
+  };
+}
+
+/** Loads an action with its reviews; `undefined` if there is no such action. */
+export async function loadActionView(db: Kysely<DB>, id: string): Promise<ActionView | undefined> {
+  const row = await db.selectFrom('actions').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  const reviews = await db.selectFrom('reviews').selectAll().where('action_id', '=', id).orderBy('created_at').orderBy('id').execute();
+  return toActionView(row, reviews);
+}

@@ -1,0 +1,63 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { assertNever, CsError, type ErrorCode, isCsError } from '../lib/errors.js';
+
+/** The HTTP status of each domain error code. Exhaustive: a new code does not compile until it is mapped. */
+export function httpStatus(code: ErrorCode): number {
+  switch (code) {
+    case 'invalid_request':
+    case 'invalid_json':
+      return 400;
+    case 'unauthenticated':
+      return 401;
+    case 'forbidden':
+    case 'self_approval':
+      return 403;
+    case 'not_found':
+      return 404;
+    case 'conflict':
+    case 'idempotency_conflict':
+      return 409;
+    case 'payload_too_large':
+      return 413;
+    case 'unsupported_media_type':
+      return 415;
+    case 'unavailable':
+      return 503;
+    case 'internal':
+      return 500;
+    default:
+      return assertNever(code, 'error code');
+  }
+}
+
+/** Turns Fastify's own request errors (parsing, size, media type) into domain errors; anything else is internal. */
+export function toCsError(err: unknown): CsError {
+  if (isCsError(err)) return err;
+  const fe = err as Partial<FastifyError> & { name?: string };
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new CsError('payload_too_large', 'the request body is larger than the server accepts');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new CsError('unsupported_media_type', 'send the body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new CsError('invalid_json', 'the body is empty but Content-Type says JSON');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new CsError('invalid_request', 'Content-Length does not match the body');
+    default:
+      break;
+  }
+  if (fe.name === 'SyntaxError' || fe.statusCode === 400) {
+    return new CsError('invalid_json', `the body is not valid JSON: ${fe.message ?? 'parse error'}`);
+  }
+  if (fe.statusCode === 413) return new CsError('payload_too_large', 'the request body is too large');
+  if (fe.statusCode === 415) return new CsError('unsupported_media_type', 'send the body as application/json');
+  return new CsError('internal', 'internal error', { cause: err });
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const cs = toCsError(err);
+  const status = httpStatus(cs.code);
+  if (status >= 500) request.log.error({ err: cs.cause ?? err }, 'request failed');
+  if (cs.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="countersign"');
+  return reply.code(status).send({ error: cs.toJSON() });
+}

@@ -1,0 +1,132 @@
+import { cancelAction } from '../../domain/actions/cancel-action.js';
+import { getAction, waitForDecision } from '../../domain/actions/get-action.js';
+import { listActions } from '../../domain/actions/list-actions.js';
+import { proposeAction } from '../../domain/actions/propose-action.js';
+import { reportResult } from '../../domain/actions/report-result.js';
+import { reviewAction } from '../../domain/actions/review-action.js';
+import {
+  ActionIdParams,
+  ActionList,
+  ActionView,
+  CancelBody,
+  ErrorBody,
+  GetActionQuery,
+  ListActionsQuery,
+  ProposeActionBody,
+  ResultBody,
+  ReviewBody,
+} from '../../domain/actions/schemas.js';
+import { CsError } from '../../lib/errors.js';
+import { defineRoute, type RouteSpec } from '../route-spec.js';
+
+const err = (description: string) => ({ description, schema: ErrorBody });
+const common = { 400: err('Invalid request'), 401: err('Missing or bad API key') };
+
+export const actionRoutes: RouteSpec[] = [
+  defineRoute({
+    method: 'POST',
+    url: '/v1/actions',
+    operationId: 'proposeAction',
+    summary: 'Propose an action (agent key)',
+    tags: ['actions'],
+    auth: 'any',
+    body: ProposeActionBody,
+    headers: { 'idempotency-key': { description: 'Same key + same body returns the same action; same key + different body is a 409' } },
+    responses: {
+      201: { description: 'Created', schema: ActionView },
+      200: { description: 'Replay of an earlier request with the same Idempotency-Key', schema: ActionView },
+      ...common,
+      403: err('Not an agent key'),
+      409: err('Idempotency-Key reused with a different body'),
+      413: err('Body too large'),
+    },
+    handler: async ({ deps, principal, body, request, reply }) => {
+      const key = request.headers['idempotency-key'];
+      if (Array.isArray(key)) throw new CsError('invalid_request', 'send one Idempotency-Key header');
+      const { action, created } = await proposeAction(deps, principal, body, key);
+      reply.code(created ? 201 : 200).header('location', `/v1/actions/${action.id}`);
+      return action;
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/v1/actions/:id',
+    operationId: 'getAction',
+    summary: 'Get an action; with ?wait=N hold up to N seconds until it is decided',
+    tags: ['actions'],
+    auth: 'any',
+    params: ActionIdParams,
+    query: GetActionQuery,
+    responses: { 200: { description: 'The action', schema: ActionView }, ...common, 404: err('No such action') },
+    handler: async ({ deps, principal, params, query, reply }) => {
+      if (query.wait === undefined) return getAction(deps, principal, params.id);
+      const seconds = Number(query.wait);
+      const max = deps.config.limits.maxWaitSeconds;
+      if (seconds > max) throw new CsError('invalid_request', `wait is at most ${max} seconds`, { issues: [{ path: 'wait', message: `max ${max}` }] });
+      const abort = new AbortController();
+      reply.raw.once('close', () => abort.abort());
+      return waitForDecision(deps, principal, params.id, Math.round(seconds * 1000), abort.signal);
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/v1/actions',
+    operationId: 'listActions',
+    summary: 'List actions, newest first (agents see their own)',
+    tags: ['actions'],
+    auth: 'any',
+    query: ListActionsQuery,
+    responses: { 200: { description: 'A page of actions', schema: ActionList }, ...common },
+    handler: async ({ deps, principal, query }) =>
+      listActions(deps, principal, {
+        status: query.status,
+        agent: query.agent,
+        tool: query.tool,
+        sessionId: query.session_id,
+        cursor: query.cursor,
+        limit: query.limit === undefined ? undefined : Number(query.limit),
+      }),
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/v1/actions/:id/reviews',
+    operationId: 'reviewAction',
+    summary: 'Approve, edit and approve, or deny a pending action (human key)',
+    tags: ['reviews'],
+    auth: 'any',
+    params: ActionIdParams,
+    body: ReviewBody,
+    responses: {
+      200: { description: 'The decided action', schema: ActionView },
+      ...common,
+      403: err('Agents, viewers, the agent owner and the on_behalf_of person cannot review'),
+      404: err('No such action'),
+      409: err('The action is no longer pending'),
+    },
+    handler: async ({ deps, principal, params, body }) => reviewAction(deps, principal, params.id, body, 'api'),
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/v1/actions/:id/cancel',
+    operationId: 'cancelAction',
+    summary: 'Withdraw a pending action (the requesting agent)',
+    tags: ['actions'],
+    auth: 'any',
+    params: ActionIdParams,
+    body: CancelBody,
+    responses: { 200: { description: 'The cancelled action', schema: ActionView }, ...common, 404: err('No such action'), 409: err('Not pending') },
+    handler: async ({ deps, principal, params, body }) => cancelAction(deps, principal, params.id, body),
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/v1/actions/:id/result',
+    operationId: 'reportResult',
+    summary: 'Report the outcome of running an approved action (the requesting agent, once)',
+    tags: ['actions'],
+    auth: 'any',
+    params: ActionIdParams,
+    body: ResultBody,
+    responses: { 200: { description: 'The action', schema: ActionView }, ...common, 404: err('No such action'), 409: err('Not approved, or already reported') },
+    handler: async ({ deps, principal, params, body }) => reportResult(deps, principal, params.id, body),
+  }),
+];

@@ -1,0 +1,145 @@
+import type { Deps } from '../../deps.js';
+import type { StoredEvent } from '../../db/committer.js';
+import { EventsQuery } from '../../domain/actions/schemas.js';
+import type { Principal } from '../../domain/identities/principal.js';
+import { CsError } from '../../lib/errors.js';
+import { isId } from '../../lib/ids.js';
+import { defineRoute, type RouteSpec } from '../route-spec.js';
+
+const HEARTBEAT_MS = 15_000;
+const REPLAY_PAGE = 500;
+
+interface Filter {
+  actionId?: string;
+  agentId?: string;
+  sessionId?: string;
+}
+
+function visible(e: StoredEvent, principal: Principal, f: Filter): boolean {
+  if (principal.type === 'agent' && e.agentId !== principal.id) return false;
+  if (f.actionId !== undefined && e.actionId !== f.actionId) return false;
+  if (f.agentId !== undefined && e.agentId !== f.agentId) return false;
+  if (f.sessionId !== undefined && e.sessionId !== f.sessionId) return false;
+  return true;
+}
+
+/** The wire form of one event; `id` is the resume point for Last-Event-ID. */
+export function formatSse(e: StoredEvent): string {
+  const payload = {
+    event_id: e.seq,
+    type: e.type,
+    action_id: e.actionId,
+    agent_id: e.agentId,
+    session_id: e.sessionId,
+    time: new Date(e.ts).toISOString(),
+    action: e.data,
+  };
+  return `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(payload)}\n\n`;
+}
+
+async function resolveAgent(deps: Deps, agent: string | undefined): Promise<string | undefined> {
+  if (agent === undefined || isId(agent)) return agent;
+  const row = await deps.db.read.selectFrom('agents').select('id').where('name', '=', agent).executeTakeFirst();
+  if (!row) throw new CsError('not_found', `no agent named ${agent}`);
+  return row.id;
+}
+
+async function* replay(deps: Deps, after: number, f: Filter): AsyncGenerator<StoredEvent> {
+  let cursor = after;
+  for (;;) {
+    let q = deps.db.read.selectFrom('events').selectAll().where('seq', '>', cursor);
+    if (f.actionId !== undefined) q = q.where('action_id', '=', f.actionId);
+    if (f.agentId !== undefined) q = q.where('agent_id', '=', f.agentId);
+    if (f.sessionId !== undefined) q = q.where('session_id', '=', f.sessionId);
+    const rows = await q.orderBy('seq').limit(REPLAY_PAGE).execute();
+    for (const r of rows) {
+      cursor = Number(r.seq);
+      yield {
+        seq: cursor,
+        ts: Number(r.ts),
+        type: r.type,
+        actionId: r.action_id,
+        agentId: r.agent_id,
+        sessionId: r.session_id,
+        data: JSON.parse(r.data) as Record<string, unknown>,
+      };
+    }
+    if (rows.length < REPLAY_PAGE) return;
+  }
+}
+
+export const eventRoutes: RouteSpec[] = [
+  defineRoute({
+    method: 'GET',
+    url: '/v1/events',
+    operationId: 'streamEvents',
+    summary: 'Server-sent events: action.created, tool.approval_required, action.approved|denied|expired|cancelled|executed|failed',
+    tags: ['events'],
+    auth: 'any',
+    query: EventsQuery,
+    headers: { 'last-event-id': { description: 'Resume after this event id' } },
+    responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
+    handler: async ({ deps, principal, query, request, reply }) => {
+      const header = request.headers['last-event-id'];
+      const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
+      const after = fromHeader ?? (query.after === undefined ? undefined : Number(query.after));
+      const agentId = principal.type === 'agent' ? principal.id : await resolveAgent(deps, query.agent);
+      const filter: Filter = {
+        ...(query.action !== undefined ? { actionId: query.action } : {}),
+        ...(agentId !== undefined ? { agentId } : {}),
+        ...(query.session !== undefined ? { sessionId: query.session } : {}),
+      };
+
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write('retry: 2000\n\n');
+      deps.metrics.waiters.inc({ kind: 'sse' });
+
+      // Subscribe before replaying so nothing committed in between is missed; live
+      // events are held until the replay has caught up, then deduplicated by seq.
+      let lastSent = after ?? 0;
+      let buffering = after !== undefined;
+      const held: StoredEvent[] = [];
+      const send = (e: StoredEvent) => {
+        if (e.seq <= lastSent) return;
+        lastSent = e.seq;
+        res.write(formatSse(e));
+      };
+      const unsubscribe = deps.bus.subscribe((e) => {
+        if (!visible(e, principal, filter)) return;
+        if (buffering) held.push(e);
+        else send(e);
+      });
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      heartbeat.unref();
+      let closed = false;
+      res.once('close', () => {
+        closed = true;
+        unsubscribe();
+        clearInterval(heartbeat);
+        deps.metrics.waiters.dec({ kind: 'sse' });
+      });
+
+      if (after !== undefined) {
+        try {
+          for await (const e of replay(deps, after, filter)) {
+            if (closed) return;
+            if (visible(e, principal, filter)) send(e);
+          }
+        } catch (err) {
+          request.log.error({ err }, 'event replay failed');
+          res.end();
+          return;
+        }
+        buffering = false;
+        for (const e of held.splice(0)) send(e);
+      }
+    },
+  }),
+];

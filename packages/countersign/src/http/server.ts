@@ -1,0 +1,43 @@
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { Deps } from '../deps.js';
+import { CsError } from '../lib/errors.js';
+import { VERSION } from '../version.js';
+import { sendError } from './errors.js';
+import { buildOpenApi } from './openapi.js';
+import { registerRoutes, type RouteSpec } from './route-spec.js';
+import { actionRoutes } from './routes/actions.js';
+import { eventRoutes } from './routes/events.js';
+import { systemRoutes } from './routes/system.js';
+
+export const ROUTES: readonly RouteSpec[] = [...actionRoutes, ...eventRoutes, ...systemRoutes];
+
+export function buildServer(deps: Deps): FastifyInstance {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }),
+    // Per-request lines would dominate the log at agent traffic rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.server.bodyLimitBytes,
+    trustProxy: deps.config.server.trustProxy,
+    return503OnClosing: true,
+    // Validation is zod's job; Ajv must never coerce types or drop unknown fields.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  }) as unknown as FastifyInstance;
+  app.decorateRequest('principal', null);
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new CsError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+  app.addHook('onResponse', async (request, reply) => {
+    deps.metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const openapi = buildOpenApi(ROUTES, VERSION);
+  app.get('/openapi.json', async () => openapi);
+  registerRoutes(app, deps, ROUTES);
+  return app;
+}

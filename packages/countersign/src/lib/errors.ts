@@ -1,0 +1,61 @@
+/**
+ * The one domain error. Every failure a caller can act on is a CsError with a
+ * code from this fixed set; each transport (HTTP, CLI, later MCP) maps codes
+ * exhaustively, so adding a code fails compilation until every mapping handles it.
+ */
+export const ERROR_CODES = [
+  'invalid_request',
+  'invalid_json',
+  'unsupported_media_type',
+  'payload_too_large',
+  'unauthenticated',
+  'forbidden',
+  'self_approval',
+  'not_found',
+  'conflict',
+  'idempotency_conflict',
+  'unavailable',
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorIssue {
+  path: string;
+  message: string;
+}
+
+export class CsError extends Error {
+  readonly code: ErrorCode;
+  readonly issues: ErrorIssue[] | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    extra?: { issues?: ErrorIssue[]; details?: Record<string, unknown>; cause?: unknown },
+  ) {
+    super(message, extra?.cause === undefined ? undefined : { cause: extra.cause });
+    this.name = 'CsError';
+    this.code = code;
+    this.issues = extra?.issues;
+    this.details = extra?.details;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; issues?: ErrorIssue[]; details?: Record<string, unknown> } {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.issues ? { issues: this.issues } : {}),
+      ...(this.details ? { details: this.details } : {}),
+    };
+  }
+}
+
+export function isCsError(e: unknown): e is CsError {
+  return e instanceof CsError;
+}
+
+export function assertNever(value: never, what = 'value'): never {
+  throw new Error(`unhandled ${what}: ${String(value)}`);
+}

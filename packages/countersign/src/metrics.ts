@@ -1,0 +1,37 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** One registry per gateway instance (never prom-client's global), so tests can run several side by side. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'countersign_' });
+  return {
+    registry,
+    actionsCreated: new Counter({
+      name: 'countersign_actions_created_total',
+      help: 'Actions proposed, by initial status',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    transitions: new Counter({
+      name: 'countersign_action_transitions_total',
+      help: 'Status changes after creation, by new status',
+      labelNames: ['status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'countersign_http_request_duration_seconds',
+      help: 'HTTP request duration by route and status code',
+      labelNames: ['method', 'route', 'code'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 65],
+      registers: [registry],
+    }),
+    waiters: new Gauge({
+      name: 'countersign_waiters',
+      help: 'Open long-poll and SSE connections',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
