@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe } from 'node:test';
+import pg from 'pg';
+import pino from 'pino';
+import { loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
+import type { Actor } from '../src/db/committer.js';
+import { addAgent } from '../src/domain/identities/add-agent.js';
+import { addUser } from '../src/domain/identities/add-user.js';
+import { type Gateway, startGateway } from '../src/gateway.js';
+import type { Clock } from '../src/lib/clock.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
+export const PG_URL = process.env.COUNTERSIGN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ADMIN: Actor = { type: 'admin', id: 'test' };
+
+/** Runs the same suite once per storage dialect, against real servers. */
+export function forEachDialect(title: string, fn: (dialect: Dialect) => void): void {
+  for (const dialect of DIALECTS) describe(`${title} [${dialect}]`, () => fn(dialect));
+}
+
+export interface TestEnv {
+  config: Config;
+  schema?: string;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh, empty database: a temp SQLite file, or a new PostgreSQL schema dropped afterwards. */
+export function testEnv(dialect: Dialect, fileConfig: Record<string, unknown> = {}): TestEnv {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-test-'));
+  if (dialect === 'sqlite') {
+    const config = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0 } });
+    return { config: { ...config, ...fileConfig }, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const schema = `cs_t_${randomBytes(6).toString('hex')}`;
+  const config = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, databaseUrl: PG_URL } });
+  return {
+    config: { ...config, ...fileConfig },
+    schema,
+    cleanup: async () => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        await client.query(`drop schema if exists ${schema} cascade`);
+      } finally {
+        await client.end();
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface World {
+  gw: Gateway;
+  env: TestEnv;
+  /** reviewer alice, reviewer carol, viewer victor, admin ada; bob owns agent "deployer". */
+  keys: { alice: string; carol: string; victor: string; ada: string; bob: string; agent: string; otherAgent: string };
+  ids: { alice: string; bob: string; agent: string; otherAgent: string };
+  close(): Promise<void>;
+}
+
+export interface WorldOptions {
+  clock?: Clock;
+  config?: (c: Config) => Config;
+  listen?: boolean;
+}
+
+/** A running gateway (in-process unless listen) with a small cast of people and agents. */
+export async function world(dialect: Dialect, opts: WorldOptions = {}): Promise<World> {
+  const env = testEnv(dialect);
+  const config = opts.config ? opts.config(env.config) : env.config;
+  const gw = await startGateway(config, {
+    listen: opts.listen ?? false,
+    logger: pino({ level: 'silent' }),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(env.schema ? { schema: env.schema } : {}),
+  });
+  const d = gw.deps;
+  const alice = await addUser(d, ADMIN, { email: 'alice@example.com', role: 'reviewer' });
+  const carol = await addUser(d, ADMIN, { email: 'carol@example.com', role: 'reviewer' });
+  const victor = await addUser(d, ADMIN, { email: 'victor@example.com', role: 'viewer' });
+  const ada = await addUser(d, ADMIN, { email: 'ada@example.com', role: 'admin' });
+  const bob = await addUser(d, ADMIN, { email: 'bob@example.com', role: 'reviewer' });
+  const agent = await addAgent(d, ADMIN, { name: 'deployer', owner: 'bob@example.com' });
+  const other = await addAgent(d, ADMIN, { name: 'other-agent', owner: 'carol@example.com' });
+  return {
+    gw,
+    env,
+    keys: { alice: alice.apiKey, carol: carol.apiKey, victor: victor.apiKey, ada: ada.apiKey, bob: bob.apiKey, agent: agent.apiKey, otherAgent: other.apiKey },
+    ids: { alice: alice.id, bob: bob.id, agent: agent.id, otherAgent: other.id },
+    async close() {
+      await gw.close();
+      await env.cleanup();
+    },
+  };
+}
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Record<string, unknown>;
+}
+
+/** Calls the HTTP API in-process (Fastify inject): real routing, parsing, auth and error mapping. */
+export async function call<T = any>(
+  w: World,
+  method: 'GET' | 'POST',
+  url: string,
+  key?: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiResponse<T>> {
+  const res = await w.gw.app.inject({
+    method,
+    url,
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  let parsed: unknown = res.body;
+  try {
+    parsed = JSON.parse(res.body);
+  } catch {
+    // not JSON (metrics, SSE)
+  }
+  return { status: res.statusCode, body: parsed as T, headers: res.headers };
+}
+
+export async function propose(w: World, body: Record<string, unknown> = {}, key = w.keys.agent, headers: Record<string, string> = {}) {
+  return call(w, 'POST', '/v1/actions', key, { tool: 'deploy', arguments: { env: 'production' }, ...body }, headers);
+}
+
+export async function review(w: World, id: string, key: string, body: Record<string, unknown>) {
+  return call(w, 'POST', `/v1/actions/${id}/reviews`, key, body);
+}
+
+export async function auditRows(w: World, actionId?: string) {
+  let q = w.gw.deps.db.read.selectFrom('audit_log').selectAll().orderBy('seq');
+  if (actionId) q = q.where('action_id', '=', actionId);
+  return q.execute();
+}

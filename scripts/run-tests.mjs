@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Runs every *.test.ts under packages/*/test with Node's own test runner (tsx for TypeScript).
+// Node 20 has no --test glob support, so the files are listed here.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function find(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist') continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) find(p, out);
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const filter = process.argv.slice(2);
+const files = readdirSync('packages')
+  .flatMap((pkg) => {
+    try {
+      return find(join('packages', pkg, 'test'));
+    } catch {
+      return [];
+    }
+  })
+  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
+  .sort();
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...files],
+  { stdio: 'inherit', env: { ...process.env, COUNTERSIGN_LOG_LEVEL: process.env.COUNTERSIGN_LOG_LEVEL ?? 'silent' } },
+);
+process.exit(r.status ?? 1);
