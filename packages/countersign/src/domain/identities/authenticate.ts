@@ -6,39 +6,61 @@ import { type Principal, ROLES, type Role } from './principal.js';
 
 const BAD_KEY = 'the API key is missing, malformed, unknown or revoked';
 
-/** Resolves a bearer key to its principal. Every failure reads the same, so a caller learns nothing about which part was wrong. */
+/**
+ * Resolves a bearer key to its principal in one query (it runs on every
+ * request). Every failure reads the same, so a caller learns nothing about
+ * which part was wrong. Keys are not cached: revocation takes effect on the
+ * next request.
+ */
 export async function authenticate(db: Kysely<DB>, key: string | undefined): Promise<Principal> {
   const parsed = key ? parseKey(key) : null;
   if (!parsed) throw new CsError('unauthenticated', BAD_KEY);
   const row = await db
-    .selectFrom('api_keys')
-    .select(['prefix', 'secret_hash', 'principal_type', 'principal_id', 'revoked_at'])
-    .where('prefix', '=', parsed.prefix)
+    .selectFrom('api_keys as k')
+    .leftJoin('users as u', (j) => j.onRef('u.id', '=', 'k.principal_id').on('k.principal_type', '=', 'user'))
+    .leftJoin('agents as a', (j) => j.onRef('a.id', '=', 'k.principal_id').on('k.principal_type', '=', 'agent'))
+    .select([
+      'k.prefix',
+      'k.secret_hash',
+      'k.principal_type',
+      'k.revoked_at',
+      'u.id as user_id',
+      'u.email',
+      'u.name as user_name',
+      'u.role',
+      'u.groups',
+      'u.disabled_at as user_disabled_at',
+      'a.id as agent_id',
+      'a.name as agent_name',
+      'a.owner_id',
+      'a.labels',
+      'a.disabled_at as agent_disabled_at',
+    ])
+    .where('k.prefix', '=', parsed.prefix)
     .executeTakeFirst();
   if (!row || !secretMatches(parsed.secret, row.secret_hash) || row.revoked_at !== null) {
     throw new CsError('unauthenticated', BAD_KEY);
   }
-  if (row.principal_type === 'user') {
-    const u = await db.selectFrom('users').selectAll().where('id', '=', row.principal_id).executeTakeFirst();
-    if (!u || u.disabled_at !== null) throw new CsError('unauthenticated', BAD_KEY);
+  if (row.principal_type === 'user' && row.user_id !== null && row.user_disabled_at === null) {
     return {
       type: 'user',
-      id: u.id,
-      email: u.email,
-      name: u.name,
-      role: (ROLES as readonly string[]).includes(u.role) ? (u.role as Role) : 'viewer',
-      groups: JSON.parse(u.groups) as string[],
+      id: row.user_id,
+      email: row.email as string,
+      name: row.user_name as string,
+      role: (ROLES as readonly string[]).includes(row.role ?? '') ? (row.role as Role) : 'viewer',
+      groups: JSON.parse(row.groups ?? '[]') as string[],
       keyPrefix: row.prefix,
     };
   }
-  const a = await db.selectFrom('agents').selectAll().where('id', '=', row.principal_id).executeTakeFirst();
-  if (!a || a.disabled_at !== null) throw new CsError('unauthenticated', BAD_KEY);
-  return {
-    type: 'agent',
-    id: a.id,
-    name: a.name,
-    ownerId: a.owner_id,
-    labels: JSON.parse(a.labels) as Record<string, string>,
-    keyPrefix: row.prefix,
-  };
+  if (row.principal_type === 'agent' && row.agent_id !== null && row.agent_disabled_at === null) {
+    return {
+      type: 'agent',
+      id: row.agent_id,
+      name: row.agent_name as string,
+      ownerId: row.owner_id as string,
+      labels: JSON.parse(row.labels ?? '{}') as Record<string, string>,
+      keyPrefix: row.prefix,
+    };
+  }
+  throw new CsError('unauthenticated', BAD_KEY);
 }
