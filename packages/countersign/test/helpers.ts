@@ -73,12 +73,19 @@ export interface WorldOptions {
 export async function world(dialect: Dialect, opts: WorldOptions = {}): Promise<World> {
   const env = testEnv(dialect);
   const config = opts.config ? opts.config(env.config) : env.config;
-  const gw = await startGateway(config, {
-    listen: opts.listen ?? false,
-    logger: pino({ level: 'silent' }),
-    ...(opts.clock ? { clock: opts.clock } : {}),
-    ...(env.schema ? { schema: env.schema } : {}),
-  });
+  let gw: Gateway;
+  try {
+    gw = await startGateway(config, {
+      listen: opts.listen ?? false,
+      logger: pino({ level: 'silent' }),
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(env.schema ? { schema: env.schema } : {}),
+    });
+  } catch (e) {
+    // Leave no orphaned schema or temp dir behind when start-up fails.
+    await env.cleanup();
+    throw e;
+  }
   const d = gw.deps;
   const alice = await addUser(d, ADMIN, { email: 'alice@example.com', role: 'reviewer' });
   const carol = await addUser(d, ADMIN, { email: 'carol@example.com', role: 'reviewer' });

@@ -11,6 +11,23 @@ export function safeText(text: string): string {
   );
 }
 
+/**
+ * For fields printed on one line: also escapes line breaks, so agent text (a purpose, say)
+ * cannot start lines of its own that read like other fields ("status: approved").
+ */
+export function safeLine(text: string): string {
+  return safeText(text).replace(/\n/g, '\\n');
+}
+
+/**
+ * JSON for a terminal: JSON.stringify escapes only controls below U+0020, so
+ * C1 controls (U+0080–U+009F, which include a CSI introducer), line/paragraph
+ * separators and bidi overrides are escaped too. The output is still valid JSON.
+ */
+export function safeJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));

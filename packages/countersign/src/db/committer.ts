@@ -68,6 +68,8 @@ interface Done {
 
 const MAX_BATCH = 256;
 const INSERT_CHUNK = 50;
+/** Attempts for a single operation that keeps losing deadlocks / serialization races to other processes. */
+const MAX_ATTEMPTS = 3;
 
 /**
  * Group commit. Operations queued while a transaction is in flight run together
@@ -120,7 +122,7 @@ export class Committer {
     }
   }
 
-  private async runBatch(batch: Pending[]): Promise<void> {
+  private async runBatch(batch: Pending[], attempt = 1): Promise<void> {
     let done: Done[];
     let events: StoredEvent[];
     try {
@@ -129,6 +131,11 @@ export class Committer {
       if (batch.length > 1 && isRetryable(error)) {
         // A deadlock or serialization failure with another process: retry one by one.
         for (const item of batch) await this.runBatch([item]);
+        return;
+      }
+      if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
+        // Nothing was committed; run it again (a lost race then reads as the op's own conflict, not a 500).
+        await this.runBatch(batch, attempt + 1);
         return;
       }
       const wrapped = isCsError(error) ? error : internalError(error, this.logger);
@@ -177,6 +184,9 @@ export class Committer {
             await sql.raw('release savepoint cs_op').execute(conn);
             done.push({ item, ok: true, value, audits, events: evs });
           } catch (error) {
+            // A deadlock with another process is not this op's failure: abort the batch so
+            // runBatch retries it op by op (the other ops' row locks are part of the cycle).
+            if (isRetryable(error)) throw error;
             await sql.raw('rollback to savepoint cs_op').execute(conn);
             await sql.raw('release savepoint cs_op').execute(conn);
             done.push({ item, ok: false, error, audits: [], events: [] });

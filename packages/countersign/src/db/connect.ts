@@ -19,6 +19,8 @@ export interface Capabilities {
   readonly lockSuffix: string;
   /** Whether `FOR UPDATE SKIP LOCKED` is available for multi-process schedulers. */
   readonly skipLocked: boolean;
+  /** Statement serialising migrations across processes inside the migration transaction ('' when the write lock suffices). */
+  readonly migrationLock: string;
   isUniqueViolation(error: unknown): boolean;
 }
 
@@ -44,6 +46,7 @@ const sqliteCaps: Capabilities = {
   beginWrite: 'begin immediate',
   lockSuffix: '',
   skipLocked: false,
+  migrationLock: '',
   isUniqueViolation: (e) => {
     const code = (e as { code?: unknown })?.code;
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
@@ -55,6 +58,7 @@ const postgresCaps: Capabilities = {
   beginWrite: 'begin',
   lockSuffix: ' for update',
   skipLocked: true,
+  migrationLock: `select pg_advisory_xact_lock(hashtext('countersign:migrate:' || current_schema()))`,
   isUniqueViolation: (e) => (e as { code?: unknown })?.code === '23505',
 };
 
@@ -63,10 +67,10 @@ export function isPostgresUrl(url: string): boolean {
 }
 
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
-  const db = isPostgresUrl(opts.url) ? await openPostgres(opts) : openSqlite(opts.url);
+  const { db } = isPostgresUrl(opts.url) ? await openPostgres(opts) : { db: openSqlite(opts.url) };
   if (opts.migrate !== false) {
     try {
-      await migrateToLatest(db.write);
+      await migrateToLatest(db);
     } catch (e) {
       await db.close();
       throw e;
@@ -109,7 +113,8 @@ function openSqlite(url: string): Database {
 
 const INT8_OID = 20;
 
-async function openPostgres(opts: OpenDatabaseOptions): Promise<Database> {
+/** Opens the pool and returns it with the schema its connections use (opts.schema, or the URL's search_path). */
+async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; schema: string }> {
   const schema = opts.schema;
   if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
     throw new CsError('invalid_request', `invalid schema name "${schema}"`);
@@ -128,17 +133,25 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<Database> {
     // An idle client's connection dropped; the pool replaces it on next use.
   });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  let current: string | null | undefined;
   try {
     if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-    else await sql`select 1`.execute(db);
+    current = (await sql<{ s: string | null }>`select current_schema() as s`.execute(db)).rows[0]?.s;
   } catch (e) {
     await db.destroy();
     throw new CsError('unavailable', `cannot connect to PostgreSQL: ${(e as Error).message}`, { cause: e });
   }
+  if (!current) {
+    await db.destroy();
+    throw new CsError('invalid_request', 'no schema on the PostgreSQL search_path exists; create it first or fix the search_path in the database url');
+  }
   return {
-    caps: postgresCaps,
-    write: db,
-    read: db,
-    close: () => db.destroy(),
+    db: {
+      caps: postgresCaps,
+      write: db,
+      read: db,
+      close: () => db.destroy(),
+    },
+    schema: current,
   };
 }

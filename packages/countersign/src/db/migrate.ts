@@ -1,25 +1,55 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { Capabilities, Database } from './connect.js';
 import * as init from './migrations/001-init.js';
 
-/** Migrations are compiled in, so a packaged binary never depends on files next to it. */
-const MIGRATIONS: Record<string, Migration> = {
-  '001-init': init,
-};
-
-class StaticProvider implements MigrationProvider {
-  async getMigrations(): Promise<Record<string, Migration>> {
-    return MIGRATIONS;
-  }
+interface Migration {
+  name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
+  up(db: Kysely<any>): Promise<void>;
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the migrator works on the untyped schema
-export async function migrateToLatest(db: Kysely<any>): Promise<void> {
-  const migrator = new Migrator({ db, provider: new StaticProvider() });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`, {
-      cause: error,
-    });
-  }
+/** In order; compiled in, so a packaged binary never depends on files next to it. Never edit one that shipped. */
+const MIGRATIONS: readonly Migration[] = [{ name: '001-init', up: init.up }];
+
+/**
+ * Applies pending migrations in one transaction. Our own, rather than Kysely's
+ * Migrator, for two reasons: Kysely's looks for its bookkeeping tables in every
+ * PostgreSQL schema (so one install or test schema confuses another), and
+ * several gateways starting at once against one database must not race:
+ * PostgreSQL takes a transaction-scoped advisory lock keyed on the schema,
+ * SQLite holds its write lock from `BEGIN IMMEDIATE`. DDL is transactional in
+ * both, so a failed migration leaves nothing half-applied.
+ */
+export async function migrateToLatest(db: Database): Promise<string[]> {
+  const { caps } = db;
+  return db.write.connection().execute(async (conn) => {
+    await sql.raw(caps.beginWrite).execute(conn);
+    try {
+      await lockForMigration(conn, caps);
+      await sql`create table if not exists cs_migrations (name text primary key, applied_at bigint not null)`.execute(conn);
+      const rows = await sql<{ name: string }>`select name from cs_migrations`.execute(conn);
+      const done = new Set(rows.rows.map((r) => r.name));
+      const applied: string[] = [];
+      for (const m of MIGRATIONS) {
+        if (done.has(m.name)) continue;
+        await m.up(conn);
+        await sql`insert into cs_migrations (name, applied_at) values (${m.name}, ${Date.now()})`.execute(conn);
+        applied.push(m.name);
+      }
+      const unknown = [...done].filter((n) => !MIGRATIONS.some((m) => m.name === n));
+      if (unknown.length > 0) {
+        throw new Error(`the database was migrated by a newer Countersign (${unknown.join(', ')}); upgrade this binary`);
+      }
+      await sql.raw('commit').execute(conn);
+      return applied;
+    } catch (e) {
+      await sql.raw('rollback').execute(conn).catch(() => undefined);
+      throw new Error(`database migration failed: ${(e as Error).message}`, { cause: e });
+    }
+  });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: see above
+async function lockForMigration(conn: Kysely<any>, caps: Capabilities): Promise<void> {
+  if (caps.migrationLock) await sql.raw(caps.migrationLock).execute(conn);
 }

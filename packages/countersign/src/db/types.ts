@@ -1,5 +1,3 @@
-import type { Generated } from 'kysely';
-
 /** Row shapes. JSON is stored as text in both dialects so hashed bytes are the stored bytes. Times are epoch ms. */
 export interface UsersTable {
   id: string;
@@ -115,6 +113,4 @@ export interface DB {
   audit_log: AuditLogTable;
   events: EventsTable;
   chain_head: ChainHeadTable;
-  // Kysely's migrator keeps its own tables; they are not typed here.
-  _unused?: { id: Generated<number> };
 }

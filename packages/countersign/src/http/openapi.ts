@@ -14,8 +14,11 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Rec
     delete json.$schema;
     const id = (schema.meta() as { id?: string } | undefined)?.id;
     if (id) {
-      components[id] = json;
-      return { $ref: `#/components/schemas/${id}` };
+      const ref = `#/components/schemas/${id}`;
+      // zod puts a root schema that has an id under $defs itself and answers with a $ref to it:
+      // storing that answer would replace the definition with a reference to itself.
+      if (json.$ref !== ref) components[id] = json;
+      return { $ref: ref };
     }
     return json;
   };

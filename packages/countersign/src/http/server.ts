@@ -9,6 +9,13 @@ import { actionRoutes } from './routes/actions.js';
 import { eventRoutes } from './routes/events.js';
 import { systemRoutes } from './routes/system.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Aborted when the server starts closing. */
+    closing: AbortController;
+  }
+}
+
 export const ROUTES: readonly RouteSpec[] = [...actionRoutes, ...eventRoutes, ...systemRoutes];
 
 export function buildServer(deps: Deps): FastifyInstance {
@@ -25,6 +32,15 @@ export function buildServer(deps: Deps): FastifyInstance {
     onConstructorPoisoning: 'error',
   }) as unknown as FastifyInstance;
   app.decorateRequest('principal', null);
+  // Event streams and long-polls only end when their client leaves or the wait runs out, and close()
+  // waits for every open connection: signal them first, so a shutdown never hangs. Long-polls answer
+  // with the current state; streams end and clients resume with Last-Event-ID.
+  app.decorate('closing', new AbortController());
+  app.addHook('preClose', async () => {
+    app.closing.abort();
+  });
+  // Fastify parses text/plain by default; every body here is JSON, so anything else is a 415, not a confusing 400.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new CsError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { ActionView } from '../../domain/actions/schemas.js';
 import { CsError } from '../../lib/errors.js';
 import { ApiClient } from '../api-client.js';
-import { ago, safeText, table } from '../output.js';
+import { ago, safeJson, safeLine, safeText, table } from '../output.js';
 
 function parseArgsJson(text: string): Record<string, unknown> {
   let v: unknown;
@@ -19,17 +19,17 @@ export function describeAction(a: ActionView): string {
   const lines = [
     `id:          ${a.id}`,
     `status:      ${a.status}`,
-    `agent:       ${safeText(a.agent.name)}`,
-    `tool:        ${safeText(a.tool)}`,
+    `agent:       ${safeLine(a.agent.name)}`,
+    `tool:        ${safeLine(a.tool)}`,
   ];
-  if (a.resource) lines.push(`resource:    ${safeText(a.resource)}`);
-  if (a.on_behalf_of) lines.push(`on behalf:   ${safeText(a.on_behalf_of)}`);
-  if (a.purpose) lines.push(`purpose:     ${safeText(a.purpose)}`);
+  if (a.resource) lines.push(`resource:    ${safeLine(a.resource)}`);
+  if (a.on_behalf_of) lines.push(`on behalf:   ${safeLine(a.on_behalf_of)}`);
+  if (a.purpose) lines.push(`purpose:     ${safeLine(a.purpose)}`);
   lines.push(`rule:        ${a.policy.rule} (${a.policy.effect})`);
   lines.push(`created:     ${a.created_at}`);
   if (a.expires_at && a.status === 'pending') lines.push(`expires:     ${a.expires_at}`);
-  if (a.decided_by) lines.push(`decided by:  ${safeText(a.decided_by.label ?? a.decided_by.type)} at ${a.decided_at}`);
-  if (a.reason) lines.push(`reason:      ${safeText(a.reason)}`);
+  if (a.decided_by) lines.push(`decided by:  ${safeLine(a.decided_by.label ?? a.decided_by.type)} at ${a.decided_at}`);
+  if (a.reason) lines.push(`reason:      ${safeLine(a.reason)}`);
   lines.push('arguments:', safeText(JSON.stringify(a.arguments, null, 2)));
   if (a.original_arguments) lines.push('original arguments (before edit):', safeText(JSON.stringify(a.original_arguments, null, 2)));
   return lines.join('\n');
@@ -51,7 +51,7 @@ export function registerReview(program: Command, out: (s: string) => void): void
       if (o.tool) q.set('tool', o.tool);
       q.set('limit', o.limit);
       const page = await ApiClient.fromEnv().request<{ items: ActionView[] }>('GET', `/v1/actions?${q}`);
-      if (o.json) return out(JSON.stringify(page, null, 2));
+      if (o.json) return out(safeJson(page));
       if (page.items.length === 0) return out('no actions');
       out(table([['ID', 'STATUS', 'AGENT', 'TOOL', 'CREATED'], ...page.items.map((a) => [a.id, a.status, safeText(a.agent.name), safeText(a.tool), ago(a.created_at)])]));
     });
@@ -62,7 +62,7 @@ export function registerReview(program: Command, out: (s: string) => void): void
     .option('--json', 'print JSON')
     .action(async (id: string, o: { json?: boolean }) => {
       const a = await ApiClient.fromEnv().request<ActionView>('GET', `/v1/actions/${encodeURIComponent(id)}`);
-      out(o.json ? JSON.stringify(a, null, 2) : describeAction(a));
+      out(o.json ? safeJson(a) : describeAction(a));
     });
 
   program
@@ -90,6 +90,6 @@ export function registerReview(program: Command, out: (s: string) => void): void
     .description('show who the COUNTERSIGN_KEY belongs to')
     .action(async () => {
       const me = await ApiClient.fromEnv().request<Record<string, unknown>>('GET', '/v1/me');
-      out(JSON.stringify(me, null, 2));
+      out(safeJson(me));
     });
 }

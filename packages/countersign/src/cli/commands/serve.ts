@@ -21,6 +21,8 @@ export function registerServe(program: Command): void {
       const log = gw.deps.logger;
       const db = gw.deps.db.caps.dialect === 'sqlite' ? config.database.url : 'postgresql';
       log.info({ url: gw.url, database: db }, 'countersign is listening');
+      // One plain line on stdout with the real address (also with --port 0), for people and for scripts.
+      process.stdout.write(`countersign listening on ${gw.url}\n`);
       const people = await gw.deps.db.read.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
       if (Number(people?.n ?? 0) === 0) {
         const dataFlag = o.data ? ` --data ${o.data}` : '';

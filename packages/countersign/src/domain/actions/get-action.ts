@@ -30,6 +30,7 @@ export async function waitForDecision(deps: Deps, principal: Principal, id: stri
   const timer = deps.clock.setTimeout(() => wake?.(), waitMs);
   const onAbort = () => wake?.();
   signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
   try {
     const first = await getAction(deps, principal, id);
     if (isDecided(first.status) || waitMs <= 0) return first;

@@ -27,6 +27,8 @@ export async function proposeAction(deps: Deps, principal: Principal, body: unkn
   }
   const argsText = checkArguments(deps.config, 'arguments', input.arguments);
   if (input.metadata) checkArguments(deps.config, 'metadata', input.metadata);
+  // Annotations are loose (unknown keys pass through), so they need the same bounds before they are hashed and stored.
+  if (input.annotations) checkArguments(deps.config, 'annotations', input.annotations);
   const requestHash = sha256Hex(canonicalJson(input));
   const onBehalfOf = input.on_behalf_of?.toLowerCase() ?? null;
 

@@ -2,6 +2,7 @@ import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
 import type { Principal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
+import { checkArguments } from './limits.js';
 import { type ActionView, ResultBody } from './schemas.js';
 import { applyTransition, emitStatus, loadForUpdate } from './transition.js';
 import { loadActionView } from './view.js';
@@ -10,7 +11,8 @@ import { loadActionView } from './view.js';
 export async function reportResult(deps: Deps, principal: Principal, actionId: string, body: unknown): Promise<ActionView> {
   if (principal.type !== 'agent') throw new CsError('forbidden', 'only the agent that proposed an action can report its result');
   const input = parseInput(ResultBody, body);
-  const outputText = input.output === undefined ? null : JSON.stringify(input.output);
+  // The output is agent-supplied JSON shown to people like arguments are, so it gets the same depth and size bounds.
+  const outputText = input.output === undefined ? null : checkArguments(deps.config, 'output', input.output);
   await deps.committer.run(async (tx) => {
     const row = await loadForUpdate(tx, actionId);
     if (row.agent_id !== principal.id) throw new CsError('not_found', `no action with id ${actionId}`);

@@ -12,6 +12,12 @@ const printable = (max: number) =>
     .max(max)
     .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
+/**
+ * Free text that may span lines. NUL is the one character refused: PostgreSQL
+ * cannot store it in text, and both dialects must accept the same input.
+ */
+const text = () => z.string().regex(/^[^\0]*$/, 'must not contain NUL characters');
+
 export const JsonObject = z.record(z.string(), z.unknown()).meta({ description: 'Any JSON object' });
 
 export const Annotations = z
@@ -29,7 +35,7 @@ export const ProposeActionBody = z
     tool: printable(256).meta({ description: 'Name of the tool the agent wants to run' }),
     arguments: JsonObject,
     resource: printable(2048).optional(),
-    purpose: z.string().max(4096).optional(),
+    purpose: text().max(4096).optional(),
     on_behalf_of: z.email().max(320).optional(),
     session_id: printable(256).optional(),
     parent_id: z.uuid().optional(),
@@ -42,13 +48,13 @@ export type ProposeActionBody = z.infer<typeof ProposeActionBody>;
 export const ReviewBody = z
   .strictObject({
     decision: z.enum(['approve', 'deny']),
-    reason: z.string().optional(),
+    reason: text().optional(),
     arguments: JsonObject.optional().meta({ description: 'Edited arguments; present means edit-and-approve' }),
   })
   .meta({ id: 'Review' });
 export type ReviewBody = z.infer<typeof ReviewBody>;
 
-export const CancelBody = z.strictObject({ reason: z.string().optional() }).meta({ id: 'Cancel' });
+export const CancelBody = z.strictObject({ reason: text().optional() }).meta({ id: 'Cancel' });
 export type CancelBody = z.infer<typeof CancelBody>;
 
 export const ResultBody = z
@@ -125,9 +131,10 @@ export const GetActionQuery = z.strictObject({
 
 export const ListActionsQuery = z.strictObject({
   status: ActionStatusSchema.optional(),
-  agent: z.string().max(256).optional().meta({ description: 'Agent name or id' }),
-  tool: z.string().max(256).optional(),
-  session_id: z.string().max(256).optional(),
+  // Filters match stored values, which never hold control characters.
+  agent: printable(256).optional().meta({ description: 'Agent name or id' }),
+  tool: printable(256).optional(),
+  session_id: printable(256).optional(),
   cursor: z.string().max(64).optional(),
   limit: z.string().regex(/^\d{1,3}$/, 'limit must be a whole number').optional(),
 });
@@ -137,9 +144,9 @@ export const ActionList = z
   .meta({ id: 'ActionList' });
 
 export const EventsQuery = z.strictObject({
-  action: z.string().max(64).optional(),
-  agent: z.string().max(256).optional(),
-  session: z.string().max(256).optional(),
+  action: printable(64).optional(),
+  agent: printable(256).optional(),
+  session: printable(256).optional(),
   after: z.string().regex(/^\d{1,15}$/).optional().meta({ description: 'Replay events after this id (same as Last-Event-ID)' }),
 });
 

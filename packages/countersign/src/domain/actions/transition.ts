@@ -1,6 +1,7 @@
 import type { Tx } from '../../db/committer.js';
 import type { ActionsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
+import { isId } from '../../lib/ids.js';
 import { type ActionStatus, eventForStatus, nextStatus, parseStatus, type Transition } from './status.js';
 import { toActionView } from './view.js';
 
@@ -8,6 +9,8 @@ export type ActionChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'versio
 
 /** Reads an action inside the transaction; not_found if absent. */
 export async function loadForUpdate(tx: Tx, id: string): Promise<ActionsTable> {
+  // A string that is not an id names no action, and must not reach the database: PostgreSQL rejects NUL bytes in text.
+  if (!isId(id)) throw new CsError('not_found', `no action with id ${id}`);
   const row = await tx.db.selectFrom('actions').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row) throw new CsError('not_found', `no action with id ${id}`);
   return row;
@@ -38,6 +41,12 @@ export async function applyTransition(tx: Tx, row: ActionsTable, t: Transition, 
   const from = parseStatus(row.status);
   const to: ActionStatus | null = nextStatus(from, t);
   if (to === null) throw conflict(row, t);
+  // Fails closed: past its deadline a pending action can only expire, even if the scheduler has not swept it yet.
+  if (from === 'pending' && t !== 'expire' && row.expires_at !== null && row.expires_at <= tx.now) {
+    throw new CsError('conflict', `action ${row.id} passed its deadline undecided; it expires and cannot be ${PAST[t]} now`, {
+      details: { status: 'expired', version: row.version },
+    });
+  }
   const res = await tx.db
     .updateTable('actions')
     .set({ ...changes, status: to, version: row.version + 1, updated_at: tx.now })

@@ -58,14 +58,16 @@ export const actionRoutes: RouteSpec[] = [
     params: ActionIdParams,
     query: GetActionQuery,
     responses: { 200: { description: 'The action', schema: ActionView }, ...common, 404: err('No such action') },
-    handler: async ({ deps, principal, params, query, reply }) => {
+    handler: async ({ deps, principal, params, query, request, reply }) => {
       if (query.wait === undefined) return getAction(deps, principal, params.id);
       const seconds = Number(query.wait);
       const max = deps.config.limits.maxWaitSeconds;
       if (seconds > max) throw new CsError('invalid_request', `wait is at most ${max} seconds`, { issues: [{ path: 'wait', message: `max ${max}` }] });
-      const abort = new AbortController();
-      reply.raw.once('close', () => abort.abort());
-      return waitForDecision(deps, principal, params.id, Math.round(seconds * 1000), abort.signal);
+      // Stop waiting when the client leaves or the server shuts down.
+      const gone = new AbortController();
+      reply.raw.once('close', () => gone.abort());
+      const signal = AbortSignal.any([gone.signal, request.server.closing.signal]);
+      return waitForDecision(deps, principal, params.id, Math.round(seconds * 1000), signal);
     },
   }),
   defineRoute({

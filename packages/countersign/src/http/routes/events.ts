@@ -105,9 +105,11 @@ export const eventRoutes: RouteSpec[] = [
       // events are held until the replay has caught up, then deduplicated by seq.
       let lastSent = after ?? 0;
       let buffering = after !== undefined;
+      // Set once the stream is ended by either side; nothing may be written after that.
+      let closed = false;
       const held: StoredEvent[] = [];
       const send = (e: StoredEvent) => {
-        if (e.seq <= lastSent) return;
+        if (closed || e.seq <= lastSent) return;
         lastSent = e.seq;
         res.write(formatSse(e));
       };
@@ -116,11 +118,20 @@ export const eventRoutes: RouteSpec[] = [
         if (buffering) held.push(e);
         else send(e);
       });
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      const heartbeat = setInterval(() => {
+        if (!closed) res.write(': keep-alive\n\n');
+      }, HEARTBEAT_MS);
       heartbeat.unref();
-      let closed = false;
+      // Ending the response leaves a keep-alive socket the closing server would still wait on; drop it once flushed.
+      const end = () => {
+        closed = true;
+        res.end(() => res.socket?.destroy());
+      };
+      const closing = request.server.closing.signal;
+      closing.addEventListener('abort', end, { once: true });
       res.once('close', () => {
         closed = true;
+        closing.removeEventListener('abort', end);
         unsubscribe();
         clearInterval(heartbeat);
         deps.metrics.waiters.dec({ kind: 'sse' });

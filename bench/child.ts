@@ -1,0 +1,93 @@
+/** Starts bench/server.ts in its own process and talks to it over IPC. */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ReadyMessage, ServerMode, StatsMessage } from './protocol.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const START_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+export interface ServerHandle {
+  mode: ServerMode;
+  url: string;
+  keys: ReadyMessage['keys'];
+  pid: number;
+  stats(): Promise<StatsMessage>;
+  resetStats(): void;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  schema?: string;
+  /** Write a V8 CPU profile of the server process into this directory. */
+  cpuProfDir?: string;
+  /** Load the gateway from this directory of compiled JS instead of its TypeScript source. */
+  packageDir?: string;
+}
+
+const live = new Set<ChildProcess>();
+
+/** Kills any server child still running (used on abnormal exit of the parent). */
+export function killAll(): void {
+  for (const c of live) if (c.exitCode === null && c.pid) process.kill(c.pid, 'SIGKILL');
+}
+
+export function startServer(mode: ServerMode, opts: StartOptions = {}): Promise<ServerHandle> {
+  const execArgv = ['--import', 'tsx'];
+  if (opts.cpuProfDir) {
+    mkdirSync(opts.cpuProfDir, { recursive: true });
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
+  }
+  const args = [mode, ...(opts.schema ? [opts.schema] : [])];
+  const env = { ...process.env, ...(opts.packageDir ? { BENCH_PACKAGE_DIR: opts.packageDir } : {}) };
+  const child = fork(join(HERE, 'server.ts'), args, { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  live.add(child);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  void exited.then(() => live.delete(child));
+
+  return new Promise<ServerHandle>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${mode} server did not start within ${START_TIMEOUT_MS} ms`));
+    }, START_TIMEOUT_MS);
+    const early = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new Error(`${mode} server exited with code ${code} before it was ready`));
+    };
+    child.once('exit', early);
+    child.on('message', function onReady(msg: ReadyMessage) {
+      if (msg?.type !== 'ready') return;
+      clearTimeout(timer);
+      child.off('message', onReady);
+      child.off('exit', early);
+      resolve({
+        mode,
+        url: msg.url,
+        keys: msg.keys,
+        pid: child.pid ?? -1,
+        stats: () =>
+          new Promise<StatsMessage>((res, rej) => {
+            const t = setTimeout(() => rej(new Error('stats timed out')), 10_000);
+            child.on('message', function onStats(m: StatsMessage) {
+              if (m?.type !== 'stats') return;
+              clearTimeout(t);
+              child.off('message', onStats);
+              res(m);
+            });
+            child.send({ type: 'stats' });
+          }),
+        resetStats: () => child.send({ type: 'reset-stats' }),
+        async stop() {
+          if (child.exitCode !== null) return;
+          child.send({ type: 'stop' });
+          const t = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+          const code = await exited;
+          clearTimeout(t);
+          if (code !== 0) throw new Error(`${mode} server exited with code ${code}`);
+        },
+      });
+    });
+  });
+}

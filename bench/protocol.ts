@@ -1,0 +1,23 @@
+/** Messages between bench/core.ts and its server child (bench/server.ts). */
+export type ServerMode = 'echo' | 'sqlite' | 'postgres';
+
+export interface ReadyMessage {
+  type: 'ready';
+  mode: ServerMode;
+  url: string;
+  /** Agent key (proposes, waits) and a reviewer key (not the agent's owner). Empty for echo. */
+  keys: { agent: string; reviewer: string };
+}
+
+export interface StatsMessage {
+  type: 'stats';
+  actions: number;
+  audit: number;
+  events: number;
+  /** Committer batches since the last reset, operations in them, and wall time inside their transactions. */
+  batches: number;
+  ops: number;
+  txMs: number;
+  /** CPU time (user + system) the server process used since the last reset. */
+  cpuMs: number;
+}

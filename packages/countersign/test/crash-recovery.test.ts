@@ -1,0 +1,350 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { forEachDialect, PG_URL } from './helpers.js';
+
+// The real binary as separate processes: `countersign serve` is SIGKILLed mid-flight and
+// restarted on the same data; identities come from the admin CLI, traffic over real HTTP.
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The parent's environment without any COUNTERSIGN_* setting, plus `extra`. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COUNTERSIGN_')) env[k] = v;
+  return { ...env, COUNTERSIGN_LOG_LEVEL: 'warn', ...extra };
+}
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+interface Server {
+  url: string;
+  proc: ChildProcess;
+  stderr(): string;
+}
+
+/** Starts `countersign serve --port 0` and reads the address from its "listening on" stdout line. */
+async function serve(data: string, env: NodeJS.ProcessEnv): Promise<Server> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--data', data], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const onData = (s: string) => {
+      out += s;
+      const m = /^countersign listening on (http:\/\/\S+)$/m.exec(out);
+      if (m?.[1]) {
+        proc.stdout?.off('data', onData);
+        proc.stdout?.resume();
+        resolve(m[1]);
+      }
+    };
+    proc.stdout?.setEncoding('utf8').on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening:\n${stderr}`)));
+  });
+  return { url, proc, stderr: () => stderr };
+}
+
+async function kill(server: Server, signal: NodeJS.Signals): Promise<void> {
+  if (server.proc.exitCode !== null || server.proc.signalCode !== null) return;
+  const exited = once(server.proc, 'exit');
+  server.proc.kill(signal);
+  await exited;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON bodies; the assertions check their shape
+async function http(url: string, key: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+/** Polls /metrics until the gateway holds `n` long-poll waiters: the request is parked, not answered yet. */
+async function waitersParked(base: string, n: number): Promise<void> {
+  for (;;) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const m = /^countersign_waiters\{kind="long_poll"\} (\d+)$/m.exec(text);
+    if (Number(m?.[1] ?? 0) >= n) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface SseEvent {
+  id: number;
+  type: string;
+  data: { action_id: string; action: { status: string } };
+}
+
+/** A minimal EventSource over fetch: yields parsed events in arrival order. */
+function openSse(url: string, key: string, lastEventId?: number) {
+  const abort = new AbortController();
+  const queue: SseEvent[] = [];
+  let wake: (() => void) | undefined;
+  let ended: Error | undefined;
+  void (async () => {
+    const res = await fetch(url, {
+      headers: { authorization: `Bearer ${key}`, ...(lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) }) },
+      signal: abort.signal,
+    });
+    assert.equal(res.status, 200);
+    assert.ok(res.body);
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of res.body) {
+      buf += decoder.decode(chunk as Uint8Array, { stream: true });
+      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+        const frame = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const fields = new Map<string, string>();
+        for (const line of frame.split('\n')) {
+          const c = line.indexOf(':');
+          if (c > 0) fields.set(line.slice(0, c), line.slice(c + 1).trimStart());
+        }
+        const id = fields.get('id');
+        if (id === undefined) continue; // retry hint or keep-alive comment
+        queue.push({ id: Number(id), type: fields.get('event') ?? '', data: JSON.parse(fields.get('data') ?? 'null') });
+        wake?.();
+      }
+    }
+    throw new Error('event stream ended');
+  })().catch((e: Error) => {
+    ended = e;
+    wake?.();
+  });
+  return {
+    async next(): Promise<SseEvent> {
+      while (queue.length === 0) {
+        if (ended) throw ended;
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+      }
+      return queue.shift() as SseEvent;
+    },
+    close: () => abort.abort(),
+  };
+}
+
+forEachDialect('crash recovery', (dialect) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-crash-'));
+  const schema = `cs_crash_${randomBytes(5).toString('hex')}`;
+  // PostgreSQL: a fresh schema selected through the URL itself, exactly as an operator would.
+  const env =
+    dialect === 'postgres'
+      ? childEnv({
+          COUNTERSIGN_DATABASE_URL: `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
+        })
+      : childEnv({});
+  const admin = (...args: string[]) => cli([...args, '--data', dir], env);
+
+  let server: Server | undefined;
+  const keys = { alice: '', agent: '', burster: '' };
+  /** Acknowledged (201) proposals, all still pending when the server was killed. */
+  const pending: string[] = [];
+  const missedByStream: string[] = [];
+  let decidedBeforeCrash = '';
+  let lastSeenByStream = 0;
+  let waiterAtCrash: PromiseSettledResult<Response> | undefined;
+  /** Proposals from a burst that was still in flight at the SIGKILL: those answered 201 before it. */
+  const ackedInBurst: string[] = [];
+
+  const base = () => (server as Server).url;
+  const propose = async (purpose: string) => {
+    const r = await http(`${base()}/v1/actions`, keys.agent, 'POST', { tool: 'deploy', arguments: { env: 'production' }, purpose });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body as { id: string; status: string };
+  };
+
+  before(async () => {
+    if (dialect === 'postgres') {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`create schema ${schema}`);
+      await c.end();
+    }
+    server = await serve(dir, env);
+    const [alice, bob] = await Promise.all([
+      admin('users', 'add', 'alice@example.com', '--role', 'reviewer'),
+      admin('users', 'add', 'bob@example.com'),
+    ]);
+    const [agent, burster] = await Promise.all([
+      admin('agents', 'add', 'deployer', '--owner', 'bob@example.com'),
+      admin('agents', 'add', 'burster', '--owner', 'bob@example.com'),
+    ]);
+    for (const r of [alice, bob, agent, burster]) assert.equal(r.code, 0, r.stderr);
+    keys.alice = alice.stdout.trim();
+    keys.agent = agent.stdout.trim();
+    keys.burster = burster.stdout.trim();
+
+    // A stream from the start of history sees the first proposals and one decision, then disconnects.
+    const stream = openSse(`${base()}/v1/events?agent=deployer&after=0`, keys.alice);
+    for (let i = 0; i < 5; i++) pending.push((await propose(`pending ${i}`)).id);
+    decidedBeforeCrash = (await propose('decided before the crash')).id;
+    assert.equal(
+      (await http(`${base()}/v1/actions/${decidedBeforeCrash}/reviews`, keys.alice, 'POST', { decision: 'approve' })).status,
+      200,
+    );
+    for (let expected = 1; ; expected++) {
+      const e = await stream.next();
+      assert.equal(e.id, expected, 'the stream from after=0 starts at 1 and has no gaps');
+      lastSeenByStream = e.id;
+      if (e.type === 'action.approved' && e.data.action_id === decidedBeforeCrash) break;
+    }
+    stream.close();
+
+    // Acknowledged while the stream is away.
+    for (let i = 0; i < 2; i++) missedByStream.push((await propose(`missed ${i}`)).id);
+    pending.push(...missedByStream);
+
+    // An agent long-polls and another fires a burst of proposals; once a few are acknowledged
+    // the server dies mid-burst without any chance to clean up.
+    const waiter = Promise.allSettled([
+      fetch(`${base()}/v1/actions/${pending[0]}?wait=60`, { headers: { authorization: `Bearer ${keys.agent}` } }),
+    ]);
+    await waitersParked(base(), 1);
+    let someAcked: () => void = () => undefined;
+    const fiveAcked = new Promise<void>((r) => {
+      someAcked = r;
+    });
+    // allSettled at once: requests cut off by the kill reject, and that is expected.
+    const burst = Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) =>
+        http(`${base()}/v1/actions`, keys.burster, 'POST', { tool: 'burst', arguments: { i } }).then((r) => {
+          assert.equal(r.status, 201);
+          ackedInBurst.push(r.body.id);
+          if (ackedInBurst.length >= 5) someAcked();
+        }),
+      ),
+    );
+    await fiveAcked;
+    await kill(server, 'SIGKILL');
+    await burst;
+    [waiterAtCrash] = await waiter;
+    server = await serve(dir, env);
+  });
+
+  after(async () => {
+    if (server) await kill(server, 'SIGTERM');
+    if (dialect === 'postgres') {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`drop schema if exists ${schema} cascade`);
+      await c.end();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a waiter connected at the crash loses its connection and is never handed an outcome', () => {
+    assert.equal(waiterAtCrash?.status, 'rejected');
+  });
+
+  test('every action acknowledged before the SIGKILL is still there and still pending after the restart', async () => {
+    assert.equal(pending.length, 7);
+    for (const id of pending) {
+      const r = await http(`${base()}/v1/actions/${id}`, keys.alice);
+      assert.equal(r.status, 200);
+      assert.equal(r.body.status, 'pending', id);
+      assert.equal(r.body.version, 1);
+    }
+    const decided = await http(`${base()}/v1/actions/${decidedBeforeCrash}`, keys.alice);
+    assert.equal(decided.body.status, 'approved');
+    assert.equal(decided.body.decided_by.label, 'alice@example.com');
+    const listed = await http(`${base()}/v1/actions?agent=deployer&status=pending&limit=100`, keys.alice);
+    assert.deepEqual(listed.body.items.map((a: { id: string }) => a.id).sort(), [...pending].sort());
+    // From the burst cut off by the kill: every answered one survived; unanswered ones may or may not have.
+    const stored = await http(`${base()}/v1/actions?agent=burster&limit=100`, keys.alice);
+    const storedIds = new Set(stored.body.items.map((a: { id: string }) => a.id));
+    for (const id of ackedInBurst) assert.ok(storedIds.has(id), `acknowledged burst action ${id} survived`);
+    for (const a of stored.body.items) assert.equal(a.status, 'pending');
+  });
+
+  test('the audit chain verifies after the crash (audit verify exits 0)', async () => {
+    const r = await admin('audit', 'verify');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^ok: \d+ entries verified/);
+  });
+
+  test('a waiter that reconnects after the restart gets its outcome once a reviewer approves or denies', async () => {
+    const [approveMe, denyMe] = pending as [string, string];
+    const waitOn = (id: string) => http(`${base()}/v1/actions/${id}?wait=60`, keys.agent);
+    const approvedWaiter = waitOn(approveMe);
+    const deniedWaiter = waitOn(denyMe);
+    await waitersParked(base(), 2);
+    assert.equal((await http(`${base()}/v1/actions/${approveMe}/reviews`, keys.alice, 'POST', { decision: 'approve' })).status, 200);
+    assert.equal(
+      (await http(`${base()}/v1/actions/${denyMe}/reviews`, keys.alice, 'POST', { decision: 'deny', reason: 'after the crash' })).status,
+      200,
+    );
+    const approved = await approvedWaiter;
+    assert.equal(approved.status, 200);
+    assert.equal(approved.body.status, 'approved');
+    const denied = await deniedWaiter;
+    assert.equal(denied.body.status, 'denied');
+    assert.equal(denied.body.reason, 'after the crash');
+  });
+
+  test('an SSE client resuming with Last-Event-ID after the restart gets exactly the events it missed', async () => {
+    const [approved, denied] = pending as [string, string];
+    const [m0, m1] = missedByStream as [string, string];
+    const expected = [
+      ['action.created', m0],
+      ['tool.approval_required', m0],
+      ['action.created', m1],
+      ['tool.approval_required', m1],
+      ['action.approved', approved],
+      ['action.denied', denied],
+    ];
+    const stream = openSse(`${base()}/v1/events?agent=deployer`, keys.alice, lastSeenByStream);
+    try {
+      const got: [string, string][] = [];
+      let previous = lastSeenByStream;
+      for (let i = 1; i <= expected.length; i++) {
+        const e = await stream.next();
+        // The burster's events fall between them, so ids skip but only ever go up.
+        assert.ok(e.id > previous, `event ids only go up across the restart (${e.id} after ${previous})`);
+        previous = e.id;
+        got.push([e.type, e.data.action_id]);
+      }
+      assert.deepEqual(got, expected);
+      // Nothing else was queued: the next event is the one committed after the replay.
+      const marker = await propose('marker');
+      const next = await stream.next();
+      assert.ok(next.id > previous);
+      assert.deepEqual([next.type, next.data.action_id], ['action.created', marker.id]);
+    } finally {
+      stream.close();
+    }
+    const verify = await admin('audit', 'verify');
+    assert.equal(verify.code, 0, verify.stderr);
+  });
+});
