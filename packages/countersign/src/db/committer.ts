@@ -1,9 +1,8 @@
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
-import { canonicalJson } from '../lib/canonical.js';
 import type { Clock } from '../lib/clock.js';
 import { CsError, isCsError } from '../lib/errors.js';
-import { auditEntryHash } from '../domain/audit/chain.js';
+import { appendLogs } from './append-logs.js';
 import type { Capabilities, Database } from './connect.js';
 import type { DB } from './types.js';
 
@@ -57,17 +56,8 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-interface Done {
-  item: Pending;
-  ok: boolean;
-  value?: unknown;
-  error?: unknown;
-  audits: AuditInput[];
-  events: EventInput[];
-}
 
 const MAX_BATCH = 256;
-const INSERT_CHUNK = 50;
 /** Attempts for a single operation that keeps losing deadlocks / serialization races to other processes. */
 const MAX_ATTEMPTS = 3;
 
@@ -122,79 +112,83 @@ export class Committer {
     }
   }
 
-  private async runBatch(batch: Pending[], attempt = 1): Promise<void> {
-    let done: Done[];
-    let events: StoredEvent[];
-    try {
-      ({ done, events } = await this.transact(batch));
-    } catch (error) {
-      if (batch.length > 1 && isRetryable(error)) {
-        // A deadlock or serialization failure with another process: retry one by one.
-        for (const item of batch) await this.runBatch([item]);
+  /**
+   * Runs a batch as one transaction with no per-op savepoints (each would cost
+   * two more round trips per op on PostgreSQL). If an op throws, the whole
+   * attempt is rolled back, that op gets its error, and the others run again
+   * without it. After two such failures the rest run one by one, so a burst of
+   * lost races cannot make a batch quadratic.
+   */
+  private async runBatch(batch: Pending[]): Promise<void> {
+    let remaining = batch;
+    let failures = 0;
+    let attempt = 1;
+    while (remaining.length > 0) {
+      if (failures >= 2 && remaining.length > 1) {
+        for (const item of remaining) await this.runBatch([item]);
         return;
       }
-      if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
-        // Nothing was committed; run it again (a lost race then reads as the op's own conflict, not a 500).
-        await this.runBatch(batch, attempt + 1);
-        return;
-      }
-      const wrapped = isCsError(error) ? error : internalError(error, this.logger);
-      for (const item of batch) item.reject(wrapped);
-      return;
-    }
-    for (const d of done) {
-      if (d.ok) d.item.resolve(d.value);
-      else d.item.reject(isCsError(d.error) ? d.error : internalError(d.error, this.logger));
-    }
-    if (events.length > 0) {
+      let outcome: Outcome;
       try {
-        this.onCommitted(events);
-      } catch (e) {
-        this.logger.error({ err: e }, 'event subscriber failed');
+        outcome = await this.transact(remaining);
+      } catch (error) {
+        // Begin/commit/log append failed, or an op lost a deadlock to another process: nothing committed.
+        if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
+          attempt += 1;
+          continue;
+        }
+        const wrapped = isCsError(error) ? error : internalError(error, this.logger);
+        for (const item of remaining) item.reject(wrapped);
+        return;
       }
+      if (outcome.kind === 'op-failed') {
+        const failed = remaining[outcome.index] as Pending;
+        failed.reject(isCsError(outcome.error) ? outcome.error : internalError(outcome.error, this.logger));
+        remaining = remaining.filter((_, i) => i !== outcome.index);
+        failures += 1;
+        continue;
+      }
+      remaining.forEach((item, i) => item.resolve(outcome.values[i]));
+      if (outcome.events.length > 0) {
+        try {
+          this.onCommitted(outcome.events);
+        } catch (e) {
+          this.logger.error({ err: e }, 'event subscriber failed');
+        }
+      }
+      return;
     }
   }
 
-  private transact(batch: Pending[]): Promise<{ done: Done[]; events: StoredEvent[] }> {
+  private transact(batch: Pending[]): Promise<Outcome> {
     const { caps } = this.db;
     return this.db.write.connection().execute(async (conn) => {
       await sql.raw(caps.beginWrite).execute(conn);
       try {
-        const single = batch.length === 1;
-        const done: Done[] = [];
-        for (const item of batch) {
-          const audits: AuditInput[] = [];
-          const evs: EventInput[] = [];
+        const values: unknown[] = [];
+        const audits: AuditInput[] = [];
+        const emitted: EventInput[] = [];
+        for (let i = 0; i < batch.length; i++) {
+          const item = batch[i] as Pending;
           const tx: Tx = {
             db: conn,
             caps,
             now: this.clock.now(),
             audit: (a) => audits.push(a),
-            emit: (e) => evs.push(e),
+            emit: (e) => emitted.push(e),
           };
-          if (single) {
-            // No savepoint needed: a failure rolls back the whole (one-operation) transaction.
-            const value = await item.op(tx);
-            done.push({ item, ok: true, value, audits, events: evs });
-            continue;
-          }
-          await sql.raw('savepoint cs_op').execute(conn);
           try {
-            const value = await item.op(tx);
-            await sql.raw('release savepoint cs_op').execute(conn);
-            done.push({ item, ok: true, value, audits, events: evs });
+            values.push(await item.op(tx));
           } catch (error) {
-            // A deadlock with another process is not this op's failure: abort the batch so
-            // runBatch retries it op by op (the other ops' row locks are part of the cycle).
+            // A deadlock is not this op's fault: let runBatch retry the whole attempt.
             if (isRetryable(error)) throw error;
-            await sql.raw('rollback to savepoint cs_op').execute(conn);
-            await sql.raw('release savepoint cs_op').execute(conn);
-            done.push({ item, ok: false, error, audits: [], events: [] });
+            await sql.raw('rollback').execute(conn);
+            return { kind: 'op-failed', index: i, error } satisfies Outcome;
           }
         }
-        const events = await appendLogs(conn, caps, this.clock.now(), done);
+        const events = await appendLogs(conn, caps, this.clock.now(), audits, emitted);
         await sql.raw('commit').execute(conn);
-        return { done, events };
+        return { kind: 'committed', values, events } satisfies Outcome;
       } catch (error) {
         await sql.raw('rollback').execute(conn).catch(() => undefined);
         throw error;
@@ -203,65 +197,7 @@ export class Committer {
   }
 }
 
-async function appendLogs(conn: Kysely<DB>, caps: Capabilities, now: number, done: Done[]): Promise<StoredEvent[]> {
-  const audits = done.flatMap((d) => d.audits);
-  const events = done.flatMap((d) => d.events);
-  if (audits.length === 0 && events.length === 0) return [];
-  const head = await sql<{ audit_seq: number; audit_hash: string; event_seq: number }>`select audit_seq, audit_hash, event_seq from chain_head where id = 1${sql.raw(caps.lockSuffix)}`
-    .execute(conn)
-    .then((r) => r.rows[0]);
-  if (!head) throw new Error('chain_head row is missing; the database was not migrated');
-
-  let seq = Number(head.audit_seq);
-  let prev = head.audit_hash;
-  const auditRows = audits.map((a) => {
-    seq += 1;
-    const fields = {
-      seq,
-      ts: now,
-      actor_type: a.actor.type,
-      actor_id: a.actor.id,
-      event: a.event,
-      action_id: a.actionId ?? null,
-      data: canonicalJson(a.data),
-    };
-    const hash = auditEntryHash(prev, fields);
-    const row = { ...fields, prev_hash: prev, hash };
-    prev = hash;
-    return row;
-  });
-  let eventSeq = Number(head.event_seq);
-  const stored: StoredEvent[] = events.map((e) => ({
-    seq: ++eventSeq,
-    ts: now,
-    type: e.type,
-    actionId: e.actionId,
-    agentId: e.agentId,
-    sessionId: e.sessionId,
-    data: e.data,
-  }));
-  for (let i = 0; i < auditRows.length; i += INSERT_CHUNK) {
-    await conn.insertInto('audit_log').values(auditRows.slice(i, i + INSERT_CHUNK)).execute();
-  }
-  for (let i = 0; i < stored.length; i += INSERT_CHUNK) {
-    await conn
-      .insertInto('events')
-      .values(
-        stored.slice(i, i + INSERT_CHUNK).map((e) => ({
-          seq: e.seq,
-          ts: e.ts,
-          type: e.type,
-          action_id: e.actionId,
-          agent_id: e.agentId,
-          session_id: e.sessionId,
-          data: JSON.stringify(e.data),
-        })),
-      )
-      .execute();
-  }
-  await conn.updateTable('chain_head').set({ audit_seq: seq, audit_hash: prev, event_seq: eventSeq }).where('id', '=', 1).execute();
-  return stored;
-}
+type Outcome = { kind: 'committed'; values: unknown[]; events: StoredEvent[] } | { kind: 'op-failed'; index: number; error: unknown };
 
 function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;

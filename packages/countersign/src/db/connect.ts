@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, sql } from 'kysely';
 import pg from 'pg';
 import { CsError } from '../lib/errors.js';
 import { migrateToLatest } from './migrate.js';
+import { ReadOnlySqliteDialect } from './sqlite-read-dialect.js';
 import type { DB } from './types.js';
 
 /**
@@ -98,8 +99,8 @@ function openSqlite(url: string): Database {
   writer.pragma('foreign_keys = ON');
   const reader = new BetterSqlite3(path, { readonly: true });
   reader.pragma('busy_timeout = 5000');
-  const write = new Kysely<DB>({ dialect: new SqliteDialect({ database: writer }) });
-  const read = new Kysely<DB>({ dialect: new SqliteDialect({ database: reader }) });
+  const write = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
+  const read = new Kysely<DB>({ dialect: new ReadOnlySqliteDialect(withStatementCache(reader)) });
   return {
     caps: sqliteCaps,
     write,
@@ -107,6 +108,33 @@ function openSqlite(url: string): Database {
     async close() {
       await read.destroy();
       await write.destroy();
+    },
+  };
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Kysely's SQLite driver prepares every query anew; preparing costs more than
+ * running a small statement. Queries are built from a fixed set of shapes, so
+ * caching prepared statements by SQL text removes that cost. Bounded, because
+ * IN-lists of varying length produce new texts.
+ */
+function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => {
+      cache.clear();
+      db.close();
+    },
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (!stmt) {
+        stmt = db.prepare(text);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+        cache.set(text, stmt);
+      }
+      return stmt as unknown as ReturnType<SqliteDatabase['prepare']>;
     },
   };
 }

@@ -48,7 +48,7 @@ export interface ActionsTable {
   version: number;
   policy: string;
   idempotency_key: string | null;
-  request_hash: string;
+  request_hash: string | null;
   created_at: number;
   updated_at: number;
   expires_at: number | null;
@@ -61,6 +61,14 @@ export interface ActionsTable {
   result_output: string | null;
   result_at: number | null;
 }
+
+/** Every column of actions, in table order (compiled inserts name them all). */
+export const ACTION_COLUMNS = [
+  'id', 'agent_id', 'agent_name', 'agent_owner_id', 'tool', 'arguments', 'original_arguments', 'resource', 'purpose',
+  'on_behalf_of', 'session_id', 'parent_id', 'annotations', 'metadata', 'status', 'version', 'policy', 'idempotency_key',
+  'request_hash', 'created_at', 'updated_at', 'expires_at', 'decided_at', 'decided_by_type', 'decided_by_id',
+  'decided_by_label', 'reason', 'result_outcome', 'result_output', 'result_at',
+] as const satisfies readonly (keyof ActionsTable)[];
 
 export interface ReviewsTable {
   id: string;

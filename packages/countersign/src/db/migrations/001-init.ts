@@ -57,7 +57,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('version', 'integer', (c) => c.notNull())
     .addColumn('policy', 'text', (c) => c.notNull())
     .addColumn('idempotency_key', 'text')
-    .addColumn('request_hash', 'text', (c) => c.notNull())
+    .addColumn('request_hash', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addColumn('expires_at', 'bigint')
@@ -70,10 +70,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('result_output', 'text')
     .addColumn('result_at', 'bigint')
     .execute();
-  await db.schema.createIndex('actions_agent_idem').unique().on('actions').columns(['agent_id', 'idempotency_key']).execute();
-  await db.schema.createIndex('actions_status_expiry').on('actions').columns(['status', 'expires_at']).execute();
+  // Partial: most actions carry no key or session, and each index costs every insert.
+  await db.schema
+    .createIndex('actions_agent_idem')
+    .unique()
+    .on('actions')
+    .columns(['agent_id', 'idempotency_key'])
+    .where(sql.ref('idempotency_key'), 'is not', null)
+    .execute();
+  await db.schema.createIndex('actions_pending_expiry').on('actions').columns(['expires_at']).where(sql<boolean>`status = 'pending'`).execute();
   await db.schema.createIndex('actions_agent_id').on('actions').columns(['agent_id', 'id']).execute();
-  await db.schema.createIndex('actions_session').on('actions').columns(['session_id']).execute();
+  await db.schema.createIndex('actions_session').on('actions').columns(['session_id']).where(sql.ref('session_id'), 'is not', null).execute();
 
   await db.schema
     .createTable('reviews')

@@ -5,14 +5,13 @@ import { parseInput } from '../validate.js';
 import { checkReason } from './limits.js';
 import { type ActionView, CancelBody } from './schemas.js';
 import { applyTransition, emitStatus, loadForUpdate } from './transition.js';
-import { loadActionView } from './view.js';
 
 /** The requesting agent withdraws its own pending action. */
 export async function cancelAction(deps: Deps, principal: Principal, actionId: string, body: unknown): Promise<ActionView> {
   if (principal.type !== 'agent') throw new CsError('forbidden', 'only the agent that proposed an action can cancel it');
   const input = parseInput(CancelBody, body ?? {});
   const reason = checkReason(deps.config, input.reason);
-  await deps.committer.run(async (tx) => {
+  const view = await deps.committer.run(async (tx) => {
     const row = await loadForUpdate(tx, actionId);
     // Another agent's action is reported as absent, not forbidden: agents cannot probe for ids.
     if (row.agent_id !== principal.id) throw new CsError('not_found', `no action with id ${actionId}`);
@@ -24,8 +23,8 @@ export async function cancelAction(deps: Deps, principal: Principal, actionId: s
       reason: reason ?? 'cancelled by the agent',
     });
     tx.audit({ actor: { type: 'agent', id: principal.id }, event: 'action.cancelled', actionId: row.id, data: { reason } });
-    await emitStatus(tx, updated);
+    return emitStatus(tx, updated);
   });
   deps.metrics.transitions.inc({ status: 'cancelled' });
-  return (await loadActionView(deps.db.read, actionId)) as ActionView;
+  return view;
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Deps } from '../../deps.js';
 import { isCsError } from '../../lib/errors.js';
 import { applyTransition, emitStatus, loadForUpdate } from './transition.js';
@@ -16,7 +17,8 @@ export async function expireDueActions(deps: Deps): Promise<number> {
     const due = await deps.db.read
       .selectFrom('actions')
       .select('id')
-      .where('status', '=', 'pending')
+      // A literal, not a parameter, so the planner can use the partial index on pending deadlines.
+      .where(sql<boolean>`status = 'pending'`)
       .where('expires_at', '<=', now)
       .orderBy('expires_at')
       .limit(BATCH)
@@ -56,7 +58,7 @@ export async function nextExpiry(deps: Deps): Promise<number | null> {
   const row = await deps.db.read
     .selectFrom('actions')
     .select((eb) => eb.fn.min('expires_at').as('next'))
-    .where('status', '=', 'pending')
+    .where(sql<boolean>`status = 'pending'`)
     .executeTakeFirst();
   const next = row?.next;
   return next === null || next === undefined ? null : Number(next);

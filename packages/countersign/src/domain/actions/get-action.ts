@@ -26,7 +26,15 @@ export async function waitForDecision(deps: Deps, principal: Principal, id: stri
   const woken = new Promise<void>((r) => {
     wake = r;
   });
-  const unsubscribe = isId(id) ? deps.bus.subscribeAction(id, () => wake?.()) : () => false;
+  // The committed event carries the action as it was decided, so a woken waiter answers without another read.
+  let decided: ActionView | undefined;
+  const unsubscribe = isId(id)
+    ? deps.bus.subscribeAction(id, (e) => {
+        const view = e.data as ActionView;
+        if (isDecided(view.status)) decided = view;
+        wake?.();
+      })
+    : () => false;
   const timer = deps.clock.setTimeout(() => wake?.(), waitMs);
   const onAbort = () => wake?.();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -40,7 +48,7 @@ export async function waitForDecision(deps: Deps, principal: Principal, id: stri
     } finally {
       deps.metrics.waiters.dec({ kind: 'long_poll' });
     }
-    return await getAction(deps, principal, id);
+    return decided ?? (await getAction(deps, principal, id));
   } finally {
     unsubscribe();
     timer.cancel();

@@ -1,3 +1,5 @@
+import { ACTION_COLUMNS, type ActionsTable } from '../../db/types.js';
+import { PreparedQuery } from '../../db/prepared.js';
 import type { Deps } from '../../deps.js';
 import { canonicalJson, sha256Hex } from '../../lib/canonical.js';
 import { CsError } from '../../lib/errors.js';
@@ -16,6 +18,11 @@ export interface ProposeResult {
   created: boolean;
 }
 
+// The hot write of the gateway: compiled once (see PreparedQuery).
+const insertAction = new PreparedQuery<ActionsTable, unknown>((db, p) =>
+  db.insertInto('actions').values(Object.fromEntries(ACTION_COLUMNS.map((c) => [c, p(c)])) as never),
+);
+
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
 /** An agent proposes an action: validate, decide by policy, store it with its audit entry and events in one transaction. */
@@ -29,13 +36,14 @@ export async function proposeAction(deps: Deps, principal: Principal, body: unkn
   if (input.metadata) checkArguments(deps.config, 'metadata', input.metadata);
   // Annotations are loose (unknown keys pass through), so they need the same bounds before they are hashed and stored.
   if (input.annotations) checkArguments(deps.config, 'annotations', input.annotations);
-  const requestHash = sha256Hex(canonicalJson(input));
+  // Only needed to tell a replay from a different request under the same Idempotency-Key.
+  const requestHash = idempotencyKey === undefined ? null : sha256Hex(canonicalJson(input));
   const onBehalfOf = input.on_behalf_of?.toLowerCase() ?? null;
 
   const attempt = () =>
     deps.committer.run(async (tx) => {
       if (idempotencyKey !== undefined) {
-        const prior = await findByIdempotencyKey(deps, tx.db, principal.id, idempotencyKey, requestHash);
+        const prior = await findByIdempotencyKey(tx.db, principal.id, idempotencyKey, requestHash as string);
         if (prior) return { action: prior, created: false };
       }
       if (input.parent_id) {
@@ -76,7 +84,7 @@ export async function proposeAction(deps: Deps, principal: Principal, body: unkn
         result_output: null,
         result_at: null,
       };
-      await tx.db.insertInto('actions').values(row).execute();
+      await insertAction.execute(tx.db, row);
       const view = toActionView(row, []);
       const actor = { type: 'agent' as const, id: principal.id };
       tx.audit({
@@ -92,7 +100,7 @@ export async function proposeAction(deps: Deps, principal: Principal, body: unkn
           parent_id: row.parent_id,
           policy: { rule: decision.rule, effect: decision.effect, workflow: decision.workflow },
           status,
-          request_hash: requestHash,
+          ...(requestHash ? { request_hash: requestHash } : {}),
         },
       });
       if (status === 'approved') {
@@ -111,7 +119,7 @@ export async function proposeAction(deps: Deps, principal: Principal, body: unkn
   } catch (e) {
     // Another process inserted the same idempotency key between our check and insert.
     if (idempotencyKey !== undefined && deps.db.caps.isUniqueViolation((e as CsError).cause)) {
-      const prior = await findByIdempotencyKey(deps, deps.db.read, principal.id, idempotencyKey, requestHash);
+      const prior = await findByIdempotencyKey(deps.db.read, principal.id, idempotencyKey, requestHash as string);
       if (prior) return { action: prior, created: false };
     }
     throw e;
@@ -119,7 +127,6 @@ export async function proposeAction(deps: Deps, principal: Principal, body: unkn
 }
 
 async function findByIdempotencyKey(
-  _deps: Deps,
   db: Deps['db']['read'],
   agentId: string,
   key: string,

@@ -5,7 +5,6 @@ import { parseInput } from '../validate.js';
 import { checkArguments } from './limits.js';
 import { type ActionView, ResultBody } from './schemas.js';
 import { applyTransition, emitStatus, loadForUpdate } from './transition.js';
-import { loadActionView } from './view.js';
 
 /** The requesting agent reports how an approved action's run went; accepted once. */
 export async function reportResult(deps: Deps, principal: Principal, actionId: string, body: unknown): Promise<ActionView> {
@@ -13,7 +12,7 @@ export async function reportResult(deps: Deps, principal: Principal, actionId: s
   const input = parseInput(ResultBody, body);
   // The output is agent-supplied JSON shown to people like arguments are, so it gets the same depth and size bounds.
   const outputText = input.output === undefined ? null : checkArguments(deps.config, 'output', input.output);
-  await deps.committer.run(async (tx) => {
+  const view = await deps.committer.run(async (tx) => {
     const row = await loadForUpdate(tx, actionId);
     if (row.agent_id !== principal.id) throw new CsError('not_found', `no action with id ${actionId}`);
     const updated = await applyTransition(tx, row, input.outcome === 'succeeded' ? 'succeed' : 'fail', {
@@ -27,8 +26,8 @@ export async function reportResult(deps: Deps, principal: Principal, actionId: s
       actionId: row.id,
       data: { outcome: input.outcome, output: input.output ?? null },
     });
-    await emitStatus(tx, updated);
+    return emitStatus(tx, updated);
   });
   deps.metrics.transitions.inc({ status: input.outcome === 'succeeded' ? 'executed' : 'failed' });
-  return (await loadActionView(deps.db.read, actionId)) as ActionView;
+  return view;
 }

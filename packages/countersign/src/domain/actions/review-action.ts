@@ -6,7 +6,6 @@ import { parseInput } from '../validate.js';
 import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
 import { applyTransition, emitStatus, loadForUpdate } from './transition.js';
-import { loadActionView } from './view.js';
 
 export type ReviewChannel = 'api' | 'cli' | 'web' | 'slack' | 'teams' | 'email';
 
@@ -28,7 +27,7 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
   }
   const editedText = input.arguments === undefined ? null : checkArguments(deps.config, 'arguments', input.arguments);
 
-  const id = await deps.committer.run(async (tx) => {
+  const view = await deps.committer.run(async (tx) => {
     const row = await loadForUpdate(tx, actionId);
     if (row.agent_owner_id === principal.id) {
       throw new CsError('self_approval', 'you own the agent that proposed this action, so you cannot review it');
@@ -76,9 +75,8 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
       });
     }
     tx.audit({ actor, event: approve ? 'action.approved' : 'action.denied', actionId: row.id, data: { by: principal.email, reason, version: updated.version } });
-    await emitStatus(tx, updated);
-    return row.id;
+    return emitStatus(tx, updated);
   });
   deps.metrics.transitions.inc({ status: input.decision === 'approve' ? 'approved' : 'denied' });
-  return (await loadActionView(deps.db.read, id)) as ActionView;
+  return view;
 }

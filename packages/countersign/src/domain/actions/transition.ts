@@ -3,6 +3,7 @@ import type { ActionsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import { type ActionStatus, eventForStatus, nextStatus, parseStatus, type Transition } from './status.js';
+import type { ActionView } from './schemas.js';
 import { toActionView } from './view.js';
 
 export type ActionChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at'>>;
@@ -61,14 +62,16 @@ export async function applyTransition(tx: Tx, row: ActionsTable, t: Transition, 
   return { ...row, ...changes, status: to, version: row.version + 1, updated_at: tx.now };
 }
 
-/** Publishes the status event for an updated row (after commit, via the outbox). */
-export async function emitStatus(tx: Tx, row: ActionsTable): Promise<void> {
+/** Queues the status event for an updated row (published after commit, via the outbox); returns the view it carries. */
+export async function emitStatus(tx: Tx, row: ActionsTable): Promise<ActionView> {
   const reviews = await tx.db.selectFrom('reviews').selectAll().where('action_id', '=', row.id).orderBy('created_at').orderBy('id').execute();
+  const view = toActionView(row, reviews);
   tx.emit({
     type: eventForStatus(parseStatus(row.status)),
     actionId: row.id,
     agentId: row.agent_id,
     sessionId: row.session_id,
-    data: toActionView(row, reviews),
+    data: view,
   });
+  return view;
 }

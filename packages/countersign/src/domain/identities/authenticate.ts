@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { PreparedQuery } from '../../db/prepared.js';
 import type { DB } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { parseKey, secretMatches } from './api-keys.js';
@@ -6,16 +7,9 @@ import { type Principal, ROLES, type Role } from './principal.js';
 
 const BAD_KEY = 'the API key is missing, malformed, unknown or revoked';
 
-/**
- * Resolves a bearer key to its principal in one query (it runs on every
- * request). Every failure reads the same, so a caller learns nothing about
- * which part was wrong. Keys are not cached: revocation takes effect on the
- * next request.
- */
-export async function authenticate(db: Kysely<DB>, key: string | undefined): Promise<Principal> {
-  const parsed = key ? parseKey(key) : null;
-  if (!parsed) throw new CsError('unauthenticated', BAD_KEY);
-  const row = await db
+// Runs on every request, so it is compiled once.
+const keyWithPrincipal = new PreparedQuery<{ prefix: string }, Record<string, unknown>>((db, p) =>
+  db
     .selectFrom('api_keys as k')
     .leftJoin('users as u', (j) => j.onRef('u.id', '=', 'k.principal_id').on('k.principal_type', '=', 'user'))
     .leftJoin('agents as a', (j) => j.onRef('a.id', '=', 'k.principal_id').on('k.principal_type', '=', 'agent'))
@@ -36,8 +30,36 @@ export async function authenticate(db: Kysely<DB>, key: string | undefined): Pro
       'a.labels',
       'a.disabled_at as agent_disabled_at',
     ])
-    .where('k.prefix', '=', parsed.prefix)
-    .executeTakeFirst();
+    .where('k.prefix', '=', p('prefix')),
+);
+
+interface KeyRow {
+  prefix: string;
+  secret_hash: string;
+  principal_type: string;
+  revoked_at: number | null;
+  user_id: string | null;
+  email: string | null;
+  user_name: string | null;
+  role: string | null;
+  groups: string | null;
+  user_disabled_at: number | null;
+  agent_id: string | null;
+  agent_name: string | null;
+  owner_id: string | null;
+  labels: string | null;
+  agent_disabled_at: number | null;
+}
+
+/**
+ * Resolves a bearer key to its principal in one query. Every failure reads the
+ * same, so a caller learns nothing about which part was wrong. Keys are not
+ * cached: revocation takes effect on the next request.
+ */
+export async function authenticate(db: Kysely<DB>, key: string | undefined): Promise<Principal> {
+  const parsed = key ? parseKey(key) : null;
+  if (!parsed) throw new CsError('unauthenticated', BAD_KEY);
+  const row = (await keyWithPrincipal.executeTakeFirst(db, { prefix: parsed.prefix })) as KeyRow | undefined;
   if (!row || !secretMatches(parsed.secret, row.secret_hash) || row.revoked_at !== null) {
     throw new CsError('unauthenticated', BAD_KEY);
   }

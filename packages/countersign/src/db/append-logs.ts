@@ -1,0 +1,125 @@
+import type { Kysely } from 'kysely';
+import { auditEntryHash } from '../domain/audit/chain.js';
+import { canonicalJson } from '../lib/canonical.js';
+import type { AuditInput, EventInput, StoredEvent } from './committer.js';
+import type { Capabilities } from './connect.js';
+import { PreparedQuery } from './prepared.js';
+import type { DB } from './types.js';
+
+const CHUNK = 32;
+
+const AUDIT_COLUMNS = ['seq', 'ts', 'actor_type', 'actor_id', 'event', 'action_id', 'data', 'prev_hash', 'hash'] as const;
+const EVENT_COLUMNS = ['seq', 'ts', 'type', 'action_id', 'agent_id', 'session_id', 'data'] as const;
+
+type Table = 'audit_log' | 'events';
+
+/** Multi-row inserts compiled once per (table, row count), so a batch costs one statement per table on PostgreSQL. */
+const inserts = new Map<string, PreparedQuery<Record<string, unknown>, unknown>>();
+
+function insertQuery(table: Table, columns: readonly string[], n: number): PreparedQuery<Record<string, unknown>, unknown> {
+  const key = `${table}:${n}`;
+  let q = inserts.get(key);
+  if (!q) {
+    q = new PreparedQuery<Record<string, unknown>, unknown>((db, p) =>
+      db.insertInto(table).values(
+        Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map((c) => [c, p(`${i}:${c}`)]))) as never,
+      ),
+    );
+    inserts.set(key, q);
+  }
+  return q;
+}
+
+const names = new Map<string, string[]>();
+
+async function insertRows(conn: Kysely<DB>, table: Table, columns: readonly string[], rows: Record<string, unknown>[]): Promise<void> {
+  for (let start = 0; start < rows.length; start += CHUNK) {
+    const chunk = rows.slice(start, start + CHUNK);
+    const parameters: unknown[] = [];
+    for (const row of chunk) for (const c of columns) parameters.push(row[c]);
+    const key = `${table}:${chunk.length}`;
+    let expected = names.get(key);
+    if (!expected) {
+      expected = chunk.flatMap((_, i) => columns.map((c) => `${i}:${c}`));
+      names.set(key, expected);
+    }
+    await insertQuery(table, columns, chunk.length).executePositional(conn, parameters, expected);
+  }
+}
+
+const lockHead = new Map<string, PreparedQuery<Record<string, never>, { audit_seq: number; audit_hash: string; event_seq: number }>>();
+const updateHead = new PreparedQuery<{ audit_seq: number; audit_hash: string; event_seq: number }, unknown>((db, p) =>
+  db
+    .updateTable('chain_head')
+    .set({ audit_seq: p('audit_seq'), audit_hash: p('audit_hash'), event_seq: p('event_seq') })
+    .where('id', '=', 1),
+);
+
+function headQuery(caps: Capabilities) {
+  let q = lockHead.get(caps.lockSuffix);
+  if (!q) {
+    q = new PreparedQuery((db) => {
+      const base = db.selectFrom('chain_head').select(['audit_seq', 'audit_hash', 'event_seq']).where('id', '=', 1);
+      return caps.lockSuffix ? base.forUpdate() : base;
+    });
+    lockHead.set(caps.lockSuffix, q);
+  }
+  return q;
+}
+
+/**
+ * Appends a committed batch's audit entries (hash-chained) and events (the
+ * outbox) while holding the chain head, so sequence numbers follow commit
+ * order across every process writing to the database.
+ */
+export async function appendLogs(conn: Kysely<DB>, caps: Capabilities, now: number, audits: AuditInput[], events: EventInput[]): Promise<StoredEvent[]> {
+  if (audits.length === 0 && events.length === 0) return [];
+  const head = await headQuery(caps).executeTakeFirst(conn, {});
+  if (!head) throw new Error('chain_head row is missing; the database was not migrated');
+
+  let seq = Number(head.audit_seq);
+  let prev = head.audit_hash;
+  const auditRows = audits.map((a) => {
+    seq += 1;
+    const fields = {
+      seq,
+      ts: now,
+      actor_type: a.actor.type,
+      actor_id: a.actor.id,
+      event: a.event,
+      action_id: a.actionId ?? null,
+      data: canonicalJson(a.data),
+    };
+    const hash = auditEntryHash(prev, fields);
+    const row = { ...fields, prev_hash: prev, hash };
+    prev = hash;
+    return row;
+  });
+
+  // A creation's two events carry the same view object; serialise it once.
+  const texts = new Map<object, string>();
+  const serialize = (data: object) => {
+    let t = texts.get(data);
+    if (t === undefined) {
+      t = JSON.stringify(data);
+      texts.set(data, t);
+    }
+    return t;
+  };
+  let eventSeq = Number(head.event_seq);
+  const stored: StoredEvent[] = events.map((e) => ({ seq: ++eventSeq, ts: now, ...e }));
+  const eventRows = stored.map((e) => ({
+    seq: e.seq,
+    ts: e.ts,
+    type: e.type,
+    action_id: e.actionId,
+    agent_id: e.agentId,
+    session_id: e.sessionId,
+    data: serialize(e.data),
+  }));
+
+  await insertRows(conn, 'audit_log', AUDIT_COLUMNS, auditRows);
+  await insertRows(conn, 'events', EVENT_COLUMNS, eventRows);
+  await updateHead.execute(conn, { audit_seq: seq, audit_hash: prev, event_seq: eventSeq });
+  return stored;
+}
