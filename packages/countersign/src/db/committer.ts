@@ -133,6 +133,11 @@ export class Committer {
         outcome = await this.transact(remaining);
       } catch (error) {
         // Begin/commit/log append failed, or an op lost a deadlock to another process: nothing committed.
+        if (isRetryable(error) && remaining.length > 1) {
+          // The batch's own row locks are part of the cycle; retried whole it would deadlock again.
+          for (const item of remaining) await this.runBatch([item]);
+          return;
+        }
         if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
           attempt += 1;
           continue;

@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase, sql } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPoolClient, SqliteDialect, type SqliteDatabase, sql } from 'kysely';
 import pg from 'pg';
 import { CsError } from '../lib/errors.js';
 import { migrateToLatest } from './migrate.js';
@@ -140,6 +141,28 @@ function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
 }
 
 const INT8_OID = 20;
+const STATEMENT_NAMES_MAX = 1000;
+const statementNames = new Map<string, string>();
+
+/**
+ * Sends parameterised queries as named (server-side prepared) statements, so
+ * PostgreSQL parses and plans each query shape once per connection instead of
+ * on every execution. Query texts come from a bounded set of builder shapes.
+ */
+function withNamedStatements(client: pg.PoolClient): PostgresPoolClient {
+  return {
+    query: ((text: unknown, values?: unknown[]) => {
+      if (typeof text !== 'string' || !values || values.length === 0) return client.query(text as string, values);
+      let name = statementNames.get(text);
+      if (!name) {
+        name = `cs_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+        if (statementNames.size < STATEMENT_NAMES_MAX) statementNames.set(text, name);
+      }
+      return client.query({ name, text, values });
+    }) as unknown as PostgresPoolClient['query'],
+    release: () => client.release(),
+  };
+}
 
 /** Opens the pool and returns it with the schema its connections use (opts.schema, or the URL's search_path). */
 async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; schema: string }> {
@@ -160,7 +183,14 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; 
   pool.on('error', () => {
     // An idle client's connection dropped; the pool replaces it on next use.
   });
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({
+    dialect: new PostgresDialect({
+      pool: {
+        connect: async () => withNamedStatements(await pool.connect()),
+        end: () => pool.end(),
+      },
+    }),
+  });
   let current: string | null | undefined;
   try {
     if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
