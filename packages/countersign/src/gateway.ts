@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
-import { closeDeps, type CreateDepsOptions, createDeps, type Deps } from './deps.js';
+import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
 import { buildServer } from './http/server.js';
 import { ExpiryScheduler } from './scheduler/expiry-scheduler.js';
 

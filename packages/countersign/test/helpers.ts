@@ -97,7 +97,15 @@ export async function world(dialect: Dialect, opts: WorldOptions = {}): Promise<
   return {
     gw,
     env,
-    keys: { alice: alice.apiKey, carol: carol.apiKey, victor: victor.apiKey, ada: ada.apiKey, bob: bob.apiKey, agent: agent.apiKey, otherAgent: other.apiKey },
+    keys: {
+      alice: alice.apiKey,
+      carol: carol.apiKey,
+      victor: victor.apiKey,
+      ada: ada.apiKey,
+      bob: bob.apiKey,
+      agent: agent.apiKey,
+      otherAgent: other.apiKey,
+    },
     ids: { alice: alice.id, bob: bob.id, agent: agent.id, otherAgent: other.id },
     async close() {
       await gw.close();

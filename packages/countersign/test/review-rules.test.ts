@@ -98,7 +98,9 @@ forEachDialect('review rules', (dialect) => {
       const final = await call(w, 'GET', `/v1/actions/${a.id}`, w.keys.alice);
       assert.equal(final.body.status, winners[0]?.body.status);
       assert.equal(final.body.version, 2);
-      const decisions = (await auditRows(w, a.id)).filter((e) => ['action.approved', 'action.denied', 'action.cancelled'].includes(e.event));
+      const decisions = (await auditRows(w, a.id)).filter((e) =>
+        ['action.approved', 'action.denied', 'action.cancelled'].includes(e.event),
+      );
       assert.equal(decisions.length, 1);
     }
   });
@@ -112,7 +114,10 @@ forEachDialect('review rules', (dialect) => {
     assert.equal(r.body.edited, true);
     const edit = (await auditRows(w, a.id)).find((e) => e.event === 'action.edited');
     assert.ok(edit);
-    assert.deepEqual(JSON.parse(edit.data), { new_arguments: { env: 'staging', replicas: 2 }, old_arguments: { env: 'production', replicas: 10 } });
+    assert.deepEqual(JSON.parse(edit.data), {
+      new_arguments: { env: 'staging', replicas: 2 },
+      old_arguments: { env: 'production', replicas: 10 },
+    });
   });
 
   test('arguments cannot be sent with a deny', async () => {
@@ -150,7 +155,10 @@ forEachDialect('review rules', (dialect) => {
     assert.equal(status, 201);
     assert.equal(a.status, 'approved');
     assert.equal(a.decided_by.type, 'policy');
-    assert.deepEqual((await auditRows(w, a.id)).map((e) => e.event), ['action.created', 'action.approved']);
+    assert.deepEqual(
+      (await auditRows(w, a.id)).map((e) => e.event),
+      ['action.created', 'action.approved'],
+    );
   });
 
   test('the audit chain verifies after all of the above', async () => {

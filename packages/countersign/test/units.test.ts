@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalAuditEntry } from '../src/domain/audit/chain.js';
 import { ACTION_STATUSES, isDecided, nextStatus, TRANSITIONS } from '../src/domain/actions/status.js';
+import { canonicalAuditEntry } from '../src/domain/audit/chain.js';
 import { generateKey, normalizePrefix, parseKey, secretMatches } from '../src/domain/identities/api-keys.js';
 import { canonicalJson } from '../src/lib/canonical.js';
 import { FakeClock } from '../src/lib/clock.js';
@@ -28,7 +28,15 @@ test('only approved actions take a result, and every terminal status stays termi
 
 test('the hand-built canonical audit entry equals RFC 8785 canonical JSON of the same entry', () => {
   const entries = [
-    { seq: 1, ts: 1767225600000, actor_type: 'agent', actor_id: 'a"b\\c', event: 'action.created', action_id: null, data: { z: 1, a: ['é', '\u2028', 1e21, 0.1] } },
+    {
+      seq: 1,
+      ts: 1767225600000,
+      actor_type: 'agent',
+      actor_id: 'a"b\\c',
+      event: 'action.created',
+      action_id: null,
+      data: { z: 1, a: ['é', '\u2028', 1e21, 0.1] },
+    },
     { seq: 99, ts: 0, actor_type: 'system', actor_id: null, event: 'x\ny', action_id: '01a1', data: {} },
   ];
   for (const e of entries) {

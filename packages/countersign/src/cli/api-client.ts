@@ -21,7 +21,10 @@ export class ApiClient {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (e) {
-      throw new CsError('unavailable', `cannot reach the gateway at ${this.baseUrl} (${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}); set COUNTERSIGN_URL`);
+      throw new CsError(
+        'unavailable',
+        `cannot reach the gateway at ${this.baseUrl} (${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}); set COUNTERSIGN_URL`,
+      );
     }
     const text = await res.text();
     let json: unknown;

@@ -1,8 +1,8 @@
 import { userInfo } from 'node:os';
+import pino from 'pino';
 import { loadConfig } from '../config/load.js';
 import type { Actor } from '../db/committer.js';
 import { closeDeps, createDeps, type Deps } from '../deps.js';
-import pino from 'pino';
 
 export interface DataOptions {
   data?: string;

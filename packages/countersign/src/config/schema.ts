@@ -1,17 +1,15 @@
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration.js';
 
-const duration = z
-  .union([z.string(), z.number().int().nonnegative()])
-  .transform((v, ctx) => {
-    if (typeof v === 'number') return v * 1000; // bare numbers are seconds
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (use e.g. 90s, 15m, 1h, 7d)` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = z.union([z.string(), z.number().int().nonnegative()]).transform((v, ctx) => {
+  if (typeof v === 'number') return v * 1000; // bare numbers are seconds
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (use e.g. 90s, 15m, 1h, 7d)` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** The config file as written by people: snake_case keys, durations as text. Unknown keys are errors. */
 export const ConfigFileSchema = z.strictObject({
@@ -21,7 +19,12 @@ export const ConfigFileSchema = z.strictObject({
       host: z.string().min(1).optional(),
       port: z.number().int().min(0).max(65535).optional(),
       public_url: z.url().optional(),
-      body_limit_bytes: z.number().int().min(1024).max(64 * 1024 * 1024).optional(),
+      body_limit_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .optional(),
       trust_proxy: z.boolean().optional(),
     })
     .optional(),

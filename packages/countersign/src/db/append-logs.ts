@@ -21,9 +21,9 @@ function insertQuery(table: Table, columns: readonly string[], n: number): Prepa
   let q = inserts.get(key);
   if (!q) {
     q = new PreparedQuery<Record<string, unknown>, unknown>((db, p) =>
-      db.insertInto(table).values(
-        Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map((c) => [c, p(`${i}:${c}`)]))) as never,
-      ),
+      db
+        .insertInto(table)
+        .values(Array.from({ length: n }, (_, i) => Object.fromEntries(columns.map((c) => [c, p(`${i}:${c}`)]))) as never),
     );
     inserts.set(key, q);
   }
@@ -72,7 +72,13 @@ function headQuery(caps: Capabilities) {
  * outbox) while holding the chain head, so sequence numbers follow commit
  * order across every process writing to the database.
  */
-export async function appendLogs(conn: Kysely<DB>, caps: Capabilities, now: number, audits: AuditInput[], events: EventInput[]): Promise<StoredEvent[]> {
+export async function appendLogs(
+  conn: Kysely<DB>,
+  caps: Capabilities,
+  now: number,
+  audits: AuditInput[],
+  events: EventInput[],
+): Promise<StoredEvent[]> {
   if (audits.length === 0 && events.length === 0) return [];
   const head = await headQuery(caps).executeTakeFirst(conn, {});
   if (!head) throw new Error('chain_head row is missing; the database was not migrated');

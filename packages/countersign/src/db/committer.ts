@@ -56,7 +56,6 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-
 const MAX_BATCH = 256;
 /** Attempts for a single operation that keeps losing deadlocks / serialization races to other processes. */
 const MAX_ATTEMPTS = 3;
@@ -153,7 +152,9 @@ export class Committer {
         failures += 1;
         continue;
       }
-      remaining.forEach((item, i) => item.resolve(outcome.values[i]));
+      remaining.forEach((item, i) => {
+        item.resolve(outcome.values[i]);
+      });
       if (outcome.events.length > 0) {
         try {
           this.onCommitted(outcome.events);
@@ -195,7 +196,10 @@ export class Committer {
         await sql.raw('commit').execute(conn);
         return { kind: 'committed', values, events } satisfies Outcome;
       } catch (error) {
-        await sql.raw('rollback').execute(conn).catch(() => undefined);
+        await sql
+          .raw('rollback')
+          .execute(conn)
+          .catch(() => undefined);
         throw error;
       }
     });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, type PostgresPoolClient, SqliteDialect, type SqliteDatabase, sql } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPoolClient, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { CsError } from '../lib/errors.js';
 import { migrateToLatest } from './migrate.js';
@@ -85,7 +85,8 @@ function sqlitePath(url: string): string {
   if (url.startsWith('sqlite://')) return url.slice('sqlite://'.length);
   if (url.startsWith('sqlite:')) return url.slice('sqlite:'.length);
   if (url.startsWith('file:')) return url.slice('file:'.length);
-  if (/^[a-z]+:\/\//i.test(url)) throw new CsError('invalid_request', `unsupported database url scheme in "${url}" (use sqlite:PATH or postgres://…)`);
+  if (/^[a-z]+:\/\//i.test(url))
+    throw new CsError('invalid_request', `unsupported database url scheme in "${url}" (use sqlite:PATH or postgres://…)`);
   return url;
 }
 
@@ -201,7 +202,10 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; 
   }
   if (!current) {
     await db.destroy();
-    throw new CsError('invalid_request', 'no schema on the PostgreSQL search_path exists; create it first or fix the search_path in the database url');
+    throw new CsError(
+      'invalid_request',
+      'no schema on the PostgreSQL search_path exists; create it first or fix the search_path in the database url',
+    );
   }
   return {
     db: {

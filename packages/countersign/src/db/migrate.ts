@@ -43,7 +43,10 @@ export async function migrateToLatest(db: Database): Promise<string[]> {
       await sql.raw('commit').execute(conn);
       return applied;
     } catch (e) {
-      await sql.raw('rollback').execute(conn).catch(() => undefined);
+      await sql
+        .raw('rollback')
+        .execute(conn)
+        .catch(() => undefined);
       throw new Error(`database migration failed: ${(e as Error).message}`, { cause: e });
     }
   });

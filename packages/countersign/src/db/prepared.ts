@@ -1,4 +1,4 @@
-import type { CompiledQuery, Compilable, Kysely } from 'kysely';
+import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import type { DB } from './types.js';
 
 const MARK = '\u0000cs:param:';
@@ -56,7 +56,9 @@ export class PreparedQuery<P extends object, R> {
     let entry = this.compiled.get(key);
     if (!entry) {
       const query = this.build(db, (name) => `${MARK}${name}` as never).compile();
-      const slots = query.parameters.map((v): Slot => (typeof v === 'string' && v.startsWith(MARK) ? { name: v.slice(MARK.length) } : { value: v }));
+      const slots = query.parameters.map(
+        (v): Slot => (typeof v === 'string' && v.startsWith(MARK) ? { name: v.slice(MARK.length) } : { value: v }),
+      );
       entry = { query, slots, positionalChecked: false };
       this.compiled.set(key, entry);
     }

@@ -34,7 +34,13 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Rec
         required?: string[];
       };
       for (const [name, s] of Object.entries(json.properties ?? {})) {
-        parameters.push({ name, in: where, required: where === 'path' || (json.required ?? []).includes(name), schema: s, ...(s.description ? { description: s.description } : {}) });
+        parameters.push({
+          name,
+          in: where,
+          required: where === 'path' || (json.required ?? []).includes(name),
+          schema: s,
+          ...(s.description ? { description: s.description } : {}),
+        });
       }
     };
     addParams(r.params, 'path');

@@ -4,7 +4,7 @@ import { CsError } from '../lib/errors.js';
 import { VERSION } from '../version.js';
 import { sendError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
-import { registerRoutes, type RouteSpec } from './route-spec.js';
+import { type RouteSpec, registerRoutes } from './route-spec.js';
 import { actionRoutes } from './routes/actions.js';
 import { eventRoutes } from './routes/events.js';
 import { systemRoutes } from './routes/system.js';

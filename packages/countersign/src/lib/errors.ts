@@ -30,11 +30,7 @@ export class CsError extends Error {
   readonly issues: ErrorIssue[] | undefined;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    extra?: { issues?: ErrorIssue[]; details?: Record<string, unknown>; cause?: unknown },
-  ) {
+  constructor(code: ErrorCode, message: string, extra?: { issues?: ErrorIssue[]; details?: Record<string, unknown>; cause?: unknown }) {
     super(message, extra?.cause === undefined ? undefined : { cause: extra.cause });
     this.name = 'CsError';
     this.code = code;

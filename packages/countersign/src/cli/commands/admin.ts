@@ -8,7 +8,9 @@ import { type DataOptions, withLocalDeps } from '../context.js';
 const collect = (value: string, prev: string[]) => [...prev, value];
 
 function dataOptions(cmd: Command): Command {
-  return cmd.option('--data <dir>', 'data directory (default ./.countersign, or COUNTERSIGN_DATA_DIR)').option('--config <file>', 'config file (YAML)');
+  return cmd
+    .option('--data <dir>', 'data directory (default ./.countersign, or COUNTERSIGN_DATA_DIR)')
+    .option('--config <file>', 'config file (YAML)');
 }
 
 export function registerAdmin(program: Command, out: (s: string) => void, err: (s: string) => void): void {
@@ -21,12 +23,14 @@ export function registerAdmin(program: Command, out: (s: string) => void, err: (
       const u = await withLocalDeps(o, (deps, actor) =>
         addUser(deps, actor, { email, role: o.role as 'reviewer', groups: o.group, ...(o.name ? { name: o.name } : {}) }),
       );
-      err(`added ${u.email} (${u.role}${u.groups.length ? `, groups: ${u.groups.join(', ')}` : ''}); key prefix ${u.keyPrefix}. The key is shown once:`);
+      err(
+        `added ${u.email} (${u.role}${u.groups.length ? `, groups: ${u.groups.join(', ')}` : ''}); key prefix ${u.keyPrefix}. The key is shown once:`,
+      );
       out(u.apiKey);
     });
 
   const agents = program.command('agents').description('manage agents (works directly on the database)');
-  dataOptions(agents.command('add <name>').description("register an agent and print its API key"))
+  dataOptions(agents.command('add <name>').description('register an agent and print its API key'))
     .requiredOption('--owner <email>', 'the person responsible for the agent (they can never approve its actions)')
     .option('--label <key=value>', 'label (repeatable)', collect, [])
     .action(async (name: string, o: DataOptions & { owner: string; label: string[] }) => {
@@ -42,8 +46,10 @@ export function registerAdmin(program: Command, out: (s: string) => void, err: (
     });
 
   const keys = program.command('keys').description('manage API keys');
-  dataOptions(keys.command('revoke <prefix>').description('revoke a key by its prefix (cs_…)')).action(async (prefix: string, o: DataOptions) => {
-    const r = await withLocalDeps(o, (deps, actor) => revokeKey(deps, actor, prefix));
-    out(`revoked ${r.prefix} (${r.principalType} ${r.principalId})`);
-  });
+  dataOptions(keys.command('revoke <prefix>').description('revoke a key by its prefix (cs_…)')).action(
+    async (prefix: string, o: DataOptions) => {
+      const r = await withLocalDeps(o, (deps, actor) => revokeKey(deps, actor, prefix));
+      out(`revoked ${r.prefix} (${r.principalType} ${r.principalId})`);
+    },
+  );
 }

@@ -1,5 +1,5 @@
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import type { Command } from 'commander';
 import { exportAudit } from '../../domain/audit/export-audit.js';
 import { verifyAudit } from '../../domain/audit/verify-audit.js';
@@ -19,9 +19,13 @@ export function registerAudit(program: Command, out: (s: string) => void): void 
         out(`ok: ${r.entries} entries verified; head ${r.headHash}`);
         return;
       }
-      throw new CsError('conflict', `audit chain broken at entry ${r.firstBad?.seq}: ${r.firstBad?.problem} (${r.entries} entries verified before it)`, {
-        details: { seq: r.firstBad?.seq },
-      });
+      throw new CsError(
+        'conflict',
+        `audit chain broken at entry ${r.firstBad?.seq}: ${r.firstBad?.problem} (${r.entries} entries verified before it)`,
+        {
+          details: { seq: r.firstBad?.seq },
+        },
+      );
     });
   audit
     .command('export')

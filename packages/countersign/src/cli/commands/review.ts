@@ -53,7 +53,12 @@ export function registerReview(program: Command, out: (s: string) => void): void
       const page = await ApiClient.fromEnv().request<{ items: ActionView[] }>('GET', `/v1/actions?${q}`);
       if (o.json) return out(safeJson(page));
       if (page.items.length === 0) return out('no actions');
-      out(table([['ID', 'STATUS', 'AGENT', 'TOOL', 'CREATED'], ...page.items.map((a) => [a.id, a.status, safeText(a.agent.name), safeText(a.tool), ago(a.created_at)])]));
+      out(
+        table([
+          ['ID', 'STATUS', 'AGENT', 'TOOL', 'CREATED'],
+          ...page.items.map((a) => [a.id, a.status, safeText(a.agent.name), safeText(a.tool), ago(a.created_at)]),
+        ]),
+      );
     });
 
   program
@@ -71,7 +76,11 @@ export function registerReview(program: Command, out: (s: string) => void): void
     .option('--reason <text>', 'why')
     .option('--args <json>', 'edited arguments (a JSON object) to run instead of the proposed ones')
     .action(async (id: string, o: { reason?: string; args?: string }) => {
-      const body = { decision: 'approve', ...(o.reason ? { reason: o.reason } : {}), ...(o.args ? { arguments: parseArgsJson(o.args) } : {}) };
+      const body = {
+        decision: 'approve',
+        ...(o.reason ? { reason: o.reason } : {}),
+        ...(o.args ? { arguments: parseArgsJson(o.args) } : {}),
+      };
       const a = await ApiClient.fromEnv().request<ActionView>('POST', `/v1/actions/${encodeURIComponent(id)}/reviews`, body);
       out(`approved ${a.id}${a.edited ? ' with edited arguments' : ''}`);
     });
@@ -81,7 +90,10 @@ export function registerReview(program: Command, out: (s: string) => void): void
     .description('deny a pending action; the reason is handed back to the agent')
     .requiredOption('--reason <text>', 'why (the agent sees this)')
     .action(async (id: string, o: { reason: string }) => {
-      const a = await ApiClient.fromEnv().request<ActionView>('POST', `/v1/actions/${encodeURIComponent(id)}/reviews`, { decision: 'deny', reason: o.reason });
+      const a = await ApiClient.fromEnv().request<ActionView>('POST', `/v1/actions/${encodeURIComponent(id)}/reviews`, {
+        decision: 'deny',
+        reason: o.reason,
+      });
       out(`denied ${a.id}`);
     });
 

@@ -12,7 +12,8 @@ export function registerServe(program: Command): void {
     .option('--data <dir>', 'data directory for the embedded database (default ./.countersign)')
     .option('--config <file>', 'config file (YAML)')
     .action(async (o: { port?: string; host?: string; data?: string; config?: string }) => {
-      if (o.port !== undefined && !/^\d{1,5}$/.test(o.port)) throw new CsError('invalid_request', `--port must be a number, got "${o.port}"`);
+      if (o.port !== undefined && !/^\d{1,5}$/.test(o.port))
+        throw new CsError('invalid_request', `--port must be a number, got "${o.port}"`);
       const config = loadConfig({
         file: o.config,
         overrides: { dataDir: o.data, host: o.host, port: o.port === undefined ? undefined : Number(o.port) },
@@ -23,7 +24,10 @@ export function registerServe(program: Command): void {
       log.info({ url: gw.url, database: db }, 'countersign is listening');
       // One plain line on stdout with the real address (also with --port 0), for people and for scripts.
       process.stdout.write(`countersign listening on ${gw.url}\n`);
-      const people = await gw.deps.db.read.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+      const people = await gw.deps.db.read
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
       if (Number(people?.n ?? 0) === 0) {
         const dataFlag = o.data ? ` --data ${o.data}` : '';
         process.stderr.write(

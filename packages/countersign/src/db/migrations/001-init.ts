@@ -78,9 +78,19 @@ export async function up(db: Kysely<any>): Promise<void> {
     .columns(['agent_id', 'idempotency_key'])
     .where(sql.ref('idempotency_key'), 'is not', null)
     .execute();
-  await db.schema.createIndex('actions_pending_expiry').on('actions').columns(['expires_at']).where(sql<boolean>`status = 'pending'`).execute();
+  await db.schema
+    .createIndex('actions_pending_expiry')
+    .on('actions')
+    .columns(['expires_at'])
+    .where(sql<boolean>`status = 'pending'`)
+    .execute();
   await db.schema.createIndex('actions_agent_id').on('actions').columns(['agent_id', 'id']).execute();
-  await db.schema.createIndex('actions_session').on('actions').columns(['session_id']).where(sql.ref('session_id'), 'is not', null).execute();
+  await db.schema
+    .createIndex('actions_session')
+    .on('actions')
+    .columns(['session_id'])
+    .where(sql.ref('session_id'), 'is not', null)
+    .execute();
 
   await db.schema
     .createTable('reviews')

@@ -21,7 +21,13 @@ export async function getAction(deps: Deps, principal: Principal, id: string): P
  * current state. Subscribing before the first read closes the gap where a
  * decision could land between the read and the subscription.
  */
-export async function waitForDecision(deps: Deps, principal: Principal, id: string, waitMs: number, signal?: AbortSignal): Promise<ActionView> {
+export async function waitForDecision(
+  deps: Deps,
+  principal: Principal,
+  id: string,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<ActionView> {
   let wake: (() => void) | undefined;
   const woken = new Promise<void>((r) => {
     wake = r;

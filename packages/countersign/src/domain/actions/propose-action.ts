@@ -1,5 +1,5 @@
-import { ACTION_COLUMNS, type ActionsTable } from '../../db/types.js';
 import { PreparedQuery } from '../../db/prepared.js';
+import { ACTION_COLUMNS, type ActionsTable } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
 import { canonicalJson, sha256Hex } from '../../lib/canonical.js';
 import { CsError } from '../../lib/errors.js';
@@ -104,7 +104,12 @@ export async function proposeAction(deps: Deps, principal: Principal, body: unkn
         },
       });
       if (status === 'approved') {
-        tx.audit({ actor: { type: 'system', id: null }, event: 'action.approved', actionId: row.id, data: { by: 'policy', rule: decision.rule } });
+        tx.audit({
+          actor: { type: 'system', id: null },
+          event: 'action.approved',
+          actionId: row.id,
+          data: { by: 'policy', rule: decision.rule },
+        });
       }
       const scope = { actionId: row.id, agentId: principal.id, sessionId: row.session_id };
       tx.emit({ type: 'action.created', ...scope, data: view });

@@ -15,7 +15,13 @@ export type ReviewChannel = 'api' | 'cli' | 'web' | 'slack' | 'teams' | 'email';
  * action they own or that acts on their behalf), then one transaction:
  * compare-and-set the status, record the vote, append the audit entries.
  */
-export async function reviewAction(deps: Deps, principal: Principal, actionId: string, body: unknown, channel: ReviewChannel = 'api'): Promise<ActionView> {
+export async function reviewAction(
+  deps: Deps,
+  principal: Principal,
+  actionId: string,
+  body: unknown,
+  channel: ReviewChannel = 'api',
+): Promise<ActionView> {
   if (principal.type === 'agent') throw new CsError('forbidden', 'agent keys can never review actions');
   if (!canReview(principal)) throw new CsError('forbidden', 'viewers cannot review actions; reviewers and admins can');
   const input = parseInput(ReviewBody, body);
@@ -74,7 +80,12 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
         data: { old_arguments: JSON.parse(row.arguments), new_arguments: input.arguments },
       });
     }
-    tx.audit({ actor, event: approve ? 'action.approved' : 'action.denied', actionId: row.id, data: { by: principal.email, reason, version: updated.version } });
+    tx.audit({
+      actor,
+      event: approve ? 'action.approved' : 'action.denied',
+      actionId: row.id,
+      data: { by: principal.email, reason, version: updated.version },
+    });
     return emitStatus(tx, updated);
   });
   deps.metrics.transitions.inc({ status: input.decision === 'approve' ? 'approved' : 'denied' });

@@ -112,9 +112,7 @@ export const ActionView = z
     decided_by: Party.nullable(),
     reason: z.string().nullable(),
     reviews: z.array(ReviewView),
-    result: z
-      .object({ outcome: z.enum(['succeeded', 'failed']), output: z.unknown(), at: z.string() })
-      .nullable(),
+    result: z.object({ outcome: z.enum(['succeeded', 'failed']), output: z.unknown(), at: z.string() }).nullable(),
   })
   .meta({ id: 'Action' });
 export type ActionView = z.infer<typeof ActionView>;
@@ -136,18 +134,23 @@ export const ListActionsQuery = z.strictObject({
   tool: printable(256).optional(),
   session_id: printable(256).optional(),
   cursor: z.string().max(64).optional(),
-  limit: z.string().regex(/^\d{1,3}$/, 'limit must be a whole number').optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, 'limit must be a whole number')
+    .optional(),
 });
 
-export const ActionList = z
-  .object({ items: z.array(ActionView), next_cursor: z.string().nullable() })
-  .meta({ id: 'ActionList' });
+export const ActionList = z.object({ items: z.array(ActionView), next_cursor: z.string().nullable() }).meta({ id: 'ActionList' });
 
 export const EventsQuery = z.strictObject({
   action: printable(64).optional(),
   agent: printable(256).optional(),
   session: printable(256).optional(),
-  after: z.string().regex(/^\d{1,15}$/).optional().meta({ description: 'Replay events after this id (same as Last-Event-ID)' }),
+  after: z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .optional()
+    .meta({ description: 'Replay events after this id (same as Last-Event-ID)' }),
 });
 
 export const ErrorBody = z

@@ -2,8 +2,8 @@ import type { Tx } from '../../db/committer.js';
 import type { ActionsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
-import { type ActionStatus, eventForStatus, nextStatus, parseStatus, type Transition } from './status.js';
 import type { ActionView } from './schemas.js';
+import { type ActionStatus, eventForStatus, nextStatus, parseStatus, type Transition } from './status.js';
 import { toActionView } from './view.js';
 
 export type ActionChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at'>>;
@@ -64,7 +64,13 @@ export async function applyTransition(tx: Tx, row: ActionsTable, t: Transition, 
 
 /** Queues the status event for an updated row (published after commit, via the outbox); returns the view it carries. */
 export async function emitStatus(tx: Tx, row: ActionsTable): Promise<ActionView> {
-  const reviews = await tx.db.selectFrom('reviews').selectAll().where('action_id', '=', row.id).orderBy('created_at').orderBy('id').execute();
+  const reviews = await tx.db
+    .selectFrom('reviews')
+    .selectAll()
+    .where('action_id', '=', row.id)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
   const view = toActionView(row, reviews);
   tx.emit({
     type: eventForStatus(parseStatus(row.status)),

@@ -27,8 +27,18 @@ export async function verifyAudit(db: Kysely<DB>): Promise<AuditVerifyResult> {
     const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>=', expected).orderBy('seq').limit(PAGE).execute();
     for (const r of rows) {
       const seq = Number(r.seq);
-      const bad = (problem: string): AuditVerifyResult => ({ ok: false, entries, headSeq: expected - 1, headHash: prev, firstBad: { seq, problem } });
-      if (seq !== expected) return { ...bad(`entries ${expected}..${seq - 1} are missing`), firstBad: { seq: expected, problem: `entry ${expected} is missing (next present is ${seq})` } };
+      const bad = (problem: string): AuditVerifyResult => ({
+        ok: false,
+        entries,
+        headSeq: expected - 1,
+        headHash: prev,
+        firstBad: { seq, problem },
+      });
+      if (seq !== expected)
+        return {
+          ...bad(`entries ${expected}..${seq - 1} are missing`),
+          firstBad: { seq: expected, problem: `entry ${expected} is missing (next present is ${seq})` },
+        };
       if (r.prev_hash !== prev) return bad('prev_hash does not match the previous entry (entries reordered or replaced)');
       const hash = auditEntryHash(prev, { ...r, seq, ts: Number(r.ts) });
       if (hash !== r.hash) return bad('contents do not match the entry hash (entry was edited)');
@@ -45,7 +55,10 @@ export async function verifyAudit(db: Kysely<DB>): Promise<AuditVerifyResult> {
       entries,
       headSeq: entries,
       headHash: prev,
-      firstBad: { seq: entries + 1, problem: `the chain head records ${head.audit_seq} entries but only ${entries} verify (tail truncated)` },
+      firstBad: {
+        seq: entries + 1,
+        problem: `the chain head records ${head.audit_seq} entries but only ${entries} verify (tail truncated)`,
+      },
     };
   }
   return { ok: true, entries, headSeq: entries, headHash: prev };

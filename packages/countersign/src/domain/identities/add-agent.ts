@@ -36,7 +36,16 @@ export async function addAgent(deps: Deps, actor: Actor, input: z.input<typeof A
       .execute();
     await tx.db
       .insertInto('api_keys')
-      .values({ id: newId(), prefix: key.prefix, secret_hash: key.secretHash, principal_type: 'agent', principal_id: id, label: null, created_at: tx.now, revoked_at: null })
+      .values({
+        id: newId(),
+        prefix: key.prefix,
+        secret_hash: key.secretHash,
+        principal_type: 'agent',
+        principal_id: id,
+        label: null,
+        created_at: tx.now,
+        revoked_at: null,
+      })
       .execute();
     tx.audit({ actor, event: 'agent.created', data: { agent_id: id, name: data.name, owner_id: owner.id, labels: data.labels } });
     tx.audit({ actor, event: 'key.created', data: { prefix: key.prefix, principal_type: 'agent', principal_id: id } });

@@ -11,7 +11,10 @@ export const AddUserInput = z.strictObject({
   email: z.email().max(320),
   name: z.string().min(1).max(200).optional(),
   role: z.enum(ROLES).default('reviewer'),
-  groups: z.array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, 'group names are letters, digits, . _ -')).max(64).default([]),
+  groups: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, 'group names are letters, digits, . _ -'))
+    .max(64)
+    .default([]),
 });
 
 export interface AddedUser {
@@ -35,11 +38,28 @@ export async function addUser(deps: Deps, actor: Actor, input: z.input<typeof Ad
     const id = newId();
     await tx.db
       .insertInto('users')
-      .values({ id, email, name: data.name ?? email, role: data.role, groups: JSON.stringify(groups), created_at: tx.now, disabled_at: null })
+      .values({
+        id,
+        email,
+        name: data.name ?? email,
+        role: data.role,
+        groups: JSON.stringify(groups),
+        created_at: tx.now,
+        disabled_at: null,
+      })
       .execute();
     await tx.db
       .insertInto('api_keys')
-      .values({ id: newId(), prefix: key.prefix, secret_hash: key.secretHash, principal_type: 'user', principal_id: id, label: null, created_at: tx.now, revoked_at: null })
+      .values({
+        id: newId(),
+        prefix: key.prefix,
+        secret_hash: key.secretHash,
+        principal_type: 'user',
+        principal_id: id,
+        label: null,
+        created_at: tx.now,
+        revoked_at: null,
+      })
       .execute();
     tx.audit({ actor, event: 'user.created', data: { user_id: id, email, role: data.role, groups } });
     tx.audit({ actor, event: 'key.created', data: { prefix: key.prefix, principal_type: 'user', principal_id: id } });

@@ -62,7 +62,8 @@ export const actionRoutes: RouteSpec[] = [
       if (query.wait === undefined) return getAction(deps, principal, params.id);
       const seconds = Number(query.wait);
       const max = deps.config.limits.maxWaitSeconds;
-      if (seconds > max) throw new CsError('invalid_request', `wait is at most ${max} seconds`, { issues: [{ path: 'wait', message: `max ${max}` }] });
+      if (seconds > max)
+        throw new CsError('invalid_request', `wait is at most ${max} seconds`, { issues: [{ path: 'wait', message: `max ${max}` }] });
       // Stop waiting when the client leaves or the server shuts down.
       const gone = new AbortController();
       reply.raw.once('close', () => gone.abort());
@@ -116,7 +117,12 @@ export const actionRoutes: RouteSpec[] = [
     auth: 'any',
     params: ActionIdParams,
     body: CancelBody,
-    responses: { 200: { description: 'The cancelled action', schema: ActionView }, ...common, 404: err('No such action'), 409: err('Not pending') },
+    responses: {
+      200: { description: 'The cancelled action', schema: ActionView },
+      ...common,
+      404: err('No such action'),
+      409: err('Not pending'),
+    },
     handler: async ({ deps, principal, params, body }) => cancelAction(deps, principal, params.id, body),
   }),
   defineRoute({
@@ -128,7 +134,12 @@ export const actionRoutes: RouteSpec[] = [
     auth: 'any',
     params: ActionIdParams,
     body: ResultBody,
-    responses: { 200: { description: 'The action', schema: ActionView }, ...common, 404: err('No such action'), 409: err('Not approved, or already reported') },
+    responses: {
+      200: { description: 'The action', schema: ActionView },
+      ...common,
+      404: err('No such action'),
+      409: err('Not approved, or already reported'),
+    },
     handler: async ({ deps, principal, params, body }) => reportResult(deps, principal, params.id, body),
   }),
 ];

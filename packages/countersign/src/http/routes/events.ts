@@ -1,5 +1,5 @@
-import type { Deps } from '../../deps.js';
 import type { StoredEvent } from '../../db/committer.js';
+import type { Deps } from '../../deps.js';
 import { EventsQuery } from '../../domain/actions/schemas.js';
 import type { Principal } from '../../domain/identities/principal.js';
 import { CsError } from '../../lib/errors.js';

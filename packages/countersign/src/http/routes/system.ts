@@ -68,7 +68,15 @@ export const systemRoutes: RouteSpec[] = [
     responses: { 200: { description: 'The caller', schema: Me } },
     handler: async ({ principal }) =>
       principal.type === 'user'
-        ? { type: 'user', id: principal.id, name: principal.name, email: principal.email, role: principal.role, groups: principal.groups, key_prefix: principal.keyPrefix }
+        ? {
+            type: 'user',
+            id: principal.id,
+            name: principal.name,
+            email: principal.email,
+            role: principal.role,
+            groups: principal.groups,
+            key_prefix: principal.keyPrefix,
+          }
         : { type: 'agent', id: principal.id, name: principal.name, key_prefix: principal.keyPrefix },
   }),
 ];
