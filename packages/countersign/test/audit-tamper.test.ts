@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import pino from 'pino';
 import { verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { startGateway } from '../src/gateway.js';
-import { auditRows, call, forEachDialect, PG_URL, propose, review, type World, world } from './helpers.js';
+import { auditRows, call, forEachDialect, PG_URL, propose, review, runCli, type World, world } from './helpers.js';
 
 // Tampering is done for real: straight SQL on the stored rows through a separate connection,
 // as someone with database access would, never through the gateway.
-
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 interface AuditRow {
   seq: number | string;
@@ -65,13 +59,7 @@ async function cliVerify(w: World): Promise<{ code: number | null; stdout: strin
   if (w.env.schema !== undefined) {
     env.COUNTERSIGN_DATABASE_URL = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${w.env.schema}`)}`;
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'audit', 'verify', '--data', w.env.config.dataDir], { cwd: ROOT, env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
+  return runCli(['audit', 'verify', '--data', w.env.config.dataDir], env);
 }
 
 const INSERT =

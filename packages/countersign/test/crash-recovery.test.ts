@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { forEachDialect, PG_URL } from './helpers.js';
+import { type CliResult, forEachDialect, PG_URL, runCli } from './helpers.js';
 
 // The real binary as separate processes: `countersign serve` is SIGKILLed mid-flight and
 // restarted on the same data; identities come from the admin CLI, traffic over real HTTP.
@@ -23,20 +23,8 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, COUNTERSIGN_LOG_LEVEL: 'warn', ...extra };
 }
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
+  return runCli(args, env);
 }
 
 interface Server {

@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import pino from 'pino';
 import { loadConfig } from '../src/config/load.js';
@@ -160,4 +163,25 @@ export async function auditRows(w: World, actionId?: string) {
   let q = w.gw.deps.db.read.selectFrom('audit_log').selectAll().orderBy('seq');
   if (actionId) q = q.where('action_id', '=', actionId);
   return q.execute();
+}
+
+/** The CLI entry point and the repository root, for tests that run `countersign` as a child process. */
+export const CLI_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../src/cli/main.ts');
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `countersign ARGS` (from source, through tsx) with exactly `env`, and collects its output. */
+export async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const [code] = (await once(child, 'close')) as [number | null];
+  return { code, stdout, stderr };
 }
