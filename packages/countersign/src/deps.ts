@@ -5,6 +5,7 @@ import { type Database, openDatabase } from './db/connect.js';
 import { EventBus } from './events/bus.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { loadPolicy, PolicyStore } from './policy/store.js';
 
 /** Everything a component may use, built once at start-up and passed in explicitly. */
 export interface Deps {
@@ -15,6 +16,8 @@ export interface Deps {
   readonly logger: Logger;
   readonly bus: EventBus;
   readonly metrics: Metrics;
+  /** The policy in force; reloads swap it whole. */
+  readonly policy: PolicyStore;
 }
 
 export interface CreateDepsOptions {
@@ -26,6 +29,8 @@ export interface CreateDepsOptions {
 
 export async function createDeps(config: Config, opts: CreateDepsOptions = {}): Promise<Deps> {
   const logger = opts.logger ?? pino({ level: config.log.level });
+  // Compiled before anything opens: a refused policy stops start-up with every problem named.
+  const policy = new PolicyStore(loadPolicy(config, config.review.defaultExpiryMs));
   const clock = opts.clock ?? systemClock;
   const db = await openDatabase({
     url: config.database.url,
@@ -34,7 +39,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   });
   const bus = new EventBus();
   const committer = new Committer(db, clock, logger, (events) => bus.publish(events));
-  return { config, db, committer, clock, logger, bus, metrics: createMetrics() };
+  return { config, db, committer, clock, logger, bus, metrics: createMetrics(), policy };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

@@ -2,24 +2,31 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
 import { buildServer } from './http/server.js';
-import { ExpiryScheduler } from './scheduler/expiry-scheduler.js';
+import { recordPolicy, watchPolicy } from './policy/reload.js';
+import { Scheduler } from './scheduler/scheduler.js';
 
 export interface Gateway {
   deps: Deps;
   app: FastifyInstance;
-  scheduler: ExpiryScheduler;
+  scheduler: Scheduler;
   /** Base URL the server listens on (after listen()). */
   url: string;
   close(): Promise<void>;
 }
 
-/** Wires one gateway: deps, expiry scheduler, HTTP server. `listen: false` keeps it in-process (app.inject). */
-export async function startGateway(config: Config, opts: CreateDepsOptions & { listen?: boolean } = {}): Promise<Gateway> {
+/** Wires one gateway: deps, policy, scheduler, HTTP server. `listen: false` keeps it in-process (app.inject). */
+export async function startGateway(
+  config: Config,
+  opts: CreateDepsOptions & { listen?: boolean; watchPolicy?: boolean } = {},
+): Promise<Gateway> {
   const deps = await createDeps(config, opts);
-  const scheduler = new ExpiryScheduler(deps);
+  const scheduler = new Scheduler(deps);
   const app = buildServer(deps);
   let url = '';
+  let unwatch: () => void = () => undefined;
   try {
+    await recordPolicy(deps, deps.policy.current, 'start');
+    if (opts.watchPolicy) unwatch = watchPolicy(deps);
     if (opts.listen !== false) {
       const address = await app.listen({ host: config.server.host, port: config.server.port });
       url = address.replace('[::1]', 'localhost');
@@ -28,6 +35,7 @@ export async function startGateway(config: Config, opts: CreateDepsOptions & { l
     }
     scheduler.start();
   } catch (e) {
+    unwatch();
     await app.close().catch(() => undefined);
     await closeDeps(deps);
     throw e;
@@ -40,6 +48,7 @@ export async function startGateway(config: Config, opts: CreateDepsOptions & { l
     url,
     close() {
       closing ??= (async () => {
+        unwatch();
         await scheduler.stop();
         await app.close();
         await closeDeps(deps);

@@ -18,6 +18,17 @@ export function createMetrics() {
       labelNames: ['status'] as const,
       registers: [registry],
     }),
+    policyErrors: new Counter({
+      name: 'countersign_policy_evaluation_errors_total',
+      help: 'Policy conditions that failed to evaluate (each sent its action to review instead of allowing it)',
+      registers: [registry],
+    }),
+    timersFired: new Counter({
+      name: 'countersign_timers_fired_total',
+      help: 'Workflow deadlines fired, by kind',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
     httpDuration: new Histogram({
       name: 'countersign_http_request_duration_seconds',
       help: 'HTTP request duration by route and status code',

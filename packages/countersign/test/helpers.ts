@@ -8,8 +8,9 @@ import { describe } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import pino from 'pino';
-import { loadConfig } from '../src/config/load.js';
-import type { Config } from '../src/config/schema.js';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig, policySection } from '../src/config/load.js';
+import { type Config, ConfigFileSchema } from '../src/config/schema.js';
 import type { Actor } from '../src/db/committer.js';
 import { addAgent } from '../src/domain/identities/add-agent.js';
 import { addUser } from '../src/domain/identities/add-user.js';
@@ -115,6 +116,23 @@ export async function world(dialect: Dialect, opts: WorldOptions = {}): Promise<
       await env.cleanup();
     },
   };
+}
+
+/** A config transformer that installs the policy, workflows and grant bounds written as YAML (as in a config file). */
+export function withPolicy(yamlText: string): (c: Config) => Config {
+  const file = ConfigFileSchema.parse(parseYaml(yamlText));
+  return (c) => ({
+    ...c,
+    ...policySection(file),
+    grants: { maxDurationMs: file.grants?.max_duration ?? c.grants.maxDurationMs, maxUses: file.grants?.max_uses ?? c.grants.maxUses },
+  });
+}
+
+/** Adds people (reviewers by default) and returns their API keys by email. */
+export async function addPeople(w: World, people: { email: string; role?: 'admin' | 'reviewer' | 'viewer'; groups?: string[] }[]) {
+  const keys: Record<string, string> = {};
+  for (const p of people) keys[p.email] = (await addUser(w.gw.deps, ADMIN, { role: 'reviewer', ...p })).apiKey;
+  return keys;
 }
 
 export interface ApiResponse<T = any> {

@@ -4,6 +4,8 @@ import { isCsError } from '../lib/errors.js';
 import { VERSION } from '../version.js';
 import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
+import { registerGrants } from './commands/grants.js';
+import { registerPolicy } from './commands/policy.js';
 import { registerReview } from './commands/review.js';
 import { registerServe } from './commands/serve.js';
 import { exitCode } from './exit-codes.js';
@@ -19,6 +21,8 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
   registerAdmin(program, out, err);
   registerAudit(program, out);
   registerReview(program, out);
+  registerPolicy(program, out);
+  registerGrants(program, out);
   return program;
 }
 

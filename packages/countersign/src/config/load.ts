@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { CsError } from '../lib/errors.js';
+import { DEFAULT_POLICY, withDefaultWorkflow } from '../policy/defaults.js';
 import { type Config, type ConfigFile, ConfigFileSchema } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -20,17 +21,28 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const env = opts.env ?? process.env;
   const cwd = opts.cwd ?? process.cwd();
   const file = opts.file ?? env.COUNTERSIGN_CONFIG;
-  const raw = file ? readConfigFile(resolve(cwd, file)) : {};
+  const path = file ? resolve(cwd, file) : undefined;
+  return resolveConfig(parseConfigFile(path), path, env, opts.overrides ?? {}, cwd);
+}
+
+/** Reads and validates the config file (or `{}` with none); errors name every offending key. */
+export function parseConfigFile(path: string | undefined): ConfigFile {
+  const raw = path ? readConfigFile(path) : {};
   const parsed = ConfigFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
-    throw new CsError(
-      'invalid_request',
-      `invalid config${file ? ` in ${file}` : ''}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-      { issues },
-    );
-  }
-  return resolveConfig(parsed.data, env, opts.overrides ?? {}, cwd);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message }));
+  throw new CsError(
+    'invalid_request',
+    `invalid config${path ? ` in ${path}` : ''}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    {
+      issues,
+    },
+  );
+}
+
+/** The policy part of a parsed config file, with the built-in defaults filled in. */
+export function policySection(file: ConfigFile): Pick<Config, 'policy' | 'workflows'> {
+  return { policy: file.policy ?? DEFAULT_POLICY, workflows: withDefaultWorkflow(file.workflows) };
 }
 
 function readConfigFile(path: string): unknown {
@@ -55,7 +67,13 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return Number(v);
 }
 
-function resolveConfig(file: ConfigFile, env: NodeJS.ProcessEnv, o: NonNullable<LoadConfigOptions['overrides']>, cwd: string): Config {
+function resolveConfig(
+  file: ConfigFile,
+  path: string | undefined,
+  env: NodeJS.ProcessEnv,
+  o: NonNullable<LoadConfigOptions['overrides']>,
+  cwd: string,
+): Config {
   const dataDirRaw = o.dataDir ?? env.COUNTERSIGN_DATA_DIR ?? file.data_dir ?? '.countersign';
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
   const databaseUrl = o.databaseUrl ?? env.COUNTERSIGN_DATABASE_URL ?? file.database?.url ?? `sqlite:${resolve(dataDir, 'countersign.db')}`;
@@ -83,6 +101,9 @@ function resolveConfig(file: ConfigFile, env: NodeJS.ProcessEnv, o: NonNullable<
       argumentsDepth: file.limits?.arguments_depth ?? 32,
       maxWaitSeconds: file.limits?.max_wait_seconds ?? 60,
     },
+    configFile: path,
+    ...policySection(file),
+    grants: { maxDurationMs: file.grants?.max_duration ?? 86_400_000, maxUses: file.grants?.max_uses ?? 1000 },
     log: { level: level as Config['log']['level'] },
   };
 }

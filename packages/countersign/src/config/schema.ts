@@ -1,15 +1,12 @@
 import { z } from 'zod';
-import { parseDuration } from '../lib/duration.js';
-
-const duration = z.union([z.string(), z.number().int().nonnegative()]).transform((v, ctx) => {
-  if (typeof v === 'number') return v * 1000; // bare numbers are seconds
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (use e.g. 90s, 15m, 1h, 7d)` });
-    return z.NEVER;
-  }
-  return ms;
-});
+import {
+  Duration as duration,
+  GrantsConfigSchema,
+  type PolicyConfig,
+  PolicySchema,
+  type WorkflowConfig,
+  WorkflowsSchema,
+} from '../policy/schema.js';
 
 /** The config file as written by people: snake_case keys, durations as text. Unknown keys are errors. */
 export const ConfigFileSchema = z.strictObject({
@@ -47,6 +44,9 @@ export const ConfigFileSchema = z.strictObject({
       max_wait_seconds: z.number().int().min(1).max(300).optional(),
     })
     .optional(),
+  policy: PolicySchema.optional(),
+  workflows: WorkflowsSchema.optional(),
+  grants: GrantsConfigSchema.optional(),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
@@ -63,5 +63,11 @@ export interface Config {
   database: { url: string; poolSize: number };
   review: { defaultExpiryMs: number };
   limits: { reasonBytes: number; argumentsBytes: number; argumentsDepth: number; maxWaitSeconds: number };
+  /** The config file the policy was read from, so it can be reloaded; undefined when none. */
+  configFile: string | undefined;
+  policy: PolicyConfig;
+  /** As written, with the built-in `default` workflow added when the file does not define one. */
+  workflows: Record<string, WorkflowConfig>;
+  grants: { maxDurationMs: number; maxUses: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }

@@ -52,6 +52,7 @@ export type TxOp<T> = (tx: Tx) => Promise<T>;
 
 interface Pending {
   op: TxOp<unknown>;
+  urgent: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -62,8 +63,8 @@ const MAX_ATTEMPTS = 3;
 
 /**
  * Group commit. Operations queued while a transaction is in flight run together
- * in the next one, each inside its own savepoint, so one operation's failure
- * (a lost race, say) never affects another's. All of a batch's audit entries
+ * in the next one; one operation's failure (a lost race, say) rolls the batch
+ * back and the others run again without it (see runBatch). All of a batch's audit entries
  * and events are appended at the end while holding the chain head, so their
  * sequence numbers follow commit order on every node, and the fsync and the
  * head lock are paid once per batch instead of once per request.
@@ -81,9 +82,20 @@ export class Committer {
     private readonly onCommitted: (events: StoredEvent[]) => void,
   ) {}
 
-  run<T>(op: TxOp<T>): Promise<T> {
+  /**
+   * Queues an operation for the next group commit. An `urgent` one (a denial)
+   * runs ahead of the ordinary ones queued with it, which is how a deny and an
+   * approve that arrive together resolve: denial wins ties.
+   */
+  run<T>(op: TxOp<T>, opts: { urgent?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ op: op as TxOp<unknown>, resolve: resolve as (v: unknown) => void, reject });
+      const item: Pending = { op: op as TxOp<unknown>, urgent: opts.urgent === true, resolve: resolve as (v: unknown) => void, reject };
+      if (item.urgent) {
+        const at = this.queue.findIndex((p) => !p.urgent);
+        this.queue.splice(at === -1 ? this.queue.length : at, 0, item);
+      } else {
+        this.queue.push(item);
+      }
       if (!this.running) {
         this.running = true;
         this.idle = new Promise((r) => {

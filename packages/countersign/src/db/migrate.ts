@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Capabilities, Database } from './connect.js';
 import * as init from './migrations/001-init.js';
+import * as workflows from './migrations/002-workflows.js';
 
 interface Migration {
   name: string;
@@ -9,7 +10,10 @@ interface Migration {
 }
 
 /** In order; compiled in, so a packaged binary never depends on files next to it. Never edit one that shipped. */
-const MIGRATIONS: readonly Migration[] = [{ name: '001-init', up: init.up }];
+const MIGRATIONS: readonly Migration[] = [
+  { name: '001-init', up: init.up },
+  { name: '002-workflows', up: workflows.up },
+];
 
 /**
  * Applies pending migrations in one transaction. Our own, rather than Kysely's

@@ -60,6 +60,15 @@ export interface ActionsTable {
   result_outcome: string | null;
   result_output: string | null;
   result_at: number | null;
+  /** The resolved workflow (JSON), frozen when the action was created; null when no review was needed. */
+  workflow: string | null;
+  /** Index of the current stage while pending under a workflow. */
+  stage: number | null;
+  stage_started_at: number | null;
+  /** Escalation firings in the current stage (levels fired, then reminders). */
+  escalations: number;
+  grant_id: string | null;
+  batch_id: string | null;
 }
 
 /** Every column of actions, in table order (compiled inserts name them all). */
@@ -94,6 +103,12 @@ export const ACTION_COLUMNS = [
   'result_outcome',
   'result_output',
   'result_at',
+  'workflow',
+  'stage',
+  'stage_started_at',
+  'escalations',
+  'grant_id',
+  'batch_id',
 ] as const satisfies readonly (keyof ActionsTable)[];
 
 export interface ReviewsTable {
@@ -106,6 +121,44 @@ export interface ReviewsTable {
   arguments: string | null;
   channel: string;
   created_at: number;
+  stage: number | null;
+}
+
+/** A durable deadline inside a workflow stage; fired by the scheduler, on any node, exactly once. */
+export interface TimersTable {
+  id: string;
+  action_id: string;
+  kind: string;
+  stage: number;
+  stage_started_at: number;
+  firing: number;
+  due_at: number;
+}
+
+export interface GrantsTable {
+  id: string;
+  agent_id: string;
+  session_id: string | null;
+  tool: string;
+  match_kind: string;
+  match: string;
+  created_by_id: string;
+  created_by_email: string;
+  source_action_id: string;
+  created_at: number;
+  expires_at: number;
+  max_uses: number | null;
+  uses: number;
+  revoked_at: number | null;
+  revoked_by: string | null;
+  version: number;
+}
+
+export interface PoliciesTable {
+  hash: string;
+  source: string;
+  first_loaded_at: number;
+  last_loaded_at: number;
 }
 
 export interface AuditLogTable {
@@ -147,4 +200,7 @@ export interface DB {
   audit_log: AuditLogTable;
   events: EventsTable;
   chain_head: ChainHeadTable;
+  timers: TimersTable;
+  grants: GrantsTable;
+  policies: PoliciesTable;
 }

@@ -6,7 +6,9 @@ import { sendError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { type RouteSpec, registerRoutes } from './route-spec.js';
 import { actionRoutes } from './routes/actions.js';
+import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
+import { grantRoutes } from './routes/grants.js';
 import { systemRoutes } from './routes/system.js';
 
 declare module 'fastify' {
@@ -16,7 +18,7 @@ declare module 'fastify' {
   }
 }
 
-export const ROUTES: readonly RouteSpec[] = [...actionRoutes, ...eventRoutes, ...systemRoutes];
+export const ROUTES: readonly RouteSpec[] = [...batchRoutes, ...actionRoutes, ...grantRoutes, ...eventRoutes, ...systemRoutes];
 
 export function buildServer(deps: Deps): FastifyInstance {
   const app: FastifyInstance = Fastify({

@@ -1,16 +1,21 @@
 import type { Deps } from '../deps.js';
 import { expireDueActions, nextExpiry } from '../domain/actions/expire-due-actions.js';
+import { fireDueTimers, nextTimer } from '../domain/workflow/fire-timers.js';
 import type { TimerHandle } from '../lib/clock.js';
 
 /** Upper bound on sleep, so deadlines written by another process (or the admin CLI) are still honoured. */
 const MAX_SLEEP_MS = 5_000;
 
+/** Events after which a new, earlier deadline may exist. */
+const WAKE_EVENTS = new Set(['tool.approval_required', 'action.updated', 'action.escalated', 'action.reminder']);
+
 /**
- * Deadlines are rows (actions.expires_at), so nothing is lost on restart: at
- * start the scheduler expires whatever came due while it was down, then
- * sleeps on the injected clock until the earliest deadline.
+ * Deadlines are rows (actions.expires_at for whole reviews, timers for stage
+ * time-outs and escalations), so nothing is lost on restart: at start the
+ * scheduler fires whatever came due while it was down, then sleeps on the
+ * injected clock until the earliest deadline.
  */
-export class ExpiryScheduler {
+export class Scheduler {
   private timer: TimerHandle | undefined;
   private wakeAt = Number.POSITIVE_INFINITY;
   private running: Promise<void> | undefined;
@@ -22,9 +27,13 @@ export class ExpiryScheduler {
   start(): void {
     this.stopped = false;
     this.unsubscribe = this.deps.bus.subscribe((e) => {
-      if (e.type !== 'tool.approval_required') return;
-      const at = Date.parse(String((e.data as { expires_at?: string }).expires_at ?? ''));
-      if (Number.isFinite(at) && at < this.wakeAt) this.schedule(at);
+      if (!WAKE_EVENTS.has(e.type)) return;
+      const data = e.data as { expires_at?: string; workflow?: { stage?: { timeout_at?: string | null } } | null };
+      const times = [data.expires_at, data.workflow?.stage?.timeout_at].map((t) => Date.parse(String(t ?? '')));
+      // Escalation times are not in the event; a pass right after a stage starts re-reads them.
+      if (e.type !== 'tool.approval_required' || data.workflow?.stage) times.push(this.deps.clock.now());
+      const at = Math.min(...times.filter(Number.isFinite));
+      if (at < this.wakeAt) this.schedule(at);
     });
     void this.tick();
   }
@@ -46,11 +55,15 @@ export class ExpiryScheduler {
 
   private async pass(): Promise<void> {
     try {
+      await fireDueTimers(this.deps);
       await expireDueActions(this.deps);
-      const next = await nextExpiry(this.deps);
-      if (!this.stopped) this.schedule(next ?? Number.POSITIVE_INFINITY);
+      const next = Math.min(
+        (await nextTimer(this.deps)) ?? Number.POSITIVE_INFINITY,
+        (await nextExpiry(this.deps)) ?? Number.POSITIVE_INFINITY,
+      );
+      if (!this.stopped) this.schedule(next);
     } catch (err) {
-      this.deps.logger.error({ err }, 'expiry pass failed; retrying');
+      this.deps.logger.error({ err }, 'scheduler pass failed; retrying');
       if (!this.stopped) this.schedule(this.deps.clock.now() + 1000);
     }
   }

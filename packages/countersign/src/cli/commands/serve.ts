@@ -18,7 +18,7 @@ export function registerServe(program: Command): void {
         file: o.config,
         overrides: { dataDir: o.data, host: o.host, port: o.port === undefined ? undefined : Number(o.port) },
       });
-      const gw = await startGateway(config);
+      const gw = await startGateway(config, { watchPolicy: true });
       const log = gw.deps.logger;
       const db = gw.deps.db.caps.dialect === 'sqlite' ? config.database.url : 'postgresql';
       log.info({ url: gw.url, database: db }, 'countersign is listening');

@@ -37,7 +37,9 @@ export async function waitForDecision(
   const unsubscribe = isId(id)
     ? deps.bus.subscribeAction(id, (e) => {
         const view = e.data as ActionView;
-        if (isDecided(view.status)) decided = view;
+        // Progress inside a review (a vote short of quorum, an escalation) is not an answer.
+        if (!isDecided(view.status)) return;
+        decided = view;
         wake?.();
       })
     : () => false;

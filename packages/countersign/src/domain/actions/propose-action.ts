@@ -1,16 +1,14 @@
-import { PreparedQuery } from '../../db/prepared.js';
-import { ACTION_COLUMNS, type ActionsTable } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
 import { canonicalJson, sha256Hex } from '../../lib/canonical.js';
 import { CsError } from '../../lib/errors.js';
-import { newId } from '../../lib/ids.js';
-import type { Principal } from '../identities/principal.js';
+import { evaluatePolicy } from '../../policy/evaluate.js';
+import type { AgentPrincipal, Principal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
-import { decideInitial } from './initial-decision.js';
+import { createAction, type Proposal } from './create-action.js';
 import { checkArguments } from './limits.js';
+import { policyInputFromProposal } from './policy-input.js';
 import { type ActionView, ProposeActionBody } from './schemas.js';
-import { eventForStatus } from './status.js';
-import { loadActionView, toActionView } from './view.js';
+import { loadActionView } from './view.js';
 
 export interface ProposeResult {
   action: ActionView;
@@ -18,16 +16,21 @@ export interface ProposeResult {
   created: boolean;
 }
 
-// The hot write of the gateway: compiled once (see PreparedQuery).
-const insertAction = new PreparedQuery<ActionsTable, unknown>((db, p) =>
-  db.insertInto('actions').values(Object.fromEntries(ACTION_COLUMNS.map((c) => [c, p(c)])) as never),
-);
-
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
-/** An agent proposes an action: validate, decide by policy, store it with its audit entry and events in one transaction. */
-export async function proposeAction(deps: Deps, principal: Principal, body: unknown, idempotencyKey?: string): Promise<ProposeResult> {
+export function requireAgent(principal: Principal): AgentPrincipal {
   if (principal.type !== 'agent') throw new CsError('forbidden', 'only agent keys can propose actions');
+  return principal;
+}
+
+/** Validates a proposal and decides it by the policy in force; nothing is written yet. */
+export function prepareProposal(
+  deps: Deps,
+  agent: AgentPrincipal,
+  body: unknown,
+  idempotencyKey: string | undefined,
+  batchId: string | null = null,
+): Proposal {
   const input = parseInput(ProposeActionBody, body);
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
     throw new CsError('invalid_request', 'Idempotency-Key must be 1-255 printable ASCII characters');
@@ -36,99 +39,57 @@ export async function proposeAction(deps: Deps, principal: Principal, body: unkn
   if (input.metadata) checkArguments(deps.config, 'metadata', input.metadata);
   // Annotations are loose (unknown keys pass through), so they need the same bounds before they are hashed and stored.
   if (input.annotations) checkArguments(deps.config, 'annotations', input.annotations);
-  // Only needed to tell a replay from a different request under the same Idempotency-Key.
-  const requestHash = idempotencyKey === undefined ? null : sha256Hex(canonicalJson(input));
-  const onBehalfOf = input.on_behalf_of?.toLowerCase() ?? null;
+  const policy = deps.policy.current;
+  const policyInput = policyInputFromProposal(input, agent, deps.clock.now());
+  const decision = evaluatePolicy(policy.compiled, policyInput);
+  if (decision.errors.length > 0) deps.metrics.policyErrors.inc(decision.errors.length);
+  return {
+    input,
+    argsText,
+    onBehalfOf: input.on_behalf_of?.toLowerCase() ?? null,
+    idempotencyKey: idempotencyKey ?? null,
+    // Only needed to tell a replay from a different request under the same Idempotency-Key.
+    requestHash: idempotencyKey === undefined ? null : sha256Hex(canonicalJson(input)),
+    decision,
+    policyHash: policy.hash,
+    workflow: decision.effect === 'review' ? (policy.workflows.get(decision.workflow ?? 'default') ?? null) : null,
+    policyInput,
+    batchId,
+  };
+}
 
-  const attempt = () =>
-    deps.committer.run(async (tx) => {
-      if (idempotencyKey !== undefined) {
-        const prior = await findByIdempotencyKey(tx.db, principal.id, idempotencyKey, requestHash as string);
-        if (prior) return { action: prior, created: false };
-      }
-      if (input.parent_id) {
-        const parent = await tx.db.selectFrom('actions').select('id').where('id', '=', input.parent_id).executeTakeFirst();
-        if (!parent) throw new CsError('not_found', `parent action ${input.parent_id} does not exist`);
-      }
-      const decision = decideInitial(deps.config, input, tx.now);
-      const status = decision.effect === 'allow' ? 'approved' : 'pending';
-      const row = {
-        id: newId(),
-        agent_id: principal.id,
-        agent_name: principal.name,
-        agent_owner_id: principal.ownerId,
-        tool: input.tool,
-        arguments: argsText,
-        original_arguments: null,
-        resource: input.resource ?? null,
-        purpose: input.purpose ?? null,
-        on_behalf_of: onBehalfOf,
-        session_id: input.session_id ?? null,
-        parent_id: input.parent_id ?? null,
-        annotations: JSON.stringify(input.annotations ?? {}),
-        metadata: JSON.stringify(input.metadata ?? {}),
-        status,
-        version: 1,
-        policy: JSON.stringify({ rule: decision.rule, effect: decision.effect, workflow: decision.workflow }),
-        idempotency_key: idempotencyKey ?? null,
-        request_hash: requestHash,
-        created_at: tx.now,
-        updated_at: tx.now,
-        expires_at: decision.expiresAt,
-        decided_at: status === 'approved' ? tx.now : null,
-        decided_by_type: status === 'approved' ? 'policy' : null,
-        decided_by_id: null,
-        decided_by_label: status === 'approved' ? decision.rule : null,
-        reason: null,
-        result_outcome: null,
-        result_output: null,
-        result_at: null,
-      };
-      await insertAction.execute(tx.db, row);
-      const view = toActionView(row, []);
-      const actor = { type: 'agent' as const, id: principal.id };
-      tx.audit({
-        actor,
-        event: 'action.created',
-        actionId: row.id,
-        data: {
-          tool: row.tool,
-          arguments: input.arguments,
-          resource: row.resource,
-          on_behalf_of: onBehalfOf,
-          session_id: row.session_id,
-          parent_id: row.parent_id,
-          policy: { rule: decision.rule, effect: decision.effect, workflow: decision.workflow },
-          status,
-          ...(requestHash ? { request_hash: requestHash } : {}),
-        },
-      });
-      if (status === 'approved') {
-        tx.audit({
-          actor: { type: 'system', id: null },
-          event: 'action.approved',
-          actionId: row.id,
-          data: { by: 'policy', rule: decision.rule },
-        });
-      }
-      const scope = { actionId: row.id, agentId: principal.id, sessionId: row.session_id };
-      tx.emit({ type: 'action.created', ...scope, data: view });
-      tx.emit({ type: eventForStatus(status), ...scope, data: view });
-      return { action: view, created: true };
-    });
-
+/** An agent proposes an action: validate, decide by policy, store it with its audit entry and events in one transaction. */
+export async function proposeAction(deps: Deps, principal: Principal, body: unknown, idempotencyKey?: string): Promise<ProposeResult> {
+  const agent = requireAgent(principal);
+  const p = prepareProposal(deps, agent, body, idempotencyKey);
   try {
-    const result = await attempt();
-    deps.metrics.actionsCreated.inc({ status: result.action.status });
+    const result = await deps.committer.run((tx) => writeProposal(tx, agent, p));
+    if (result.created) deps.metrics.actionsCreated.inc({ status: result.action.status });
     return result;
   } catch (e) {
-    // Another process inserted the same idempotency key between our check and insert.
-    if (idempotencyKey !== undefined && deps.db.caps.isUniqueViolation((e as CsError).cause)) {
-      const prior = await findByIdempotencyKey(deps.db.read, principal.id, idempotencyKey, requestHash as string);
-      if (prior) return { action: prior, created: false };
-    }
+    const prior = await afterUniqueClash(deps, agent, p, e);
+    if (prior) return { action: prior, created: false };
     throw e;
   }
+}
+
+/** The transactional part, shared with batches: an idempotent replay returns the earlier action. */
+export async function writeProposal(tx: Parameters<typeof createAction>[0], agent: AgentPrincipal, p: Proposal): Promise<ProposeResult> {
+  if (p.idempotencyKey !== null) {
+    const prior = await findByIdempotencyKey(tx.db, agent.id, p.idempotencyKey, p.requestHash as string);
+    if (prior) return { action: prior, created: false };
+  }
+  if (p.input.parent_id) {
+    const parent = await tx.db.selectFrom('actions').select('id').where('id', '=', p.input.parent_id).executeTakeFirst();
+    if (!parent) throw new CsError('not_found', `parent action ${p.input.parent_id} does not exist`);
+  }
+  return { action: await createAction(tx, agent, p), created: true };
+}
+
+/** Another process inserted the same idempotency key between our check and insert: answer with its action. */
+export async function afterUniqueClash(deps: Deps, agent: AgentPrincipal, p: Proposal, e: unknown): Promise<ActionView | undefined> {
+  if (p.idempotencyKey === null || !deps.db.caps.isUniqueViolation((e as CsError).cause)) return undefined;
+  return findByIdempotencyKey(deps.db.read, agent.id, p.idempotencyKey, p.requestHash as string);
 }
 
 async function findByIdempotencyKey(

@@ -1,19 +1,27 @@
+import type { ActionsTable } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { canReview, type Principal } from '../identities/principal.js';
+import { canApproveAlone } from '../grants/authority.js';
+import { createGrant, validateGrantRequest } from '../grants/create-grant.js';
+import { canReview, type Principal, type UserPrincipal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
+import { advanceAfterQuorum } from '../workflow/advance.js';
+import { approversInForce, describeApprovers, isEligible, ownerMayVote } from '../workflow/eligibility.js';
+import { type FrozenStage, type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
 import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
-import { applyTransition, emitStatus, loadForUpdate } from './transition.js';
+import { applyProgress, applyTransition, assertBeforeDeadline, conflict, emitStatus, emitView, loadForUpdate } from './transition.js';
 
 export type ReviewChannel = 'api' | 'cli' | 'web' | 'slack' | 'teams' | 'email';
 
 /**
- * A person approves, edits-and-approves, or denies a pending action.
+ * A person votes on a pending action: approve, edit-and-approve, or deny.
  * Authority first (agents never review; viewers cannot; nobody reviews an
- * action they own or that acts on their behalf), then one transaction:
- * compare-and-set the status, record the vote, append the audit entries.
+ * action that acts on their behalf, nor their own agent's unless the stage
+ * names the owner), then one transaction: eligibility for the current stage,
+ * one vote per person, the vote row, and either progress (quorum not yet met,
+ * next stage) or the final compare-and-set, with every audit entry.
  */
 export async function reviewAction(
   deps: Deps,
@@ -26,68 +34,133 @@ export async function reviewAction(
   if (!canReview(principal)) throw new CsError('forbidden', 'viewers cannot review actions; reviewers and admins can');
   const input = parseInput(ReviewBody, body);
   const reason = checkReason(deps.config, input.reason);
-  if (input.decision === 'deny' && input.arguments !== undefined) {
-    throw new CsError('invalid_request', 'arguments can only be given when approving (edit and approve)', {
-      issues: [{ path: 'arguments', message: 'not allowed with decision "deny"' }],
+  const approve = input.decision === 'approve';
+  if (!approve && (input.arguments !== undefined || input.grant !== undefined)) {
+    const field = input.arguments !== undefined ? 'arguments' : 'grant';
+    throw new CsError('invalid_request', `${field} can only be given when approving`, {
+      issues: [{ path: field, message: 'not allowed with decision "deny"' }],
     });
   }
+  if (input.grant) validateGrantRequest(deps.config, input.grant);
   const editedText = input.arguments === undefined ? null : checkArguments(deps.config, 'arguments', input.arguments);
 
-  const view = await deps.committer.run(async (tx) => {
-    const row = await loadForUpdate(tx, actionId);
-    if (row.agent_owner_id === principal.id) {
-      throw new CsError('self_approval', 'you own the agent that proposed this action, so you cannot review it');
-    }
-    if (row.on_behalf_of !== null && row.on_behalf_of === principal.email) {
-      throw new CsError('self_approval', 'this action acts on your behalf, so you cannot review it');
-    }
-    const approve = input.decision === 'approve';
-    const edited = approve && editedText !== null && editedText !== row.arguments;
-    const updated = await applyTransition(tx, row, approve ? 'approve' : 'deny', {
-      decided_at: tx.now,
-      decided_by_type: 'user',
-      decided_by_id: principal.id,
-      decided_by_label: principal.email,
-      reason,
-      ...(edited ? { arguments: editedText as string, original_arguments: row.arguments } : {}),
-    });
-    await tx.db
-      .insertInto('reviews')
-      .values({
-        id: newId(),
-        action_id: row.id,
-        reviewer_id: principal.id,
-        reviewer_email: principal.email,
-        decision: input.decision,
-        reason,
-        arguments: edited ? editedText : null,
-        channel,
-        created_at: tx.now,
-      })
-      .execute();
-    const actor = { type: 'user' as const, id: principal.id };
-    tx.audit({
-      actor,
-      event: 'action.reviewed',
-      actionId: row.id,
-      data: { reviewer: principal.email, decision: input.decision, reason, channel, edited },
-    });
-    if (edited) {
+  const view = await deps.committer.run(
+    async (tx) => {
+      const row = await loadForUpdate(tx, actionId, { lock: true });
+      if (row.status !== 'pending') throw conflict(row, approve ? 'approve' : 'deny');
+      assertBeforeDeadline(tx, row, approve ? 'approve' : 'deny');
+      const wf = parseFrozenWorkflow(row.workflow ?? 'null') as FrozenWorkflow | null;
+      const stage = wf?.stages[row.stage ?? -1];
+      if (!wf || !stage) throw new CsError('internal', `action ${row.id} is pending without a workflow stage`);
+      checkAuthority(principal, row, stage);
+      if (input.grant) {
+        // Refused before the vote is recorded: a grant is never broader than what this person could approve alone.
+        const why = canApproveAlone(wf, principal, { agentOwnerId: row.agent_owner_id, onBehalfOf: row.on_behalf_of });
+        if (why !== null)
+          throw new CsError('forbidden', `you cannot grant similar actions: ${why}; a grant is never broader than your own authority`);
+      }
+      const votes = await tx.db
+        .selectFrom('reviews')
+        .select(['reviewer_id', 'decision', 'stage'])
+        .where('action_id', '=', row.id)
+        .execute();
+      if (votes.some((v) => v.reviewer_id === principal.id)) {
+        throw new CsError('conflict', 'you already voted on this action; each person votes once', {
+          details: { status: row.status, version: row.version },
+        });
+      }
+      const edited = approve && editedText !== null && editedText !== row.arguments;
+      if (edited && votes.some((v) => v.decision === 'approve')) {
+        throw new CsError(
+          'conflict',
+          'the arguments cannot be edited once someone has approved them; deny with a reason so the agent proposes again',
+        );
+      }
+      await tx.db
+        .insertInto('reviews')
+        .values({
+          id: newId(),
+          action_id: row.id,
+          reviewer_id: principal.id,
+          reviewer_email: principal.email,
+          decision: input.decision,
+          reason,
+          arguments: edited ? editedText : null,
+          channel,
+          created_at: tx.now,
+          stage: stage.index,
+        })
+        .execute();
+      const actor = { type: 'user' as const, id: principal.id };
       tx.audit({
         actor,
-        event: 'action.edited',
+        event: 'action.reviewed',
         actionId: row.id,
-        data: { old_arguments: JSON.parse(row.arguments), new_arguments: input.arguments },
+        data: { reviewer: principal.email, decision: input.decision, reason, channel, edited, stage: stage.name },
       });
-    }
-    tx.audit({
-      actor,
-      event: approve ? 'action.approved' : 'action.denied',
-      actionId: row.id,
-      data: { by: principal.email, reason, version: updated.version },
-    });
-    return emitStatus(tx, updated);
-  });
-  deps.metrics.transitions.inc({ status: input.decision === 'approve' ? 'approved' : 'denied' });
+      if (edited) {
+        tx.audit({
+          actor,
+          event: 'action.edited',
+          actionId: row.id,
+          data: { old_arguments: JSON.parse(row.arguments), new_arguments: input.arguments },
+        });
+      }
+      const decidedBy = {
+        decided_at: tx.now,
+        decided_by_type: 'user',
+        decided_by_id: principal.id,
+        decided_by_label: principal.email,
+        reason,
+      };
+      if (!approve) {
+        // Any eligible deny ends the review: denial is terminal.
+        const denied = await applyTransition(tx, row, 'deny', decidedBy);
+        tx.audit({ actor, event: 'action.denied', actionId: row.id, data: { by: principal.email, reason, version: denied.version } });
+        return emitStatus(tx, denied);
+      }
+      const editChanges = edited ? { arguments: editedText as string, original_arguments: row.arguments } : {};
+      const approvals = votes.filter((v) => v.stage === stage.index && v.decision === 'approve').length + 1;
+      if (approvals < stage.quorum) {
+        const progressed = await applyProgress(tx, row, 'approve', editChanges);
+        return emitView(tx, progressed, 'action.updated');
+      }
+      // A one-person, one-stage review needs no separate record of its stage completing.
+      if (wf.stages.length > 1 || stage.quorum > 1) {
+        tx.audit({ actor, event: 'action.stage_approved', actionId: row.id, data: { stage: stage.name, approvals } });
+      }
+      const next = await advanceAfterQuorum(tx, { ...row, ...editChanges }, wf, stage);
+      if (next) {
+        const progressed = await applyProgress(tx, row, 'approve', { ...editChanges, ...next });
+        return emitView(tx, progressed, 'action.updated');
+      }
+      const approved = await applyTransition(tx, row, 'approve', { ...editChanges, ...decidedBy });
+      tx.audit({ actor, event: 'action.approved', actionId: row.id, data: { by: principal.email, reason, version: approved.version } });
+      if (input.grant) await createGrant(tx, deps.config, { voter: principal, row: approved, wf, spec: input.grant });
+      return emitStatus(tx, approved);
+    },
+    { urgent: !approve },
+  );
+  deps.metrics.transitions.inc({ status: view.status });
   return view;
+}
+
+/** Self-approval and eligibility for the stage the action is in now. */
+function checkAuthority(principal: UserPrincipal, row: ActionsTable, stage: FrozenStage): void {
+  if (row.on_behalf_of !== null && row.on_behalf_of === principal.email) {
+    throw new CsError('self_approval', 'this action acts on your behalf, so you cannot review it');
+  }
+  if (row.agent_owner_id === principal.id && !ownerMayVote(stage, row.escalations)) {
+    throw new CsError('self_approval', 'you own the agent that proposed this action, so you cannot review it');
+  }
+  if (!isEligible(stage, row.escalations, principal, row.agent_owner_id)) {
+    const who = describeApprovers(approversInForce(stage, row.escalations));
+    const names = [
+      ...who.users,
+      ...who.groups.map((g) => `group ${g}`),
+      ...who.roles.map((r) => `role ${r}`),
+      ...(who.owner ? ["the agent's owner"] : []),
+    ];
+    throw new CsError('forbidden', `you are not an approver of stage "${stage.name}"; it needs ${names.join(', ')}`);
+  }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GrantRequest } from '../grants/schemas.js';
 import { ACTION_STATUSES } from './status.js';
 
 /**
@@ -50,6 +51,7 @@ export const ReviewBody = z
     decision: z.enum(['approve', 'deny']),
     reason: text().optional(),
     arguments: JsonObject.optional().meta({ description: 'Edited arguments; present means edit-and-approve' }),
+    grant: GrantRequest.optional().meta({ description: 'With an approval: also approve similar future actions, within bounds' }),
   })
   .meta({ id: 'Review' });
 export type ReviewBody = z.infer<typeof ReviewBody>;
@@ -69,7 +71,7 @@ export const ActionStatusSchema = z.enum(ACTION_STATUSES);
 
 export const Party = z
   .object({
-    type: z.enum(['user', 'agent', 'policy', 'system']),
+    type: z.enum(['user', 'agent', 'policy', 'grant', 'system']),
     id: z.string().nullable(),
     label: z.string().nullable(),
   })
@@ -83,9 +85,44 @@ export const ReviewView = z
     reason: z.string().nullable(),
     edited: z.boolean(),
     channel: z.string(),
+    stage: z.number().int().nullable(),
     at: z.string(),
   })
   .meta({ id: 'ReviewRecord' });
+
+export const ApproversView = z.object({
+  users: z.array(z.string()),
+  groups: z.array(z.string()),
+  roles: z.array(z.string()),
+  owner: z.boolean().meta({ description: "The proposing agent's owner may vote" }),
+});
+
+export const WorkflowProgress = z
+  .object({
+    name: z.string(),
+    stage: z.object({
+      index: z.number().int(),
+      name: z.string(),
+      of: z.number().int().meta({ description: 'Number of stages in the workflow' }),
+      quorum: z.number().int(),
+      approvals: z.array(z.string()).meta({ description: 'Who has approved in this stage' }),
+      still_needed: z.number().int().meta({ description: 'Approvals still needed in this stage' }),
+      approvers: ApproversView.meta({ description: 'Who may vote now (escalations included)' }),
+      escalations: z.number().int(),
+      timeout_at: z.string().nullable(),
+    }),
+    expires_at: z.string().nullable(),
+  })
+  .meta({ id: 'WorkflowProgress' });
+
+export const PolicyOutcome = z.object({
+  rule: z.string(),
+  effect: z.enum(['allow', 'deny', 'review']),
+  workflow: z.string().nullable(),
+  hash: z.string().nullable().meta({ description: 'Version of the policy that decided' }),
+  reason: z.string().nullable(),
+  errors: z.array(z.object({ rule: z.string(), message: z.string() })),
+});
 
 export const ActionView = z
   .object({
@@ -104,7 +141,10 @@ export const ActionView = z
     annotations: JsonObject,
     metadata: JsonObject,
     agent: z.object({ id: z.string(), name: z.string() }),
-    policy: z.object({ rule: z.string(), effect: z.enum(['allow', 'deny', 'review']), workflow: z.string().nullable() }),
+    policy: PolicyOutcome,
+    workflow: WorkflowProgress.nullable().meta({ description: 'Review progress while pending (and where it ended)' }),
+    grant_id: z.string().nullable().meta({ description: 'The standing grant that approved this action' }),
+    batch_id: z.string().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
     expires_at: z.string().nullable(),

@@ -56,6 +56,20 @@ export function nextStatus(from: ActionStatus, t: Transition): ActionStatus | nu
   }
 }
 
+/** The status an action is created in, from the policy's effect. */
+export function initialStatus(effect: 'allow' | 'deny' | 'review'): ActionStatus {
+  switch (effect) {
+    case 'allow':
+      return 'approved';
+    case 'deny':
+      return 'denied';
+    case 'review':
+      return 'pending';
+    default:
+      return assertNever(effect, 'effect');
+  }
+}
+
 /** Whether the agent waiting on this action has its answer. */
 export function isDecided(status: ActionStatus): boolean {
   switch (status) {

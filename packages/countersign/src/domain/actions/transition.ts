@@ -8,13 +8,25 @@ import { toActionView } from './view.js';
 
 export type ActionChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at'>>;
 
-/** Reads an action inside the transaction; not_found if absent. */
-export async function loadForUpdate(tx: Tx, id: string): Promise<ActionsTable> {
+/**
+ * Reads an action inside the transaction; not_found if absent. With `lock`,
+ * the row is locked where the database has row locks, so concurrent votes on
+ * one action from several gateways queue up instead of failing their
+ * compare-and-set (SQLite's single writer already serializes them).
+ */
+export async function loadForUpdate(tx: Tx, id: string, opts: { lock?: boolean } = {}): Promise<ActionsTable> {
   // A string that is not an id names no action, and must not reach the database: PostgreSQL rejects NUL bytes in text.
   if (!isId(id)) throw new CsError('not_found', `no action with id ${id}`);
-  const row = await tx.db.selectFrom('actions').selectAll().where('id', '=', id).executeTakeFirst();
+  const q = tx.db.selectFrom('actions').selectAll().where('id', '=', id);
+  const row = await (opts.lock && tx.caps.lockSuffix ? q.forUpdate() : q).executeTakeFirst();
   if (!row) throw new CsError('not_found', `no action with id ${id}`);
   return row;
+}
+
+/** Locks an action unless another transaction holds it (then undefined): for background work that can come back later. */
+export async function tryLock(tx: Tx, id: string): Promise<ActionsTable | undefined> {
+  const q = tx.db.selectFrom('actions').selectAll().where('id', '=', id);
+  return (tx.caps.skipLocked ? q.forUpdate().skipLocked() : q).executeTakeFirst();
 }
 
 export function conflict(row: ActionsTable, attempted: Transition): CsError {
@@ -42,12 +54,34 @@ export async function applyTransition(tx: Tx, row: ActionsTable, t: Transition, 
   const from = parseStatus(row.status);
   const to: ActionStatus | null = nextStatus(from, t);
   if (to === null) throw conflict(row, t);
-  // Fails closed: past its deadline a pending action can only expire, even if the scheduler has not swept it yet.
-  if (from === 'pending' && t !== 'expire' && row.expires_at !== null && row.expires_at <= tx.now) {
+  if (t !== 'expire') assertBeforeDeadline(tx, row, t);
+  const updated = await compareAndSet(tx, row, t, to, changes);
+  // A decided action's workflow deadlines mean nothing any more.
+  if (from === 'pending' && row.workflow !== null) await tx.db.deleteFrom('timers').where('action_id', '=', row.id).execute();
+  return updated;
+}
+
+/** Fails closed: past its deadline a pending action can only expire, even if the scheduler has not swept it yet. */
+export function assertBeforeDeadline(tx: Tx, row: ActionsTable, t: Transition): void {
+  if (row.status === 'pending' && row.expires_at !== null && row.expires_at <= tx.now) {
     throw new CsError('conflict', `action ${row.id} passed its deadline undecided; it expires and cannot be ${PAST[t]} now`, {
       details: { status: 'expired', version: row.version },
     });
   }
+}
+
+/**
+ * Records progress inside a review (a vote short of quorum, a new stage, an
+ * escalation) without changing status: the same compare-and-set, so progress
+ * and a final decision can never both win.
+ */
+export async function applyProgress(tx: Tx, row: ActionsTable, t: Transition, changes: ActionChanges): Promise<ActionsTable> {
+  if (row.status !== 'pending') throw conflict(row, t);
+  assertBeforeDeadline(tx, row, t);
+  return compareAndSet(tx, row, t, 'pending', changes);
+}
+
+async function compareAndSet(tx: Tx, row: ActionsTable, t: Transition, to: ActionStatus, changes: ActionChanges): Promise<ActionsTable> {
   const res = await tx.db
     .updateTable('actions')
     .set({ ...changes, status: to, version: row.version + 1, updated_at: tx.now })
@@ -64,6 +98,11 @@ export async function applyTransition(tx: Tx, row: ActionsTable, t: Transition, 
 
 /** Queues the status event for an updated row (published after commit, via the outbox); returns the view it carries. */
 export async function emitStatus(tx: Tx, row: ActionsTable): Promise<ActionView> {
+  return emitView(tx, row, eventForStatus(parseStatus(row.status)));
+}
+
+/** Queues an event of any type carrying the action's current view. */
+export async function emitView(tx: Tx, row: ActionsTable, type: string): Promise<ActionView> {
   const reviews = await tx.db
     .selectFrom('reviews')
     .selectAll()
@@ -73,7 +112,7 @@ export async function emitStatus(tx: Tx, row: ActionsTable): Promise<ActionView>
     .execute();
   const view = toActionView(row, reviews);
   tx.emit({
-    type: eventForStatus(parseStatus(row.status)),
+    type,
     actionId: row.id,
     agentId: row.agent_id,
     sessionId: row.session_id,

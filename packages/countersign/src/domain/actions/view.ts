@@ -1,5 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ActionsTable, DB, ReviewsTable } from '../../db/types.js';
+import { approversInForce, describeApprovers } from '../workflow/eligibility.js';
+import { parseFrozenWorkflow } from '../workflow/frozen.js';
 import type { ActionView } from './schemas.js';
 import { parseStatus } from './status.js';
 
@@ -13,12 +15,37 @@ export function toReviewView(r: ReviewsTable): ActionView['reviews'][number] {
     reason: r.reason,
     edited: r.arguments !== null,
     channel: r.channel,
+    stage: r.stage,
     at: new Date(r.created_at).toISOString(),
   };
 }
 
+/** Which stage the action is in, who voted there, who is still needed, and the deadlines. */
+function workflowProgress(row: ActionsTable, reviews: readonly ReviewsTable[]): ActionView['workflow'] {
+  if (row.workflow === null || row.stage === null) return null;
+  const wf = parseFrozenWorkflow(row.workflow);
+  const stage = wf.stages[row.stage];
+  if (!stage) return null;
+  const approvals = reviews.filter((r) => r.stage === stage.index && r.decision === 'approve').map((r) => r.reviewer_email);
+  return {
+    name: wf.name,
+    stage: {
+      index: stage.index,
+      name: stage.name,
+      of: wf.stages.length,
+      quorum: stage.quorum,
+      approvals,
+      still_needed: row.status === 'pending' ? Math.max(0, stage.quorum - approvals.length) : 0,
+      approvers: describeApprovers(approversInForce(stage, row.escalations)),
+      escalations: row.escalations,
+      timeout_at: stage.timeout_ms === null || row.stage_started_at === null ? null : iso(row.stage_started_at + stage.timeout_ms),
+    },
+    expires_at: iso(row.expires_at),
+  };
+}
+
 export function toActionView(row: ActionsTable, reviews: readonly ReviewsTable[]): ActionView {
-  const policy = JSON.parse(row.policy) as ActionView['policy'];
+  const policy = JSON.parse(row.policy) as Partial<ActionView['policy']> & Pick<ActionView['policy'], 'rule' | 'effect'>;
   return {
     id: row.id,
     status: parseStatus(row.status),
@@ -35,7 +62,17 @@ export function toActionView(row: ActionsTable, reviews: readonly ReviewsTable[]
     annotations: JSON.parse(row.annotations) as Record<string, unknown>,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     agent: { id: row.agent_id, name: row.agent_name },
-    policy: { rule: policy.rule, effect: policy.effect, workflow: policy.workflow ?? null },
+    policy: {
+      rule: policy.rule,
+      effect: policy.effect,
+      workflow: policy.workflow ?? null,
+      hash: policy.hash ?? null,
+      reason: policy.reason ?? null,
+      errors: policy.errors ?? [],
+    },
+    workflow: workflowProgress(row, reviews),
+    grant_id: row.grant_id,
+    batch_id: row.batch_id,
     created_at: iso(row.created_at) as string,
     updated_at: iso(row.updated_at) as string,
     expires_at: iso(row.expires_at),
@@ -43,7 +80,11 @@ export function toActionView(row: ActionsTable, reviews: readonly ReviewsTable[]
     decided_by:
       row.decided_by_type === null
         ? null
-        : { type: row.decided_by_type as 'user' | 'agent' | 'policy' | 'system', id: row.decided_by_id, label: row.decided_by_label },
+        : {
+            type: row.decided_by_type as 'user' | 'agent' | 'policy' | 'grant' | 'system',
+            id: row.decided_by_id,
+            label: row.decided_by_label,
+          },
     reason: row.reason,
     reviews: reviews.map(toReviewView),
     result:

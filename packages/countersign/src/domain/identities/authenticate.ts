@@ -13,6 +13,7 @@ const keyWithPrincipal = new PreparedQuery<{ prefix: string }, Record<string, un
     .selectFrom('api_keys as k')
     .leftJoin('users as u', (j) => j.onRef('u.id', '=', 'k.principal_id').on('k.principal_type', '=', 'user'))
     .leftJoin('agents as a', (j) => j.onRef('a.id', '=', 'k.principal_id').on('k.principal_type', '=', 'agent'))
+    .leftJoin('users as o', 'o.id', 'a.owner_id')
     .select([
       'k.prefix',
       'k.secret_hash',
@@ -27,6 +28,7 @@ const keyWithPrincipal = new PreparedQuery<{ prefix: string }, Record<string, un
       'a.id as agent_id',
       'a.name as agent_name',
       'a.owner_id',
+      'o.email as owner_email',
       'a.labels',
       'a.disabled_at as agent_disabled_at',
     ])
@@ -47,6 +49,7 @@ interface KeyRow {
   agent_id: string | null;
   agent_name: string | null;
   owner_id: string | null;
+  owner_email: string | null;
   labels: string | null;
   agent_disabled_at: number | null;
 }
@@ -80,6 +83,7 @@ export async function authenticate(db: Kysely<DB>, key: string | undefined): Pro
       id: row.agent_id,
       name: row.agent_name as string,
       ownerId: row.owner_id as string,
+      ownerEmail: row.owner_email ?? '',
       labels: JSON.parse(row.labels ?? '{}') as Record<string, string>,
       keyPrefix: row.prefix,
     };

@@ -16,6 +16,7 @@ export interface AgentPrincipal {
   id: string;
   name: string;
   ownerId: string;
+  ownerEmail: string;
   labels: Record<string, string>;
   keyPrefix: string;
 }

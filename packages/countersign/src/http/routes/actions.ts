@@ -18,6 +18,7 @@ import {
 } from '../../domain/actions/schemas.js';
 import { CsError } from '../../lib/errors.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
+import { waitMs, waitSignal } from './wait.js';
 
 const err = (description: string) => ({ description, schema: ErrorBody });
 const common = { 400: err('Invalid request'), 401: err('Missing or bad API key') };
@@ -60,15 +61,7 @@ export const actionRoutes: RouteSpec[] = [
     responses: { 200: { description: 'The action', schema: ActionView }, ...common, 404: err('No such action') },
     handler: async ({ deps, principal, params, query, request, reply }) => {
       if (query.wait === undefined) return getAction(deps, principal, params.id);
-      const seconds = Number(query.wait);
-      const max = deps.config.limits.maxWaitSeconds;
-      if (seconds > max)
-        throw new CsError('invalid_request', `wait is at most ${max} seconds`, { issues: [{ path: 'wait', message: `max ${max}` }] });
-      // Stop waiting when the client leaves or the server shuts down.
-      const gone = new AbortController();
-      reply.raw.once('close', () => gone.abort());
-      const signal = AbortSignal.any([gone.signal, request.server.closing.signal]);
-      return waitForDecision(deps, principal, params.id, Math.round(seconds * 1000), signal);
+      return waitForDecision(deps, principal, params.id, waitMs(deps, query.wait), waitSignal(request, reply));
     },
   }),
   defineRoute({
