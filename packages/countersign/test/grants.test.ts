@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { afterEach, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { FakeClock } from '../src/lib/clock.js';
 import { EXAMPLE } from './fixtures/policies.js';
-import { addPeople, auditRows, call, forEachDialect, propose, review, type World, withPolicy, world } from './helpers.js';
+import { addPeople, auditRows, call, forEachDialect, propose, review, runCli, type World, withPolicy, world } from './helpers.js';
 
 const staging = { tool: 'deploy', arguments: { env: 'staging', version: '1.0.0' } };
 
@@ -146,5 +146,28 @@ forEachDialect('standing grants', (dialect) => {
     await granted(w, { max_uses: 1 });
     const results = await Promise.all([propose(w, staging), propose(w, staging), propose(w, staging)]);
     assert.deepEqual(results.map((r) => r.body.status).sort(), ['approved', 'pending', 'pending']);
+  });
+});
+
+describe('grants from the CLI', () => {
+  test('grants ls shows a live grant and grants revoke ends it', async () => {
+    const w = await world('sqlite', { listen: true, config: withPolicy(EXAMPLE) });
+    try {
+      const { body: a } = await propose(w, staging);
+      await review(w, a.id, w.keys.alice, { decision: 'approve', grant: { max_uses: 3, match: { arguments: { env: 'staging' } } } });
+      const env = { PATH: process.env.PATH ?? '', COUNTERSIGN_URL: w.gw.url, COUNTERSIGN_KEY: w.keys.alice };
+      const ls = await runCli(['grants', 'ls', '--active'], env);
+      assert.equal(ls.code, 0, ls.stderr);
+      const id = /^(\S{36})\s+yes\s+deploy\s+0\/3\s+\S+\s+alice@example.com\s+arguments \{"env":"staging"\}$/m.exec(ls.stdout)?.[1];
+      assert.ok(id, ls.stdout);
+      const revoke = await runCli(['grants', 'revoke', id, '--reason', 'done'], env);
+      assert.equal(revoke.code, 0, revoke.stderr);
+      assert.equal(revoke.stdout, `revoked grant ${id} (0 use(s))\n`);
+      const again = await runCli(['grants', 'revoke', id], env);
+      assert.equal(again.code, 6, 'already revoked is a conflict');
+      assert.equal((await runCli(['grants', 'ls', '--active'], env)).stdout, 'no grants\n');
+    } finally {
+      await w.close();
+    }
   });
 });
