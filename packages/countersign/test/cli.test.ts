@@ -188,6 +188,8 @@ describe('the countersign CLI', () => {
     assert.match(r.stdout, /^status:\s+pending$/m);
     assert.match(r.stdout, /^agent:\s+deployer$/m);
     assert.match(r.stdout, /^purpose:\s+roll out v2$/m);
+    assert.match(r.stdout, /^workflow:\s+default, stage review \(1 of 1\)$/m);
+    assert.match(r.stdout, /^approvals:\s+0 of 1; needs role reviewer$/m);
     assert.match(r.stdout, /"replicas": 3/);
   });
 

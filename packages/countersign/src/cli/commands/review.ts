@@ -26,6 +26,18 @@ export function describeAction(a: ActionView): string {
   if (a.on_behalf_of) lines.push(`on behalf:   ${safeLine(a.on_behalf_of)}`);
   if (a.purpose) lines.push(`purpose:     ${safeLine(a.purpose)}`);
   lines.push(`rule:        ${a.policy.rule} (${a.policy.effect})`);
+  if (a.policy.errors.length > 0) lines.push(`rule errors: ${a.policy.errors.map((e) => `${e.rule}: ${safeLine(e.message)}`).join('; ')}`);
+  if (a.workflow && a.status === 'pending') {
+    const s = a.workflow.stage;
+    const who = [...s.approvers.users, ...s.approvers.groups.map((g) => `group ${g}`), ...s.approvers.roles.map((r) => `role ${r}`)];
+    if (s.approvers.owner) who.push("the agent's owner");
+    lines.push(`workflow:    ${a.workflow.name}, stage ${s.name} (${s.index + 1} of ${s.of})`);
+    lines.push(
+      `approvals:   ${s.approvals.length} of ${s.quorum}${s.approvals.length ? ` (${s.approvals.join(', ')})` : ''}; needs ${who.join(', ')}`,
+    );
+    if (s.timeout_at) lines.push(`stage ends:  ${s.timeout_at}`);
+  }
+  if (a.grant_id) lines.push(`grant:       ${a.grant_id}`);
   lines.push(`created:     ${a.created_at}`);
   if (a.expires_at && a.status === 'pending') lines.push(`expires:     ${a.expires_at}`);
   if (a.decided_by) lines.push(`decided by:  ${safeLine(a.decided_by.label ?? a.decided_by.type)} at ${a.decided_at}`);
