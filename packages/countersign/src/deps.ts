@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import { type Keyring, loadOrCreateKeyring } from './crypto/keyring.js';
 import { Committer } from './db/committer.js';
 import { type Database, openDatabase } from './db/connect.js';
 import { EventBus } from './events/bus.js';
@@ -18,6 +19,8 @@ export interface Deps {
   readonly metrics: Metrics;
   /** The policy in force; reloads swap it whole. */
   readonly policy: PolicyStore;
+  /** Ed25519 keys that sign receipts and audit checkpoints. */
+  readonly keyring: Keyring;
 }
 
 export interface CreateDepsOptions {
@@ -32,6 +35,8 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   // Compiled before anything opens: a refused policy stops start-up with every problem named.
   const policy = new PolicyStore(loadPolicy(config, config.review.defaultExpiryMs));
   const clock = opts.clock ?? systemClock;
+  // Before the database opens, so a bad keyring stops start-up with nothing to clean up.
+  const { keyring } = await loadOrCreateKeyring(config.signing.keyringFile, new Date(clock.now()));
   const db = await openDatabase({
     url: config.database.url,
     poolSize: config.database.poolSize,
@@ -39,7 +44,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   });
   const bus = new EventBus();
   const committer = new Committer(db, clock, logger, (events) => bus.publish(events));
-  return { config, db, committer, clock, logger, bus, metrics: createMetrics(), policy };
+  return { config, db, committer, clock, logger, bus, metrics: createMetrics(), policy, keyring };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

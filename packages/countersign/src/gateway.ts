@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
+import { publishKeys } from './crypto/publish-keys.js';
 import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
 import { buildServer } from './http/server.js';
 import { recordPolicy, watchPolicy } from './policy/reload.js';
@@ -25,6 +26,7 @@ export async function startGateway(
   let url = '';
   let unwatch: () => void = () => undefined;
   try {
+    await publishKeys(deps);
     await recordPolicy(deps, deps.policy.current, 'start');
     if (opts.watchPolicy) unwatch = watchPolicy(deps);
     if (opts.listen !== false) {

@@ -60,6 +60,15 @@ function readConfigFile(path: string): unknown {
   }
 }
 
+function hostOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).host;
+  } catch {
+    throw new CsError('invalid_request', `public URL "${url}" is not a URL`);
+  }
+}
+
 function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const v = env[name];
   if (v === undefined || v === '') return undefined;
@@ -83,13 +92,14 @@ function resolveConfig(
     throw new CsError('invalid_request', `COUNTERSIGN_LOG_LEVEL must be one of ${levels.join(', ')}`);
   }
   const port = o.port ?? envInt(env, 'COUNTERSIGN_PORT') ?? file.server?.port ?? DEFAULT_PORT;
+  const publicUrl = env.COUNTERSIGN_PUBLIC_URL ?? file.server?.public_url;
   if (port > 65535) throw new CsError('invalid_request', `port ${port} is out of range`);
   return {
     dataDir,
     server: {
       host: o.host ?? env.COUNTERSIGN_HOST ?? file.server?.host ?? '127.0.0.1',
       port,
-      publicUrl: env.COUNTERSIGN_PUBLIC_URL ?? file.server?.public_url,
+      publicUrl,
       bodyLimitBytes: file.server?.body_limit_bytes ?? 1024 * 1024,
       trustProxy: file.server?.trust_proxy ?? false,
     },
@@ -104,6 +114,19 @@ function resolveConfig(
     configFile: path,
     ...policySection(file),
     grants: { maxDurationMs: file.grants?.max_duration ?? 86_400_000, maxUses: file.grants?.max_uses ?? 1000 },
+    signing: {
+      keyringFile: resolve(cwd, env.COUNTERSIGN_SIGNING_KEYRING ?? file.signing?.keyring_file ?? resolve(dataDir, 'signing-keys.json')),
+    },
+    receipts: {
+      executionWindowMs: file.receipts?.execution_window ?? 600_000,
+      issuer: file.receipts?.issuer ?? publicUrl ?? 'countersign',
+    },
+    audit: {
+      checkpointEvery: file.audit?.checkpoint_every ?? 1000,
+      checkpointIntervalMs: file.audit?.checkpoint_interval ?? 60_000,
+      origin: file.audit?.origin ?? hostOf(publicUrl) ?? 'countersign',
+      checkpointCommand: file.audit?.checkpoint_command,
+    },
     log: { level: level as Config['log']['level'] },
   };
 }

@@ -47,6 +47,32 @@ export const ConfigFileSchema = z.strictObject({
   policy: PolicySchema.optional(),
   workflows: WorkflowsSchema.optional(),
   grants: GrantsConfigSchema.optional(),
+  signing: z
+    .strictObject({
+      /** Keyring JSON (mode 0600); default <data_dir>/signing-keys.json. Point every node at the same file. */
+      keyring_file: z.string().min(1).optional(),
+    })
+    .optional(),
+  receipts: z
+    .strictObject({
+      /** How long an approved action may wait to be redeemed; then it expires. */
+      execution_window: duration.optional(),
+      /** `iss` of receipts; default the public URL, else "countersign". */
+      issuer: z.string().min(1).max(512).optional(),
+    })
+    .optional(),
+  audit: z
+    .strictObject({
+      /** Sign a checkpoint after this many new entries… */
+      checkpoint_every: z.number().int().min(1).optional(),
+      /** …or this long after the last one, whichever comes first (if there are new entries). */
+      checkpoint_interval: duration.optional(),
+      /** The log's origin line in checkpoints; default the public URL's host, else "countersign". */
+      origin: z.string().min(1).max(256).optional(),
+      /** Run on each new checkpoint, with the checkpoint on stdin (ship it off the box). */
+      checkpoint_command: z.string().min(1).optional(),
+    })
+    .optional(),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
@@ -69,5 +95,8 @@ export interface Config {
   /** As written, with the built-in `default` workflow added when the file does not define one. */
   workflows: Record<string, WorkflowConfig>;
   grants: { maxDurationMs: number; maxUses: number };
+  signing: { keyringFile: string };
+  receipts: { executionWindowMs: number; issuer: string };
+  audit: { checkpointEvery: number; checkpointIntervalMs: number; origin: string; checkpointCommand: string | undefined };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }

@@ -24,6 +24,8 @@ export interface Capabilities {
   /** Statement serialising migrations across processes inside the migration transaction ('' when the write lock suffices). */
   readonly migrationLock: string;
   isUniqueViolation(error: unknown): boolean;
+  /** DDL making a table refuse UPDATE and DELETE (an append-only log), as triggers. */
+  appendOnly(table: string): string[];
 }
 
 export interface Database {
@@ -53,6 +55,10 @@ const sqliteCaps: Capabilities = {
     const code = (e as { code?: unknown })?.code;
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
   },
+  appendOnly: (t) =>
+    ['update', 'delete'].map(
+      (op) => `create trigger ${t}_no_${op} before ${op} on ${t} begin select raise(abort, '${t} is append-only: ${op} refused'); end`,
+    ),
 };
 
 const postgresCaps: Capabilities = {
@@ -62,6 +68,11 @@ const postgresCaps: Capabilities = {
   skipLocked: true,
   migrationLock: `select pg_advisory_xact_lock(hashtext('countersign:migrate:' || current_schema()))`,
   isUniqueViolation: (e) => (e as { code?: unknown })?.code === '23505',
+  appendOnly: (t) => [
+    `create or replace function ${t}_append_only() returns trigger language plpgsql as $$ begin raise exception '${t} is append-only: % refused', tg_op; end $$`,
+    `create trigger ${t}_no_change before update or delete on ${t} for each row execute function ${t}_append_only()`,
+    `create trigger ${t}_no_truncate before truncate on ${t} for each statement execute function ${t}_append_only()`,
+  ],
 };
 
 export function isPostgresUrl(url: string): boolean {

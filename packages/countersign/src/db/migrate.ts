@@ -2,17 +2,19 @@ import { type Kysely, sql } from 'kysely';
 import type { Capabilities, Database } from './connect.js';
 import * as init from './migrations/001-init.js';
 import * as workflows from './migrations/002-workflows.js';
+import * as proof from './migrations/003-proof.js';
 
 interface Migration {
   name: string;
   // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
-  up(db: Kysely<any>): Promise<void>;
+  up(db: Kysely<any>, caps: Capabilities): Promise<void>;
 }
 
 /** In order; compiled in, so a packaged binary never depends on files next to it. Never edit one that shipped. */
 const MIGRATIONS: readonly Migration[] = [
   { name: '001-init', up: init.up },
   { name: '002-workflows', up: workflows.up },
+  { name: '003-proof', up: proof.up },
 ];
 
 /**
@@ -36,7 +38,7 @@ export async function migrateToLatest(db: Database): Promise<string[]> {
       const applied: string[] = [];
       for (const m of MIGRATIONS) {
         if (done.has(m.name)) continue;
-        await m.up(conn);
+        await m.up(conn, caps);
         await sql`insert into cs_migrations (name, applied_at) values (${m.name}, ${Date.now()})`.execute(conn);
         applied.push(m.name);
       }

@@ -69,6 +69,12 @@ export interface ActionsTable {
   escalations: number;
   grant_id: string | null;
   batch_id: string | null;
+  /** The signed approval receipt (compact JWS), issued with the approval. */
+  receipt: string | null;
+  receipt_jti: string | null;
+  /** End of the execution window; an approved action not redeemed by then expires. */
+  execute_by: number | null;
+  redeemed_at: number | null;
 }
 
 /** Every column of actions, in table order (compiled inserts name them all). */
@@ -109,6 +115,10 @@ export const ACTION_COLUMNS = [
   'escalations',
   'grant_id',
   'batch_id',
+  'receipt',
+  'receipt_jti',
+  'execute_by',
+  'redeemed_at',
 ] as const satisfies readonly (keyof ActionsTable)[];
 
 export interface ReviewsTable {
@@ -191,6 +201,20 @@ export interface ChainHeadTable {
   event_seq: number;
 }
 
+export interface AuditCheckpointsTable {
+  size: number;
+  head_hash: string;
+  kid: string;
+  note: string;
+  created_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  public_jwk: string;
+  created_at: number;
+}
+
 export interface DB {
   users: UsersTable;
   agents: AgentsTable;
@@ -203,4 +227,6 @@ export interface DB {
   timers: TimersTable;
   grants: GrantsTable;
   policies: PoliciesTable;
+  audit_checkpoints: AuditCheckpointsTable;
+  signing_keys: SigningKeysTable;
 }
