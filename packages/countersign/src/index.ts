@@ -6,3 +6,13 @@ export { type Gateway, startGateway } from './gateway.js';
 export { canonicalJson } from './lib/canonical.js';
 export { type Clock, FakeClock, systemClock } from './lib/clock.js';
 export { CsError, ERROR_CODES, type ErrorCode } from './lib/errors.js';
+export {
+  actionDigest,
+  RECEIPT_TYPE,
+  type ReceiptAction,
+  type ReceiptClaims,
+  ReceiptError,
+  type ReceiptErrorCode,
+  receiptSubject,
+  verifyReceipt,
+} from './receipts/verify-receipt.js';

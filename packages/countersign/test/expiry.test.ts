@@ -102,11 +102,13 @@ forEachDialect('expiry', (dialect) => {
     assert.equal(await statusOf(w, a.id), 'expired');
   });
 
-  test('an action approved at once by a rule has no deadline and never expires', async () => {
+  test('an action approved at once by a rule has no review deadline; once redeemed it never expires', async () => {
     const { w, clock } = await fresh();
     const { body: a } = await propose(w, { annotations: { readOnlyHint: true } });
     assert.equal(a.status, 'approved');
     assert.equal(a.expires_at, null);
+    const run = { id: a.id, tool: a.tool, arguments: a.arguments, resource: a.resource };
+    assert.equal((await call(w, 'POST', '/v1/receipts/redeem', w.keys.agent, { receipt: a.receipt, action: run })).status, 200);
     await clock.advance(2 * HOUR);
     await sweep(w);
     assert.equal(await statusOf(w, a.id), 'approved');
@@ -161,6 +163,8 @@ forEachDialect('expiry', (dialect) => {
     await clock.advance(HOUR - 1);
     const ok = await review(w, a.id, w.keys.alice, { decision: 'approve', reason: 'just in time' });
     assert.equal(ok.status, 200);
+    const run = { id: a.id, tool: a.tool, arguments: a.arguments, resource: a.resource };
+    assert.equal((await call(w, 'POST', '/v1/receipts/redeem', w.keys.agent, { receipt: ok.body.receipt, action: run })).status, 200);
     await clock.advance(1);
     await sweep(w);
     await clock.advance(HOUR);
@@ -168,7 +172,7 @@ forEachDialect('expiry', (dialect) => {
     const r = await get(w, a.id);
     assert.equal(r.body.status, 'approved');
     assert.equal(r.body.reason, 'just in time');
-    assert.equal(r.body.version, 2);
+    assert.equal(r.body.version, 3, 'approved, then redeemed');
     assert.deepEqual(r.body.decided_by, ok.body.decided_by);
     assert.ok(!(await auditRows(w, a.id)).some((e) => e.event === 'action.expired'));
     // The agent can still run it and report.

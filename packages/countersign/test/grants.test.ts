@@ -37,7 +37,7 @@ forEachDialect('standing grants', (dialect) => {
     assert.deepEqual(covered.body.decided_by, { type: 'grant', id: grant.id, label: 'standing grant by alice@example.com' });
     assert.deepEqual(
       (await auditRows(w, covered.body.id)).map((e) => e.event),
-      ['grant.used', 'action.created', 'action.approved'],
+      ['grant.used', 'action.created', 'action.approved', 'receipt.issued'],
     );
 
     const otherArgs = await propose(w, { tool: 'deploy', arguments: { env: 'qa', version: '2.0.0' } });

@@ -19,7 +19,7 @@ forEachDialect('review rules', (dialect) => {
     assert.equal(r.body.reason, 'looks fine');
     assert.equal(r.body.version, 2);
     const events = (await auditRows(w, a.id)).map((e) => e.event);
-    assert.deepEqual(events, ['action.created', 'action.reviewed', 'action.approved']);
+    assert.deepEqual(events, ['action.created', 'action.reviewed', 'action.approved', 'receipt.issued']);
   });
 
   test('an agent key can never review, not even another agent’s action', async () => {
@@ -157,7 +157,7 @@ forEachDialect('review rules', (dialect) => {
     assert.equal(a.decided_by.type, 'policy');
     assert.deepEqual(
       (await auditRows(w, a.id)).map((e) => e.event),
-      ['action.created', 'action.approved'],
+      ['action.created', 'action.approved', 'receipt.issued'],
     );
   });
 

@@ -17,7 +17,15 @@ export function exitCode(code: ErrorCode): number {
       return 5;
     case 'conflict':
     case 'idempotency_conflict':
+    case 'receipt_used':
       return 6;
+    case 'receipt_invalid':
+    case 'receipt_unsigned':
+    case 'receipt_bad_algorithm':
+    case 'receipt_expired':
+    case 'receipt_wrong_action':
+    case 'receipt_arguments_changed':
+      return 8;
     case 'unavailable':
       return 7;
     case 'internal':

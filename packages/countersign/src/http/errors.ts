@@ -16,7 +16,17 @@ export function httpStatus(code: ErrorCode): number {
       return 404;
     case 'conflict':
     case 'idempotency_conflict':
+    case 'receipt_used':
       return 409;
+    case 'receipt_invalid':
+    case 'receipt_unsigned':
+    case 'receipt_bad_algorithm':
+      return 400;
+    case 'receipt_expired':
+      return 410;
+    case 'receipt_wrong_action':
+    case 'receipt_arguments_changed':
+      return 422;
     case 'payload_too_large':
       return 413;
     case 'unsupported_media_type':

@@ -9,6 +9,7 @@ import { actionRoutes } from './routes/actions.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
+import { receiptRoutes } from './routes/receipts.js';
 import { systemRoutes } from './routes/system.js';
 
 declare module 'fastify' {
@@ -18,7 +19,14 @@ declare module 'fastify' {
   }
 }
 
-export const ROUTES: readonly RouteSpec[] = [...batchRoutes, ...actionRoutes, ...grantRoutes, ...eventRoutes, ...systemRoutes];
+export const ROUTES: readonly RouteSpec[] = [
+  ...batchRoutes,
+  ...actionRoutes,
+  ...grantRoutes,
+  ...receiptRoutes,
+  ...eventRoutes,
+  ...systemRoutes,
+];
 
 export function buildServer(deps: Deps): FastifyInstance {
   const app: FastifyInstance = Fastify({

@@ -14,6 +14,14 @@ export const ERROR_CODES = [
   'not_found',
   'conflict',
   'idempotency_conflict',
+  // Receipt refusals: each reason has its own code so an executor can tell them apart.
+  'receipt_invalid',
+  'receipt_unsigned',
+  'receipt_bad_algorithm',
+  'receipt_expired',
+  'receipt_used',
+  'receipt_wrong_action',
+  'receipt_arguments_changed',
   'unavailable',
   'internal',
 ] as const;

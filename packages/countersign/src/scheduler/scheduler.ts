@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import { expireDueActions, nextExpiry } from '../domain/actions/expire-due-actions.js';
+import { expireUnredeemed, nextWindowEnd } from '../domain/receipts/expire-unredeemed.js';
 import { fireDueTimers, nextTimer } from '../domain/workflow/fire-timers.js';
 import type { TimerHandle } from '../lib/clock.js';
 
@@ -7,7 +8,7 @@ import type { TimerHandle } from '../lib/clock.js';
 const MAX_SLEEP_MS = 5_000;
 
 /** Events after which a new, earlier deadline may exist. */
-const WAKE_EVENTS = new Set(['tool.approval_required', 'action.updated', 'action.escalated', 'action.reminder']);
+const WAKE_EVENTS = new Set(['tool.approval_required', 'action.approved', 'action.updated', 'action.escalated', 'action.reminder']);
 
 /**
  * Deadlines are rows (actions.expires_at for whole reviews, timers for stage
@@ -28,10 +29,14 @@ export class Scheduler {
     this.stopped = false;
     this.unsubscribe = this.deps.bus.subscribe((e) => {
       if (!WAKE_EVENTS.has(e.type)) return;
-      const data = e.data as { expires_at?: string; workflow?: { stage?: { timeout_at?: string | null } } | null };
-      const times = [data.expires_at, data.workflow?.stage?.timeout_at].map((t) => Date.parse(String(t ?? '')));
+      const data = e.data as {
+        expires_at?: string;
+        execute_by?: string | null;
+        workflow?: { stage?: { timeout_at?: string | null } } | null;
+      };
+      const times = [data.expires_at, data.execute_by, data.workflow?.stage?.timeout_at].map((t) => Date.parse(String(t ?? '')));
       // Escalation times are not in the event; a pass right after a stage starts re-reads them.
-      if (e.type !== 'tool.approval_required' || data.workflow?.stage) times.push(this.deps.clock.now());
+      if (e.type === 'action.updated' || (e.type === 'tool.approval_required' && data.workflow?.stage)) times.push(this.deps.clock.now());
       const at = Math.min(...times.filter(Number.isFinite));
       if (at < this.wakeAt) this.schedule(at);
     });
@@ -57,10 +62,9 @@ export class Scheduler {
     try {
       await fireDueTimers(this.deps);
       await expireDueActions(this.deps);
-      const next = Math.min(
-        (await nextTimer(this.deps)) ?? Number.POSITIVE_INFINITY,
-        (await nextExpiry(this.deps)) ?? Number.POSITIVE_INFINITY,
-      );
+      await expireUnredeemed(this.deps);
+      const candidates = [await nextTimer(this.deps), await nextExpiry(this.deps), await nextWindowEnd(this.deps)];
+      const next = Math.min(...candidates.map((c) => c ?? Number.POSITIVE_INFINITY));
       if (!this.stopped) this.schedule(next);
     } catch (err) {
       this.deps.logger.error({ err }, 'scheduler pass failed; retrying');

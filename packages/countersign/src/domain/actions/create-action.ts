@@ -6,6 +6,7 @@ import type { PolicyInput } from '../../policy/cel-env.js';
 import type { PolicyDecision } from '../../policy/evaluate.js';
 import { useMatchingGrant } from '../grants/use-grant.js';
 import type { AgentPrincipal } from '../identities/principal.js';
+import { type IssuedReceipt, issueReceipt, type Signer } from '../receipts/issue-receipt.js';
 import type { FrozenWorkflow } from '../workflow/frozen.js';
 import { nextApplicableStage, scheduleStageTimers } from '../workflow/stages.js';
 import type { ActionView, ProposeActionBody } from './schemas.js';
@@ -25,6 +26,7 @@ export interface Proposal {
   workflow: FrozenWorkflow | null;
   policyInput: PolicyInput;
   batchId: string | null;
+  signer: Signer;
 }
 
 // The hot write of the gateway: compiled once (see PreparedQuery).
@@ -133,6 +135,14 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal): 
     result_at: null,
     ...outcome,
   };
+  let issued: IssuedReceipt | undefined;
+  if (row.status === 'approved') {
+    const by = row.grant_id
+      ? ({ type: 'grant', id: row.grant_id, label: row.decided_by_label } as const)
+      : ({ type: 'policy', id: null, label: d.rule } as const);
+    issued = await issueReceipt(tx, p.signer, row, by, []);
+    Object.assign(row, issued.fields);
+  }
   await insertAction.execute(tx.db, row);
   if (row.stage !== null) {
     await scheduleStageTimers(tx, id, (p.workflow as FrozenWorkflow).stages[row.stage] as FrozenWorkflow['stages'][number], tx.now);
@@ -165,6 +175,7 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal): 
       data: row.grant_id ? { by: 'grant', grant_id: row.grant_id } : { by: 'policy', rule: d.rule, reason: row.reason },
     });
   }
+  if (issued) tx.audit(issued.audit);
   const scope = { actionId: id, agentId: agent.id, sessionId: row.session_id };
   tx.emit({ type: 'action.created', ...scope, data: view });
   tx.emit({ type: eventForStatus(view.status), ...scope, data: view });

@@ -55,6 +55,7 @@ export function prepareProposal(
     workflow: decision.effect === 'review' ? (policy.workflows.get(decision.workflow ?? 'default') ?? null) : null,
     policyInput,
     batchId,
+    signer: deps,
   };
 }
 

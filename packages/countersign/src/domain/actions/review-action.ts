@@ -5,6 +5,7 @@ import { newId } from '../../lib/ids.js';
 import { canApproveAlone } from '../grants/authority.js';
 import { createGrant, validateGrantRequest } from '../grants/create-grant.js';
 import { canReview, type Principal, type UserPrincipal } from '../identities/principal.js';
+import { issueReceipt } from '../receipts/issue-receipt.js';
 import { parseInput } from '../validate.js';
 import { advanceAfterQuorum } from '../workflow/advance.js';
 import { approversInForce, describeApprovers, isEligible, ownerMayVote } from '../workflow/eligibility.js';
@@ -61,7 +62,7 @@ export async function reviewAction(
       }
       const votes = await tx.db
         .selectFrom('reviews')
-        .select(['reviewer_id', 'decision', 'stage'])
+        .select(['reviewer_id', 'reviewer_email', 'decision', 'stage'])
         .where('action_id', '=', row.id)
         .execute();
       if (votes.some((v) => v.reviewer_id === principal.id)) {
@@ -134,8 +135,12 @@ export async function reviewAction(
         const progressed = await applyProgress(tx, row, 'approve', { ...editChanges, ...next });
         return emitView(tx, progressed, 'action.updated');
       }
-      const approved = await applyTransition(tx, row, 'approve', { ...editChanges, ...decidedBy });
+      const approvers = [...new Set([...votes.filter((v) => v.decision === 'approve').map((v) => v.reviewer_email), principal.email])];
+      const by = { type: 'user', id: principal.id, label: principal.email } as const;
+      const issued = await issueReceipt(tx, deps, { ...row, ...editChanges }, by, approvers);
+      const approved = await applyTransition(tx, row, 'approve', { ...editChanges, ...decidedBy, ...issued.fields });
       tx.audit({ actor, event: 'action.approved', actionId: row.id, data: { by: principal.email, reason, version: approved.version } });
+      tx.audit(issued.audit);
       if (input.grant) await createGrant(tx, deps.config, { voter: principal, row: approved, wf, spec: input.grant });
       return emitStatus(tx, approved);
     },

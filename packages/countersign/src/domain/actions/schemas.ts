@@ -145,6 +145,11 @@ export const ActionView = z
     workflow: WorkflowProgress.nullable().meta({ description: 'Review progress while pending (and where it ended)' }),
     grant_id: z.string().nullable().meta({ description: 'The standing grant that approved this action' }),
     batch_id: z.string().nullable(),
+    receipt: z.string().nullable().meta({
+      description: 'Signed approval receipt (compact JWS, EdDSA): redeem it once at /v1/receipts/redeem before running the action',
+    }),
+    execute_by: z.string().nullable().meta({ description: 'End of the execution window; unredeemed by then, the action expires' }),
+    redeemed_at: z.string().nullable(),
     created_at: z.string(),
     updated_at: z.string(),
     expires_at: z.string().nullable(),

@@ -35,12 +35,13 @@ export function nextStatus(from: ActionStatus, t: Transition): ActionStatus | nu
           return 'executed';
         case 'fail':
           return 'failed';
+        case 'expire':
+          // The execution window closed with the receipt never redeemed: it may no longer run.
+          return 'expired';
         case 'approve':
         case 'deny':
-        case 'expire':
         case 'cancel':
-          // Once approved, only the agent's report of the run moves it on.
-          // (Execution windows that expire approved actions arrive with receipts.)
+          // Once approved, only the run (its report) or the closing window moves it on.
           return null;
         default:
           return assertNever(t, 'transition');
