@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { afterEach, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import pino from 'pino';
 import { rotateKeyring } from '../src/crypto/keyring.js';
 import { startGateway } from '../src/gateway.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { type ReceiptError, verifyReceipt } from '../src/receipts/verify-receipt.js';
-import { auditRows, call, forEachDialect, propose, review, type World, world } from './helpers.js';
+import { auditRows, call, forEachDialect, propose, review, runCli, type World, world } from './helpers.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
@@ -213,6 +213,31 @@ forEachDialect('approval receipts', (dialect) => {
       assert.equal(audit.length, 2, 'the first key and the rotated one');
     } finally {
       await gw.close();
+    }
+  });
+});
+
+describe('signing keys from the CLI', () => {
+  test('signing-keys rotate makes a new active key, publishes it, and ls lists both', async () => {
+    const w = await world('sqlite');
+    try {
+      const env = { PATH: process.env.PATH ?? '', COUNTERSIGN_LOG_LEVEL: 'warn' };
+      const data = w.gw.deps.config.dataDir;
+      const first = w.gw.deps.keyring.active.kid;
+      const rotated = await runCli(['signing-keys', 'rotate', '--data', data], env);
+      assert.equal(rotated.code, 0, rotated.stderr);
+      const kid = rotated.stdout.trim();
+      assert.match(rotated.stderr, new RegExp(`rotated: ${first} -> ${kid}`));
+      const ls = await runCli(['signing-keys', 'ls', '--data', data], env);
+      assert.match(ls.stdout, new RegExp(`^${first}  \\S+\\n${kid}  \\S+  active\\n$`));
+      const jwks = (await call(w, 'GET', '/.well-known/jwks.json')).body;
+      assert.deepEqual(
+        jwks.keys.map((k: { kid: string }) => k.kid).sort(),
+        [first, kid].sort(),
+        'published before any gateway signs with it',
+      );
+    } finally {
+      await w.close();
     }
   });
 });

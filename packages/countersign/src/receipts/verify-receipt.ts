@@ -55,6 +55,17 @@ export class ReceiptError extends Error {
   }
 }
 
+// Importing keys is most of a verification's cost; an executor passes the same JWKS object each time.
+const keySets = new WeakMap<JSONWebKeySet, ReturnType<typeof createLocalJWKSet>>();
+function keySetFor(jwks: JSONWebKeySet): ReturnType<typeof createLocalJWKSet> {
+  let set = keySets.get(jwks);
+  if (!set) {
+    set = createLocalJWKSet(jwks);
+    keySets.set(jwks, set);
+  }
+  return set;
+}
+
 /** The bytes a receipt binds: RFC 8785 canonical JSON of what may run. */
 export function receiptSubject(a: Omit<ReceiptAction, 'id'>): string {
   const out = canonicalize({ agent: a.agent, arguments: a.arguments, resource: a.resource ?? null, tool: a.tool });
@@ -96,7 +107,7 @@ export async function verifyReceipt(
   checkForm(token);
   let claims: ReceiptClaims;
   try {
-    const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
+    const { payload } = await jwtVerify(token, keySetFor(jwks), {
       algorithms: ['EdDSA'],
       typ: RECEIPT_TYPE,
       audience: action.agent,

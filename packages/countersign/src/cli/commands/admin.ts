@@ -1,4 +1,7 @@
 import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.js';
+import { loadOrCreateKeyring, rotateKeyring } from '../../crypto/keyring.js';
+import { publishKeys } from '../../crypto/publish-keys.js';
 import { addAgent } from '../../domain/identities/add-agent.js';
 import { addUser } from '../../domain/identities/add-user.js';
 import { revokeKey } from '../../domain/identities/revoke-key.js';
@@ -52,4 +55,21 @@ export function registerAdmin(program: Command, out: (s: string) => void, err: (
       out(`revoked ${r.prefix} (${r.principalType} ${r.principalId})`);
     },
   );
+
+  const signing = program.command('signing-keys').description('the Ed25519 keys that sign receipts and audit checkpoints');
+  dataOptions(signing.command('rotate').description('make a new active key; old keys stay so what they signed still verifies')).action(
+    async (o: DataOptions) => {
+      const config = loadConfig({ file: o.config, overrides: { dataDir: o.data } });
+      const r = await rotateKeyring(config.signing.keyringFile, new Date());
+      // Publishing now puts the new public key in every node's JWKS before any gateway signs with it.
+      await withLocalDeps(o, (deps) => publishKeys(deps));
+      err(`rotated: ${r.previous} -> ${r.created.kid}; restart the gateways to sign with the new key`);
+      out(r.created.kid);
+    },
+  );
+  dataOptions(signing.command('ls').description('list the keys in the keyring (public parts)')).action(async (o: DataOptions) => {
+    const config = loadConfig({ file: o.config, overrides: { dataDir: o.data } });
+    const { keyring } = await loadOrCreateKeyring(config.signing.keyringFile, new Date());
+    for (const k of keyring.keys) out(`${k.kid}  ${k.createdAt}${k.kid === keyring.active.kid ? '  active' : ''}`);
+  });
 }

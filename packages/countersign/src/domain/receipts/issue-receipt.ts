@@ -1,4 +1,4 @@
-import { SignJWT } from 'jose';
+import { sign } from 'node:crypto';
 import type { Config } from '../../config/schema.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { AuditInput, Tx } from '../../db/committer.js';
@@ -6,6 +6,8 @@ import type { ActionsTable } from '../../db/types.js';
 import { sha256Hex } from '../../lib/canonical.js';
 import { newId } from '../../lib/ids.js';
 import { RECEIPT_TYPE, type ReceiptClaims, receiptSubject } from '../../receipts/verify-receipt.js';
+
+const b64url = (text: string) => Buffer.from(text).toString('base64url');
 
 export interface ReceiptFields {
   receipt: string;
@@ -49,15 +51,19 @@ export async function issueReceipt(
     approvers,
   };
   const key = signer.keyring.active;
-  const receipt = await new SignJWT({ cs })
-    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: RECEIPT_TYPE })
-    .setIssuer(signer.config.receipts.issuer)
-    .setSubject(row.id)
-    .setAudience(row.agent_id)
-    .setJti(jti)
-    .setIssuedAt(Math.floor(tx.now / 1000))
-    .setExpirationTime(Math.floor(executeBy / 1000))
-    .sign(key.privateKey);
+  const header = { alg: 'EdDSA', kid: key.kid, typ: RECEIPT_TYPE };
+  const claims = {
+    iss: signer.config.receipts.issuer,
+    sub: row.id,
+    aud: row.agent_id,
+    jti,
+    iat: Math.floor(tx.now / 1000),
+    exp: Math.floor(executeBy / 1000),
+    cs,
+  };
+  // A plain compact JWS (RFC 7515) signed with node:crypto: on Node 20, jose's WebCrypto path costs ~10x more per approval.
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  const receipt = `${input}.${sign(null, Buffer.from(input), key.privateKey).toString('base64url')}`;
   return {
     fields: { receipt, receipt_jti: jti, execute_by: executeBy },
     audit: {
