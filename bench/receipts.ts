@@ -8,12 +8,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { verifyReceipt } from '@countersign/sdk/receipts';
 import { loadConfig } from '../packages/countersign/src/config/load.js';
 import { loadOrCreateKeyring } from '../packages/countersign/src/crypto/keyring.js';
 import type { Tx } from '../packages/countersign/src/db/committer.js';
 import type { ActionsTable } from '../packages/countersign/src/db/types.js';
 import { issueReceipt } from '../packages/countersign/src/domain/receipts/issue-receipt.js';
-import { verifyReceipt } from '../packages/countersign/src/receipts/verify-receipt.js';
 
 const N = Number(process.env.BENCH_RECEIPTS_N ?? 20_000);
 

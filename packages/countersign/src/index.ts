@@ -1,11 +1,3 @@
-export { loadConfig } from './config/load.js';
-export type { Config } from './config/schema.js';
-export { closeDeps, createDeps, type Deps } from './deps.js';
-export * as schemas from './domain/actions/schemas.js';
-export { type Gateway, startGateway } from './gateway.js';
-export { canonicalJson } from './lib/canonical.js';
-export { type Clock, FakeClock, systemClock } from './lib/clock.js';
-export { CsError, ERROR_CODES, type ErrorCode } from './lib/errors.js';
 export {
   actionDigest,
   RECEIPT_TYPE,
@@ -15,4 +7,12 @@ export {
   type ReceiptErrorCode,
   receiptSubject,
   verifyReceipt,
-} from './receipts/verify-receipt.js';
+} from '@countersign/sdk/receipts';
+export { loadConfig } from './config/load.js';
+export type { Config } from './config/schema.js';
+export { closeDeps, createDeps, type Deps } from './deps.js';
+export * as schemas from './domain/actions/schemas.js';
+export { type Gateway, startGateway } from './gateway.js';
+export { canonicalJson } from './lib/canonical.js';
+export { type Clock, FakeClock, systemClock } from './lib/clock.js';
+export { CsError, ERROR_CODES, type ErrorCode } from './lib/errors.js';

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { afterEach, describe, test } from 'node:test';
+import { type ReceiptError, verifyReceipt } from '@countersign/sdk/receipts';
 import { SignJWT } from 'jose';
 import pino from 'pino';
 import { rotateKeyring } from '../src/crypto/keyring.js';
 import { startGateway } from '../src/gateway.js';
 import { FakeClock } from '../src/lib/clock.js';
-import { type ReceiptError, verifyReceipt } from '../src/receipts/verify-receipt.js';
 import { auditRows, call, forEachDialect, propose, review, runCli, type World, world } from './helpers.js';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');

@@ -1,11 +1,11 @@
 import { sign } from 'node:crypto';
+import { RECEIPT_TYPE, type ReceiptClaims, receiptSubject } from '@countersign/sdk/receipts';
 import type { Config } from '../../config/schema.js';
 import type { Keyring } from '../../crypto/keyring.js';
 import type { AuditInput, Tx } from '../../db/committer.js';
 import type { ActionsTable } from '../../db/types.js';
 import { sha256Hex } from '../../lib/canonical.js';
 import { newId } from '../../lib/ids.js';
-import { RECEIPT_TYPE, type ReceiptClaims, receiptSubject } from '../../receipts/verify-receipt.js';
 
 const b64url = (text: string) => Buffer.from(text).toString('base64url');
 

@@ -1,9 +1,9 @@
+import { checkForm, type ReceiptClaims, ReceiptError, verifyReceipt } from '@countersign/sdk/receipts';
 import { z } from 'zod';
 import { loadJwks } from '../../crypto/publish-keys.js';
 import type { Deps } from '../../deps.js';
 import { CsError, type ErrorCode } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
-import { checkForm, type ReceiptClaims, ReceiptError, verifyReceipt } from '../../receipts/verify-receipt.js';
 import { JsonObject } from '../actions/schemas.js';
 import { emitView, loadForUpdate } from '../actions/transition.js';
 import type { Principal } from '../identities/principal.js';

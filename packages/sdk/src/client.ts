@@ -1,0 +1,254 @@
+import { CountersignError } from './errors.js';
+import { type CallContext, type Guarded, type GuardOptions, guard } from './guard.js';
+import { parseSse } from './sse.js';
+import { type Action, type ActionEvent, isDecided, type ProposedAction } from './types.js';
+
+export interface ClientOptions {
+  /** Base URL of the gateway, e.g. `http://127.0.0.1:8700`. */
+  url: string;
+  /** The agent's API key (`cs_…`). */
+  apiKey: string;
+  /** A fetch implementation (default: the global one). */
+  fetch?: typeof fetch;
+  /** Longest single long-poll, in seconds (the gateway caps it; default 30). */
+  longPollSeconds?: number;
+}
+
+export interface WaitOptions {
+  /** Stop waiting (the action stays pending at the gateway). */
+  signal?: AbortSignal;
+  /** Give up after this many milliseconds and return the action as it is (default: wait until decided). */
+  timeout?: number;
+}
+
+export interface RedeemResult {
+  action_id: string;
+  jti: string;
+  redeemed_at: string;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+/**
+ * A Countersign client for an agent.
+ *
+ * @example
+ * const cs = createClient({ url: 'http://127.0.0.1:8700', apiKey: process.env.COUNTERSIGN_KEY! });
+ * const action = await cs.propose({ tool: 'deploy', arguments: { env: 'production' } }, { idempotencyKey: toolCallId });
+ * const decided = await cs.waitForDecision(action.id);
+ */
+export class Client {
+  readonly url: string;
+  private readonly key: string;
+  private readonly fetchImpl: typeof fetch;
+  private readonly longPollSeconds: number;
+
+  constructor(opts: ClientOptions) {
+    this.url = opts.url.replace(/\/+$/, '');
+    this.key = opts.apiKey;
+    this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
+    this.longPollSeconds = opts.longPollSeconds ?? 30;
+  }
+
+  /** Low-level request: JSON in, JSON out, gateway errors as CountersignError. */
+  async request<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    init: { headers?: Record<string, string>; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.url}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.key}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...init.headers,
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(init.signal ? { signal: init.signal } : {}),
+      });
+    } catch (e) {
+      if (init.signal?.aborted) throw e;
+      throw new CountersignError('unavailable', `cannot reach the gateway at ${this.url}: ${(e as Error).message}`);
+    }
+    const text = await res.text();
+    const json = text === '' ? undefined : (JSON.parse(text) as unknown);
+    if (!res.ok) {
+      const err = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
+      throw new CountersignError(err?.code ?? 'internal', err?.message ?? `the gateway answered ${res.status}`, res.status, err?.details);
+    }
+    return json as T;
+  }
+
+  /**
+   * Proposes an action. With an `idempotencyKey` (derive it from the tool-call id) a retry, or an agent
+   * restarted mid-wait, gets the same action back instead of creating another.
+   */
+  propose(action: ProposedAction, opts: { idempotencyKey?: string } = {}): Promise<Action> {
+    return this.request('POST', '/v1/actions', action, opts.idempotencyKey ? { headers: { 'idempotency-key': opts.idempotencyKey } } : {});
+  }
+
+  /** Parallel tool calls: several actions, each decided on its own. */
+  proposeBatch(
+    actions: ProposedAction[],
+    opts: { idempotencyKey?: string } = {},
+  ): Promise<{ batch_id: string; decided: boolean; actions: Action[] }> {
+    return this.request(
+      'POST',
+      '/v1/actions/batch',
+      { actions },
+      opts.idempotencyKey ? { headers: { 'idempotency-key': opts.idempotencyKey } } : {},
+    );
+  }
+
+  getAction(id: string): Promise<Action> {
+    return this.request('GET', `/v1/actions/${encodeURIComponent(id)}`);
+  }
+
+  /**
+   * Waits until the action is decided, over SSE (resuming with Last-Event-ID
+   * after a dropped connection or a gateway restart), falling back to
+   * long-polling when the stream is unavailable (e.g. a proxy that buffers it).
+   * Returns the decided action; on `timeout` or abort, the action as it is then.
+   */
+  async waitForDecision(id: string, opts: WaitOptions = {}): Promise<Action> {
+    const deadline = opts.timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.timeout;
+    let lastEventId: string | undefined;
+    let sseFailures = 0;
+    let backoff = 100;
+    let last: Action | undefined;
+    while (!opts.signal?.aborted && Date.now() < deadline) {
+      try {
+        last = await this.getAction(id);
+        if (isDecided(last.status)) return last;
+        const decided =
+          sseFailures < 3
+            ? await this.waitOverSse(id, lastEventId, deadline, opts.signal, (e) => (lastEventId = e))
+            : await this.longPoll(id, deadline, opts.signal);
+        if (decided) return decided;
+        backoff = 100;
+      } catch (e) {
+        if (e instanceof CountersignError && !['unavailable', 'internal'].includes(e.code) && e.status !== undefined && e.status < 500) {
+          if (e.code === 'not_found' || e.code === 'unauthenticated' || e.code === 'forbidden') throw e;
+          sseFailures += 1; // The stream itself was refused: try long-polling.
+        }
+        // The gateway is restarting or unreachable: try again shortly.
+        await sleep(Math.min(backoff, Math.max(0, deadline - Date.now())), opts.signal);
+        backoff = Math.min(backoff * 2, 5000);
+      }
+    }
+    return last ?? (await this.getAction(id));
+  }
+
+  private async waitOverSse(
+    id: string,
+    lastEventId: string | undefined,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    onId: (id: string) => void,
+  ): Promise<Action | undefined> {
+    const ctl = new AbortController();
+    const stop = () => ctl.abort();
+    signal?.addEventListener('abort', stop, { once: true });
+    const timer = Number.isFinite(deadline) ? setTimeout(stop, Math.max(0, deadline - Date.now())) : undefined;
+    try {
+      const res = await this.fetchImpl(`${this.url}/v1/events?action=${encodeURIComponent(id)}`, {
+        headers: {
+          authorization: `Bearer ${this.key}`,
+          accept: 'text/event-stream',
+          ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+        },
+        signal: ctl.signal,
+      });
+      if (!res.ok || !res.body || !(res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+        await res.body?.cancel();
+        throw new CountersignError(
+          'invalid_request',
+          `the event stream is unavailable (${res.status})`,
+          res.status < 500 ? res.status : 400,
+        );
+      }
+      // The gateway subscribes before it answers, so a decision from here on arrives on the stream;
+      // one made before it is seen by this read. Reading first would leave a gap between the two.
+      const now = await this.getAction(id);
+      if (isDecided(now.status)) {
+        await res.body.cancel().catch(() => undefined);
+        return now;
+      }
+      for await (const msg of parseSse(res.body)) {
+        if (msg.id) onId(msg.id);
+        if (msg.data === '') continue;
+        const ev = JSON.parse(msg.data) as ActionEvent;
+        if (ev.action && isDecided(ev.action.status)) return ev.action;
+      }
+      return undefined;
+    } catch (e) {
+      if (ctl.signal.aborted) return undefined;
+      throw e instanceof CountersignError ? e : new CountersignError('unavailable', `event stream dropped: ${(e as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
+    }
+  }
+
+  private async longPoll(id: string, deadline: number, signal: AbortSignal | undefined): Promise<Action | undefined> {
+    const seconds = Math.max(0, Math.min(this.longPollSeconds, Math.floor((deadline - Date.now()) / 1000)));
+    const a = await this.request<Action>(
+      'GET',
+      `/v1/actions/${encodeURIComponent(id)}?wait=${seconds}`,
+      undefined,
+      signal ? { signal } : {},
+    );
+    return isDecided(a.status) ? a : undefined;
+  }
+
+  /** Marks the approval receipt used (once). Run the action only after this succeeds. */
+  redeem(action: Action): Promise<RedeemResult> {
+    if (!action.receipt) throw new CountersignError('receipt_invalid', `action ${action.id} has no receipt (status ${action.status})`);
+    return this.request('POST', '/v1/receipts/redeem', {
+      receipt: action.receipt,
+      action: { id: action.id, tool: action.tool, arguments: action.arguments, resource: action.resource },
+    });
+  }
+
+  /** Reports how running an approved action went (once). */
+  reportResult(id: string, outcome: 'succeeded' | 'failed', output?: unknown): Promise<Action> {
+    return this.request('POST', `/v1/actions/${encodeURIComponent(id)}/result`, { outcome, ...(output === undefined ? {} : { output }) });
+  }
+
+  cancel(id: string, reason?: string): Promise<Action> {
+    return this.request('POST', `/v1/actions/${encodeURIComponent(id)}/cancel`, reason ? { reason } : {});
+  }
+
+  /**
+   * Wraps a tool function: each call is proposed, waits for a decision, and runs with the approved
+   * (possibly edited) arguments after redeeming the receipt. See {@link guard}.
+   *
+   * @example
+   * const deploy = cs.guard(async (args: { env: string }) => doDeploy(args.env), { tool: 'deploy' });
+   * const out = await deploy({ env: 'staging' }, { toolCallId: 'call_123' });
+   * if (isRefusal(out)) return out.message; // "Denied by alice@…: not during the freeze. …"
+   */
+  guard<A extends Record<string, unknown>, R>(fn: (args: A, ctx: CallContext) => R | Promise<R>, opts: GuardOptions<A>): Guarded<A, R> {
+    return guard(this, fn, opts);
+  }
+
+  /** The gateway's public keys, for verifying receipts offline. */
+  jwks(): Promise<{ keys: Record<string, unknown>[] }> {
+    return this.request('GET', '/.well-known/jwks.json');
+  }
+}
+
+/** Makes a client. */
+export function createClient(opts: ClientOptions): Client {
+  return new Client(opts);
+}

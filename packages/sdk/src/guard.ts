@@ -1,0 +1,141 @@
+import type { Client } from './client.js';
+import { ApprovalRefused, CountersignError, refusalMessage } from './errors.js';
+import type { Action, ProposedAction } from './types.js';
+
+/** Per-call context a framework passes along: the tool-call id makes retries and restarts safe. */
+export interface CallContext {
+  toolCallId?: string;
+  signal?: AbortSignal;
+}
+
+export interface GuardOptions<A extends Record<string, unknown>> {
+  /** The tool's name as policies see it. */
+  tool: string;
+  resource?: string | ((args: A) => string | undefined);
+  purpose?: string | ((args: A) => string | undefined);
+  annotations?: ProposedAction['annotations'];
+  session_id?: string;
+  parent_id?: string;
+  on_behalf_of?: string;
+  metadata?: Record<string, unknown>;
+  /**
+   * The idempotency key for a call. Default: derived from `ctx.toolCallId`, so a crashed and
+   * restarted agent re-attaches to the same action and an approved action runs at most once.
+   */
+  idempotencyKey?: (args: A, ctx: CallContext) => string | undefined;
+  /** On deny/expiry: `'return'` (default) resolves with a Refusal the model can read; `'throw'` rejects with ApprovalRefused. */
+  onRefusal?: 'return' | 'throw';
+  /** Longest wait for a decision, in ms (default: until the gateway decides or the action expires). */
+  timeout?: number;
+}
+
+/** What a guarded tool returns instead of running, when the action was not approved. */
+export interface Refusal {
+  refused: true;
+  status: Action['status'];
+  reason: string | null;
+  decided_by: string | null;
+  /** For the model: "Denied by alice@example.com: not during the freeze. The tool "deploy" was not run." */
+  message: string;
+  action_id: string;
+}
+
+export type Guarded<A extends Record<string, unknown>, R> = (args: A, ctx?: CallContext) => Promise<R | Refusal>;
+
+export function isRefusal(v: unknown): v is Refusal {
+  return typeof v === 'object' && v !== null && (v as Refusal).refused === true;
+}
+
+const resolveOption = <A>(v: string | ((a: A) => string | undefined) | undefined, args: A) => (typeof v === 'function' ? v(args) : v);
+
+/**
+ * Wraps a tool so every call is proposed, waits for its decision, and runs
+ * with the **approved** arguments (the edited ones, if a reviewer edited
+ * them) after redeeming the receipt, then reports the result.
+ */
+export function guard<A extends Record<string, unknown>, R>(
+  client: Client,
+  fn: (args: A, ctx: CallContext) => R | Promise<R>,
+  opts: GuardOptions<A>,
+): Guarded<A, R> {
+  return async (args: A, ctx: CallContext = {}) => {
+    const key = opts.idempotencyKey
+      ? opts.idempotencyKey(args, ctx)
+      : ctx.toolCallId
+        ? `tool-call:${opts.tool}:${ctx.toolCallId}`
+        : undefined;
+    const proposal: ProposedAction = { tool: opts.tool, arguments: args };
+    const resource = resolveOption(opts.resource, args);
+    const purpose = resolveOption(opts.purpose, args);
+    if (resource !== undefined) proposal.resource = resource;
+    if (purpose !== undefined) proposal.purpose = purpose;
+    for (const k of ['annotations', 'session_id', 'parent_id', 'on_behalf_of', 'metadata'] as const) {
+      if (opts[k] !== undefined) (proposal as unknown as Record<string, unknown>)[k] = opts[k];
+    }
+    const proposed = await client.propose(proposal, key ? { idempotencyKey: key } : {});
+    const action = await client.waitForDecision(proposed.id, {
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
+    });
+    switch (action.status) {
+      case 'pending':
+        throw new CountersignError('timeout', `no decision on action ${action.id} yet; the tool "${opts.tool}" was not run`);
+      case 'executed':
+        // Already run by an earlier incarnation of this agent: never run twice.
+        return action.result?.output as R;
+      case 'failed':
+        throw new CountersignError('failed', `the tool "${opts.tool}" already ran for action ${action.id} and failed`, undefined, {
+          output: action.result?.output,
+        });
+      case 'denied':
+      case 'expired':
+      case 'cancelled': {
+        if (opts.onRefusal === 'throw') throw new ApprovalRefused(action);
+        return {
+          refused: true,
+          status: action.status,
+          reason: action.reason,
+          decided_by: action.decided_by?.label ?? null,
+          message: refusalMessage(action),
+          action_id: action.id,
+        };
+      }
+      case 'approved':
+        return run(client, fn, action, ctx);
+    }
+  };
+}
+
+async function run<A extends Record<string, unknown>, R>(
+  client: Client,
+  fn: (args: A, ctx: CallContext) => R | Promise<R>,
+  action: Action,
+  ctx: CallContext,
+): Promise<R> {
+  try {
+    await client.redeem(action);
+  } catch (e) {
+    if (e instanceof CountersignError && e.code === 'receipt_used') {
+      // Redeemed by an earlier incarnation that died before reporting: running again could run it twice.
+      throw new CountersignError('receipt_used', `action ${action.id} was already started once and may have run; not running it again`);
+    }
+    throw e;
+  }
+  let output: R;
+  try {
+    output = await fn(action.arguments as A, ctx);
+  } catch (e) {
+    await client.reportResult(action.id, 'failed', { error: (e as Error).message }).catch(() => undefined);
+    throw e;
+  }
+  await client.reportResult(action.id, 'succeeded', toJson(output)).catch(() => undefined);
+  return output;
+}
+
+function toJson(v: unknown): unknown {
+  try {
+    return v === undefined ? null : JSON.parse(JSON.stringify(v));
+  } catch {
+    return null;
+  }
+}

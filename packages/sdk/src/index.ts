@@ -1,0 +1,25 @@
+/**
+ * Countersign SDK: put human approval in front of an AI agent's tool calls.
+ *
+ * @example
+ * import { createClient } from '@countersign/sdk';
+ * const cs = createClient({ url: process.env.COUNTERSIGN_URL!, apiKey: process.env.COUNTERSIGN_KEY! });
+ * const deploy = cs.guard(async ({ env }: { env: string }) => runDeploy(env), { tool: 'deploy' });
+ * const result = await deploy({ env: 'production' }, { toolCallId: call.id }); // waits for a person
+ */
+export { Client, type ClientOptions, createClient, type RedeemResult, type WaitOptions } from './client.js';
+export { ApprovalRefused, CountersignError, refusalMessage } from './errors.js';
+export { type CallContext, type Guarded, type GuardOptions, guard, isRefusal, type Refusal } from './guard.js';
+export {
+  actionDigest,
+  RECEIPT_TYPE,
+  type ReceiptAction,
+  type ReceiptClaims,
+  ReceiptError,
+  type ReceiptErrorCode,
+  receiptSubject,
+  verifyReceipt,
+} from './receipts.js';
+export { parseSse, type SseMessage } from './sse.js';
+export type { Action, ActionEvent, ActionStatus, ProposedAction } from './types.js';
+export { isDecided } from './types.js';

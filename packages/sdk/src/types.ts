@@ -1,0 +1,97 @@
+/** The action as the gateway returns it (the `Action` schema of its /openapi.json). */
+export interface Action {
+  id: string;
+  status: ActionStatus;
+  version: number;
+  tool: string;
+  /** The arguments to run: the edited ones if a reviewer edited them. */
+  arguments: Record<string, unknown>;
+  /** What the agent proposed, when a reviewer edited it. */
+  original_arguments: Record<string, unknown> | null;
+  edited: boolean;
+  resource: string | null;
+  purpose: string | null;
+  on_behalf_of: string | null;
+  session_id: string | null;
+  parent_id: string | null;
+  annotations: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  agent: { id: string; name: string };
+  policy: {
+    rule: string;
+    effect: 'allow' | 'deny' | 'review';
+    workflow: string | null;
+    hash: string | null;
+    reason: string | null;
+    errors: { rule: string; message: string }[];
+  };
+  workflow: {
+    name: string;
+    stage: {
+      index: number;
+      name: string;
+      of: number;
+      quorum: number;
+      approvals: string[];
+      still_needed: number;
+      approvers: { users: string[]; groups: string[]; roles: string[]; owner: boolean };
+      escalations: number;
+      timeout_at: string | null;
+    };
+    expires_at: string | null;
+  } | null;
+  grant_id: string | null;
+  batch_id: string | null;
+  /** Signed approval receipt (compact JWS); redeem it once before running. */
+  receipt: string | null;
+  execute_by: string | null;
+  redeemed_at: string | null;
+  created_at: string;
+  updated_at: string;
+  expires_at: string | null;
+  decided_at: string | null;
+  decided_by: { type: 'user' | 'agent' | 'policy' | 'grant' | 'system'; id: string | null; label: string | null } | null;
+  /** Why it was denied or expired: hand this to the model. */
+  reason: string | null;
+  reviews: {
+    id: string;
+    reviewer: { id: string; email: string };
+    decision: 'approve' | 'deny';
+    reason: string | null;
+    edited: boolean;
+    channel: string;
+    stage: number | null;
+    at: string;
+  }[];
+  result: { outcome: 'succeeded' | 'failed'; output: unknown; at: string } | null;
+}
+
+export type ActionStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'executed' | 'failed';
+
+/** What an agent proposes. */
+export interface ProposedAction {
+  tool: string;
+  arguments: Record<string, unknown>;
+  resource?: string;
+  purpose?: string;
+  on_behalf_of?: string;
+  session_id?: string;
+  parent_id?: string;
+  annotations?: { readOnlyHint?: boolean; destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean; title?: string };
+  metadata?: Record<string, unknown>;
+}
+
+/** One event of the gateway's SSE stream. */
+export interface ActionEvent {
+  event_id: number;
+  type: string;
+  action_id: string | null;
+  agent_id: string | null;
+  session_id: string | null;
+  time: string;
+  action: Action;
+}
+
+export function isDecided(status: ActionStatus): boolean {
+  return status !== 'pending';
+}
