@@ -4,12 +4,15 @@ import { publishKeys } from './crypto/publish-keys.js';
 import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
 import { buildServer } from './http/server.js';
 import { recordPolicy, watchPolicy } from './policy/reload.js';
+import { Checkpointer } from './scheduler/checkpointer.js';
 import { Scheduler } from './scheduler/scheduler.js';
 
 export interface Gateway {
   deps: Deps;
   app: FastifyInstance;
   scheduler: Scheduler;
+  /** Signs audit checkpoints; tests call checkpointNow() / tick(). */
+  checkpointer: Checkpointer;
   /** Base URL the server listens on (after listen()). */
   url: string;
   close(): Promise<void>;
@@ -22,6 +25,7 @@ export async function startGateway(
 ): Promise<Gateway> {
   const deps = await createDeps(config, opts);
   const scheduler = new Scheduler(deps);
+  const checkpointer = new Checkpointer(deps);
   const app = buildServer(deps);
   let url = '';
   let unwatch: () => void = () => undefined;
@@ -35,6 +39,7 @@ export async function startGateway(
     } else {
       await app.ready();
     }
+    checkpointer.start();
     scheduler.start();
   } catch (e) {
     unwatch();
@@ -47,11 +52,13 @@ export async function startGateway(
     deps,
     app,
     scheduler,
+    checkpointer,
     url,
     close() {
       closing ??= (async () => {
         unwatch();
         await scheduler.stop();
+        await checkpointer.stop();
         await app.close();
         await closeDeps(deps);
       })();

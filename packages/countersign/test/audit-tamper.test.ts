@@ -1,14 +1,20 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
+import { calculateJwkThumbprint } from 'jose';
 import pg from 'pg';
 import pino from 'pino';
-import { verifyAudit } from '../src/domain/audit/verify-audit.js';
+import { auditEntryHash } from '../src/domain/audit/chain.js';
+import { signCheckpoint } from '../src/domain/audit/checkpoint-note.js';
+import { splitRanges, verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { startGateway } from '../src/gateway.js';
 import { auditRows, call, forEachDialect, PG_URL, propose, review, runCli, type World, world } from './helpers.js';
 
 // Tampering is done for real: straight SQL on the stored rows through a separate connection,
-// as someone with database access would, never through the gateway.
+// as someone with database access would, never through the gateway. The audit table refuses
+// UPDATE and DELETE through triggers, so the attacker first drops or disables them, as a
+// database owner can; that is why signed checkpoints, kept off the box, matter.
 
 interface AuditRow {
   seq: number | string;
@@ -25,7 +31,9 @@ interface AuditRow {
 /** A direct connection to the world's database, outside the gateway. `?` placeholders on both dialects. */
 interface RawDb {
   run(sql: string, params?: unknown[]): Promise<void>;
-  all(sql: string, params?: unknown[]): Promise<AuditRow[]>;
+  all<T = AuditRow>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** What an attacker with owner rights does first: switch off the append-only triggers (log and checkpoints). */
+  disableAppendOnly(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,7 +43,11 @@ async function openRaw(w: World): Promise<RawDb> {
     db.pragma('busy_timeout = 5000');
     return {
       run: async (q, p = []) => void db.prepare(q).run(...p),
-      all: async (q, p = []) => db.prepare(q).all(...p) as AuditRow[],
+      all: async <T>(q: string, p: unknown[] = []) => db.prepare(q).all(...p) as T[],
+      disableAppendOnly: async () => {
+        for (const t of ['audit_log', 'audit_checkpoints'])
+          db.exec(`drop trigger if exists ${t}_no_update; drop trigger if exists ${t}_no_delete`);
+      },
       close: async () => void db.close(),
     };
   }
@@ -47,7 +59,10 @@ async function openRaw(w: World): Promise<RawDb> {
   };
   return {
     run: async (q, p = []) => void (await client.query(numbered(q), p)),
-    all: async (q, p = []) => (await client.query(numbered(q), p)).rows as AuditRow[],
+    all: async <T>(q: string, p: unknown[] = []) => (await client.query(numbered(q), p)).rows as T[],
+    disableAppendOnly: async () => {
+      for (const t of ['audit_log', 'audit_checkpoints']) await client.query(`alter table ${t} disable trigger user`);
+    },
     close: () => client.end(),
   };
 }
@@ -66,34 +81,95 @@ const INSERT =
   'insert into audit_log (seq, ts, actor_type, actor_id, event, action_id, data, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const values = (r: AuditRow) => [r.seq, r.ts, r.actor_type, r.actor_id, r.event, r.action_id, r.data, r.prev_hash, r.hash];
 
+/** Long enough that the background checkpointer never fires: these tests sign checkpoints when they choose. */
+const QUIET = { config: (c: World['env']['config']) => ({ ...c, audit: { ...c.audit, checkpointIntervalMs: 24 * 3_600_000 } }) };
+
+forEachDialect('the append-only audit table', (dialect) => {
+  let w: World;
+  let raw: RawDb;
+  before(async () => {
+    w = await world(dialect, QUIET);
+    await propose(w);
+    raw = await openRaw(w);
+  });
+  after(async () => {
+    await raw?.close();
+    await w?.close();
+  });
+
+  test('the database refuses to update or delete an audit entry, naming the table', async () => {
+    const [first] = await raw.all('select * from audit_log where seq = 1');
+    assert.ok(first);
+    await assert.rejects(raw.run('update audit_log set data = ? where seq = 1', ['{}']), /audit_log is append-only: update refused/i);
+    await assert.rejects(raw.run('delete from audit_log where seq = 1'), /audit_log is append-only: delete refused/i);
+    await assert.rejects(raw.run('delete from audit_log'), /audit_log is append-only: delete refused/i);
+    const [still] = await raw.all('select * from audit_log where seq = 1');
+    assert.deepEqual(still, first, 'the entry is unchanged');
+    assert.equal((await verifyAudit(w.gw.deps.db.read)).ok, true);
+  });
+
+  test('the database refuses to update or delete a signed checkpoint', async () => {
+    const cp = await w.gw.checkpointer.checkpointNow();
+    assert.ok(cp);
+    await assert.rejects(
+      raw.run('update audit_checkpoints set note = ? where size = ?', ['forged', cp.size]),
+      /audit_checkpoints is append-only: update refused/i,
+    );
+    await assert.rejects(raw.run('delete from audit_checkpoints'), /audit_checkpoints is append-only: delete refused/i);
+    const [still] = await raw.all<{ note: string }>('select note from audit_checkpoints where size = ?', [cp.size]);
+    assert.equal(still?.note, cp.note);
+  });
+
+  if (dialect === 'postgres') {
+    test('PostgreSQL also refuses to truncate the audit table or the checkpoints', async () => {
+      await assert.rejects(raw.run('truncate audit_log'), /audit_log is append-only: TRUNCATE refused/);
+      await assert.rejects(raw.run('truncate audit_checkpoints'), /audit_checkpoints is append-only: TRUNCATE refused/);
+      assert.ok((await auditRows(w)).length > 0);
+    });
+  }
+
+  test('appending still works: the gateway keeps writing entries', async () => {
+    const before = (await auditRows(w)).length;
+    assert.equal((await propose(w)).status, 201);
+    assert.ok((await auditRows(w)).length > before);
+  });
+});
+
 forEachDialect('audit chain tampering', (dialect) => {
   let w: World;
   let raw: RawDb;
   let total = 0;
+  /** Size of the first signed checkpoint; the second covers `total`. */
+  let firstCheckpoint = 0;
 
-  /** Verifies in-process and through the CLI; both must name `seq` as the first bad entry. */
-  async function assertBrokenAt(seq: number, problem: RegExp) {
+  /** Verifies in-process and (unless told not to) through the CLI; both must name `seq` as the first bad entry. */
+  async function assertBrokenAt(seq: number, problem: RegExp, opts: { cli?: boolean; entries?: number } = {}) {
     const r = await verifyAudit(w.gw.deps.db.read);
     assert.equal(r.ok, false);
-    assert.equal(r.firstBad?.seq, seq);
+    assert.equal(r.firstBad?.seq, seq, r.firstBad?.problem);
     assert.match(r.firstBad?.problem ?? '', problem);
-    assert.equal(r.entries, seq - 1, 'everything before the bad entry still verifies');
+    assert.equal(r.entries, opts.entries ?? seq - 1, 'everything before the bad entry still verifies');
+    if (opts.cli === false) return;
     const cli = await cliVerify(w);
-    assert.notEqual(cli.code, 0, `audit verify must fail; stdout: ${cli.stdout}`);
+    assert.equal(cli.code, 6, `audit verify must fail (exit 6); stdout: ${cli.stdout} stderr: ${cli.stderr}`);
     assert.equal(cli.stdout, '');
     assert.match(cli.stderr, new RegExp(`audit chain broken at entry ${seq}\\b`));
+    assert.match(cli.stderr, problem);
   }
 
   async function assertIntact() {
     const r = await verifyAudit(w.gw.deps.db.read);
     assert.equal(r.ok, true, r.firstBad?.problem);
     assert.equal(r.entries, total);
+    assert.equal(r.checkpoints.matched, 2);
+    assert.equal(r.checkpoints.latest?.size, total);
   }
 
   before(async () => {
-    w = await world(dialect);
-    // Some history: creations, an approval, an edit-and-approve, a denial, a cancel, a result.
+    w = await world(dialect, QUIET);
+    // Some history: creations, an approval, an edit-and-approve, a denial, a cancel, a result; a checkpoint in the middle and one at the end.
     for (let i = 0; i < 4; i++) await propose(w, { purpose: `change ${i}` });
+    firstCheckpoint = (await w.gw.checkpointer.checkpointNow())?.size ?? 0;
     const ids = (await call(w, 'GET', '/v1/actions?status=pending', w.keys.alice)).body.items.map((a: { id: string }) => a.id);
     await review(w, ids[0], w.keys.alice, { decision: 'approve' });
     await review(w, ids[1], w.keys.carol, { decision: 'approve', arguments: { env: 'staging' } });
@@ -102,7 +178,10 @@ forEachDialect('audit chain tampering', (dialect) => {
     await call(w, 'POST', `/v1/actions/${ids[0]}/result`, w.keys.agent, { outcome: 'succeeded' });
     total = (await auditRows(w)).length;
     assert.ok(total > 25);
+    assert.ok(firstCheckpoint > 10 && firstCheckpoint < total - 6, `first checkpoint at ${firstCheckpoint} of ${total}`);
+    assert.equal((await w.gw.checkpointer.checkpointNow())?.size, total);
     raw = await openRaw(w);
+    await raw.disableAppendOnly();
     await assertIntact();
   });
 
@@ -194,12 +273,171 @@ forEachDialect('audit chain tampering', (dialect) => {
     assert.equal(tail.length, cut);
     await raw.run('delete from audit_log where seq > ?', [total - cut]);
     try {
-      // Every remaining entry is intact; only the head, which still records `total`, disagrees.
+      // Every remaining entry is intact; the head, which still records `total`, and the checkpoint at `total` disagree.
       await assertBrokenAt(total - cut + 1, /tail truncated/);
     } finally {
       for (const r of tail) await raw.run(INSERT, values(r));
     }
     await assertIntact();
+  });
+
+  const setHead = (seq: number, hash: string) => raw.run('update chain_head set audit_seq = ?, audit_hash = ? where id = 1', [seq, hash]);
+
+  test('a tail cut off together with the chain head is still caught by the checkpoint signed before the cut', async () => {
+    const keep = total - 4;
+    const tail = await raw.all('select * from audit_log where seq > ? order by seq', [keep]);
+    await raw.run('delete from audit_log where seq > ?', [keep]);
+    // A careful attacker also rewinds the head, so the database alone looks consistent.
+    await setHead(keep, (await entry(keep)).hash);
+    try {
+      await assertBrokenAt(keep + 1, new RegExp(`entries ${keep + 1}\\.\\.${total} are missing \\(tail truncated\\)`));
+    } finally {
+      for (const r of tail) await raw.run(INSERT, values(r));
+      await setHead(total, tail[tail.length - 1]?.hash ?? '');
+    }
+    await assertIntact();
+  });
+
+  test('entries rewritten with every later hash recomputed are caught by the checkpoint after them', async () => {
+    const target = firstCheckpoint + 3;
+    const originals = await raw.all('select * from audit_log where seq >= ? order by seq', [target]);
+    let prev = (await entry(target - 1)).hash;
+    for (const r of originals) {
+      const seq = Number(r.seq);
+      const data = seq === target ? '{"rewritten":true}' : r.data;
+      const hash = auditEntryHash(prev, { ...r, seq, ts: Number(r.ts), data });
+      await raw.run('update audit_log set data = ?, prev_hash = ?, hash = ? where seq = ?', [data, prev, hash, seq]);
+      prev = hash;
+    }
+    await setHead(total, prev);
+    try {
+      // The chain itself recomputes; only the signed head at `total` shows the rewrite, somewhere after the earlier checkpoint.
+      await assertBrokenAt(firstCheckpoint + 1, new RegExp(`an entry in ${firstCheckpoint + 1}\\.\\.${total} was rewritten`), {
+        cli: false,
+        entries: total,
+      });
+    } finally {
+      for (const r of originals) {
+        await raw.run('update audit_log set data = ?, prev_hash = ?, hash = ? where seq = ?', [r.data, r.prev_hash, r.hash, r.seq]);
+      }
+      await setHead(total, originals[originals.length - 1]?.hash ?? '');
+    }
+    await assertIntact();
+  });
+
+  interface CheckpointRow {
+    size: number | string;
+    head_hash: string;
+    kid: string;
+    note: string;
+  }
+  const checkpointRow = async (size: number) => {
+    const [row] = await raw.all<CheckpointRow>('select * from audit_checkpoints where size = ?', [size]);
+    assert.ok(row, `checkpoint ${size} exists`);
+    return row;
+  };
+
+  test('a checkpoint re-signed with a key that was never published is named as forged', async () => {
+    const row = await checkpointRow(total);
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const x = publicKey.export({ format: 'jwk' }).x as string;
+    const kid = await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x });
+    const forger = { active: { kid, publicJwk: { x } }, sign: (d: Buffer) => sign(null, d, privateKey) };
+    // A well-formed note for the real head, under the attacker's own key.
+    const note = signCheckpoint(forger, w.gw.deps.config.audit.origin, total, row.head_hash);
+    await raw.run('update audit_checkpoints set note = ?, kid = ? where size = ?', [note, kid, total]);
+    try {
+      await assertBrokenAt(total, new RegExp(`checkpoint ${total}: signed by key ${kid}, which is not among the published keys`), {
+        entries: total,
+      });
+    } finally {
+      await raw.run('update audit_checkpoints set note = ?, kid = ? where size = ?', [row.note, row.kid, total]);
+    }
+    await assertIntact();
+  });
+
+  test('a checkpoint note edited after it was signed fails its signature', async () => {
+    const row = await checkpointRow(firstCheckpoint);
+    // Point the checkpoint at another head, and the row's column with it, as a careful attacker would.
+    const other = (await entry(firstCheckpoint - 1)).hash;
+    const lines = row.note.split('\n');
+    lines[2] = Buffer.from(other, 'hex').toString('base64');
+    await raw.run('update audit_checkpoints set note = ?, head_hash = ? where size = ?', [lines.join('\n'), other, firstCheckpoint]);
+    try {
+      await assertBrokenAt(firstCheckpoint, /the signature by key \S+ does not verify/, { cli: false, entries: total });
+    } finally {
+      await raw.run('update audit_checkpoints set note = ?, head_hash = ? where size = ?', [row.note, row.head_hash, firstCheckpoint]);
+    }
+    await assertIntact();
+  });
+});
+
+forEachDialect('audit verify in parallel ranges', (dialect) => {
+  let w: World;
+  let raw: RawDb;
+  let total = 0;
+  before(async () => {
+    w = await world(dialect, QUIET);
+    for (let i = 0; i < 6; i++) await propose(w, { purpose: `change ${i}` });
+    await w.gw.checkpointer.checkpointNow();
+    await propose(w);
+    total = (await auditRows(w)).length;
+    raw = await openRaw(w);
+    await raw.disableAppendOnly();
+  });
+  after(async () => {
+    await raw?.close();
+    await w?.close();
+  });
+
+  test('worker threads verifying stretches of the chain find exactly what one walk from genesis finds', async () => {
+    const connection = { url: w.env.schema === undefined ? w.env.config.database.url : PG_URL, schema: w.env.schema };
+    // Three ranges: this thread's and two workers'; `second` and `third` are where the workers start.
+    const [, second, third] = splitRanges(total, 2).map((r) => r.from);
+    assert.ok(second && third && third < total);
+    const same = async (what: string) => {
+      const one = await verifyAudit(w.gw.deps.db.read);
+      const errors: unknown[] = [];
+      const many = await verifyAudit(w.gw.deps.db.read, { connection, workers: 2, parallelFrom: 0, onWorkerError: (e) => errors.push(e) });
+      assert.deepEqual(errors, [], 'the workers ran (no range fell back to this thread)');
+      assert.deepEqual(many, one, what);
+      return one;
+    };
+    const tampered = async (what: string, change: () => Promise<void>, restore: () => Promise<void>) => {
+      await change();
+      try {
+        assert.equal((await same(what)).ok, false, what);
+      } finally {
+        await restore();
+      }
+    };
+    assert.equal((await same('intact')).ok, true);
+    const [atSecond] = await raw.all('select * from audit_log where seq = ?', [second]);
+    const [beforeThird] = await raw.all('select * from audit_log where seq = ?', [third - 1]);
+    const [atThird] = await raw.all('select * from audit_log where seq = ?', [third]);
+    assert.ok(atSecond && beforeThird && atThird);
+    await tampered(
+      'the first entry of a worker’s range edited',
+      () => raw.run('update audit_log set data = ? where seq = ?', ['{}', second]),
+      () => raw.run('update audit_log set data = ? where seq = ?', [atSecond.data, second]),
+    );
+    await tampered(
+      'the last entry before a worker’s range deleted',
+      () => raw.run('delete from audit_log where seq = ?', [third - 1]),
+      () => raw.run(INSERT, values(beforeThird)),
+    );
+    await tampered(
+      'the first entry of a worker’s range deleted',
+      () => raw.run('delete from audit_log where seq = ?', [third]),
+      () => raw.run(INSERT, values(atThird)),
+    );
+    const swap = async () => {
+      await raw.run('update audit_log set seq = ? where seq = ?', [-1, third - 1]);
+      await raw.run('update audit_log set seq = ? where seq = ?', [third - 1, third]);
+      await raw.run('update audit_log set seq = ? where seq = ?', [third, -1]);
+    };
+    await tampered('two entries swapped across the boundary', swap, swap);
+    assert.equal((await same('restored')).ok, true);
   });
 });
 

@@ -283,6 +283,6 @@ describe('the countersign CLI', () => {
     );
     assert.equal(entries.filter((e) => e.event === 'policy.loaded').length, 1, 'restarts with the same policy record it once');
     const verify = exits(await admin('audit', 'verify'), 0);
-    assert.equal(verify.stdout, `ok: ${entries.length} entries verified; head ${entries.at(-1)?.hash}\n`);
+    assert.match(verify.stdout, new RegExp(`^ok: ${entries.length} entries verified; .*head ${entries.at(-1)?.hash}\n$`));
   });
 });

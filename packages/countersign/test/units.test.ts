@@ -8,11 +8,12 @@ import { FakeClock } from '../src/lib/clock.js';
 import { parseDuration } from '../src/lib/duration.js';
 import { jsonDepth } from '../src/lib/json-shape.js';
 
-test('only pending actions can be approved, denied, expired or cancelled', () => {
+test('only pending actions can be approved, denied or cancelled; pending and approved ones can expire', () => {
   for (const s of ACTION_STATUSES) {
-    for (const t of ['approve', 'deny', 'expire', 'cancel'] as const) {
+    for (const t of ['approve', 'deny', 'cancel'] as const) {
       assert.equal(nextStatus(s, t) !== null, s === 'pending', `${s} --${t}`);
     }
+    assert.equal(nextStatus(s, 'expire'), s === 'pending' || s === 'approved' ? 'expired' : null, `${s} --expire`);
   }
 });
 

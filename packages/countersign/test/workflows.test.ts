@@ -76,7 +76,14 @@ forEachDialect('workflows', (dialect) => {
     assert.equal(second.body.status, 'approved');
     assert.equal(second.body.reviews.length, 2);
     const events = (await auditRows(w, a.id)).map((e) => e.event);
-    assert.deepEqual(events, ['action.created', 'action.reviewed', 'action.reviewed', 'action.stage_approved', 'action.approved']);
+    assert.deepEqual(events, [
+      'action.created',
+      'action.reviewed',
+      'action.reviewed',
+      'action.stage_approved',
+      'action.approved',
+      'receipt.issued',
+    ]);
   });
 
   test('a vote from someone not eligible for the current stage is refused and changes nothing', async () => {

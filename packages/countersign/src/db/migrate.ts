@@ -3,6 +3,7 @@ import type { Capabilities, Database } from './connect.js';
 import * as init from './migrations/001-init.js';
 import * as workflows from './migrations/002-workflows.js';
 import * as proof from './migrations/003-proof.js';
+import * as checkpointsAppendOnly from './migrations/004-checkpoints-append-only.js';
 
 interface Migration {
   name: string;
@@ -15,6 +16,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '001-init', up: init.up },
   { name: '002-workflows', up: workflows.up },
   { name: '003-proof', up: proof.up },
+  { name: '004-checkpoints-append-only', up: checkpointsAppendOnly.up },
 ];
 
 /**

@@ -50,14 +50,11 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Rec
     }
     const responses: Record<string, unknown> = {};
     for (const [code, resp] of Object.entries(r.responses)) {
-      responses[code] = {
-        description: resp.description,
-        ...(resp.schema
-          ? { content: { 'application/json': { schema: toSchema(resp.schema, 'output') } } }
-          : resp.contentType
-            ? { content: { [resp.contentType]: { schema: { type: 'string' } } } }
-            : {}),
-      };
+      // JSON when there is a schema; contentType is a text body, alone or as the alternative a client can Accept.
+      const content: Record<string, unknown> = {};
+      if (resp.schema) content['application/json'] = { schema: toSchema(resp.schema, 'output') };
+      if (resp.contentType) content[resp.contentType] = { schema: { type: 'string' } };
+      responses[code] = { description: resp.description, ...(Object.keys(content).length ? { content } : {}) };
     }
     paths[path] ??= {};
     (paths[path] as Record<string, unknown>)[r.method.toLowerCase()] = {

@@ -24,6 +24,7 @@ export interface RouteSpec<Q extends z.ZodType = z.ZodType, P extends z.ZodType 
   /** Body schema for the document; the domain function validates the body itself. */
   body?: z.ZodType;
   headers?: Record<string, { description: string; required?: boolean }>;
+  /** `contentType`: a text body; with a schema too, the alternative to JSON that a client selects with Accept. */
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
   handler: (ctx: {
     deps: Deps;

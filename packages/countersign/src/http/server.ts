@@ -6,6 +6,7 @@ import { sendError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { type RouteSpec, registerRoutes } from './route-spec.js';
 import { actionRoutes } from './routes/actions.js';
+import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
@@ -24,6 +25,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...actionRoutes,
   ...grantRoutes,
   ...receiptRoutes,
+  ...auditRoutes,
   ...eventRoutes,
   ...systemRoutes,
 ];
@@ -48,6 +50,12 @@ export function buildServer(deps: Deps): FastifyInstance {
   app.decorate('closing', new AbortController());
   app.addHook('preClose', async () => {
     app.closing.abort();
+  });
+  // A response finished during shutdown closes its connection; otherwise the client's keep-alive
+  // socket would hold close() open for Fastify's 72 s keep-alive timeout.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (app.closing.signal.aborted) reply.header('connection', 'close');
+    done(null, payload);
   });
   // Fastify parses text/plain by default; every body here is JSON, so anything else is a 415, not a confusing 400.
   app.removeContentTypeParser('text/plain');

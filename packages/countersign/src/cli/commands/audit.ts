@@ -1,31 +1,75 @@
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { exportAudit } from '../../domain/audit/export-audit.js';
-import { verifyAudit } from '../../domain/audit/verify-audit.js';
+import { latestCheckpoint } from '../../domain/audit/latest-checkpoint.js';
+import { type AuditVerifyResult, verifyAudit } from '../../domain/audit/verify-audit.js';
+import { verifyExport } from '../../domain/audit/verify-export.js';
 import { CsError } from '../../lib/errors.js';
 import { type DataOptions, withLocalDeps } from '../context.js';
+
+const collect = (value: string, prev: string[]) => [...prev, value];
+
+interface VerifyOptions extends DataOptions {
+  file?: string;
+  checkpoint: string[];
+  jwks?: string;
+}
+
+/** One line on success; on failure an error naming the first bad sequence number (exit 6, conflict). */
+function report(r: AuditVerifyResult, out: (s: string) => void, offline: boolean): void {
+  const bad = r.firstBad;
+  if (!r.ok && bad) {
+    // Checkpoint findings come after the walk; "verified before it" would mislead there.
+    const walked = bad.kind === 'forged_checkpoint' || bad.kind === 'rewritten' ? '' : ` (${r.entries} entries verified before it)`;
+    throw new CsError('conflict', `audit chain broken at entry ${bad.seq}: ${bad.problem}${walked}`, {
+      details: { seq: bad.seq, kind: bad.kind },
+    });
+  }
+  const cp = r.checkpoints.latest;
+  const signed = cp
+    ? `${r.checkpoints.matched} signed checkpoint${r.checkpoints.matched === 1 ? '' : 's'} match (latest: size ${cp.size}, key ${cp.kid})` +
+      (r.headSeq > cp.size ? `; entries ${cp.size + 1}..${r.headSeq} are not covered by a checkpoint yet` : '')
+    : offline
+      ? 'no checkpoint given: only the chain’s internal consistency was checked'
+      : 'no signed checkpoint yet';
+  out(`ok: ${r.entries} entries verified; ${signed}; head ${r.headHash}`);
+}
 
 export function registerAudit(program: Command, out: (s: string) => void): void {
   const audit = program.command('audit').description('inspect the hash-chained audit log');
   audit
     .command('verify')
-    .description('walk the chain from genesis and name the first broken entry')
+    .description('check the chain from genesis and every signed checkpoint; name the first bad entry')
     .option('--data <dir>', 'data directory')
     .option('--config <file>', 'config file (YAML)')
-    .action(async (o: DataOptions) => {
-      const r = await withLocalDeps(o, (deps) => verifyAudit(deps.db.read));
-      if (r.ok) {
-        out(`ok: ${r.entries} entries verified; head ${r.headHash}`);
+    .option('--file <export.jsonl>', 'offline: verify this `audit export` file instead of the database')
+    .option('--checkpoint <file>', 'offline: a signed checkpoint the export must match (repeatable)', collect, [])
+    .option('--jwks <file>', 'offline: the trusted public keys, as GET /.well-known/jwks.json serves them')
+    .action(async (o: VerifyOptions) => {
+      if (o.file === undefined) {
+        if (o.checkpoint.length > 0 || o.jwks) throw new CsError('invalid_request', '--checkpoint and --jwks go with --file (offline)');
+        // The connection lets worker threads verify stretches of a long chain in parallel.
+        const r = await withLocalDeps(o, (deps) => verifyAudit(deps.db.read, { connection: { url: deps.config.database.url } }));
+        report(r, out, false);
         return;
       }
-      throw new CsError(
-        'conflict',
-        `audit chain broken at entry ${r.firstBad?.seq}: ${r.firstBad?.problem} (${r.entries} entries verified before it)`,
-        {
-          details: { seq: r.firstBad?.seq },
-        },
-      );
+      report(await verifyExport({ file: o.file, checkpointFiles: o.checkpoint, jwksFile: o.jwks }), out, true);
+    });
+  audit
+    .command('checkpoint')
+    .description('print (or save) the latest signed checkpoint, for offline verification or a witness')
+    .option('--out <file>', 'file to write (default: stdout)')
+    .option('--data <dir>', 'data directory')
+    .option('--config <file>', 'config file (YAML)')
+    .action(async (o: DataOptions & { out?: string }) => {
+      const cp = await withLocalDeps(o, (deps) => latestCheckpoint(deps.db.read));
+      if (o.out === undefined) {
+        process.stdout.write(cp.note);
+        return;
+      }
+      writeFileSync(o.out, cp.note);
+      out(`wrote checkpoint ${cp.size} (key ${cp.kid}) to ${o.out}`);
     });
   audit
     .command('export')

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
+import { toAuditEntryView } from './schemas.js';
 
 const PAGE = 5000;
 
@@ -9,18 +10,7 @@ export async function* exportAudit(db: Kysely<DB>, opts: { since?: number } = {}
   for (;;) {
     const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(PAGE).execute();
     for (const r of rows) {
-      yield `${JSON.stringify({
-        seq: Number(r.seq),
-        ts: Number(r.ts),
-        time: new Date(Number(r.ts)).toISOString(),
-        actor_type: r.actor_type,
-        actor_id: r.actor_id,
-        event: r.event,
-        action_id: r.action_id,
-        data: JSON.parse(r.data),
-        prev_hash: r.prev_hash,
-        hash: r.hash,
-      })}\n`;
+      yield `${JSON.stringify(toAuditEntryView(r))}\n`;
       after = Number(r.seq);
     }
     if (rows.length < PAGE) return;
