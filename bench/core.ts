@@ -274,9 +274,10 @@ async function throughput(mode: ServerMode): Promise<ThroughputRow> {
       const rows = await s.stats();
       row.rows = { actions: rows.actions, audit: rows.audit, events: rows.events };
       row.commit = { avgBatch: st.batches > 0 ? st.ops / st.batches : 0, busy: st.txMs / wallMs };
-      // Each auto-approved proposal is one actions row, two audit entries (created, approved) and two events.
+      // Each auto-approved proposal is one actions row (with its signed receipt), three audit entries
+      // (created, approved, receipt issued) and two events.
       const actions = rows.actions - base.actions;
-      if (actions < r['2xx'] || rows.events - base.events !== 2 * actions || rows.audit - base.audit !== 2 * actions) {
+      if (actions < r['2xx'] || rows.events - base.events !== 2 * actions || rows.audit - base.audit !== 3 * actions) {
         fail(`${LABEL[mode]}: stored rows do not match the answered requests: ${JSON.stringify(rows)} for ${r['2xx']} measured 2xx`);
       }
     }

@@ -1,7 +1,6 @@
 import type { Tx } from '../../db/committer.js';
 import { PreparedQuery } from '../../db/prepared.js';
 import { ACTION_COLUMNS, type ActionsTable } from '../../db/types.js';
-import { newId } from '../../lib/ids.js';
 import type { PolicyInput } from '../../policy/cel-env.js';
 import type { PolicyDecision } from '../../policy/evaluate.js';
 import { useMatchingGrant } from '../grants/use-grant.js';
@@ -15,6 +14,8 @@ import { toActionView } from './view.js';
 
 /** A validated proposal with its policy decision, ready to be written. */
 export interface Proposal {
+  /** Chosen before the transaction, so an allow decision's receipt can be signed off the write path. */
+  id: string;
   input: ProposeActionBody;
   argsText: string;
   onBehalfOf: string | null;
@@ -27,6 +28,8 @@ export interface Proposal {
   policyInput: PolicyInput;
   batchId: string | null;
   signer: Signer;
+  /** The receipt of an allow decision, signed before the transaction. */
+  preissued?: IssuedReceipt;
 }
 
 // The hot write of the gateway: compiled once (see PreparedQuery).
@@ -54,7 +57,7 @@ const NO_REVIEW = { workflow: null, stage: null, stage_started_at: null, expires
 
 /** Inside the transaction: apply the decision (a matching grant may settle a review at once), insert, log, emit. */
 export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal): Promise<ActionView> {
-  const id = newId();
+  const id = p.id;
   const d = p.decision;
   let outcome: Outcome;
   const auditExtra: Record<string, unknown> = {};
@@ -140,7 +143,7 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal): 
     const by = row.grant_id
       ? ({ type: 'grant', id: row.grant_id, label: row.decided_by_label } as const)
       : ({ type: 'policy', id: null, label: d.rule } as const);
-    issued = await issueReceipt(tx, p.signer, row, by, []);
+    issued = p.preissued && !row.grant_id ? p.preissued : await issueReceipt(tx, p.signer, row, by, []);
     Object.assign(row, issued.fields);
   }
   await insertAction.execute(tx.db, row);

@@ -2,7 +2,7 @@ import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import type { Proposal } from '../actions/create-action.js';
-import { afterUniqueClash, prepareProposal, requireAgent, writeProposal } from '../actions/propose-action.js';
+import { afterUniqueClash, prepareProposal, presign, requireAgent, writeProposal } from '../actions/propose-action.js';
 import type { Principal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
 import { type BatchView, ProposeBatchBody } from './schemas.js';
@@ -34,10 +34,11 @@ export async function proposeBatch(
       throw e;
     }
   });
+  const signed = await Promise.all(proposals.map((p) => presign(deps, agent, p)));
   try {
     const results = await deps.committer.run(async (tx) => {
       const out = [];
-      for (const p of proposals) out.push(await writeProposal(tx, agent, p));
+      for (const p of signed) out.push(await writeProposal(tx, agent, p));
       return out;
     });
     const actions = results.map((r) => r.action);

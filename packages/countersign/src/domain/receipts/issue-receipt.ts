@@ -2,7 +2,7 @@ import { sign } from 'node:crypto';
 import { RECEIPT_TYPE, type ReceiptClaims, receiptSubject } from '@countersign/sdk/receipts';
 import type { Config } from '../../config/schema.js';
 import type { Keyring } from '../../crypto/keyring.js';
-import type { AuditInput, Tx } from '../../db/committer.js';
+import type { AuditInput } from '../../db/committer.js';
 import type { ActionsTable } from '../../db/types.js';
 import { sha256Hex } from '../../lib/canonical.js';
 import { newId } from '../../lib/ids.js';
@@ -32,14 +32,14 @@ export interface Signer {
  * policy version and who approved, and is valid for the execution window.
  */
 export async function issueReceipt(
-  tx: Tx,
+  at: { now: number },
   signer: Signer,
-  row: ActionsTable,
+  row: Pick<ActionsTable, 'id' | 'agent_id' | 'tool' | 'arguments' | 'resource' | 'policy'>,
   approvedBy: ReceiptClaims['cs']['approved_by'],
   approvers: string[],
 ): Promise<IssuedReceipt> {
   const jti = newId();
-  const executeBy = tx.now + signer.config.receipts.executionWindowMs;
+  const executeBy = at.now + signer.config.receipts.executionWindowMs;
   const subject = receiptSubject({ agent: row.agent_id, tool: row.tool, arguments: JSON.parse(row.arguments), resource: row.resource });
   const policy = JSON.parse(row.policy) as { hash?: string };
   const cs: ReceiptClaims['cs'] = {
@@ -57,13 +57,14 @@ export async function issueReceipt(
     sub: row.id,
     aud: row.agent_id,
     jti,
-    iat: Math.floor(tx.now / 1000),
+    iat: Math.floor(at.now / 1000),
     exp: Math.floor(executeBy / 1000),
     cs,
   };
   // A plain compact JWS (RFC 7515) signed with node:crypto: on Node 20, jose's WebCrypto path costs ~10x more per approval.
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-  const receipt = `${input}.${sign(null, Buffer.from(input), key.privateKey).toString('base64url')}`;
+  const signature = sign(null, Buffer.from(input), key.privateKey).toString('base64url');
+  const receipt = `${input}.${signature}`;
   return {
     fields: { receipt, receipt_jti: jti, execute_by: executeBy },
     audit: {
