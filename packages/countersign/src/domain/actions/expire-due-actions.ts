@@ -1,9 +1,7 @@
 import { sql } from 'kysely';
 import type { Deps } from '../../deps.js';
-import { isCsError } from '../../lib/errors.js';
+import { SWEEP_BATCH, sweepExpiring } from './expire-sweep.js';
 import { applyTransition, emitStatus, loadForUpdate } from './transition.js';
-
-const BATCH = 200;
 
 /**
  * Fails closed: every pending action past its deadline becomes `expired`,
@@ -11,46 +9,33 @@ const BATCH = 200;
  * commits first simply wins and the expiry becomes a no-op.
  */
 export async function expireDueActions(deps: Deps): Promise<number> {
-  let expired = 0;
-  for (;;) {
-    const now = deps.clock.now();
-    const due = await deps.db.read
-      .selectFrom('actions')
-      .select('id')
-      // A literal, not a parameter, so the planner can use the partial index on pending deadlines.
-      .where(sql<boolean>`status = 'pending'`)
-      .where('expires_at', '<=', now)
-      .orderBy('expires_at')
-      .limit(BATCH)
-      .execute();
-    if (due.length === 0) return expired;
-    const results = await Promise.allSettled(
-      due.map(({ id }) =>
-        deps.committer.run(async (tx) => {
-          const row = await loadForUpdate(tx, id);
-          if (row.status !== 'pending' || row.expires_at === null || row.expires_at > tx.now) return false;
-          const updated = await applyTransition(tx, row, 'expire', {
-            decided_at: tx.now,
-            decided_by_type: 'system',
-            decided_by_id: null,
-            decided_by_label: 'expiry',
-            reason: 'No reviewer decided before the deadline; the action expired and was not approved.',
-          });
-          tx.audit({ actor: { type: 'system', id: null }, event: 'action.expired', actionId: id, data: { expires_at: row.expires_at } });
-          await emitStatus(tx, updated);
-          return true;
-        }),
-      ),
-    );
-    let progressed = 0;
-    for (const r of results) {
-      if (r.status === 'fulfilled' && r.value) progressed += 1;
-      else if (r.status === 'rejected' && !(isCsError(r.reason) && r.reason.code === 'conflict')) throw r.reason;
-    }
-    expired += progressed;
-    deps.metrics.transitions.inc({ status: 'expired' }, progressed);
-    if (due.length < BATCH) return expired;
-  }
+  return sweepExpiring(
+    deps,
+    (now) =>
+      deps.db.read
+        .selectFrom('actions')
+        .select('id')
+        // A literal, not a parameter, so the planner can use the partial index on pending deadlines.
+        .where(sql<boolean>`status = 'pending'`)
+        .where('expires_at', '<=', now)
+        .orderBy('expires_at')
+        .limit(SWEEP_BATCH)
+        .execute(),
+    async (tx, id) => {
+      const row = await loadForUpdate(tx, id);
+      if (row.status !== 'pending' || row.expires_at === null || row.expires_at > tx.now) return false;
+      const updated = await applyTransition(tx, row, 'expire', {
+        decided_at: tx.now,
+        decided_by_type: 'system',
+        decided_by_id: null,
+        decided_by_label: 'expiry',
+        reason: 'No reviewer decided before the deadline; the action expired and was not approved.',
+      });
+      tx.audit({ actor: { type: 'system', id: null }, event: 'action.expired', actionId: id, data: { expires_at: row.expires_at } });
+      await emitStatus(tx, updated);
+      return true;
+    },
+  );
 }
 
 /** The earliest pending deadline, so the scheduler can sleep exactly until then. */

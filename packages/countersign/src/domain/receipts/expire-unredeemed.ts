@@ -1,52 +1,38 @@
 import { sql } from 'kysely';
 import type { Deps } from '../../deps.js';
-import { isCsError } from '../../lib/errors.js';
+import { SWEEP_BATCH, sweepExpiring } from '../actions/expire-sweep.js';
 import { applyTransition, emitStatus, loadForUpdate } from '../actions/transition.js';
-
-const BATCH = 200;
 
 /** An approved action whose receipt was never redeemed within its window may no longer run: it expires (audited). */
 export async function expireUnredeemed(deps: Deps): Promise<number> {
-  let expired = 0;
-  for (;;) {
-    const due = await deps.db.read
-      .selectFrom('actions')
-      .select('id')
-      // Literals, so the planner can use the partial index on open execution windows.
-      .where(sql<boolean>`status = 'approved' and redeemed_at is null`)
-      .where('execute_by', '<=', deps.clock.now())
-      .orderBy('execute_by')
-      .limit(BATCH)
-      .execute();
-    if (due.length === 0) return expired;
-    const results = await Promise.allSettled(
-      due.map(({ id }) =>
-        deps.committer.run(async (tx) => {
-          const row = await loadForUpdate(tx, id, { lock: true });
-          if (row.status !== 'approved' || row.redeemed_at !== null || row.execute_by === null || row.execute_by > tx.now) return false;
-          const updated = await applyTransition(tx, row, 'expire', {
-            reason: 'Approved, but the receipt was not redeemed within its execution window; the action may no longer run.',
-          });
-          tx.audit({
-            actor: { type: 'system', id: null },
-            event: 'action.expired',
-            actionId: id,
-            data: { execute_by: row.execute_by, jti: row.receipt_jti },
-          });
-          await emitStatus(tx, updated);
-          return true;
-        }),
-      ),
-    );
-    let progressed = 0;
-    for (const r of results) {
-      if (r.status === 'fulfilled' && r.value) progressed += 1;
-      else if (r.status === 'rejected' && !(isCsError(r.reason) && r.reason.code === 'conflict')) throw r.reason;
-    }
-    expired += progressed;
-    deps.metrics.transitions.inc({ status: 'expired' }, progressed);
-    if (due.length < BATCH) return expired;
-  }
+  return sweepExpiring(
+    deps,
+    (now) =>
+      deps.db.read
+        .selectFrom('actions')
+        .select('id')
+        // Literals, so the planner can use the partial index on open execution windows.
+        .where(sql<boolean>`status = 'approved' and redeemed_at is null`)
+        .where('execute_by', '<=', now)
+        .orderBy('execute_by')
+        .limit(SWEEP_BATCH)
+        .execute(),
+    async (tx, id) => {
+      const row = await loadForUpdate(tx, id, { lock: true });
+      if (row.status !== 'approved' || row.redeemed_at !== null || row.execute_by === null || row.execute_by > tx.now) return false;
+      const updated = await applyTransition(tx, row, 'expire', {
+        reason: 'Approved, but the receipt was not redeemed within its execution window; the action may no longer run.',
+      });
+      tx.audit({
+        actor: { type: 'system', id: null },
+        event: 'action.expired',
+        actionId: id,
+        data: { execute_by: row.execute_by, jti: row.receipt_jti },
+      });
+      await emitStatus(tx, updated);
+      return true;
+    },
+  );
 }
 
 /** The earliest open execution window, so the scheduler can sleep until then. */
