@@ -10,8 +10,11 @@ export {
 } from '@countersign/sdk/receipts';
 export { loadConfig } from './config/load.js';
 export type { Config } from './config/schema.js';
+export type { Actor } from './db/committer.js';
 export { closeDeps, createDeps, type Deps } from './deps.js';
 export * as schemas from './domain/actions/schemas.js';
+export { addAgent } from './domain/identities/add-agent.js';
+export { addUser } from './domain/identities/add-user.js';
 export { type Gateway, startGateway } from './gateway.js';
 export { canonicalJson } from './lib/canonical.js';
 export { type Clock, FakeClock, systemClock } from './lib/clock.js';

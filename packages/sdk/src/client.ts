@@ -1,4 +1,5 @@
 import { CountersignError } from './errors.js';
+import { type EventFilter, type FollowOptions, followEvents } from './events.js';
 import { type CallContext, type Guarded, type GuardOptions, guard } from './guard.js';
 import { parseSse } from './sse.js';
 import { type Action, type ActionEvent, isDecided, type ProposedAction } from './types.js';
@@ -12,6 +13,13 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Longest single long-poll, in seconds (the gateway caps it; default 30). */
   longPollSeconds?: number;
+}
+
+/** A reviewer's decision; `arguments` present = edit and approve. */
+export interface ReviewInput {
+  decision: 'approve' | 'deny';
+  reason?: string;
+  arguments?: Record<string, unknown>;
 }
 
 export interface WaitOptions {
@@ -223,6 +231,32 @@ export class Client {
   /** Reports how running an approved action went (once). */
   reportResult(id: string, outcome: 'succeeded' | 'failed', output?: unknown): Promise<Action> {
     return this.request('POST', `/v1/actions/${encodeURIComponent(id)}/result`, { outcome, ...(output === undefined ? {} : { output }) });
+  }
+
+  /**
+   * Records a person's decision (this client must hold a **human** reviewer's key: agent keys can never
+   * decide). `arguments` = edit and approve. Used by harnesses whose own UI collects the decision.
+   *
+   * @example
+   * const reviewer = createClient({ url, apiKey: process.env.COUNTERSIGN_REVIEWER_KEY! });
+   * await reviewer.review(approvalId, { decision: 'deny', reason: 'not during the freeze' });
+   */
+  review(id: string, decision: ReviewInput): Promise<Action> {
+    return this.request('POST', `/v1/actions/${encodeURIComponent(id)}/reviews`, decision);
+  }
+
+  /**
+   * Follows the gateway's event stream (SSE) with automatic reconnect: resumes after the last event seen
+   * (`Last-Event-ID`), so nothing is missed across a dropped connection or a gateway restart. Ends when
+   * `signal` aborts.
+   *
+   * @example
+   * for await (const ev of cs.events({ session: runId, types: ['tool.approval_required'] }, { signal })) {
+   *   console.log('needs approval:', ev.action.tool, ev.action.arguments, ev.action_id);
+   * }
+   */
+  events(filter: EventFilter = {}, opts: FollowOptions = {}): AsyncGenerator<ActionEvent> {
+    return followEvents({ url: this.url, apiKey: this.key, fetch: this.fetchImpl }, filter, opts);
   }
 
   cancel(id: string, reason?: string): Promise<Action> {

@@ -1,11 +1,14 @@
 import type { Client } from './client.js';
 import { ApprovalRefused, CountersignError, refusalMessage } from './errors.js';
+import { ApprovalPending, isApprovalPending, toApprovalRequired } from './harness.js';
 import type { Action, ProposedAction } from './types.js';
 
 /** Per-call context a framework passes along: the tool-call id makes retries and restarts safe. */
 export interface CallContext {
   toolCallId?: string;
   signal?: AbortSignal;
+  /** Set by guard when it runs the tool: the approved action (e.g. the `parent_id` for a subagent's calls). */
+  action?: Action;
 }
 
 export interface GuardOptions<A extends Record<string, unknown>> {
@@ -27,6 +30,18 @@ export interface GuardOptions<A extends Record<string, unknown>> {
   onRefusal?: 'return' | 'throw';
   /** Longest wait for a decision, in ms (default: until the gateway decides or the action expires). */
   timeout?: number;
+  /**
+   * While the action awaits review: `'wait'` (default) holds the call until it is decided; `'pause'`
+   * throws {@link ApprovalPending} at once, so a turn-based loop can end its turn on
+   * `tool.approval_required` and make the same call (same `toolCallId`) next turn to run or be refused.
+   */
+  onPending?: 'wait' | 'pause';
+  /**
+   * The tool itself can pause and resume across turns (e.g. it runs a subagent whose own calls pause).
+   * Its receipt is redeemed on the first turn; later turns of the same call run it again to continue,
+   * and an {@link ApprovalPending} from inside is passed up instead of being reported as a failure.
+   */
+  resumable?: boolean;
 }
 
 /** What a guarded tool returns instead of running, when the action was not approved. */
@@ -73,10 +88,14 @@ export function guard<A extends Record<string, unknown>, R>(
       if (opts[k] !== undefined) (proposal as unknown as Record<string, unknown>)[k] = opts[k];
     }
     const proposed = await client.propose(proposal, key ? { idempotencyKey: key } : {});
-    const action = await client.waitForDecision(proposed.id, {
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-      ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
-    });
+    if (proposed.status === 'pending' && opts.onPending === 'pause') throw new ApprovalPending(toApprovalRequired(proposed));
+    const action =
+      proposed.status === 'pending'
+        ? await client.waitForDecision(proposed.id, {
+            ...(ctx.signal ? { signal: ctx.signal } : {}),
+            ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}),
+          })
+        : proposed;
     switch (action.status) {
       case 'pending':
         throw new CountersignError('timeout', `no decision on action ${action.id} yet; the tool "${opts.tool}" was not run`);
@@ -101,7 +120,7 @@ export function guard<A extends Record<string, unknown>, R>(
         };
       }
       case 'approved':
-        return run(client, fn, action, ctx);
+        return run(client, fn, action, ctx, opts.resumable === true);
     }
   };
 }
@@ -111,21 +130,26 @@ async function run<A extends Record<string, unknown>, R>(
   fn: (args: A, ctx: CallContext) => R | Promise<R>,
   action: Action,
   ctx: CallContext,
+  resumable: boolean,
 ): Promise<R> {
   try {
-    await client.redeem(action);
+    if (!(resumable && action.redeemed_at)) await client.redeem(action);
   } catch (e) {
-    if (e instanceof CountersignError && e.code === 'receipt_used') {
-      // Redeemed by an earlier incarnation that died before reporting: running again could run it twice.
+    if (!(e instanceof CountersignError && e.code === 'receipt_used')) throw e;
+    // Redeemed by an earlier incarnation that died before reporting: running again could run it twice.
+    // A resumable tool redeemed it on an earlier turn of this same call and continues where it paused.
+    if (!resumable) {
       throw new CountersignError('receipt_used', `action ${action.id} was already started once and may have run; not running it again`);
     }
-    throw e;
   }
   let output: R;
   try {
-    output = await fn(action.arguments as A, ctx);
+    output = await fn(action.arguments as A, { ...ctx, action });
   } catch (e) {
-    await client.reportResult(action.id, 'failed', { error: (e as Error).message }).catch(() => undefined);
+    // A pause inside a resumable tool is not an outcome: the same call continues next turn.
+    if (!(isApprovalPending(e) && resumable)) {
+      await client.reportResult(action.id, 'failed', { error: (e as Error).message }).catch(() => undefined);
+    }
     throw e;
   }
   await client.reportResult(action.id, 'succeeded', toJson(output)).catch(() => undefined);

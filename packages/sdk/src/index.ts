@@ -7,9 +7,20 @@
  * const deploy = cs.guard(async ({ env }: { env: string }) => runDeploy(env), { tool: 'deploy' });
  * const result = await deploy({ env: 'production' }, { toolCallId: call.id }); // waits for a person
  */
-export { Client, type ClientOptions, createClient, type RedeemResult, type WaitOptions } from './client.js';
+export { Client, type ClientOptions, createClient, type RedeemResult, type ReviewInput, type WaitOptions } from './client.js';
 export { ApprovalRefused, CountersignError, refusalMessage } from './errors.js';
+export type { EventFilter, FollowOptions } from './events.js';
 export { type CallContext, type Guarded, type GuardOptions, guard, isRefusal, type Refusal } from './guard.js';
+export {
+  type ApplyOptions,
+  ApprovalPending,
+  applyToolApproval,
+  approvalRequests,
+  isApprovalPending,
+  type ToolApproval,
+  type ToolApprovalRequired,
+  toApprovalRequired,
+} from './harness.js';
 export {
   actionDigest,
   RECEIPT_TYPE,

@@ -17,6 +17,7 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
   let data: string[] = [];
   let event = '';
   let id: string | undefined;
+  let sawId = false;
   const reader = body.getReader();
   try {
     for (;;) {
@@ -28,7 +29,10 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + (buffer.startsWith('\r\n', nl) ? 2 : 1));
         if (line === '') {
+          // An id-only message dispatches nothing (WHATWG) but moves the resume point: surface it with empty data.
           if (data.length > 0) yield { id, event: event || 'message', data: data.join('\n') };
+          else if (sawId) yield { id, event: 'message', data: '' };
+          sawId = false;
           data = [];
           event = '';
         } else if (!line.startsWith(':')) {
@@ -37,7 +41,10 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
           const val = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
           if (field === 'data') data.push(val);
           else if (field === 'event') event = val;
-          else if (field === 'id' && !val.includes('\0')) id = val;
+          else if (field === 'id' && !val.includes('\0')) {
+            id = val;
+            sawId = true;
+          }
         }
         nl = buffer.search(/\r\n|\r|\n/);
       }

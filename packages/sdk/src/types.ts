@@ -14,6 +14,8 @@ export interface Action {
   on_behalf_of: string | null;
   session_id: string | null;
   parent_id: string | null;
+  /** The top-level ancestor of the `parent_id` chain (null without a parent). */
+  root_id: string | null;
   annotations: Record<string, unknown>;
   metadata: Record<string, unknown>;
   agent: { id: string; name: string };
@@ -88,6 +90,8 @@ export interface ActionEvent {
   action_id: string | null;
   agent_id: string | null;
   session_id: string | null;
+  /** The root of the action's `parent_id` chain. */
+  root_id: string | null;
   time: string;
   action: Action;
 }

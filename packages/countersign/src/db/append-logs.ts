@@ -9,7 +9,7 @@ import type { DB } from './types.js';
 const CHUNK = 32;
 
 const AUDIT_COLUMNS = ['seq', 'ts', 'actor_type', 'actor_id', 'event', 'action_id', 'data', 'prev_hash', 'hash'] as const;
-const EVENT_COLUMNS = ['seq', 'ts', 'type', 'action_id', 'agent_id', 'session_id', 'data'] as const;
+const EVENT_COLUMNS = ['seq', 'ts', 'type', 'action_id', 'agent_id', 'session_id', 'root_id', 'data'] as const;
 
 type Table = 'audit_log' | 'events';
 
@@ -121,6 +121,7 @@ export async function appendLogs(
     action_id: e.actionId,
     agent_id: e.agentId,
     session_id: e.sessionId,
+    root_id: e.rootId,
     data: serialize(e.data),
   }));
 

@@ -25,6 +25,8 @@ export interface EventInput {
   actionId: string | null;
   agentId: string | null;
   sessionId: string | null;
+  /** The root of the action's parent chain, for runs that follow their subagents' approvals. */
+  rootId: string | null;
   data: Record<string, unknown>;
 }
 
@@ -35,6 +37,7 @@ export interface StoredEvent {
   actionId: string | null;
   agentId: string | null;
   sessionId: string | null;
+  rootId: string | null;
   data: Record<string, unknown>;
 }
 

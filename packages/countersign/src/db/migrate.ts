@@ -4,6 +4,7 @@ import * as init from './migrations/001-init.js';
 import * as workflows from './migrations/002-workflows.js';
 import * as proof from './migrations/003-proof.js';
 import * as checkpointsAppendOnly from './migrations/004-checkpoints-append-only.js';
+import * as actionTrees from './migrations/005-action-trees.js';
 
 interface Migration {
   name: string;
@@ -17,6 +18,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '002-workflows', up: workflows.up },
   { name: '003-proof', up: proof.up },
   { name: '004-checkpoints-append-only', up: checkpointsAppendOnly.up },
+  { name: '005-action-trees', up: actionTrees.up },
 ];
 
 /**

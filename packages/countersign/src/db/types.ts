@@ -42,6 +42,8 @@ export interface ActionsTable {
   on_behalf_of: string | null;
   session_id: string | null;
   parent_id: string | null;
+  /** The top-level ancestor of a `parent_id` chain; null for an action without a parent. */
+  root_id: string | null;
   annotations: string;
   metadata: string;
   status: string;
@@ -91,6 +93,7 @@ export const ACTION_COLUMNS = [
   'on_behalf_of',
   'session_id',
   'parent_id',
+  'root_id',
   'annotations',
   'metadata',
   'status',
@@ -190,6 +193,7 @@ export interface EventsTable {
   action_id: string | null;
   agent_id: string | null;
   session_id: string | null;
+  root_id: string | null;
   data: string;
 }
 

@@ -56,7 +56,7 @@ const UNDECIDED = { decided_at: null, decided_by_type: null, decided_by_id: null
 const NO_REVIEW = { workflow: null, stage: null, stage_started_at: null, expires_at: null, grant_id: null } as const;
 
 /** Inside the transaction: apply the decision (a matching grant may settle a review at once), insert, log, emit. */
-export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal): Promise<ActionView> {
+export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, rootId: string | null = null): Promise<ActionView> {
   const id = p.id;
   const d = p.decision;
   let outcome: Outcome;
@@ -119,6 +119,7 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal): 
     on_behalf_of: p.onBehalfOf,
     session_id: p.input.session_id ?? null,
     parent_id: p.input.parent_id ?? null,
+    root_id: rootId,
     annotations: JSON.stringify(p.input.annotations ?? {}),
     metadata: JSON.stringify(p.input.metadata ?? {}),
     version: 1,
@@ -179,7 +180,7 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal): 
     });
   }
   if (issued) tx.audit(issued.audit);
-  const scope = { actionId: id, agentId: agent.id, sessionId: row.session_id };
+  const scope = { actionId: id, agentId: agent.id, sessionId: row.session_id, rootId };
   tx.emit({ type: 'action.created', ...scope, data: view });
   tx.emit({ type: eventForStatus(view.status), ...scope, data: view });
   return view;

@@ -11,6 +11,8 @@ export interface ListActionsFilter {
   agent?: string | undefined;
   tool?: string | undefined;
   sessionId?: string | undefined;
+  /** The action with this id and every action below it in parent_id chains. */
+  rootId?: string | undefined;
   cursor?: string | undefined;
   limit?: number | undefined;
 }
@@ -43,6 +45,10 @@ export async function listActions(
   if (f.status !== undefined) q = q.where('status', '=', f.status);
   if (f.tool !== undefined) q = q.where('tool', '=', f.tool);
   if (f.sessionId !== undefined) q = q.where('session_id', '=', f.sessionId);
+  if (f.rootId !== undefined) {
+    const root = f.rootId;
+    q = q.where((eb) => eb.or([eb('root_id', '=', root), eb('id', '=', root)]));
+  }
   if (f.cursor !== undefined) q = q.where('id', '<', f.cursor);
   const rows = await q
     .orderBy('id', 'desc')

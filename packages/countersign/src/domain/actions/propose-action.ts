@@ -103,11 +103,13 @@ export async function writeProposal(tx: Parameters<typeof createAction>[0], agen
     const prior = await findByIdempotencyKey(tx.db, agent.id, p.idempotencyKey, p.requestHash as string);
     if (prior) return { action: prior, created: false };
   }
+  let rootId: string | null = null;
   if (p.input.parent_id) {
-    const parent = await tx.db.selectFrom('actions').select('id').where('id', '=', p.input.parent_id).executeTakeFirst();
+    const parent = await tx.db.selectFrom('actions').select(['id', 'root_id']).where('id', '=', p.input.parent_id).executeTakeFirst();
     if (!parent) throw new CsError('not_found', `parent action ${p.input.parent_id} does not exist`);
+    rootId = parent.root_id ?? parent.id;
   }
-  return { action: await createAction(tx, agent, p), created: true };
+  return { action: await createAction(tx, agent, p, rootId), created: true };
 }
 
 /** Another process inserted the same idempotency key between our check and insert: answer with its action. */

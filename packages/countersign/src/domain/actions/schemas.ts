@@ -138,6 +138,7 @@ export const ActionView = z
     on_behalf_of: z.string().nullable(),
     session_id: z.string().nullable(),
     parent_id: z.string().nullable(),
+    root_id: z.string().nullable().meta({ description: 'The top-level ancestor of the parent_id chain (null without a parent)' }),
     annotations: JsonObject,
     metadata: JsonObject,
     agent: z.object({ id: z.string(), name: z.string() }),
@@ -178,6 +179,7 @@ export const ListActionsQuery = z.strictObject({
   agent: printable(256).optional().meta({ description: 'Agent name or id' }),
   tool: printable(256).optional(),
   session_id: printable(256).optional(),
+  root_id: printable(64).optional().meta({ description: 'Only the action with this id and its descendants (parent_id chains)' }),
   cursor: z.string().max(64).optional(),
   limit: z
     .string()
@@ -191,6 +193,7 @@ export const EventsQuery = z.strictObject({
   action: printable(64).optional(),
   agent: printable(256).optional(),
   session: printable(256).optional(),
+  root: printable(64).optional().meta({ description: 'Only the action with this id and its descendants (parent_id chains)' }),
   after: z
     .string()
     .regex(/^\d{1,15}$/)

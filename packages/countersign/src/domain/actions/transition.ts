@@ -116,6 +116,7 @@ export async function emitView(tx: Tx, row: ActionsTable, type: string): Promise
     actionId: row.id,
     agentId: row.agent_id,
     sessionId: row.session_id,
+    rootId: row.root_id,
     data: view,
   });
   return view;

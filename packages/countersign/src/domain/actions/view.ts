@@ -59,6 +59,7 @@ export function toActionView(row: ActionsTable, reviews: readonly ReviewsTable[]
     on_behalf_of: row.on_behalf_of,
     session_id: row.session_id,
     parent_id: row.parent_id,
+    root_id: row.root_id,
     annotations: JSON.parse(row.annotations) as Record<string, unknown>,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     agent: { id: row.agent_id, name: row.agent_name },

@@ -79,6 +79,7 @@ export const actionRoutes: RouteSpec[] = [
         agent: query.agent,
         tool: query.tool,
         sessionId: query.session_id,
+        rootId: query.root_id,
         cursor: query.cursor,
         limit: query.limit === undefined ? undefined : Number(query.limit),
       }),

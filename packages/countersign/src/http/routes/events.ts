@@ -13,6 +13,8 @@ interface Filter {
   actionId?: string;
   agentId?: string;
   sessionId?: string;
+  /** An action and its descendants: how a top-level run follows its subagents' approvals. */
+  rootId?: string;
 }
 
 function visible(e: StoredEvent, principal: Principal, f: Filter): boolean {
@@ -20,6 +22,7 @@ function visible(e: StoredEvent, principal: Principal, f: Filter): boolean {
   if (f.actionId !== undefined && e.actionId !== f.actionId) return false;
   if (f.agentId !== undefined && e.agentId !== f.agentId) return false;
   if (f.sessionId !== undefined && e.sessionId !== f.sessionId) return false;
+  if (f.rootId !== undefined && e.rootId !== f.rootId && e.actionId !== f.rootId) return false;
   return true;
 }
 
@@ -31,6 +34,7 @@ export function formatSse(e: StoredEvent): string {
     action_id: e.actionId,
     agent_id: e.agentId,
     session_id: e.sessionId,
+    root_id: e.rootId,
     time: new Date(e.ts).toISOString(),
     action: e.data,
   };
@@ -51,6 +55,10 @@ async function* replay(deps: Deps, after: number, f: Filter): AsyncGenerator<Sto
     if (f.actionId !== undefined) q = q.where('action_id', '=', f.actionId);
     if (f.agentId !== undefined) q = q.where('agent_id', '=', f.agentId);
     if (f.sessionId !== undefined) q = q.where('session_id', '=', f.sessionId);
+    if (f.rootId !== undefined) {
+      const root = f.rootId;
+      q = q.where((eb) => eb.or([eb('root_id', '=', root), eb('action_id', '=', root)]));
+    }
     const rows = await q.orderBy('seq').limit(REPLAY_PAGE).execute();
     for (const r of rows) {
       cursor = Number(r.seq);
@@ -61,11 +69,17 @@ async function* replay(deps: Deps, after: number, f: Filter): AsyncGenerator<Sto
         actionId: r.action_id,
         agentId: r.agent_id,
         sessionId: r.session_id,
+        rootId: r.root_id,
         data: JSON.parse(r.data) as Record<string, unknown>,
       };
     }
     if (rows.length < REPLAY_PAGE) return;
   }
+}
+
+async function headEventSeq(deps: Deps): Promise<number> {
+  const head = await deps.db.read.selectFrom('chain_head').select('event_seq').where('id', '=', 1).executeTakeFirstOrThrow();
+  return Number(head.event_seq);
 }
 
 export const eventRoutes: RouteSpec[] = [
@@ -88,6 +102,7 @@ export const eventRoutes: RouteSpec[] = [
         ...(query.action !== undefined ? { actionId: query.action } : {}),
         ...(agentId !== undefined ? { agentId } : {}),
         ...(query.session !== undefined ? { sessionId: query.session } : {}),
+        ...(query.root !== undefined ? { rootId: query.root } : {}),
       };
 
       reply.hijack();
@@ -104,7 +119,7 @@ export const eventRoutes: RouteSpec[] = [
       // Subscribe before replaying so nothing committed in between is missed; live
       // events are held until the replay has caught up, then deduplicated by seq.
       let lastSent = after ?? 0;
-      let buffering = after !== undefined;
+      let buffering = true;
       // Set once the stream is ended by either side; nothing may be written after that.
       let closed = false;
       const held: StoredEvent[] = [];
@@ -137,20 +152,25 @@ export const eventRoutes: RouteSpec[] = [
         deps.metrics.waiters.dec({ kind: 'sse' });
       });
 
-      if (after !== undefined) {
-        try {
+      try {
+        if (after === undefined) {
+          // "From now on": tell the client where now is (an id-only message moves its Last-Event-ID
+          // without an event), so a reconnect before the first event still resumes without a gap.
+          lastSent = await headEventSeq(deps);
+          if (!closed) res.write(`id: ${lastSent}\n\n`);
+        } else {
           for await (const e of replay(deps, after, filter)) {
             if (closed) return;
             if (visible(e, principal, filter)) send(e);
           }
-        } catch (err) {
-          request.log.error({ err }, 'event replay failed');
-          res.end();
-          return;
         }
-        buffering = false;
-        for (const e of held.splice(0)) send(e);
+      } catch (err) {
+        request.log.error({ err }, 'event replay failed');
+        res.end();
+        return;
       }
+      buffering = false;
+      for (const e of held.splice(0)) send(e);
     },
   }),
 ];

@@ -1,0 +1,85 @@
+import { CountersignError } from './errors.js';
+import { parseSse } from './sse.js';
+import type { ActionEvent } from './types.js';
+
+/** Which events to follow; every filter is optional and they combine. */
+export interface EventFilter {
+  /** One action. */
+  action?: string;
+  /** A session (e.g. one agent run). */
+  session?: string;
+  /** An action and all its descendants through `parent_id`: how a top-level run hears its subagents. */
+  root?: string;
+  /** Agent name or id (humans' keys only; an agent key always sees just its own). */
+  agent?: string;
+  /** Only these event types, e.g. `['tool.approval_required']`. */
+  types?: readonly string[];
+}
+
+export interface FollowOptions {
+  signal?: AbortSignal;
+  /** Start after this event id (resume a stream an earlier process was reading). Default: from now on. */
+  after?: number;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+/** How to reach the gateway: the client's URL, key and fetch. */
+export interface StreamConnection {
+  url: string;
+  apiKey: string;
+  fetch: typeof fetch;
+}
+
+/** See {@link Client.events}. */
+export async function* followEvents(conn: StreamConnection, filter: EventFilter, opts: FollowOptions): AsyncGenerator<ActionEvent> {
+  const params = new URLSearchParams();
+  for (const k of ['action', 'session', 'root', 'agent'] as const) {
+    const v = filter[k];
+    if (v !== undefined) params.set(k, v);
+  }
+  let lastId = opts.after;
+  let backoff = 100;
+  while (!opts.signal?.aborted) {
+    try {
+      const query = new URLSearchParams(params);
+      if (lastId !== undefined) query.set('after', String(lastId));
+      const res = await conn.fetch(`${conn.url}/v1/events?${query}`, {
+        headers: { authorization: `Bearer ${conn.apiKey}`, accept: 'text/event-stream' },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      if (!res.ok || !res.body) {
+        const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+        const err = new CountersignError(
+          body?.error?.code ?? 'unavailable',
+          body?.error?.message ?? `the event stream answered ${res.status}`,
+          res.status,
+        );
+        if (res.status < 500) throw err; // a refused filter or key will not get better by retrying
+        throw Object.assign(err, { retry: true });
+      }
+      backoff = 100;
+      for await (const msg of parseSse(res.body)) {
+        if (msg.id !== undefined && /^\d+$/.test(msg.id)) lastId = Number(msg.id);
+        if (msg.data === '') continue;
+        const ev = JSON.parse(msg.data) as ActionEvent;
+        lastId = ev.event_id;
+        if (filter.types && !filter.types.includes(ev.type)) continue;
+        yield ev;
+      }
+    } catch (e) {
+      if (opts.signal?.aborted) return;
+      if (e instanceof CountersignError && !(e as { retry?: boolean }).retry) throw e;
+    }
+    // The stream ended or the gateway went away: reconnect after the last event seen.
+    await sleep(backoff, opts.signal);
+    backoff = Math.min(backoff * 2, 5000);
+  }
+}
