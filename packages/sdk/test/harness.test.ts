@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { type AgentSpec, type Message, type Model, Run } from '../../../examples/harness/loop.js';
-import { call, review, type World, world } from '../../countersign/test/helpers.js';
+// The example loop is written against the published package, so this test drives it with that same build.
 import {
   type Action,
   applyToolApproval,
@@ -9,7 +8,9 @@ import {
   CountersignError,
   createClient,
   type ToolApprovalRequired,
-} from '../src/index.js';
+} from '@countersign/sdk';
+import { type AgentSpec, type Message, type Model, Run } from '../../../examples/harness/loop.js';
+import { call, review, type World, world } from '../../countersign/test/helpers.js';
 
 let w: World;
 before(async () => {
