@@ -42,6 +42,14 @@ test('example: the Vercel AI agent runs the edited deploy and reads the denial',
   assert.match(r.out, /Denied by alice@example\.com: not during the freeze\. The tool \\"dropTable\\" was not run\./);
 });
 
+test('example: the OpenAI Agents run pauses, is restored from a string and resolved from Countersign decisions', async () => {
+  const r = await example('tsx', 'examples/openai-agents/agent.ts');
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /run paused: 2 tool calls await approval/);
+  assert.match(r.out, /model reads deploy: \{"type":"text","text":"deployed api with 2 replicas"\}/);
+  assert.match(r.out, /model reads drop_table: .*Denied by alice@example\.com: not during the freeze/);
+});
+
 test('example: the harness pauses on a subagent’s approval and resumes it next turn', async () => {
   const r = await example('tsx', 'examples/harness/run.ts');
   assert.equal(r.code, 0, r.out);
