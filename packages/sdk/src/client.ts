@@ -100,6 +100,13 @@ export class Client {
   /**
    * Proposes an action. With an `idempotencyKey` (derive it from the tool-call id) a retry, or an agent
    * restarted mid-wait, gets the same action back instead of creating another.
+   *
+   * @example
+   * const action = await cs.propose(
+   *   { tool: 'deploy', arguments: { env: 'production' }, resource: 'env:production', purpose: 'ship v2' },
+   *   { idempotencyKey: `tool-call:deploy:${call.id}` },
+   * );
+   * // action.status: 'approved' (the policy allowed it), 'denied', or 'pending' (a person decides)
    */
   propose(action: ProposedAction, opts: { idempotencyKey?: string } = {}): Promise<Action> {
     return this.request('POST', '/v1/actions', action, opts.idempotencyKey ? { headers: { 'idempotency-key': opts.idempotencyKey } } : {});
@@ -118,6 +125,12 @@ export class Client {
     );
   }
 
+  /**
+   * The action as it is now (agents see only their own).
+   *
+   * @example
+   * const { status, arguments: approved, reason } = await cs.getAction(id);
+   */
   getAction(id: string): Promise<Action> {
     return this.request('GET', `/v1/actions/${encodeURIComponent(id)}`);
   }
@@ -127,6 +140,11 @@ export class Client {
    * after a dropped connection or a gateway restart), falling back to
    * long-polling when the stream is unavailable (e.g. a proxy that buffers it).
    * Returns the decided action; on `timeout` or abort, the action as it is then.
+   *
+   * @example
+   * const decided = await cs.waitForDecision(action.id, { timeout: 10 * 60_000, signal });
+   * if (decided.status === 'approved') run(decided.arguments); // the approved (possibly edited) arguments
+   * else console.log(refusalMessage(decided));
    */
   async waitForDecision(id: string, opts: WaitOptions = {}): Promise<Action> {
     const deadline = opts.timeout === undefined ? Number.POSITIVE_INFINITY : Date.now() + opts.timeout;
@@ -219,7 +237,15 @@ export class Client {
     return isDecided(a.status) ? a : undefined;
   }
 
-  /** Marks the approval receipt used (once). Run the action only after this succeeds. */
+  /**
+   * Marks the approval receipt used (once). Run the action only after this succeeds: a second redeem of
+   * the same receipt fails with `receipt_used`, which is what keeps an approved action from running twice.
+   *
+   * @example
+   * await cs.redeem(decided);                 // throws CountersignError('receipt_used' | 'receipt_expired' | …)
+   * const output = await runDeploy(decided.arguments);
+   * await cs.reportResult(decided.id, 'succeeded', output);
+   */
   redeem(action: Action): Promise<RedeemResult> {
     if (!action.receipt) throw new CountersignError('receipt_invalid', `action ${action.id} has no receipt (status ${action.status})`);
     return this.request('POST', '/v1/receipts/redeem', {
@@ -228,7 +254,13 @@ export class Client {
     });
   }
 
-  /** Reports how running an approved action went (once). */
+  /**
+   * Reports how running an approved action went (once); the action becomes `executed` or `failed`, and a
+   * restarted agent that proposes the same call again gets the recorded output instead of running it.
+   *
+   * @example
+   * await cs.reportResult(action.id, 'failed', { error: 'deploy timed out' });
+   */
   reportResult(id: string, outcome: 'succeeded' | 'failed', output?: unknown): Promise<Action> {
     return this.request('POST', `/v1/actions/${encodeURIComponent(id)}/result`, { outcome, ...(output === undefined ? {} : { output }) });
   }
@@ -259,6 +291,12 @@ export class Client {
     return followEvents({ url: this.url, apiKey: this.key, fetch: this.fetchImpl }, filter, opts);
   }
 
+  /**
+   * Withdraws a pending action (the agent no longer needs it); it can never be approved afterwards.
+   *
+   * @example
+   * await cs.cancel(action.id, 'the user changed their mind');
+   */
   cancel(id: string, reason?: string): Promise<Action> {
     return this.request('POST', `/v1/actions/${encodeURIComponent(id)}/cancel`, reason ? { reason } : {});
   }
@@ -282,7 +320,13 @@ export class Client {
   }
 }
 
-/** Makes a client. */
+/**
+ * Makes a client for one agent key (or a person's key, for `review`).
+ *
+ * @example
+ * import { createClient } from '@countersign/sdk';
+ * const cs = createClient({ url: 'http://127.0.0.1:8700', apiKey: process.env.COUNTERSIGN_AGENT_KEY! });
+ */
 export function createClient(opts: ClientOptions): Client {
   return new Client(opts);
 }

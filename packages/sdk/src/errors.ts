@@ -30,7 +30,12 @@ export class ApprovalRefused extends Error {
   }
 }
 
-/** The text a model should read when its tool call was not run. */
+/**
+ * The text a model should read when its tool call was not run.
+ *
+ * @example
+ * refusalMessage(action); // 'Denied by alice@example.com: not during the freeze. The tool "deploy" was not run.'
+ */
 export function refusalMessage(a: Action): string {
   const who =
     a.decided_by?.type === 'user'

@@ -67,6 +67,16 @@ const resolveOption = <A>(v: string | ((a: A) => string | undefined) | undefined
  * Wraps a tool so every call is proposed, waits for its decision, and runs
  * with the **approved** arguments (the edited ones, if a reviewer edited
  * them) after redeeming the receipt, then reports the result.
+ *
+ * @example
+ * import { createClient, guard, isRefusal } from '@countersign/sdk';
+ *
+ * const deploy = guard(cs, async (args: { env: string }) => runDeploy(args.env), {
+ *   tool: 'deploy',
+ *   resource: (a) => `env:${a.env}`,
+ * });
+ * const out = await deploy({ env: 'production' }, { toolCallId: call.id }); // waits for a person
+ * if (isRefusal(out)) return out.message; // "Denied by alice@example.com: not during the freeze. …"
  */
 export function guard<A extends Record<string, unknown>, R>(
   client: Client,

@@ -116,6 +116,12 @@ export interface ApplyOptions {
  *
  * A decision that lost a race (someone decided first, e.g. in Slack) is not an error: the gateway's
  * decision stands and is returned.
+ *
+ * @example
+ * // input: { type: 'tool.approval', approval_id, decision: 'deny', reason: 'not during the freeze' }
+ * const reviewer = createClient({ url, apiKey: userKeyFromYourSession }); // the person, not the agent
+ * const action = await applyToolApproval(cs, input, { reviewer });
+ * // then resume the (sub)agent that asked: its same tool call runs once, or reads the refusal
  */
 export async function applyToolApproval(client: Client, input: ToolApproval, opts: ApplyOptions = {}): Promise<Action> {
   if (input?.type !== 'tool.approval' || typeof input.approval_id !== 'string' || input.approval_id === '') {

@@ -97,6 +97,14 @@ export function checkForm(token: string): void {
  * Verifies signature (EdDSA only, key from the JWKS by kid), expiry, audience
  * (the agent) and that `action` is exactly what was approved. It cannot know
  * whether the receipt was already used: redeem it at the gateway for that.
+ *
+ * @example
+ * import { verifyReceipt } from '@countersign/sdk/receipts';
+ *
+ * const jwks = await (await fetch('https://countersign.example.com/.well-known/jwks.json')).json();
+ * // Throws ReceiptError ('receipt_invalid', 'receipt_expired', 'receipt_arguments_changed', …) unless
+ * // this exact tool, arguments and resource were approved for this agent.
+ * const claims = await verifyReceipt(job.receipt, { id: job.actionId, tool: 'deploy', arguments: job.args, resource: job.resource }, jwks);
  */
 export async function verifyReceipt(
   token: string,
