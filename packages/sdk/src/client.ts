@@ -131,8 +131,8 @@ export class Client {
    * @example
    * const { status, arguments: approved, reason } = await cs.getAction(id);
    */
-  getAction(id: string): Promise<Action> {
-    return this.request('GET', `/v1/actions/${encodeURIComponent(id)}`);
+  getAction(id: string, opts: { signal?: AbortSignal } = {}): Promise<Action> {
+    return this.request('GET', `/v1/actions/${encodeURIComponent(id)}`, undefined, opts.signal ? { signal: opts.signal } : {});
   }
 
   /**
@@ -154,8 +154,8 @@ export class Client {
     let last: Action | undefined;
     while (!opts.signal?.aborted && Date.now() < deadline) {
       try {
-        last = await this.getAction(id);
-        if (isDecided(last.status)) return last;
+        last = await this.getAction(id, opts.signal ? { signal: opts.signal } : {});
+        if (isDecided(last.status) || opts.signal?.aborted) return last;
         const decided =
           sseFailures < 3
             ? await this.waitOverSse(id, lastEventId, deadline, opts.signal, (e) => (lastEventId = e))
@@ -185,6 +185,8 @@ export class Client {
     const ctl = new AbortController();
     const stop = () => ctl.abort();
     signal?.addEventListener('abort', stop, { once: true });
+    // An abort that came before the listener was added would otherwise never end this wait.
+    if (signal?.aborted) ctl.abort();
     const timer = Number.isFinite(deadline) ? setTimeout(stop, Math.max(0, deadline - Date.now())) : undefined;
     try {
       const res = await this.fetchImpl(`${this.url}/v1/events?action=${encodeURIComponent(id)}`, {

@@ -124,6 +124,18 @@ test('a receipt from the SDK verifies offline with the gateway JWKS', async () =
   assert.equal(claims.sub, a.id);
 });
 
+test('waitForDecision stops when aborted, even while its first read is still in flight', async () => {
+  const cs = client();
+  const a = await cs.propose({ tool: 'sdk-abort-early', arguments: {} });
+  for (const abortAfterMs of [0, 1, 5]) {
+    const ctl = new AbortController();
+    const waiting = cs.waitForDecision(a.id, { signal: ctl.signal });
+    setTimeout(() => ctl.abort(), abortAfterMs);
+    const outcome = await Promise.race([waiting.then((x) => x.status), new Promise((r) => setTimeout(() => r('still waiting'), 5000))]);
+    assert.equal(outcome, 'pending', `aborted after ${abortAfterMs} ms`);
+  }
+});
+
 test('waitForDecision survives a gateway restart mid-wait', async () => {
   const port = Number(new URL(w.gw.url).port);
   const cs = client();
