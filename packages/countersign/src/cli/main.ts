@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
 import { registerGrants } from './commands/grants.js';
+import { registerMcp } from './commands/mcp.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerReview } from './commands/review.js';
 import { registerServe } from './commands/serve.js';
@@ -23,6 +24,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
   registerReview(program, out);
   registerPolicy(program, out);
   registerGrants(program, out);
+  registerMcp(program);
   return program;
 }
 

@@ -7,6 +7,7 @@ import {
   type WorkflowConfig,
   WorkflowsSchema,
 } from '../policy/schema.js';
+import { McpConfigSchema } from './mcp-schema.js';
 
 /** The config file as written by people: snake_case keys, durations as text. Unknown keys are errors. */
 export const ConfigFileSchema = z.strictObject({
@@ -78,6 +79,8 @@ export const ConfigFileSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     })
     .optional(),
+  /** `countersign mcp proxy` (the gateway ignores it): upstream servers, hold budgets, pins, listener. */
+  mcp: McpConfigSchema.optional(),
 });
 
 export type ConfigFile = z.infer<typeof ConfigFileSchema>;

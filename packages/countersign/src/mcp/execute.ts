@@ -1,0 +1,59 @@
+import type { Action, Client } from '@countersign/sdk';
+import type { CallToolResult } from '@modelcontextprotocol/server';
+import type { Logger } from 'pino';
+import type { CatalogueEntry } from './catalogue.js';
+import { gatewayErrorResult, toCsError } from './errors.js';
+import type { ProgressReporter } from './progress.js';
+import { faithfulResult, resultSummary, textResult } from './results.js';
+
+export interface RunContext {
+  cs: Client;
+  /** The downstream call's signal: forwarded upstream as cancellation once the call runs. */
+  signal: AbortSignal;
+  progress: ProgressReporter | undefined;
+  upstreamTimeoutMs: number;
+  log: Logger;
+  /** Keeps a background task (the result report) alive until the proxy stops. */
+  track: (task: Promise<unknown>) => void;
+}
+
+/**
+ * Runs an approved action upstream, at most once, the way `guard()` does: redeem the receipt
+ * first (a receipt redeems once, so a second runner is refused before it runs anything), call the
+ * upstream tool with the approved, possibly edited, arguments, then report the outcome.
+ */
+export async function runApproved(entry: CatalogueEntry, action: Action, rc: RunContext): Promise<CallToolResult> {
+  if (rc.signal.aborted) {
+    return textResult(`NOT EXECUTED — the call was cancelled; approved action ${action.id} was not run.`, true);
+  }
+  try {
+    await rc.cs.redeem(action);
+  } catch (e) {
+    if (toCsError(e).code === 'receipt_used') {
+      // Redeemed before (another runner, or one that died before reporting): running again could run it twice.
+      return textResult(`NOT EXECUTED — action ${action.id} was already started once and may have run; it is never run twice.`, true);
+    }
+    return gatewayErrorResult(e, entry.name);
+  }
+  let result: CallToolResult;
+  try {
+    result = await entry.upstream.callTool(entry.tool.name, action.arguments, {
+      signal: rc.signal,
+      timeoutMs: rc.upstreamTimeoutMs,
+      onprogress: rc.progress ? (p) => rc.progress?.forward(p) : undefined,
+    });
+  } catch (e) {
+    const message = (e as Error).message;
+    report(rc, action, 'failed', { error: message, cancelled: rc.signal.aborted });
+    return textResult(`The upstream server "${entry.upstream.name}" failed while running approved action ${action.id}: ${message}`, true);
+  }
+  report(rc, action, result.isError === true ? 'failed' : 'succeeded', resultSummary(result));
+  return faithfulResult(result);
+}
+
+/** Reported in the background: the caller has its result; a lost report costs an audit line, not the call. */
+function report(rc: RunContext, action: Action, outcome: 'succeeded' | 'failed', output: unknown): void {
+  rc.track(
+    rc.cs.reportResult(action.id, outcome, output).catch((err) => rc.log.warn({ err, action: action.id }, 'could not report the result')),
+  );
+}
