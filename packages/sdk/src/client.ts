@@ -1,6 +1,7 @@
 import { CountersignError } from './errors.js';
 import { type EventFilter, type FollowOptions, followEvents } from './events.js';
 import { type CallContext, type Guarded, type GuardOptions, guard } from './guard.js';
+import { sleep } from './sleep.js';
 import { parseSse } from './sse.js';
 import { type Action, type ActionEvent, isDecided, type ProposedAction } from './types.js';
 
@@ -34,15 +35,6 @@ export interface RedeemResult {
   jti: string;
   redeemed_at: string;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
 /**
  * A Countersign client for an agent.

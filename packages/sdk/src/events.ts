@@ -1,4 +1,5 @@
 import { CountersignError } from './errors.js';
+import { sleep } from './sleep.js';
 import { parseSse } from './sse.js';
 import type { ActionEvent } from './types.js';
 
@@ -21,15 +22,6 @@ export interface FollowOptions {
   /** Start after this event id (resume a stream an earlier process was reading). Default: from now on. */
   after?: number;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
 
 /** How to reach the gateway: the client's URL, key and fetch. */
 export interface StreamConnection {

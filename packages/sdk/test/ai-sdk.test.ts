@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { generateText, jsonSchema, stepCountIs, tool } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
-import { call, review, type World, world } from '../../countersign/test/helpers.js';
+import { call, type World, world } from '../../countersign/test/helpers.js';
 import { withApproval, withApprovals } from '../src/adapters/ai-sdk.js';
 import { type Action, createClient, isRefusal } from '../src/index.js';
+import { decideWhenPending as decide } from './support.js';
 
 let w: World;
 before(async () => {
@@ -18,19 +19,8 @@ type GenerateResult = Awaited<ReturnType<MockLanguageModelV3['doGenerate']>>;
 
 const client = () => createClient({ url: w.gw.url, apiKey: w.keys.agent });
 
-/** Decides the next pending action for `tool` (whose arguments match `which`) as a reviewer would, once it shows up. */
-async function decideWhenPending(
-  tool: string,
-  decision: Record<string, unknown>,
-  which: (args: Record<string, unknown>) => boolean = () => true,
-): Promise<Action> {
-  for (;;) {
-    const list = await call(w, 'GET', `/v1/actions?status=pending&tool=${tool}`, w.keys.alice);
-    const a = (list.body.items as Action[]).find((x) => which(x.arguments));
-    if (a) return (await review(w, a.id, w.keys.alice, decision)).body;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const decideWhenPending = (tool: string, decision: Record<string, unknown>, which?: (args: Record<string, unknown>) => boolean) =>
+  decide(w, tool, decision, which);
 
 const usage = {
   inputTokens: { total: 1, noCache: 1, cacheRead: undefined, cacheWrite: undefined },

@@ -6,9 +6,10 @@ import { type StructuredTool, tool } from '@langchain/core/tools';
 import { Command, MemorySaver } from '@langchain/langgraph';
 import { createAgent, humanInTheLoopMiddleware } from 'langchain';
 import { z } from 'zod';
-import { call, review, type World, world } from '../../countersign/test/helpers.js';
+import { type World, world } from '../../countersign/test/helpers.js';
 import { answerHitlInterrupt, countersignMiddleware, withApproval, withApprovals } from '../src/adapters/langchain.js';
-import { type Action, createClient, isRefusal } from '../src/index.js';
+import { createClient, isRefusal } from '../src/index.js';
+import { actionsFor as actionsFor_, decideWhenPending as decide } from './support.js';
 
 let w: World;
 before(async () => {
@@ -18,23 +19,10 @@ after(async () => w.close());
 
 const client = () => createClient({ url: w.gw.url, apiKey: w.keys.agent });
 
-/** Decides the next pending action for `tool` (whose arguments match `which`) as a reviewer would, once it shows up. */
-async function decideWhenPending(
-  tool: string,
-  decision: Record<string, unknown>,
-  which: (args: Record<string, unknown>) => boolean = () => true,
-): Promise<Action> {
-  for (;;) {
-    const list = await call(w, 'GET', `/v1/actions?status=pending&tool=${tool}`, w.keys.alice);
-    const a = (list.body.items as Action[]).find((x) => which(x.arguments));
-    if (a) return (await review(w, a.id, w.keys.alice, decision)).body;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const decideWhenPending = (tool: string, decision: Record<string, unknown>, which?: (args: Record<string, unknown>) => boolean) =>
+  decide(w, tool, decision, which);
 
-async function actionsFor(tool: string): Promise<Action[]> {
-  return (await call(w, 'GET', `/v1/actions?tool=${tool}`, w.keys.alice)).body.items as Action[];
-}
+const actionsFor = (tool: string) => actionsFor_(w, tool);
 
 /** A deploy tool that records the arguments it actually ran with. */
 function deployTool(name: string, ran: unknown[]) {

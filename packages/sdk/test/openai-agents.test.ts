@@ -14,9 +14,10 @@ import {
   Usage,
 } from '@openai/agents';
 import { z } from 'zod';
-import { call, review, type World, world } from '../../countersign/test/helpers.js';
+import { type World, world } from '../../countersign/test/helpers.js';
 import { approvalTool, resolveInterruptions } from '../src/adapters/openai-agents.js';
-import { type Action, createClient } from '../src/index.js';
+import { createClient } from '../src/index.js';
+import { actionsFor as actionsFor_, decideWhenPending as decide } from './support.js';
 
 // No network: the runs below talk to a scripted model and an in-process gateway only.
 setTracingDisabled(true);
@@ -61,23 +62,10 @@ function toolResultsIn(input: AgentInputItem[] | undefined): [string, unknown][]
 }
 const text = (value: string) => ({ type: 'text', text: value });
 
-/** Decides the next pending action for `tool` (whose arguments match `which`) as a reviewer would, once it shows up. */
-async function decideWhenPending(
-  tool: string,
-  decision: Record<string, unknown>,
-  which: (args: Record<string, unknown>) => boolean = () => true,
-): Promise<Action> {
-  for (;;) {
-    const list = await call(w, 'GET', `/v1/actions?status=pending&tool=${tool}`, w.keys.alice);
-    const a = (list.body.items as Action[]).find((x) => which(x.arguments));
-    if (a) return (await review(w, a.id, w.keys.alice, decision)).body;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const decideWhenPending = (tool: string, decision: Record<string, unknown>, which?: (args: Record<string, unknown>) => boolean) =>
+  decide(w, tool, decision, which);
 
-async function actionsOf(tool: string): Promise<Action[]> {
-  return (await call(w, 'GET', `/v1/actions?tool=${tool}`, w.keys.alice)).body.items as Action[];
-}
+const actionsOf = (tool: string) => actionsFor_(w, tool);
 
 const service = z.object({ service: z.string(), replicas: z.number() });
 

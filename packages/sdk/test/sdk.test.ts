@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { startGateway } from '../../countersign/src/gateway.js';
-import { call, review, type World, world } from '../../countersign/test/helpers.js';
-import { type Action, type CountersignError, createClient, isRefusal, verifyReceipt } from '../src/index.js';
+import { call, type World, world } from '../../countersign/test/helpers.js';
+import { type CountersignError, createClient, isRefusal, verifyReceipt } from '../src/index.js';
+import { decideWhenPending as decide } from './support.js';
 
 let w: World;
 before(async () => {
@@ -13,15 +14,8 @@ after(async () => w.close());
 
 const client = () => createClient({ url: w.gw.url, apiKey: w.keys.agent });
 
-/** Decides the next pending action for `tool` as a reviewer would, once it shows up. */
-async function decideWhenPending(tool: string, decision: Record<string, unknown>, key = w.keys.alice): Promise<Action> {
-  for (;;) {
-    const list = await call(w, 'GET', `/v1/actions?status=pending&tool=${tool}`, key);
-    const a = list.body.items[0];
-    if (a) return (await review(w, a.id, key, decision)).body;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const decideWhenPending = (tool: string, decision: Record<string, unknown>, which?: (args: Record<string, unknown>) => boolean) =>
+  decide(w, tool, decision, which);
 
 test('a guarded tool approved with edited arguments runs with the edited ones, once, and its result is reported', async () => {
   const ran: unknown[] = [];
