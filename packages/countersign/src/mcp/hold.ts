@@ -1,6 +1,5 @@
 import { type Action, type Client, isDecided } from '@countersign/sdk';
 import type { Clock, TimerHandle } from '../lib/clock.js';
-import { toCsError } from './errors.js';
 import type { ProgressReporter } from './progress.js';
 
 export interface HoldOptions {
@@ -20,7 +19,7 @@ export type HoldOutcome = { kind: 'decided'; action: Action } | { kind: 'pending
 
 /**
  * Holds a pending action's call until a decision, the budget, or the client's cancellation,
- * whichever comes first. Waiting is the gateway's long-poll; time (budget, progress ticks) is on
+ * whichever comes first. Waiting is the SDK's; time (budget, progress ticks) is on
  * the injected clock, so a hold of many minutes is testable in milliseconds.
  */
 export async function holdForDecision(cs: Client, action: Action, o: HoldOptions): Promise<HoldOutcome> {
@@ -41,48 +40,17 @@ export async function holdForDecision(cs: Client, action: Action, o: HoldOptions
   return isDecided(latest.status) ? { kind: 'decided', action: latest } : { kind: 'pending', action: latest };
 }
 
-/** Longest single long-poll; the gateway allows up to limits.max_wait_seconds (60 by default). */
-const LONG_POLL_SECONDS = 25;
-
 /**
- * Long-polls the action until it is decided or `signal` aborts, and returns it as last seen.
- * Every request carries the signal, so an abort ends the wait at once whatever step it is in.
- * (The SDK's waitForDecision is not used: an abort during its first read is missed by the event
- * stream that follows, which then waits for a decision that may never come.)
+ * Waits (the SDK's event stream, with long-poll fallback) until the action is decided or `signal`
+ * aborts, and returns it as last seen. An error after the abort is the abort, not a gateway fault.
  */
 async function waitUntilDecided(cs: Client, action: Action, signal: AbortSignal): Promise<Action> {
-  let latest = action;
-  let seconds = LONG_POLL_SECONDS;
-  let backoffMs = 100;
-  while (!signal.aborted) {
-    try {
-      latest = await cs.request<Action>('GET', `/v1/actions/${encodeURIComponent(action.id)}?wait=${seconds}`, undefined, { signal });
-      if (isDecided(latest.status)) return latest;
-      backoffMs = 100;
-    } catch (e) {
-      if (signal.aborted) break;
-      const code = toCsError(e).code;
-      if (code === 'not_found' || code === 'unauthenticated' || code === 'forbidden') throw e;
-      // A gateway configured with a shorter maximum wait says so: ask for less.
-      if (code === 'invalid_request' && seconds > 1) seconds = Math.max(1, Math.floor(seconds / 2));
-      else await pause(backoffMs, signal);
-      backoffMs = Math.min(backoffMs * 2, 5000);
-    }
+  try {
+    return await cs.waitForDecision(action.id, { signal });
+  } catch (e) {
+    if (signal.aborted) return action;
+    throw e;
   }
-  return latest;
-}
-
-/** A network back-off (real time: it paces requests to a gateway that is down, not the budget). */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }
 
 /** Reports at once, then every interval: elapsed seconds of the budget's seconds. */
