@@ -47,28 +47,31 @@ export async function* followEvents(conn: StreamConnection, filter: EventFilter,
         headers: { authorization: `Bearer ${conn.apiKey}`, accept: 'text/event-stream' },
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
-      if (!res.ok || !res.body) {
+      if (res.status >= 400 && res.status < 500) {
+        // A refused filter or key will not get better by retrying.
         const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
-        const err = new CountersignError(
+        throw new CountersignError(
           body?.error?.code ?? 'unavailable',
           body?.error?.message ?? `the event stream answered ${res.status}`,
           res.status,
         );
-        if (res.status < 500) throw err; // a refused filter or key will not get better by retrying
-        throw Object.assign(err, { retry: true });
       }
-      backoff = 100;
-      for await (const msg of parseSse(res.body)) {
-        if (msg.id !== undefined && /^\d+$/.test(msg.id)) lastId = Number(msg.id);
-        if (msg.data === '') continue;
-        const ev = JSON.parse(msg.data) as ActionEvent;
-        lastId = ev.event_id;
-        if (filter.types && !filter.types.includes(ev.type)) continue;
-        yield ev;
+      if (res.ok && res.body) {
+        backoff = 100;
+        for await (const msg of parseSse(res.body)) {
+          if (msg.id !== undefined && /^\d+$/.test(msg.id)) lastId = Number(msg.id);
+          if (msg.data === '') continue;
+          const ev = JSON.parse(msg.data) as ActionEvent;
+          lastId = ev.event_id;
+          if (filter.types && !filter.types.includes(ev.type)) continue;
+          yield ev;
+        }
+      } else {
+        await res.body?.cancel(); // a 5xx: the gateway is restarting or overloaded
       }
     } catch (e) {
       if (opts.signal?.aborted) return;
-      if (e instanceof CountersignError && !(e as { retry?: boolean }).retry) throw e;
+      if (e instanceof CountersignError) throw e;
     }
     // The stream ended or the gateway went away: reconnect after the last event seen.
     await sleep(backoff, opts.signal);
