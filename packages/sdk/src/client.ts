@@ -99,9 +99,15 @@ export class Client {
    *   { idempotencyKey: `tool-call:deploy:${call.id}` },
    * );
    * // action.status: 'approved' (the policy allowed it), 'denied', or 'pending' (a person decides)
+   *
+   * With `redeem: true`, an action the policy approves at once comes back already redeemed
+   * (`action.redeemed === true`): run it now, without calling {@link Client.redeem}. That saves a
+   * request and a durable write on every allowed call. A replay of the same Idempotency-Key does not
+   * carry `redeemed`, and redeeming it then fails with `receipt_used`: only one answer licenses the run.
    */
-  propose(action: ProposedAction, opts: { idempotencyKey?: string } = {}): Promise<Action> {
-    return this.request('POST', '/v1/actions', action, opts.idempotencyKey ? { headers: { 'idempotency-key': opts.idempotencyKey } } : {});
+  propose(action: ProposedAction, opts: { idempotencyKey?: string; redeem?: boolean } = {}): Promise<Action> {
+    const path = opts.redeem ? '/v1/actions?redeem=true' : '/v1/actions';
+    return this.request('POST', path, action, opts.idempotencyKey ? { headers: { 'idempotency-key': opts.idempotencyKey } } : {});
   }
 
   /** Parallel tool calls: several actions, each decided on its own. */

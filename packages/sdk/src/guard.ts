@@ -97,7 +97,8 @@ export function guard<A extends Record<string, unknown>, R>(
     for (const k of ['annotations', 'session_id', 'parent_id', 'on_behalf_of', 'metadata'] as const) {
       if (opts[k] !== undefined) (proposal as unknown as Record<string, unknown>)[k] = opts[k];
     }
-    const proposed = await client.propose(proposal, key ? { idempotencyKey: key } : {});
+    // An action the policy allows at once comes back redeemed: no second round trip before running it.
+    const proposed = await client.propose(proposal, key ? { idempotencyKey: key, redeem: true } : { redeem: true });
     if (proposed.status === 'pending' && opts.onPending === 'pause') throw new ApprovalPending(toApprovalRequired(proposed));
     const action =
       proposed.status === 'pending'
@@ -143,7 +144,7 @@ async function run<A extends Record<string, unknown>, R>(
   resumable: boolean,
 ): Promise<R> {
   try {
-    if (!(resumable && action.redeemed_at)) await client.redeem(action);
+    if (action.redeemed !== true && !(resumable && action.redeemed_at)) await client.redeem(action);
   } catch (e) {
     if (!(e instanceof CountersignError && e.code === 'receipt_used')) throw e;
     // Redeemed by an earlier incarnation that died before reporting: running again could run it twice.

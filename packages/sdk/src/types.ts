@@ -48,6 +48,8 @@ export interface Action {
   receipt: string | null;
   execute_by: string | null;
   redeemed_at: string | null;
+  /** Only on the answer to `propose(…, { redeem: true })` that redeemed the receipt: run it now, once. */
+  redeemed?: true;
   created_at: string;
   updated_at: string;
   expires_at: string | null;

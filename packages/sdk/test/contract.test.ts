@@ -45,6 +45,7 @@ test('the SDK Action type names exactly the fields of the gateway’s Action sch
     receipt: true,
     execute_by: true,
     redeemed_at: true,
+    redeemed: true,
     created_at: true,
     updated_at: true,
     expires_at: true,

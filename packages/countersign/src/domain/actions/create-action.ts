@@ -27,6 +27,8 @@ export interface Proposal {
   workflow: FrozenWorkflow | null;
   policyInput: PolicyInput;
   batchId: string | null;
+  /** Redeem the receipt in the creating transaction if the action is approved at once (POST /v1/actions?redeem=true). */
+  redeem: boolean;
   signer: Signer;
   /** The receipt of an allow decision, signed before the transaction. */
   preissued?: IssuedReceipt;
@@ -146,6 +148,9 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, r
       : ({ type: 'policy', id: null, label: d.rule } as const);
     issued = p.preissued && !row.grant_id ? p.preissued : await issueReceipt(tx, p.signer, row, by, []);
     Object.assign(row, issued.fields);
+    // The proposer is the executor and nobody else holds the receipt yet, so marking it used now is the same
+    // compare-and-set redeemReceipt does, with no one to race.
+    if (p.redeem) row.redeemed_at = tx.now;
   }
   await insertAction.execute(tx.db, row);
   if (row.stage !== null) {
@@ -180,8 +185,17 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, r
     });
   }
   if (issued) tx.audit(issued.audit);
+  if (row.redeemed_at !== null) {
+    tx.audit({
+      actor: { type: 'agent', id: agent.id },
+      event: 'receipt.redeemed',
+      actionId: id,
+      data: { jti: row.receipt_jti, with_proposal: true },
+    });
+  }
   const scope = { actionId: id, agentId: agent.id, sessionId: row.session_id, rootId };
   tx.emit({ type: 'action.created', ...scope, data: view });
   tx.emit({ type: eventForStatus(view.status), ...scope, data: view });
-  return view;
+  if (row.redeemed_at !== null) tx.emit({ type: 'action.redeemed', ...scope, data: view });
+  return row.redeemed_at === null ? view : { ...view, redeemed: true };
 }

@@ -31,7 +31,7 @@ export function prepareProposal(
   agent: AgentPrincipal,
   body: unknown,
   idempotencyKey: string | undefined,
-  batchId: string | null = null,
+  opts: { batchId?: string | null; redeem?: boolean } = {},
 ): Proposal {
   const input = parseInput(ProposeActionBody, body);
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
@@ -57,15 +57,26 @@ export function prepareProposal(
     policyHash: policy.hash,
     workflow: decision.effect === 'review' ? (policy.workflows.get(decision.workflow ?? 'default') ?? null) : null,
     policyInput,
-    batchId,
+    batchId: opts.batchId ?? null,
+    redeem: opts.redeem === true,
     signer: deps,
   };
 }
 
-/** An agent proposes an action: validate, decide by policy, store it with its audit entry and events in one transaction. */
-export async function proposeAction(deps: Deps, principal: Principal, body: unknown, idempotencyKey?: string): Promise<ProposeResult> {
+/**
+ * An agent proposes an action: validate, decide by policy, store it with its audit entry and events in one transaction.
+ * With `redeem`, an action approved at once is also redeemed in that transaction (see createAction), which saves
+ * the executor a second request and a second durable write on every allowed call.
+ */
+export async function proposeAction(
+  deps: Deps,
+  principal: Principal,
+  body: unknown,
+  idempotencyKey?: string,
+  opts: { redeem?: boolean } = {},
+): Promise<ProposeResult> {
   const agent = requireAgent(principal);
-  const p = await presign(deps, agent, prepareProposal(deps, agent, body, idempotencyKey));
+  const p = await presign(deps, agent, prepareProposal(deps, agent, body, idempotencyKey, { redeem: opts.redeem === true }));
   try {
     const result = await deps.committer.run((tx) => writeProposal(tx, agent, p));
     if (result.created) deps.metrics.actionsCreated.inc({ status: result.action.status });

@@ -46,6 +46,12 @@ export const ProposeActionBody = z
   .meta({ id: 'ProposeAction' });
 export type ProposeActionBody = z.infer<typeof ProposeActionBody>;
 
+export const ProposeActionQuery = z.strictObject({
+  redeem: z.enum(['true', 'false']).optional().meta({
+    description: 'true: if the policy (or a standing grant) approves the action at once, redeem its receipt in the same transaction',
+  }),
+});
+
 export const ReviewBody = z
   .strictObject({
     decision: z.enum(['approve', 'deny']),
@@ -151,6 +157,10 @@ export const ActionView = z
     }),
     execute_by: z.string().nullable().meta({ description: 'End of the execution window; unredeemed by then, the action expires' }),
     redeemed_at: z.string().nullable(),
+    redeemed: z.literal(true).optional().meta({
+      description:
+        'Only in the answer to POST /v1/actions?redeem=true that created the action and redeemed its receipt: this answer is the licence to run it now, once. A replay of that request has redeemed_at set but not this.',
+    }),
     created_at: z.string(),
     updated_at: z.string(),
     expires_at: z.string().nullable(),

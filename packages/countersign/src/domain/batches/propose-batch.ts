@@ -24,7 +24,7 @@ export async function proposeBatch(
   const batchId = newId();
   const proposals: Proposal[] = input.actions.map((item, i) => {
     try {
-      return prepareProposal(deps, agent, item, idempotencyKey === undefined ? undefined : `${idempotencyKey}#${i}`, batchId);
+      return prepareProposal(deps, agent, item, idempotencyKey === undefined ? undefined : `${idempotencyKey}#${i}`, { batchId });
     } catch (e) {
       if (e instanceof CsError) {
         throw new CsError(e.code, `actions[${i}]: ${e.message}`, {

@@ -13,6 +13,7 @@ import {
   GetActionQuery,
   ListActionsQuery,
   ProposeActionBody,
+  ProposeActionQuery,
   ResultBody,
   ReviewBody,
 } from '../../domain/actions/schemas.js';
@@ -32,6 +33,7 @@ export const actionRoutes: RouteSpec[] = [
     tags: ['actions'],
     auth: 'any',
     body: ProposeActionBody,
+    query: ProposeActionQuery,
     headers: { 'idempotency-key': { description: 'Same key + same body returns the same action; same key + different body is a 409' } },
     responses: {
       201: { description: 'Created', schema: ActionView },
@@ -41,10 +43,10 @@ export const actionRoutes: RouteSpec[] = [
       409: err('Idempotency-Key reused with a different body'),
       413: err('Body too large'),
     },
-    handler: async ({ deps, principal, body, request, reply }) => {
+    handler: async ({ deps, principal, body, query, request, reply }) => {
       const key = request.headers['idempotency-key'];
       if (Array.isArray(key)) throw new CsError('invalid_request', 'send one Idempotency-Key header');
-      const { action, created } = await proposeAction(deps, principal, body, key);
+      const { action, created } = await proposeAction(deps, principal, body, key, { redeem: query.redeem === 'true' });
       reply.code(created ? 201 : 200).header('location', `/v1/actions/${action.id}`);
       return action;
     },
