@@ -21,6 +21,8 @@ export class Scheduler {
   private wakeAt = Number.POSITIVE_INFINITY;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private peeking = false;
+  private peekAgain = false;
   private unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: Deps) {}
@@ -35,10 +37,11 @@ export class Scheduler {
         workflow?: { stage?: { timeout_at?: string | null } } | null;
       };
       const times = [data.expires_at, data.execute_by, data.workflow?.stage?.timeout_at].map((t) => Date.parse(String(t ?? '')));
-      // Escalation times are not in the event; a pass right after a stage starts re-reads them.
-      if (e.type === 'action.updated' || (e.type === 'tool.approval_required' && data.workflow?.stage)) times.push(this.deps.clock.now());
       const at = Math.min(...times.filter(Number.isFinite));
       if (at < this.wakeAt) this.schedule(at);
+      // Escalation times are not in the event. Reading the earliest timer is one indexed query, where a
+      // whole pass would be eight and three transactions on every proposal that starts a stage.
+      if (e.type === 'action.updated' || (e.type === 'tool.approval_required' && data.workflow?.stage)) this.peekTimers();
     });
     void this.tick();
   }
@@ -70,6 +73,31 @@ export class Scheduler {
       this.deps.logger.error({ err }, 'scheduler pass failed; retrying');
       if (!this.stopped) this.schedule(this.deps.clock.now() + 1000);
     }
+  }
+
+  /**
+   * Brings the wake-up forward to the earliest timer row. Events during a read share one more read
+   * after it, since the one in flight may have started before their timers committed.
+   */
+  private peekTimers(): void {
+    if (this.stopped) return;
+    if (this.peeking) {
+      this.peekAgain = true;
+      return;
+    }
+    this.peeking = true;
+    nextTimer(this.deps)
+      .then((at) => {
+        if (at !== null && at < this.wakeAt && !this.stopped) this.schedule(at);
+      })
+      .catch((err) => this.deps.logger.warn({ err }, 'could not read the next timer'))
+      .finally(() => {
+        this.peeking = false;
+        if (this.peekAgain) {
+          this.peekAgain = false;
+          this.peekTimers();
+        }
+      });
   }
 
   private schedule(at: number): void {

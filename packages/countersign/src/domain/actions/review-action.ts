@@ -1,4 +1,4 @@
-import type { ActionsTable } from '../../db/types.js';
+import type { ActionsTable, ReviewsTable } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
@@ -12,7 +12,16 @@ import { approversInForce, describeApprovers, isEligible, ownerMayVote } from '.
 import { type FrozenStage, type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
 import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
-import { applyProgress, applyTransition, assertBeforeDeadline, conflict, emitStatus, emitView, loadForUpdate } from './transition.js';
+import {
+  applyProgress,
+  applyTransition,
+  assertBeforeDeadline,
+  conflict,
+  emitStatus,
+  emitView,
+  loadForUpdate,
+  loadReviews,
+} from './transition.js';
 
 export type ReviewChannel = 'api' | 'cli' | 'web' | 'slack' | 'teams' | 'email';
 
@@ -60,11 +69,7 @@ export async function reviewAction(
         if (why !== null)
           throw new CsError('forbidden', `you cannot grant similar actions: ${why}; a grant is never broader than your own authority`);
       }
-      const votes = await tx.db
-        .selectFrom('reviews')
-        .select(['reviewer_id', 'reviewer_email', 'decision', 'stage'])
-        .where('action_id', '=', row.id)
-        .execute();
+      const votes = await loadReviews(tx, row.id);
       if (votes.some((v) => v.reviewer_id === principal.id)) {
         throw new CsError('conflict', 'you already voted on this action; each person votes once', {
           details: { status: row.status, version: row.version },
@@ -77,21 +82,21 @@ export async function reviewAction(
           'the arguments cannot be edited once someone has approved them; deny with a reason so the agent proposes again',
         );
       }
-      await tx.db
-        .insertInto('reviews')
-        .values({
-          id: newId(),
-          action_id: row.id,
-          reviewer_id: principal.id,
-          reviewer_email: principal.email,
-          decision: input.decision,
-          reason,
-          arguments: edited ? editedText : null,
-          channel,
-          created_at: tx.now,
-          stage: stage.index,
-        })
-        .execute();
+      const vote: ReviewsTable = {
+        id: newId(),
+        action_id: row.id,
+        reviewer_id: principal.id,
+        reviewer_email: principal.email,
+        decision: input.decision,
+        reason,
+        arguments: edited ? editedText : null,
+        channel,
+        created_at: tx.now,
+        stage: stage.index,
+      };
+      await tx.db.insertInto('reviews').values(vote).execute();
+      // Every review of the action, this one last (time-ordered ids): the view needs no second read.
+      const reviews = [...votes, vote];
       const actor = { type: 'user' as const, id: principal.id };
       tx.audit({
         actor,
@@ -118,13 +123,13 @@ export async function reviewAction(
         // Any eligible deny ends the review: denial is terminal.
         const denied = await applyTransition(tx, row, 'deny', decidedBy);
         tx.audit({ actor, event: 'action.denied', actionId: row.id, data: { by: principal.email, reason, version: denied.version } });
-        return emitStatus(tx, denied);
+        return emitStatus(tx, denied, reviews);
       }
       const editChanges = edited ? { arguments: editedText as string, original_arguments: row.arguments } : {};
       const approvals = votes.filter((v) => v.stage === stage.index && v.decision === 'approve').length + 1;
       if (approvals < stage.quorum) {
         const progressed = await applyProgress(tx, row, 'approve', editChanges);
-        return emitView(tx, progressed, 'action.updated');
+        return emitView(tx, progressed, 'action.updated', reviews);
       }
       // A one-person, one-stage review needs no separate record of its stage completing.
       if (wf.stages.length > 1 || stage.quorum > 1) {
@@ -133,7 +138,7 @@ export async function reviewAction(
       const next = await advanceAfterQuorum(tx, { ...row, ...editChanges }, wf, stage);
       if (next) {
         const progressed = await applyProgress(tx, row, 'approve', { ...editChanges, ...next });
-        return emitView(tx, progressed, 'action.updated');
+        return emitView(tx, progressed, 'action.updated', reviews);
       }
       const approvers = [...new Set([...votes.filter((v) => v.decision === 'approve').map((v) => v.reviewer_email), principal.email])];
       const by = { type: 'user', id: principal.id, label: principal.email } as const;
@@ -142,7 +147,7 @@ export async function reviewAction(
       tx.audit({ actor, event: 'action.approved', actionId: row.id, data: { by: principal.email, reason, version: approved.version } });
       tx.audit(issued.audit);
       if (input.grant) await createGrant(tx, deps.config, { voter: principal, row: approved, wf, spec: input.grant });
-      return emitStatus(tx, approved);
+      return emitStatus(tx, approved, reviews);
     },
     { urgent: !approve },
   );

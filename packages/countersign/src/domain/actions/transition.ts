@@ -1,7 +1,8 @@
 import type { Tx } from '../../db/committer.js';
-import type { ActionsTable } from '../../db/types.js';
+import type { ActionsTable, ReviewsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
+import { parseFrozenWorkflow } from '../workflow/frozen.js';
 import type { ActionView } from './schemas.js';
 import { type ActionStatus, eventForStatus, nextStatus, parseStatus, type Transition } from './status.js';
 import { toActionView } from './view.js';
@@ -56,8 +57,10 @@ export async function applyTransition(tx: Tx, row: ActionsTable, t: Transition, 
   if (to === null) throw conflict(row, t);
   if (t !== 'expire') assertBeforeDeadline(tx, row, t);
   const updated = await compareAndSet(tx, row, t, to, changes);
-  // A decided action's workflow deadlines mean nothing any more.
-  if (from === 'pending' && row.workflow !== null) await tx.db.deleteFrom('timers').where('action_id', '=', row.id).execute();
+  // A decided action's workflow deadlines mean nothing any more. Only the current stage can have any.
+  if (from === 'pending' && row.workflow !== null && stageHasTimers(row)) {
+    await tx.db.deleteFrom('timers').where('action_id', '=', row.id).execute();
+  }
   return updated;
 }
 
@@ -97,19 +100,24 @@ async function compareAndSet(tx: Tx, row: ActionsTable, t: Transition, to: Actio
 }
 
 /** Queues the status event for an updated row (published after commit, via the outbox); returns the view it carries. */
-export async function emitStatus(tx: Tx, row: ActionsTable): Promise<ActionView> {
-  return emitView(tx, row, eventForStatus(parseStatus(row.status)));
+/** `known`: the action's reviews in order, when the caller already has them (saves a query). */
+export async function emitStatus(tx: Tx, row: ActionsTable, known?: readonly ReviewsTable[]): Promise<ActionView> {
+  return emitView(tx, row, eventForStatus(parseStatus(row.status)), known);
+}
+
+/** The action's reviews in the order they were cast. */
+export function loadReviews(tx: Tx, actionId: string): Promise<ReviewsTable[]> {
+  return tx.db.selectFrom('reviews').selectAll().where('action_id', '=', actionId).orderBy('created_at').orderBy('id').execute();
+}
+
+function stageHasTimers(row: ActionsTable): boolean {
+  const stage = parseFrozenWorkflow(row.workflow as string).stages[row.stage ?? -1];
+  return stage === undefined || stage.timeout_ms !== null || stage.levels.length > 0;
 }
 
 /** Queues an event of any type carrying the action's current view. */
-export async function emitView(tx: Tx, row: ActionsTable, type: string): Promise<ActionView> {
-  const reviews = await tx.db
-    .selectFrom('reviews')
-    .selectAll()
-    .where('action_id', '=', row.id)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+export async function emitView(tx: Tx, row: ActionsTable, type: string, known?: readonly ReviewsTable[]): Promise<ActionView> {
+  const reviews = known ?? (await loadReviews(tx, row.id));
   const view = toActionView(row, reviews);
   tx.emit({
     type,

@@ -1,5 +1,6 @@
 import type { Tx } from '../../db/committer.js';
 import type { ActionsTable } from '../../db/types.js';
+import type { PolicyInput } from '../../policy/cel-env.js';
 import { policyInputFromRow } from '../actions/policy-input.js';
 import type { FrozenStage, FrozenWorkflow } from './frozen.js';
 import { clearTimers, nextApplicableStage, scheduleStageTimers } from './stages.js';
@@ -16,8 +17,10 @@ export interface StageChanges {
  * deadlines, or return null when none is left and the action is approved.
  */
 export async function advanceAfterQuorum(tx: Tx, row: ActionsTable, wf: FrozenWorkflow, done: FrozenStage): Promise<StageChanges | null> {
-  const input = await policyInputFromRow(tx.db, row, tx.now);
-  const entry = nextApplicableStage(wf, done.index + 1, () => input);
+  // The agent's labels cost a query; only a later stage's condition needs them.
+  const conditional = wf.stages.slice(done.index + 1).some((s) => s.when !== null);
+  const input = conditional ? await policyInputFromRow(tx.db, row, tx.now) : undefined;
+  const entry = nextApplicableStage(wf, done.index + 1, () => input as PolicyInput);
   const data = { from: done.name, skipped: entry.skipped, ...(entry.errors.length ? { errors: entry.errors } : {}) };
   if (!entry.stage) {
     if (entry.skipped.length > 0) tx.audit({ actor: { type: 'system', id: null }, event: 'action.stages_skipped', actionId: row.id, data });
