@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { auditEntryHash } from '../domain/audit/chain.js';
 import { canonicalJson } from '../lib/canonical.js';
 import type { AuditInput, EventInput, StoredEvent } from './committer.js';
@@ -125,8 +125,36 @@ export async function appendLogs(
     data: serialize(e.data),
   }));
 
+  const newHead = { audit_seq: seq, audit_hash: prev, event_seq: eventSeq };
+  if (caps.insertInWith && auditRows.length <= CHUNK && eventRows.length <= CHUNK) {
+    await conn.executeQuery(appendStatement(auditRows, eventRows, newHead));
+    return stored;
+  }
   await insertRows(conn, 'audit_log', AUDIT_COLUMNS, auditRows);
   await insertRows(conn, 'events', EVENT_COLUMNS, eventRows);
-  await updateHead.execute(conn, { audit_seq: seq, audit_hash: prev, event_seq: eventSeq });
+  await updateHead.execute(conn, newHead);
   return stored;
+}
+
+/** One statement: both inserts as data-modifying WITH clauses (always run to completion) and the head update. */
+function appendStatement(
+  audits: Record<string, unknown>[],
+  events: Record<string, unknown>[],
+  head: { audit_seq: number; audit_hash: string; event_seq: number },
+): CompiledQuery {
+  const parameters: unknown[] = [];
+  const p = (v: unknown) => {
+    parameters.push(v);
+    return `$${parameters.length}`;
+  };
+  const insert = (name: string, table: Table, columns: readonly string[], rows: Record<string, unknown>[]) =>
+    `${name} as (insert into ${table} (${columns.map((c) => `"${c}"`).join(', ')}) values ${rows
+      .map((r) => `(${columns.map((c) => p(r[c])).join(', ')})`)
+      .join(', ')})`;
+  const clauses = [
+    ...(audits.length > 0 ? [insert('a', 'audit_log', AUDIT_COLUMNS, audits)] : []),
+    ...(events.length > 0 ? [insert('e', 'events', EVENT_COLUMNS, events)] : []),
+  ];
+  const text = `with ${clauses.join(', ')} update chain_head set audit_seq = ${p(head.audit_seq)}, audit_hash = ${p(head.audit_hash)}, event_seq = ${p(head.event_seq)} where id = 1`;
+  return CompiledQuery.raw(text, parameters);
 }

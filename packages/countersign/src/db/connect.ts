@@ -21,6 +21,12 @@ export interface Capabilities {
   readonly lockSuffix: string;
   /** Whether `FOR UPDATE SKIP LOCKED` is available for multi-process schedulers. */
   readonly skipLocked: boolean;
+  /**
+   * Whether INSERTs may run inside WITH (PostgreSQL): a batch's audit entries, events and head
+   * update then go in one statement, one round trip instead of three. SQLite is in-process, where
+   * a round trip costs nothing, and its WITH takes only SELECTs.
+   */
+  readonly insertInWith: boolean;
   /** Statement serialising migrations across processes inside the migration transaction ('' when the write lock suffices). */
   readonly migrationLock: string;
   isUniqueViolation(error: unknown): boolean;
@@ -50,6 +56,7 @@ const sqliteCaps: Capabilities = {
   beginWrite: 'begin immediate',
   lockSuffix: '',
   skipLocked: false,
+  insertInWith: false,
   migrationLock: '',
   isUniqueViolation: (e) => {
     const code = (e as { code?: unknown })?.code;
@@ -66,6 +73,7 @@ const postgresCaps: Capabilities = {
   beginWrite: 'begin',
   lockSuffix: ' for update',
   skipLocked: true,
+  insertInWith: true,
   migrationLock: `select pg_advisory_xact_lock(hashtext('countersign:migrate:' || current_schema()))`,
   isUniqueViolation: (e) => (e as { code?: unknown })?.code === '23505',
   appendOnly: (t) => [
