@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
 import { canonicalJson, sha256Hex } from '../src/lib/canonical.js';
-import { call, review, type World, world } from './helpers.js';
+import { auditRows, call, review, type World, world } from './helpers.js';
 import {
   actionsOf,
   connectStdio,
@@ -88,6 +88,13 @@ describe('MCP proxy over stdio: filesystem + memory servers', () => {
     assert.equal(action.annotations.readOnlyHint, true);
     assert.equal(action.result.outcome, 'succeeded');
     assert.ok(action.redeemed_at, 'its approval receipt was redeemed before it ran');
+    const audit = (await auditRows(w, listed.id)).map((e) => e.event);
+    assert.deepEqual(
+      audit.filter((e) => e.startsWith('receipt.')),
+      ['receipt.issued', 'receipt.redeemed'],
+      'redeemed once, with its proposal: no second request before it ran',
+    );
+    assert.equal(audit.indexOf('receipt.redeemed') < audit.indexOf('action.executed'), true);
   });
 
   test('a prefixed tool reaches its own server; the gateway sees the upstream tool name and server', async () => {

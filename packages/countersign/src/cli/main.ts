@@ -24,7 +24,7 @@ export function buildProgram(out: (s: string) => void, err: (s: string) => void)
   registerReview(program, out);
   registerPolicy(program, out);
   registerGrants(program, out);
-  registerMcp(program);
+  registerMcp(program, out);
   return program;
 }
 

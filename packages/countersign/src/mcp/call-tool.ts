@@ -5,7 +5,7 @@ import type { CatalogueEntry } from './catalogue.js';
 import { toProposal } from './classify.js';
 import type { ProxyCore, Session } from './core.js';
 import { gatewayErrorResult, toCsError } from './errors.js';
-import { runApproved } from './execute.js';
+import { notRun, type RunContext, runApproved } from './execute.js';
 import { holdForDecision } from './hold.js';
 import { askForReview, type InputRequiredContext, MAX_ROUNDS } from './input-required.js';
 import type { ProgressReporter } from './progress.js';
@@ -43,6 +43,16 @@ export async function callTool(core: ProxyCore, call: DownstreamCall): Promise<A
   if (isBuiltin(call.name)) return runBuiltin(core, call);
   const entry = core.lookup(call.name);
   if (!entry) throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${call.name}`);
+  try {
+    // A server that is down (and not back within a short wait) gets nothing proposed: no one should
+    // review, and no approval be used up, for a call that cannot run.
+    await entry.upstream.ready();
+  } catch (e) {
+    return textResult(
+      `NOT EXECUTED — ${(e as Error).message}: "${entry.name}" was neither proposed for approval nor run; try again later.`,
+      true,
+    );
+  }
   const step: Step = { core, entry, call, key: core.registry.callKey(call.session.id, entry.upstream.name, entry.tool.name, call.args) };
   let action: Action;
   try {
@@ -72,6 +82,7 @@ async function openAction(s: Step): Promise<Action> {
   }
   const action = await core.cs.propose(toProposal(s.entry, call.args, call.session.id), {
     idempotencyKey: core.registry.newIdempotencyKey(key),
+    redeem: true,
   });
   if (action.status === 'pending' || action.status === 'approved') {
     const { evicted } = core.registry.track(key, call.session.id, action.id);
@@ -168,8 +179,31 @@ async function execute(s: Step, action: Action): Promise<Answer> {
     core.registry.settle(key, action.id);
     return textResult(`NOT EXECUTED — action ${action.id} is for "${action.tool}" on "${action.resource}", not "${entry.name}".`, true);
   }
+  const now = core.current(entry.name);
+  const reviewedAgainst = (action.metadata.mcp as { definition?: unknown } | undefined)?.definition;
+  if (now === undefined || (typeof reviewedAgainst === 'string' && reviewedAgainst !== now.fingerprint)) {
+    // The tool changed (a restart, list_changed) while its call was held: the approval was for the old one.
+    core.registry.settle(key, action.id);
+    return notRun(
+      action,
+      runContext(core, call),
+      `"${entry.name}" ${now ? 'changed its definition' : 'went away'} after action ${action.id} was proposed, so the approval is not used; call it again to have it reviewed as it is now`,
+    );
+  }
   const open = core.registry.find(key);
-  const ctx = {
+  const ctx = runContext(core, call);
+  const shared = open?.actionId === action.id ? open : undefined;
+  if (shared && shared.running === undefined) shared.running = runApproved(now, action, ctx);
+  const run = shared?.running ?? runApproved(now, action, ctx);
+  try {
+    return await run;
+  } finally {
+    core.registry.settle(key, action.id);
+  }
+}
+
+function runContext(core: ProxyCore, call: DownstreamCall): RunContext {
+  return {
     cs: core.cs,
     signal: call.signal,
     progress: call.progress,
@@ -177,12 +211,4 @@ async function execute(s: Step, action: Action): Promise<Answer> {
     log: core.log,
     track: (t: Promise<unknown>) => core.track(t),
   };
-  const shared = open?.actionId === action.id ? open : undefined;
-  if (shared && shared.running === undefined) shared.running = runApproved(entry, action, ctx);
-  const run = shared?.running ?? runApproved(entry, action, ctx);
-  try {
-    return await run;
-  } finally {
-    core.registry.settle(key, action.id);
-  }
 }

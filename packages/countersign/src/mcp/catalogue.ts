@@ -1,6 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/client';
 import { effectiveHints, type Hints } from './classify.js';
-import type { PinCheck, PinStore } from './pins.js';
+import { definitionOf, type PinCheck, type PinStore } from './pins.js';
 import type { Upstream } from './upstream.js';
 
 /** One tool as the downstream client sees it, and where it really lives. */
@@ -13,6 +13,8 @@ export interface CatalogueEntry {
   /** The hints that classify its calls: upstream's, operator overrides, or forced review after a pin change. */
   hints: Hints;
   pin: PinCheck;
+  /** Fingerprint of the definition as listed now: an approval given under another one must not run against this. */
+  fingerprint: string;
 }
 
 /**
@@ -36,8 +38,16 @@ export class Catalogue {
         const name = names.get(upstream.name)?.get(tool.name);
         // A server listing one name twice: the first definition wins, as in any map.
         if (name === undefined || byName.has(name)) continue;
-        const pin = pins.check(upstream.name, tool, now);
-        byName.set(name, { name, upstream, tool, pin, hints: effectiveHints(upstream.spec, tool, pin) });
+        const definition = definitionOf(tool);
+        const pin = pins.check(upstream.name, tool, now, definition);
+        byName.set(name, {
+          name,
+          upstream,
+          tool,
+          pin,
+          fingerprint: definition.fingerprint,
+          hints: effectiveHints(upstream.spec, tool, pin),
+        });
       }
     }
     return new Catalogue(byName);

@@ -1,7 +1,8 @@
 import type { ProposedAction } from '@countersign/sdk';
 import type { Tool } from '@modelcontextprotocol/client';
+import { canonicalJson, sha256Hex } from '../lib/canonical.js';
 import type { CatalogueEntry } from './catalogue.js';
-import { definitionOf, type PinCheck } from './pins.js';
+import { type Definition, definitionOf, type PinCheck, type PinField } from './pins.js';
 import type { UpstreamSpec } from './settings.js';
 
 export interface Hints {
@@ -46,6 +47,7 @@ function booleanHints(annotations: unknown): Partial<Hints> {
 }
 
 const MAX_DESCRIPTION_IN_METADATA = 2048;
+const MAX_SCHEMA_IN_METADATA = 8192;
 
 /**
  * The proposed action for one `tools/call`: the upstream's own tool name (stable whatever the
@@ -54,14 +56,15 @@ const MAX_DESCRIPTION_IN_METADATA = 2048;
  * matches its Idempotency-Key.
  */
 export function toProposal(entry: CatalogueEntry, args: Record<string, unknown>, sessionId: string): ProposedAction {
-  const mcp: Record<string, unknown> = { server: entry.upstream.name, exposed_name: entry.name };
+  // The definition the call is proposed (and so reviewed) against; the proxy refuses to run it against another.
+  const mcp: Record<string, unknown> = { server: entry.upstream.name, exposed_name: entry.name, definition: entry.fingerprint };
   if (entry.pin.changed) {
-    const now = definitionOf(entry.tool);
+    const { fields, pinned } = entry.pin;
     mcp.definition_changed = {
-      fields: entry.pin.fields,
-      pinned_at: entry.pin.pinned.pinned_at,
-      pinned: { description: clip(entry.pin.pinned.description), annotations: entry.pin.pinned.annotations },
-      current: { description: clip(now.description), annotations: now.annotations },
+      fields,
+      pinned_at: pinned.pinned_at,
+      pinned: shownDefinition(pinned, fields),
+      current: shownDefinition(definitionOf(entry.tool), fields),
     };
   }
   return {
@@ -72,6 +75,26 @@ export function toProposal(entry: CatalogueEntry, args: Record<string, unknown>,
     session_id: sessionId,
     metadata: { mcp },
   };
+}
+
+type Shown = Pick<Definition, 'description' | 'annotations'> & Partial<Pick<Definition, 'input_schema' | 'output_schema'>>;
+
+/**
+ * What a reviewer is shown of one side of a changed definition: the text and hints always, a
+ * schema only when it is what changed (schemas can be long, and an unchanged one says nothing).
+ */
+function shownDefinition(d: Shown, fields: readonly PinField[]): Record<string, unknown> {
+  const out: Record<string, unknown> = { description: clip(d.description), annotations: d.annotations };
+  if (fields.includes('input_schema')) out.input_schema = boundedJson(d.input_schema);
+  if (fields.includes('output_schema')) out.output_schema = boundedJson(d.output_schema);
+  return out;
+}
+
+/** A schema too large for a proposal's metadata is replaced by its size and hash (the pin file has it whole). */
+function boundedJson(value: Record<string, unknown> | null | undefined): unknown {
+  if (value === undefined || value === null) return null;
+  const text = canonicalJson(value);
+  return text.length <= MAX_SCHEMA_IN_METADATA ? value : { omitted: 'too long to show here', bytes: text.length, sha256: sha256Hex(text) };
 }
 
 function clip(text: string | null): string | null {

@@ -8,6 +8,7 @@ import { CallRegistry, type OpenCall } from './call-registry.js';
 import { Catalogue, type CatalogueEntry } from './catalogue.js';
 import { toCsError } from './errors.js';
 import { type ApprovalState, createApprovalStateCodec } from './input-required.js';
+import { Passthrough } from './passthrough.js';
 import { PinStore } from './pins.js';
 import type { ProxySettings } from './settings.js';
 import { Upstream } from './upstream.js';
@@ -32,6 +33,8 @@ const RESERVED = new Set(BUILTIN_TOOLS.map((t) => t.name));
 export class ProxyCore {
   readonly registry = new CallRegistry();
   readonly stateCodec: RequestStateCodec<ApprovalState> = createApprovalStateCodec();
+  /** Upstream resources and prompts, passed through without approval. */
+  readonly passthrough: Passthrough;
   private catalogue: Catalogue;
   private readonly listeners = new Set<() => void>();
   private readonly tasks = new Set<Promise<unknown>>();
@@ -47,6 +50,7 @@ export class ProxyCore {
   ) {
     this.catalogue = this.build();
     for (const u of upstreams) u.onToolsChanged = () => this.toolsChanged();
+    this.passthrough = new Passthrough(upstreams, log);
   }
 
   /**
@@ -69,8 +73,14 @@ export class ProxyCore {
     }
   }
 
-  /** The catalogue entry a downstream tool name refers to. */
+  /** The catalogue entry a downstream tool name refers to (re-reading the pin file first if it changed). */
   lookup(name: string): CatalogueEntry | undefined {
+    this.reloadPins();
+    return this.catalogue.lookup(name);
+  }
+
+  /** The entry as the catalogue stands, for a second look within one call (no pin-file stat). */
+  current(name: string): CatalogueEntry | undefined {
     return this.catalogue.lookup(name);
   }
 
@@ -79,6 +89,7 @@ export class ProxyCore {
    * listing is never staler than the upstream itself.
    */
   async listTools(): Promise<Tool[]> {
+    this.reloadPins();
     const quiet = this.upstreams.filter((u) => !u.announcesChanges);
     if (quiet.length > 0) {
       await Promise.all(quiet.map((u) => u.refreshTools().catch((err) => this.log.warn({ err, upstream: u.name }, 'tools/list failed'))));
@@ -116,6 +127,7 @@ export class ProxyCore {
 
   /** A downstream session ended: its open calls will never be retried. */
   async endSession(session: Session, reason: string): Promise<void> {
+    this.passthrough.endSession(session.id);
     await Promise.all(this.registry.drainScope(session.id).map((c) => this.withdraw(c, reason)));
   }
 
@@ -131,6 +143,15 @@ export class ProxyCore {
 
   private build(): Catalogue {
     return Catalogue.build(this.upstreams, this.pins, RESERVED, new Date(this.clock.now()));
+  }
+
+  /** An operator accepted or forgot a pin (`countersign mcp pins`), or another proxy pinned: classify by the file as it is now. */
+  private reloadPins(): void {
+    try {
+      if (this.pins.reloadIfChanged()) this.toolsChanged();
+    } catch (err) {
+      this.log.error({ err }, 'could not re-read the pin file; the pins read before stay in force');
+    }
   }
 
   private toolsChanged(): void {

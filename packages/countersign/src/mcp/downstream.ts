@@ -3,6 +3,7 @@ import { VERSION } from '../version.js';
 import { callTool } from './call-tool.js';
 import type { ProxyCore, Session } from './core.js';
 import { readInputRequiredContext } from './input-required.js';
+import { servePassthrough } from './passthrough-server.js';
 import { ProgressReporter } from './progress.js';
 import { STATUS_TOOL, WAIT_TOOL } from './results.js';
 
@@ -17,9 +18,10 @@ const INSTRUCTIONS = [
  * A fresh low-level MCP server for one downstream connection (stdio, a 2025-era HTTP session) or
  * one 2026-07-28 HTTP request. All of them share the core; the server only translates requests.
  * The low-level `Server` is used on purpose: the tools are someone else's, described by JSON
- * Schema, and must pass through unchanged.
+ * Schema, and must pass through unchanged. `era` is the protocol era the instance will serve
+ * (resource subscriptions exist only in the 2025 one).
  */
-export function createDownstreamServer(core: ProxyCore, session: Session): Server {
+export function createDownstreamServer(core: ProxyCore, session: Session, era: 'legacy' | 'modern' = 'modern'): Server {
   const server = new Server(
     { name: 'countersign-mcp-proxy', version: VERSION },
     {
@@ -29,6 +31,7 @@ export function createDownstreamServer(core: ProxyCore, session: Session): Serve
       requestState: { verify: (state, ctx) => core.stateCodec.verify(state, ctx) },
     },
   );
+  servePassthrough(server, core.passthrough, session, era);
   server.setRequestHandler('tools/list', async () => ({ tools: await core.listTools() }));
   server.setRequestHandler('tools/call', async (req, ctx) => {
     const token = req.params._meta?.progressToken;

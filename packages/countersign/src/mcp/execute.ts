@@ -19,15 +19,15 @@ export interface RunContext {
 
 /**
  * Runs an approved action upstream, at most once, the way `guard()` does: redeem the receipt
- * first (a receipt redeems once, so a second runner is refused before it runs anything), call the
+ * first unless the proposal already did (a receipt redeems once, so a second runner is refused
+ * before it runs anything), call the
  * upstream tool with the approved, possibly edited, arguments, then report the outcome.
  */
 export async function runApproved(entry: CatalogueEntry, action: Action, rc: RunContext): Promise<CallToolResult> {
-  if (rc.signal.aborted) {
-    return textResult(`NOT EXECUTED — the call was cancelled; approved action ${action.id} was not run.`, true);
-  }
+  if (rc.signal.aborted) return notRun(action, rc, `the call was cancelled; approved action ${action.id} was not run`);
   try {
-    await rc.cs.redeem(action);
+    // Proposed with redeem: an action the policy allowed at once came back already redeemed for this call.
+    if (action.redeemed !== true) await rc.cs.redeem(action);
   } catch (e) {
     if (toCsError(e).code === 'receipt_used') {
       // Redeemed before (another runner, or one that died before reporting): running again could run it twice.
@@ -49,6 +49,15 @@ export async function runApproved(entry: CatalogueEntry, action: Action, rc: Run
   }
   report(rc, action, result.isError === true ? 'failed' : 'succeeded', resultSummary(result));
   return faithfulResult(result);
+}
+
+/**
+ * An approved action the proxy decided not to run. One already redeemed with its proposal is
+ * reported as not run, or it would look started-and-lost.
+ */
+export function notRun(action: Action, rc: RunContext, why: string): CallToolResult {
+  if (action.redeemed === true) report(rc, action, 'failed', { error: why, not_run: true });
+  return textResult(`NOT EXECUTED — ${why}.`, true);
 }
 
 /** Reported in the background: the caller has its result; a lost report costs an audit line, not the call. */

@@ -41,6 +41,11 @@ export async function listenHttp(core: ProxyCore, l: ListenSettings): Promise<Ht
     modern.notify.toolsChanged();
     legacy.toolsChanged();
   });
+  const unsubscribeLists = core.passthrough.onListChanged((kind) => {
+    if (kind === 'resources') modern.notify.resourcesChanged();
+    else modern.notify.promptsChanged();
+    legacy.listChanged(kind);
+  });
   const guard = requestGuard(l);
   const server = createServer((req, res) => {
     serve(req, res).catch((err) => {
@@ -70,6 +75,7 @@ export async function listenHttp(core: ProxyCore, l: ListenSettings): Promise<Ht
     url: `http://${host}:${port}${MCP_PATH}`,
     async close() {
       unsubscribe();
+      unsubscribeLists();
       await legacy.closeAll();
       await modern.close();
       server.closeAllConnections();

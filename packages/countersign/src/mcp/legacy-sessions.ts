@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Server, WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
 import type { ProxyCore, Session } from './core.js';
 import { createDownstreamServer } from './downstream.js';
+import { type ListKind, sendListChanged } from './passthrough.js';
 
 /** Sessions beyond this close the least recently used one: clients that vanish without DELETE. */
 export const MAX_LEGACY_SESSIONS = 256;
@@ -40,7 +41,7 @@ export class LegacySessions {
   private async open(request: Request): Promise<Response> {
     const id = randomUUID();
     const session: Session = { id: `mcp-http-${id}` };
-    const server = createDownstreamServer(this.core, session);
+    const server = createDownstreamServer(this.core, session, 'legacy');
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       onsessioninitialized: () => {
@@ -57,6 +58,10 @@ export class LegacySessions {
 
   toolsChanged(): void {
     for (const e of this.entries.values()) e.server.sendToolListChanged().catch(() => undefined);
+  }
+
+  listChanged(kind: ListKind): void {
+    for (const e of this.entries.values()) sendListChanged(e.server, kind).catch(() => undefined);
   }
 
   async closeAll(): Promise<void> {

@@ -3,6 +3,7 @@ import type { JSONRPCMessage, MessageExtraInfo, Server, Transport, TransportSend
 import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import type { ProxyCore, Session } from './core.js';
 import { createDownstreamServer } from './downstream.js';
+import { sendListChanged } from './passthrough.js';
 
 export interface StdioServing {
   /** Resolves when the client has gone (stdin ended) and its session's open calls were withdrawn. */
@@ -22,8 +23,8 @@ export function serveProxyOverStdio(core: ProxyCore, transport: Transport = new 
   const gone = new Promise<void>((resolve) => (ended = resolve));
   const wire = new ObservedTransport(transport, () => ended());
   const handle = serveStdio(
-    () => {
-      const server = createDownstreamServer(core, session);
+    (ctx) => {
+      const server = createDownstreamServer(core, session, ctx.era);
       servers.add(server);
       return server;
     },
@@ -33,8 +34,12 @@ export function serveProxyOverStdio(core: ProxyCore, transport: Transport = new 
     // The probe instance of the opening exchange is never connected; only the pinned one delivers.
     for (const s of servers) s.sendToolListChanged().catch(() => undefined);
   });
+  const unsubscribeLists = core.passthrough.onListChanged((kind) => {
+    for (const s of servers) sendListChanged(s, kind).catch(() => undefined);
+  });
   const closed = gone.then(async () => {
     unsubscribe();
+    unsubscribeLists();
     await core.endSession(session, 'the MCP client disconnected');
   });
   return {

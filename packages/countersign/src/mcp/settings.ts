@@ -93,9 +93,14 @@ export function resolveProxySettings(file: McpConfig | undefined, env: NodeJS.Pr
     upstreams,
     hold,
     upstreamTimeoutMs: cfg.upstream_timeout ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
-    pinsFile: resolve(cwd, expandHome(flags.pinsFile ?? cfg.pins_file ?? '~/.countersign/mcp-pins.json')),
+    pinsFile: resolvePinsFile(cfg, flags.pinsFile, cwd),
     listen: resolveListen(cfg.listen, env, flags),
   };
+}
+
+/** The pin file: --pins, else the config's `pins_file`, else ~/.countersign/mcp-pins.json (the proxy and `mcp pins` agree). */
+export function resolvePinsFile(file: McpConfig | undefined, flag: string | undefined, cwd: string): string {
+  return resolve(cwd, expandHome(flag ?? file?.pins_file ?? '~/.countersign/mcp-pins.json'));
 }
 
 function resolveHold(h: McpConfig['hold']): HoldSettings {

@@ -1,9 +1,17 @@
-import { type CallToolResult, Client, type Progress, StreamableHTTPClientTransport, type Tool } from '@modelcontextprotocol/client';
+import {
+  type CallToolResult,
+  Client,
+  type Progress,
+  type ServerCapabilities,
+  StreamableHTTPClientTransport,
+  type Tool,
+} from '@modelcontextprotocol/client';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import type { Logger } from 'pino';
 import { CsError } from '../lib/errors.js';
 import { VERSION } from '../version.js';
 import type { UpstreamSpec } from './settings.js';
+import { ConnectionSupervisor, isConnectionLoss } from './supervisor.js';
 
 export interface UpstreamCallOptions {
   signal?: AbortSignal | undefined;
@@ -19,14 +27,29 @@ export interface UpstreamCallOptions {
 export class Upstream {
   private tools: Tool[] = [];
   private closed = false;
+  /** Restarts a crashed stdio server, reconnects a dropped HTTP one (supervisor.ts). */
+  private readonly supervisor: ConnectionSupervisor;
   /** Called after the upstream said its tool list changed and the new list has been read. */
   onToolsChanged: (() => void) | undefined;
+  /** Told when a new connection replaced a lost one: what the old one held upstream (subscriptions) is gone. */
+  private readonly reconnectListeners = new Set<() => void>();
 
   private constructor(
     readonly spec: UpstreamSpec,
     private readonly client: Client,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.supervisor = new ConnectionSupervisor({
+      server: spec.name,
+      eager: spec.kind === 'stdio',
+      reconnect: () => this.reconnect(),
+      reconnected: () => {
+        this.onToolsChanged?.();
+        for (const fn of this.reconnectListeners) fn();
+      },
+      log,
+    });
+  }
 
   /** Connects, reads the tool list and subscribes to its changes. Throws `unavailable` naming the server. */
   static async connect(spec: UpstreamSpec, log: Logger): Promise<Upstream> {
@@ -40,8 +63,7 @@ export class Upstream {
       throw new CsError('unavailable', `cannot start upstream MCP server "${spec.name}": ${(e as Error).message}`, { cause: e });
     }
     client.onclose = () => {
-      if (!up.closed) up.log.error('upstream MCP server connection closed; its tools now fail');
-      up.closed = true;
+      if (!up.closed) up.supervisor.lost(spec.kind === 'stdio' ? 'its process exited' : 'the connection closed');
     };
     client.setNotificationHandler('notifications/tools/list_changed', () => {
       up.refreshTools().then(
@@ -50,6 +72,10 @@ export class Upstream {
       );
     });
     return up;
+  }
+
+  onReconnected(fn: () => void): void {
+    this.reconnectListeners.add(fn);
   }
 
   get name(): string {
@@ -66,12 +92,40 @@ export class Upstream {
     return this.client.getServerCapabilities()?.tools?.listChanged === true;
   }
 
+  /** What the server declared at connect (the proxy declares resources and prompts downstream from these). */
+  get capabilities(): ServerCapabilities {
+    return this.client.getServerCapabilities() ?? {};
+  }
+
+  /**
+   * The SDK client itself, for what passes through without approval (resources, prompts:
+   * passthrough.ts). Tool calls never go this way; they go through callTool after approval.
+   */
+  get sdk(): Client {
+    this.assertOpen();
+    return this.client;
+  }
+
+  /**
+   * Resolves once the server is connected, waiting for a reconnection under way (bounded); throws
+   * `unavailable` naming the server otherwise. Lets a call learn the server is down before it is proposed.
+   */
+  async ready(): Promise<void> {
+    if (this.closed) throw this.supervisor.unavailable();
+    await this.supervisor.ready();
+  }
+
   /** Reads every page of the server's tool list. */
   async refreshTools(): Promise<readonly Tool[]> {
-    this.assertOpen();
-    const { tools } = await this.client.listTools(undefined, { cacheMode: 'bypass' });
-    this.tools = tools;
-    return tools;
+    await this.supervisor.ready();
+    try {
+      const { tools } = await this.client.listTools(undefined, { cacheMode: 'bypass' });
+      this.tools = tools;
+      return tools;
+    } catch (e) {
+      if (isConnectionLoss(e)) this.supervisor.lost(`tools/list failed: ${(e as Error).message}`);
+      throw e;
+    }
   }
 
   /**
@@ -79,25 +133,55 @@ export class Upstream {
    * from the server resets the time-out, so long approved operations are not cut short.
    */
   async callTool(name: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
-    this.assertOpen();
-    return this.client.callTool(
-      { name, arguments: args },
-      {
-        timeout: opts.timeoutMs,
-        resetTimeoutOnProgress: true,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
-      },
-    );
+    await this.supervisor.ready();
+    try {
+      return await this.client.callTool(
+        { name, arguments: args },
+        {
+          timeout: opts.timeoutMs,
+          resetTimeoutOnProgress: true,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          ...(opts.onprogress ? { onprogress: opts.onprogress } : {}),
+        },
+      );
+    } catch (e) {
+      if (opts.signal?.aborted || !isConnectionLoss(e)) throw e;
+      this.supervisor.lost(`a call failed: ${(e as Error).message}`);
+      // The server may have run it before the connection went: never send it again, say so.
+      const lost = `the connection to "${this.spec.name}" was lost during the call; it may have run, and it is not sent again`;
+      throw new CsError('unavailable', lost, { cause: e });
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    const settled = this.supervisor.close();
+    // Closing first cuts a restart under way short; closing again ends one that got through anyway.
+    await this.client.close().catch(() => undefined);
+    await settled;
     await this.client.close().catch(() => undefined);
   }
 
+  /**
+   * A new connection on the same SDK client, so every notification handler registered on it
+   * (here and by the pass-through) keeps working. The old one is closed first: an HTTP transport
+   * does not close by itself.
+   */
+  private async reconnect(): Promise<void> {
+    await this.client.close().catch(() => undefined);
+    if (this.closed) throw new Error('the proxy is stopping');
+    try {
+      await this.client.connect(transportFor(this.spec));
+      const { tools } = await this.client.listTools(undefined, { cacheMode: 'bypass' });
+      this.tools = tools;
+    } catch (e) {
+      await this.client.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
   private assertOpen(): void {
-    if (this.closed) throw new CsError('unavailable', `the upstream MCP server "${this.spec.name}" is not connected`);
+    if (this.closed || !this.supervisor.isUp) throw this.supervisor.unavailable();
   }
 }
 

@@ -5,6 +5,7 @@ import { parseConfigFile } from '../../config/load.js';
 import { CsError } from '../../lib/errors.js';
 import { runProxy } from '../../mcp/run.js';
 import { resolveProxySettings } from '../../mcp/settings.js';
+import { registerMcpPins } from './mcp-pins.js';
 
 interface ProxyOptions {
   name?: string;
@@ -20,7 +21,7 @@ interface ProxyOptions {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** `countersign mcp proxy`: an MCP server in front of MCP servers, asking Countersign before each tool call runs. */
-export function registerMcp(program: Command): void {
+export function registerMcp(program: Command, out: (s: string) => void): void {
   const mcp = program.command('mcp').description('MCP approval proxy: put Countersign between an MCP client and its servers');
   mcp
     .command('proxy')
@@ -52,6 +53,7 @@ export function registerMcp(program: Command): void {
       process.once('SIGTERM', () => stop('SIGTERM'));
       await proxy.done;
     });
+  registerMcpPins(mcp, out);
 }
 
 function flagsOf(command: string[], o: ProxyOptions) {

@@ -15,6 +15,17 @@ function parseArgsJson(text: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/**
+ * The MCP proxy's note that a tool's definition no longer matches its pin (the proxy writes
+ * it; an agent could too, so it is only shown, never trusted). Details: `show --json`.
+ */
+function definitionChange(metadata: Record<string, unknown>): string | undefined {
+  const mcp = metadata.mcp as { definition_changed?: { fields?: unknown; pinned_at?: unknown } } | undefined;
+  const dc = mcp?.definition_changed;
+  if (typeof dc !== 'object' || dc === null || !Array.isArray(dc.fields)) return undefined;
+  return `CHANGED since pinned ${String(dc.pinned_at)}: ${dc.fields.map(String).join(', ')} (see show --json)`;
+}
+
 export function describeAction(a: ActionView): string {
   const lines = [
     `id:          ${a.id}`,
@@ -25,6 +36,8 @@ export function describeAction(a: ActionView): string {
   if (a.resource) lines.push(`resource:    ${safeLine(a.resource)}`);
   if (a.on_behalf_of) lines.push(`on behalf:   ${safeLine(a.on_behalf_of)}`);
   if (a.purpose) lines.push(`purpose:     ${safeLine(a.purpose)}`);
+  const changed = definitionChange(a.metadata);
+  if (changed) lines.push(`definition:  ${safeLine(changed)}`);
   lines.push(`rule:        ${a.policy.rule} (${a.policy.effect})`);
   if (a.policy.errors.length > 0) lines.push(`rule errors: ${a.policy.errors.map((e) => `${e.rule}: ${safeLine(e.message)}`).join('; ')}`);
   if (a.workflow && a.status === 'pending') {
