@@ -45,7 +45,7 @@ const LAT_N = envNum('BENCH_LATENCY_N', 300, 10, 10_000);
 const LAT_WARMUP = envNum('BENCH_LATENCY_WARMUP', 30, 0, 1000);
 const PROFILE = process.env.BENCH_CPU_PROF === '1';
 /** Optional subset of steps, e.g. BENCH_ONLY=tput-echo,tput-sqlite (all by default). */
-const STEPS = ['tput-echo', 'tput-sqlite', 'tput-postgres', 'lat-sqlite', 'lat-postgres'] as const;
+const STEPS = ['tput-echo', 'tput-echo-sign', 'tput-sqlite', 'tput-postgres', 'lat-sqlite', 'lat-postgres'] as const;
 const ONLY = new Set((process.env.BENCH_ONLY ?? STEPS.join(',')).split(',').map((x) => x.trim()));
 for (const step of ONLY)
   if (!(STEPS as readonly string[]).includes(step)) throw new Error(`BENCH_ONLY: unknown step ${step} (use ${STEPS.join(', ')})`);
@@ -66,7 +66,7 @@ const PROPOSAL = JSON.stringify({
   annotations: { readOnlyHint: true },
 });
 
-const LABEL: Record<ServerMode, string> = { echo: 'Fastify echo', sqlite: 'SQLite', postgres: 'PostgreSQL' };
+const LABEL: Record<ServerMode, string> = { echo: 'Fastify echo', 'echo-sign': 'echo + receipt', sqlite: 'SQLite', postgres: 'PostgreSQL' };
 
 // ---------------------------------------------------------------- helpers
 
@@ -221,7 +221,8 @@ async function throughput(mode: ServerMode): Promise<ThroughputRow> {
       body: PROPOSAL,
     });
     const sampleBody = (await sample.json()) as { status?: string; error?: unknown };
-    if (mode !== 'echo' && (sample.status !== 201 || sampleBody.status !== 'approved')) {
+    const gateway = mode === 'sqlite' || mode === 'postgres';
+    if (gateway && (sample.status !== 201 || sampleBody.status !== 'approved')) {
       throw new Error(`${mode}: a read-only proposal should be approved at once, got HTTP ${sample.status} ${JSON.stringify(sampleBody)}`);
     }
     if (WARMUP_S > 0) {
@@ -268,7 +269,7 @@ async function throughput(mode: ServerMode): Promise<ThroughputRow> {
         `${LABEL[mode]} throughput: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts; status codes ${JSON.stringify(r.statusCodeStats)}`,
       );
     }
-    if (mode !== 'echo') {
+    if (gateway) {
       // autocannon stops at the deadline with requests still in flight; let them land before counting rows.
       await new Promise((res) => setTimeout(res, 500));
       const rows = await s.stats();
@@ -401,7 +402,7 @@ async function main(): Promise<void> {
   const header = `${await environment()}\nbackground load before start: ${bg === undefined ? 'unknown' : `${bg.toFixed(2)} cores busy`}`;
 
   const tput: ThroughputRow[] = [];
-  for (const mode of ['echo', 'sqlite', 'postgres'] as ServerMode[]) {
+  for (const mode of ['echo', 'echo-sign', 'sqlite', 'postgres'] as ServerMode[]) {
     if (!ONLY.has(`tput-${mode}`)) continue;
     try {
       tput.push(await throughput(mode));
@@ -426,13 +427,14 @@ async function main(): Promise<void> {
   out.push('', '=== Countersign core benchmark ===', header, '');
   out.push('(a) Throughput: POST /v1/actions, auto-approved (readOnlyHint) = auth + durable insert + audit entries + events');
   const echo = tput.find((r) => r.mode === 'echo');
-  const name = (m: ServerMode) => (m === 'echo' ? 'Fastify 5 JSON echo (baseline)' : `gateway / ${LABEL[m]}`);
+  const name = (m: ServerMode) =>
+    m === 'echo' ? 'Fastify 5 JSON echo (baseline)' : m === 'echo-sign' ? 'echo + Ed25519 receipt (ceiling)' : `gateway / ${LABEL[m]}`;
   out.push(
     table(
       ['server', 'req/s', 'vs echo', 'target', 'result', 'p50 ms', 'p99 ms', 'mean ms', 'non-2xx', 'errors'],
       tput.map((r) => {
         const ratio = echo && r.mode !== 'echo' ? r.reqPerSec / echo.reqPerSec : Number.NaN;
-        const target = r.mode === 'echo' ? undefined : TARGET_RATIO[r.mode];
+        const target = r.mode === 'sqlite' || r.mode === 'postgres' ? TARGET_RATIO[r.mode] : undefined;
         const ok = r.non2xx === 0 && r.errors === 0 && r.timeouts === 0;
         const verdict = !ok ? 'FAIL' : target === undefined ? '' : Number.isNaN(ratio) ? '?' : ratio >= target ? 'PASS' : 'MISS';
         if (target !== undefined) verdicts.push(`throughput ${LABEL[r.mode]} ${verdict}`);

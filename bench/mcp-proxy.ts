@@ -8,14 +8,16 @@
  * @modelcontextprotocol/server-filesystem, calling `read_text_file` on a small file:
  *
  *   direct:  client ──stdio──▶ server-filesystem
+ *   relay:   client ──stdio──▶ bench/mcp-relay.ts ──stdio──▶ server-filesystem   (the SDK hop alone)
  *   proxied: client ──stdio──▶ countersign mcp proxy ──stdio──▶ server-filesystem
- *                                   └─HTTP─▶ gateway (own process, SQLite): propose, redeem, report
+ *                                   └─HTTP─▶ gateway (own process, SQLite): propose+redeem, report
  *
  * The gateway runs in its own child (bench/server.ts sqlite) with its default policy, which
- * allows `readOnlyHint: true` at once; so each proxied call is a proposal approved by policy
- * (signed receipt, one durable commit), a receipt redemption (one more), the upstream call, and
- * a result report sent after the answer (not on the call's path). Calls alternate between the
- * two paths so drift hits both alike. Set BENCH_MCP_N (default 400) and BENCH_MCP_WARMUP (50).
+ * allows `readOnlyHint: true` at once; so each proxied call is one request that is approved by
+ * policy and redeemed in the same durable commit (signed receipt), the upstream call, and a
+ * result report sent after the answer (not on the call's path). The relay row is the floor of
+ * any proxy built on the MCP SDK: a process in the middle that only forwards. Calls rotate
+ * between the paths so drift hits all alike. Set BENCH_MCP_N (default 400) and BENCH_MCP_WARMUP (50).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +32,7 @@ import { percentile } from './latency.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FS_SERVER = join(ROOT, 'node_modules/@modelcontextprotocol/server-filesystem/dist/index.js');
 const CLI_MAIN = join(ROOT, 'packages/countersign/src/cli/main.ts');
+const RELAY = join(ROOT, 'bench/mcp-relay.ts');
 const TARGET_RATIO = 1.2;
 
 function envInt(name: string, dflt: number, min: number, max: number): number {
@@ -78,25 +81,22 @@ async function main(): Promise<void> {
       { ...base, COUNTERSIGN_URL: gateway.url, COUNTERSIGN_AGENT_KEY: gateway.keys.agent, COUNTERSIGN_LOG_LEVEL: 'warn' },
     );
     clients.push(proxied);
+    const relay = await connect(process.execPath, ['--import', 'tsx', RELAY, process.execPath, FS_SERVER, dir], base);
+    clients.push(relay);
 
-    for (let i = 0; i < WARMUP; i++) {
-      await timeCall(direct, file);
-      await timeCall(proxied, file);
-    }
-    const d: number[] = [];
-    const p: number[] = [];
+    const paths = [direct, relay, proxied];
+    for (let i = 0; i < WARMUP; i++) for (const c of paths) await timeCall(c, file);
+    const times: number[][] = paths.map(() => []);
     for (let i = 0; i < N; i++) {
-      // Alternate which goes first, so neither always follows the other's garbage.
-      if (i % 2 === 0) {
-        d.push(await timeCall(direct, file));
-        p.push(await timeCall(proxied, file));
-      } else {
-        p.push(await timeCall(proxied, file));
-        d.push(await timeCall(direct, file));
+      // Rotate which goes first, so none always follows another's garbage.
+      for (let j = 0; j < paths.length; j++) {
+        const k = (i + j) % paths.length;
+        times[k]?.push(await timeCall(paths[k] as Client, file));
       }
     }
     const stats = await gateway.stats();
-    report(summary(d), summary(p), stats.actions);
+    const [d, r, p] = times.map(summary) as [Stats, Stats, Stats];
+    report(d, r, p, stats.actions);
   } finally {
     for (const c of clients) await c.close().catch(() => undefined);
     await gateway.stop();
@@ -104,19 +104,24 @@ async function main(): Promise<void> {
   }
 }
 
-function report(d: ReturnType<typeof summary>, p: ReturnType<typeof summary>, actions: number): void {
+type Stats = ReturnType<typeof summary>;
+
+function report(d: Stats, r: Stats, p: Stats, actions: number): void {
   const f = (x: number) => x.toFixed(2);
   const rows = [
-    ['path', 'p50 ms', 'p99 ms', 'mean ms'],
-    ['direct', f(d.p50), f(d.p99), f(d.mean)],
-    ['proxied', f(p.p50), f(p.p99), f(p.mean)],
-    ['added', f(p.p50 - d.p50), f(p.p99 - d.p99), f(p.mean - d.mean)],
+    ['path', 'p50 ms', 'p99 ms', 'mean ms', 'mean / direct'],
+    ['direct', f(d.p50), f(d.p99), f(d.mean), '1.00'],
+    ['relay (SDK hop only)', f(r.p50), f(r.p99), f(r.mean), f(r.mean / d.mean)],
+    ['proxied (Countersign)', f(p.p50), f(p.p99), f(p.mean), f(p.mean / d.mean)],
+    ['added by the hop', f(r.p50 - d.p50), f(r.p99 - d.p99), f(r.mean - d.mean), ''],
+    ['added by approval', f(p.p50 - r.p50), f(p.p99 - r.p99), f(p.mean - r.mean), ''],
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   console.log(`\nMCP proxy: read_text_file (1 KiB) over stdio, ${N} calls each (after ${WARMUP} warm-up), gateway on SQLite\n`);
   for (const r of rows) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('   '));
   const ratio = p.mean / d.mean;
   console.log(`\nproxied / direct (mean): ${ratio.toFixed(2)}×   target ≤ ${TARGET_RATIO}×: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'}`);
+  console.log(`relay / direct (mean): ${(r.mean / d.mean).toFixed(2)}× (the floor for any proxy process on the MCP SDK)`);
   console.log(`gateway actions recorded: ${actions} (every proxied call, warm-up included, is an action)`);
 }
 

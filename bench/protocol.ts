@@ -1,5 +1,6 @@
 /** Messages between bench/core.ts and its server child (bench/server.ts). */
-export type ServerMode = 'echo' | 'sqlite' | 'postgres';
+/** echo-sign: the echo plus the one Ed25519 signature every approval needs (its receipt); a ceiling, not a gateway. */
+export type ServerMode = 'echo' | 'echo-sign' | 'sqlite' | 'postgres';
 
 export interface ReadyMessage {
   type: 'ready';

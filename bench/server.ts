@@ -3,6 +3,7 @@
  * and the server each get their own core:
  *
  *   node --import tsx bench/server.ts echo                 bare Fastify 5 JSON echo
+ *   node --import tsx bench/server.ts echo-sign            the echo + one Ed25519-signed JWS of the body
  *   node --import tsx bench/server.ts sqlite               gateway on a fresh temp SQLite file
  *   node --import tsx bench/server.ts postgres <schema>    gateway on a fresh PostgreSQL schema
  *
@@ -11,6 +12,7 @@
  * message, on SIGTERM/SIGINT, or when the parent goes away, and exits
  * cleanly so `--cpu-prof` profiles get written.
  */
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,8 +45,8 @@ const ADMIN: Actor = { type: 'admin', id: 'bench' };
 
 const mode = process.argv[2] as ServerMode | undefined;
 const schema = process.argv[3];
-if (mode !== 'echo' && mode !== 'sqlite' && mode !== 'postgres') {
-  console.error('usage: server.ts echo|sqlite|postgres [schema]');
+if (mode !== 'echo' && mode !== 'echo-sign' && mode !== 'sqlite' && mode !== 'postgres') {
+  console.error('usage: server.ts echo|echo-sign|sqlite|postgres [schema]');
   process.exit(2);
 }
 if (mode === 'postgres' && !schema) {
@@ -100,9 +102,20 @@ let stats: () => Promise<StatsMessage> = async () => ({
   ...cpuSinceReset(),
 });
 
-if (mode === 'echo') {
+if (mode === 'echo' || mode === 'echo-sign') {
   const app = Fastify({ logger: false });
-  app.post('/v1/actions', async (request) => request.body);
+  if (mode === 'echo') app.post('/v1/actions', async (request) => request.body);
+  else {
+    // What a receipt costs and nothing else: the same node:crypto Ed25519 call issueReceipt makes,
+    // over a header and claims of a receipt's size. No storage, no canonical JSON, no hashing.
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: 'bench', typ: 'countersign-receipt+jwt' })).toString('base64url');
+    app.post('/v1/actions', async (request) => {
+      const claims = Buffer.from(JSON.stringify({ sub: randomUUID(), iat: Date.now(), body: request.body })).toString('base64url');
+      const input = `${header}.${claims}`;
+      return { ...(request.body as object), receipt: `${input}.${sign(null, Buffer.from(input), privateKey).toString('base64url')}` };
+    });
+  }
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   stop = () => app.close();
   send({ type: 'ready', mode, url, keys: { agent: '', reviewer: '' } });
