@@ -30,6 +30,17 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
+// The tests run the CLI and the MCP proxy as their users do, from the built package: build what changed
+// first (incremental, about a second when nothing did), so a test never runs yesterday's code.
+for (const pkg of ['sdk', 'countersign']) {
+  const b = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', `packages/${pkg}/tsconfig.build.json`], {
+    stdio: 'inherit',
+  });
+  if (b.status !== 0) {
+    console.error(`building packages/${pkg} failed`);
+    process.exit(b.status ?? 1);
+  }
+}
 const r = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...files],

@@ -20,11 +20,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type CliResult, runCli } from './helpers.js';
+import { CLI_MAIN, type CliResult, REPO_ROOT, runCli } from './helpers.js';
 
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const KEY_LINE = /^cs_[0-9a-f]{12}_[A-Za-z0-9_-]{43}\n$/;
 /** What safeText escapes; a terminal would act on any of these. Newlines are the only control allowed. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding raw control characters is the point
@@ -83,8 +80,8 @@ describe('the countersign CLI', () => {
   };
 
   before(async () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--data', dir], {
-      cwd: ROOT,
+    const proc = spawn(process.execPath, [CLI_MAIN, 'serve', '--port', '0', '--data', dir], {
+      cwd: REPO_ROOT,
       env: childEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -6,15 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { type CliResult, forEachDialect, PG_URL, runCli } from './helpers.js';
+import { CLI_MAIN, type CliResult, forEachDialect, PG_URL, REPO_ROOT, runCli } from './helpers.js';
 
 // The real binary as separate processes: `countersign serve` is SIGKILLed mid-flight and
 // restarted on the same data; identities come from the admin CLI, traffic over real HTTP.
-
-const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The parent's environment without any COUNTERSIGN_* setting, plus `extra`. */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -35,8 +31,8 @@ interface Server {
 
 /** Starts `countersign serve --port 0` and reads the address from its "listening on" stdout line. */
 async function serve(data: string, env: NodeJS.ProcessEnv): Promise<Server> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', '--data', data], {
-    cwd: ROOT,
+  const proc = spawn(process.execPath, [CLI_MAIN, 'serve', '--port', '0', '--data', data], {
+    cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -183,8 +183,11 @@ export async function auditRows(w: World, actionId?: string) {
   return q.execute();
 }
 
-/** The CLI entry point and the repository root, for tests that run `countersign` as a child process. */
-export const CLI_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../src/cli/main.ts');
+/**
+ * The built CLI entry point (what `npx countersign` runs; scripts/run-tests.mjs builds it first) and the
+ * repository root, for tests that run `countersign` as a child process.
+ */
+export const CLI_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export interface CliResult {
@@ -193,9 +196,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `countersign ARGS` (from source, through tsx) with exactly `env`, and collects its output. */
+/** Runs `countersign ARGS` with exactly `env`, and collects its output. */
 export async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));

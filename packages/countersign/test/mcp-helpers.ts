@@ -34,9 +34,9 @@ export function writeConfig(dir: string, mcp: Record<string, unknown>): string {
   return path;
 }
 
-/** The argv that runs the proxy from source. */
+/** The argv that runs the built proxy. */
 export function proxyArgv(args: string[]): string[] {
-  return ['--import', 'tsx', CLI_MAIN, 'mcp', 'proxy', ...args];
+  return [CLI_MAIN, 'mcp', 'proxy', ...args];
 }
 
 /** An MCP client (the SDK's own) connected to `countersign mcp proxy ARGS` over stdio. */

@@ -41,8 +41,6 @@ describe('MCP Inspector CLI through the proxy', () => {
     `COUNTERSIGN_AGENT_KEY=${w.keys.agent}`,
     '--',
     process.execPath,
-    '--import',
-    'tsx',
     CLI_MAIN,
     'mcp',
     'proxy',
