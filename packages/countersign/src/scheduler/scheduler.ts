@@ -21,7 +21,8 @@ export class Scheduler {
   private wakeAt = Number.POSITIVE_INFINITY;
   private running: Promise<void> | undefined;
   private stopped = false;
-  private peeking = false;
+  /** The earliest-timer read in flight, if any (stop() waits for it). */
+  private peeking: Promise<void> | undefined;
   private peekAgain = false;
   private unsubscribe: (() => void) | undefined;
 
@@ -51,6 +52,7 @@ export class Scheduler {
     this.unsubscribe?.();
     this.timer?.cancel();
     await this.running;
+    await this.peeking;
   }
 
   /** Runs one pass now (tests and start-up); concurrent calls share the pass in flight. */
@@ -68,7 +70,9 @@ export class Scheduler {
       await expireUnredeemed(this.deps);
       const candidates = [await nextTimer(this.deps), await nextExpiry(this.deps), await nextWindowEnd(this.deps)];
       const next = Math.min(...candidates.map((c) => c ?? Number.POSITIVE_INFINITY));
-      if (!this.stopped) this.schedule(next);
+      // An event during the pass may have brought the wake-up forward past what these reads saw;
+      // keeping the earlier one costs at most one extra pass.
+      if (!this.stopped) this.schedule(Math.min(next, this.wakeAt));
     } catch (err) {
       this.deps.logger.error({ err }, 'scheduler pass failed; retrying');
       if (!this.stopped) this.schedule(this.deps.clock.now() + 1000);
@@ -85,14 +89,13 @@ export class Scheduler {
       this.peekAgain = true;
       return;
     }
-    this.peeking = true;
-    nextTimer(this.deps)
+    this.peeking = nextTimer(this.deps)
       .then((at) => {
         if (at !== null && at < this.wakeAt && !this.stopped) this.schedule(at);
       })
       .catch((err) => this.deps.logger.warn({ err }, 'could not read the next timer'))
       .finally(() => {
-        this.peeking = false;
+        this.peeking = undefined;
         if (this.peekAgain) {
           this.peekAgain = false;
           this.peekTimers();
