@@ -149,8 +149,9 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, r
     issued = p.preissued && !row.grant_id ? p.preissued : await issueReceipt(tx, p.signer, row, by, []);
     Object.assign(row, issued.fields);
     // The proposer is the executor and nobody else holds the receipt yet, so marking it used now is the same
-    // compare-and-set redeemReceipt does, with no one to race.
-    if (p.redeem) row.redeemed_at = tx.now;
+    // compare-and-set redeemReceipt does, with no one to race. A receipt signed before a long queue may
+    // already be past its window, and then it is not redeemed, as redeemReceipt would refuse it.
+    if (p.redeem && row.execute_by !== null && row.execute_by > tx.now) row.redeemed_at = tx.now;
   }
   await insertAction.execute(tx.db, row);
   if (row.stage !== null) {
