@@ -126,7 +126,7 @@ export async function appendLogs(
   }));
 
   const newHead = { audit_seq: seq, audit_hash: prev, event_seq: eventSeq };
-  if (caps.insertInWith && auditRows.length <= CHUNK && eventRows.length <= CHUNK) {
+  if (caps.oneStatementAppend) {
     await conn.executeQuery(appendStatement(auditRows, eventRows, newHead));
     return stored;
   }
@@ -136,25 +136,30 @@ export async function appendLogs(
   return stored;
 }
 
-/** One statement: both inserts as data-modifying WITH clauses (always run to completion) and the head update. */
+const sqlType = (c: string) => (c === 'seq' || c === 'ts' ? 'int8' : 'text');
+const fromArrays = (table: Table, columns: readonly string[], first: number) =>
+  `insert into ${table} (${columns.map((c) => `"${c}"`).join(', ')}) select * from unnest(${columns
+    .map((c, i) => `$${first + i}::${sqlType(c)}[]`)
+    .join(', ')})`;
+
+/**
+ * Both inserts as data-modifying WITH clauses (always run to completion) and the head update, in one
+ * statement. Each column travels as one array parameter, so every batch size shares one text: one
+ * prepared statement per connection, however many rows.
+ */
+const APPEND_TEXT = `with a as (${fromArrays('audit_log', AUDIT_COLUMNS, 1)}), e as (${fromArrays('events', EVENT_COLUMNS, 1 + AUDIT_COLUMNS.length)}) update chain_head set audit_seq = $${1 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length}, audit_hash = $${2 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length}, event_seq = $${3 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length} where id = 1`;
+
 function appendStatement(
   audits: Record<string, unknown>[],
   events: Record<string, unknown>[],
   head: { audit_seq: number; audit_hash: string; event_seq: number },
 ): CompiledQuery {
-  const parameters: unknown[] = [];
-  const p = (v: unknown) => {
-    parameters.push(v);
-    return `$${parameters.length}`;
-  };
-  const insert = (name: string, table: Table, columns: readonly string[], rows: Record<string, unknown>[]) =>
-    `${name} as (insert into ${table} (${columns.map((c) => `"${c}"`).join(', ')}) values ${rows
-      .map((r) => `(${columns.map((c) => p(r[c])).join(', ')})`)
-      .join(', ')})`;
-  const clauses = [
-    ...(audits.length > 0 ? [insert('a', 'audit_log', AUDIT_COLUMNS, audits)] : []),
-    ...(events.length > 0 ? [insert('e', 'events', EVENT_COLUMNS, events)] : []),
-  ];
-  const text = `with ${clauses.join(', ')} update chain_head set audit_seq = ${p(head.audit_seq)}, audit_hash = ${p(head.audit_hash)}, event_seq = ${p(head.event_seq)} where id = 1`;
-  return CompiledQuery.raw(text, parameters);
+  const columnsOf = (columns: readonly string[], rows: Record<string, unknown>[]) => columns.map((c) => rows.map((r) => r[c]));
+  return CompiledQuery.raw(APPEND_TEXT, [
+    ...columnsOf(AUDIT_COLUMNS, audits),
+    ...columnsOf(EVENT_COLUMNS, events),
+    head.audit_seq,
+    head.audit_hash,
+    head.event_seq,
+  ]);
 }

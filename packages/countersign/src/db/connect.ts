@@ -22,11 +22,11 @@ export interface Capabilities {
   /** Whether `FOR UPDATE SKIP LOCKED` is available for multi-process schedulers. */
   readonly skipLocked: boolean;
   /**
-   * Whether INSERTs may run inside WITH (PostgreSQL): a batch's audit entries, events and head
-   * update then go in one statement, one round trip instead of three. SQLite is in-process, where
-   * a round trip costs nothing, and its WITH takes only SELECTs.
+   * Whether a batch's audit entries, events and head update can go in one statement (PostgreSQL:
+   * INSERTs inside WITH, rows from unnest()ed array parameters), one round trip instead of three.
+   * SQLite is in-process, where a round trip costs nothing, and its WITH takes only SELECTs.
    */
-  readonly insertInWith: boolean;
+  readonly oneStatementAppend: boolean;
   /** Statement serialising migrations across processes inside the migration transaction ('' when the write lock suffices). */
   readonly migrationLock: string;
   isUniqueViolation(error: unknown): boolean;
@@ -56,7 +56,7 @@ const sqliteCaps: Capabilities = {
   beginWrite: 'begin immediate',
   lockSuffix: '',
   skipLocked: false,
-  insertInWith: false,
+  oneStatementAppend: false,
   migrationLock: '',
   isUniqueViolation: (e) => {
     const code = (e as { code?: unknown })?.code;
@@ -73,7 +73,7 @@ const postgresCaps: Capabilities = {
   beginWrite: 'begin',
   lockSuffix: ' for update',
   skipLocked: true,
-  insertInWith: true,
+  oneStatementAppend: true,
   migrationLock: `select pg_advisory_xact_lock(hashtext('countersign:migrate:' || current_schema()))`,
   isUniqueViolation: (e) => (e as { code?: unknown })?.code === '23505',
   appendOnly: (t) => [
