@@ -1,6 +1,6 @@
 /* The MCP proxy's pure parts: naming, settings, config, pins, progress, call identity, hints, errors. */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -8,14 +8,15 @@ import type { Tool } from '@modelcontextprotocol/client';
 import { ConfigFileSchema } from '../src/config/schema.js';
 import { ERROR_CODES, isCsError } from '../src/lib/errors.js';
 import { CallRegistry, MAX_OPEN_PER_SCOPE } from '../src/mcp/call-registry.js';
-import { assignNames } from '../src/mcp/catalogue.js';
-import { effectiveHints, SPEC_DEFAULT_HINTS } from '../src/mcp/classify.js';
+import { assignNames, Catalogue } from '../src/mcp/catalogue.js';
+import { effectiveHints, SPEC_DEFAULT_HINTS, toProposal } from '../src/mcp/classify.js';
 import { explainForModel } from '../src/mcp/errors.js';
 import { bearerMatches } from '../src/mcp/http-listener.js';
 import { PinStore } from '../src/mcp/pins.js';
 import { ProgressReporter } from '../src/mcp/progress.js';
 import { approvers, reviewUrl } from '../src/mcp/results.js';
 import { guessName, resolveProxySettings, type UpstreamSpec } from '../src/mcp/settings.js';
+import type { Upstream } from '../src/mcp/upstream.js';
 import { tempDir } from './mcp-helpers.js';
 
 const ENV = { COUNTERSIGN_AGENT_KEY: 'cs_agent' };
@@ -208,6 +209,35 @@ describe('pins', () => {
       b.check('s2', t('two'), new Date(0));
       const servers = JSON.parse(readFileSync(file, 'utf8')).servers;
       assert.deepEqual(Object.keys(servers).sort(), ['s1', 's2']);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  test('a new tool whose pin cannot be written is held for review, and the tools pinned before keep their hints', () => {
+    const tmp = tempDir();
+    try {
+      const dir = join(tmp.dir, 'pins');
+      mkdirSync(dir);
+      const pins = PinStore.open(join(dir, 'pins.json'));
+      const reads = { ...t('reads', { readOnlyHint: true }), name: 'r' } as Tool;
+      const writes = { ...t('writes', { readOnlyHint: true }), name: 'w' } as Tool;
+      const spec = { name: 's', kind: 'stdio', command: 'x', args: [], env: {}, annotations: {}, tools: {} } as unknown as UpstreamSpec;
+      const upstream = { name: 's', spec, currentTools: [reads] } as unknown as Upstream;
+      const warnings: string[] = [];
+      Catalogue.build([upstream], pins, new Set(), new Date(0), (w) => warnings.push(w));
+      // The directory becomes a file: every later read or write of the pin file fails, even as root.
+      rmSync(dir, { recursive: true });
+      writeFileSync(dir, '');
+      (upstream as unknown as { currentTools: Tool[] }).currentTools = [reads, writes];
+      const catalogue = Catalogue.build([upstream], pins, new Set(), new Date(1), (w) => warnings.push(w));
+      assert.equal(catalogue.lookup('r')?.hints.readOnlyHint, true);
+      const held = catalogue.lookup('w');
+      assert.ok(held);
+      assert.deepEqual(held.hints, SPEC_DEFAULT_HINTS, 'its own readOnlyHint is not trusted');
+      assert.match(warnings.join('\n'), /s\/w: cannot read the MCP pin file .*held for review/);
+      const mcp = toProposal(held, {}, 'session').metadata?.mcp as Record<string, unknown>;
+      assert.match(String(mcp.definition_unpinned), /cannot read the MCP pin file/);
     } finally {
       tmp.cleanup();
     }

@@ -1,6 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/client';
 import { effectiveHints, type Hints } from './classify.js';
-import { definitionOf, type PinCheck, type PinStore } from './pins.js';
+import { definitionOf, type PinState, type PinStore } from './pins.js';
 import type { Upstream } from './upstream.js';
 
 /** One tool as the downstream client sees it, and where it really lives. */
@@ -12,7 +12,7 @@ export interface CatalogueEntry {
   tool: Tool;
   /** The hints that classify its calls: upstream's, operator overrides, or forced review after a pin change. */
   hints: Hints;
-  pin: PinCheck;
+  pin: PinState;
   /** Fingerprint of the definition as listed now: an approval given under another one must not run against this. */
   fingerprint: string;
 }
@@ -27,7 +27,13 @@ export class Catalogue {
   private constructor(private readonly byName: ReadonlyMap<string, CatalogueEntry>) {}
 
   /** Builds the catalogue from each upstream's last tool list, checking every definition against its pin. */
-  static build(upstreams: readonly Upstream[], pins: PinStore, reserved: ReadonlySet<string>, now: Date): Catalogue {
+  static build(
+    upstreams: readonly Upstream[],
+    pins: PinStore,
+    reserved: ReadonlySet<string>,
+    now: Date,
+    warn: (problem: string) => void,
+  ): Catalogue {
     const names = assignNames(
       upstreams.map((u) => ({ server: u.name, tools: u.currentTools.map((t) => t.name) })),
       reserved,
@@ -39,7 +45,15 @@ export class Catalogue {
         // A server listing one name twice: the first definition wins, as in any map.
         if (name === undefined || byName.has(name)) continue;
         const definition = definitionOf(tool);
-        const pin = pins.check(upstream.name, tool, now, definition);
+        let pin: PinState;
+        try {
+          pin = pins.check(upstream.name, tool, now, definition);
+        } catch (e) {
+          // Fails closed for this tool alone: keeping the last catalogue instead would keep classifying
+          // the other tools by definitions they may no longer have.
+          pin = { changed: true, unpinned: (e as Error).message };
+          warn(`${upstream.name}/${tool.name}: ${pin.unpinned}; its calls are held for review until it can be pinned`);
+        }
         byName.set(name, {
           name,
           upstream,

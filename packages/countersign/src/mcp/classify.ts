@@ -2,7 +2,7 @@ import type { ProposedAction } from '@countersign/sdk';
 import type { Tool } from '@modelcontextprotocol/client';
 import { canonicalJson, sha256Hex } from '../lib/canonical.js';
 import type { CatalogueEntry } from './catalogue.js';
-import { type Definition, definitionOf, type PinCheck, type PinField } from './pins.js';
+import { type Definition, definitionOf, type PinField, type PinState } from './pins.js';
 import type { UpstreamSpec } from './settings.js';
 
 export interface Hints {
@@ -30,7 +30,7 @@ const HINT_KEYS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWor
  * overlaid by the operator's per-server and per-tool settings. A tool whose definition no longer
  * matches its pin gets the defaults whatever anyone claims, so no annotation rule can let it through.
  */
-export function effectiveHints(spec: UpstreamSpec, tool: Tool, pin: PinCheck): Hints {
+export function effectiveHints(spec: UpstreamSpec, tool: Tool, pin: PinState): Hints {
   if (pin.changed) return { ...SPEC_DEFAULT_HINTS };
   return { ...SPEC_DEFAULT_HINTS, ...booleanHints(tool.annotations), ...spec.annotations, ...spec.tools[tool.name] };
 }
@@ -58,7 +58,9 @@ const MAX_SCHEMA_IN_METADATA = 8192;
 export function toProposal(entry: CatalogueEntry, args: Record<string, unknown>, sessionId: string): ProposedAction {
   // The definition the call is proposed (and so reviewed) against; the proxy refuses to run it against another.
   const mcp: Record<string, unknown> = { server: entry.upstream.name, exposed_name: entry.name, definition: entry.fingerprint };
-  if (entry.pin.changed) {
+  if ('unpinned' in entry.pin) {
+    mcp.definition_unpinned = entry.pin.unpinned;
+  } else if (entry.pin.changed) {
     const { fields, pinned } = entry.pin;
     mcp.definition_changed = {
       fields,

@@ -142,7 +142,7 @@ export class ProxyCore {
   }
 
   private build(): Catalogue {
-    return Catalogue.build(this.upstreams, this.pins, RESERVED, new Date(this.clock.now()));
+    return Catalogue.build(this.upstreams, this.pins, RESERVED, new Date(this.clock.now()), (problem) => this.log.warn(problem));
   }
 
   /** An operator accepted or forgot a pin (`countersign mcp pins`), or another proxy pinned: classify by the file as it is now. */

@@ -17,6 +17,9 @@ export type PinField = 'description' | 'annotations' | 'input_schema' | 'output_
 
 export type PinCheck = { changed: false } | { changed: true; fields: PinField[]; pinned: Pinned };
 
+/** A tool's standing in the catalogue; `unpinned`: its pin could not be written (file unreadable, disk full), so it is held for review. */
+export type PinState = PinCheck | { changed: true; unpinned: string };
+
 /** The pinned part of a tool's definition, with a fingerprint of all of it. */
 export interface Definition {
   fingerprint: string;

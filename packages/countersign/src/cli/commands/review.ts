@@ -20,7 +20,8 @@ function parseArgsJson(text: string): Record<string, unknown> {
  * it; an agent could too, so it is only shown, never trusted). Details: `show --json`.
  */
 function definitionChange(metadata: Record<string, unknown>): string | undefined {
-  const mcp = metadata.mcp as { definition_changed?: { fields?: unknown; pinned_at?: unknown } } | undefined;
+  const mcp = metadata.mcp as { definition_changed?: { fields?: unknown; pinned_at?: unknown }; definition_unpinned?: unknown } | undefined;
+  if (typeof mcp?.definition_unpinned === 'string') return `NOT PINNED (${mcp.definition_unpinned})`;
   const dc = mcp?.definition_changed;
   if (typeof dc !== 'object' || dc === null || !Array.isArray(dc.fields)) return undefined;
   return `CHANGED since pinned ${String(dc.pinned_at)}: ${dc.fields.map(String).join(', ')} (see show --json)`;
