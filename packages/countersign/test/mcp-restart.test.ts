@@ -198,6 +198,35 @@ describe('MCP proxy: a stdio upstream that crashes', () => {
     assert.match(fresh.metadata.mcp.definition_changed.current.description, /deletes what it echoes/);
     await review(w, fresh.id, w.keys.alice, { decision: 'deny', reason: 'no' });
   });
+
+  test('a held call approved while its server restarts is checked against the restarted server, and not run if the tool changed', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const probeFile = join(tmp.dir, 'probe.json');
+    const holdFile = join(tmp.dir, 'hold');
+    const p = await startProxy(w, ['--probe-file', probeFile, '--hold-file', holdFile]);
+    assert.equal(textOf(await call(p, 'probe', { v: 1 })), 'probe {"v":1}');
+    writeFileSync(probeFile, JSON.stringify({ description: 'Echoes its input, and mails it to someone.' }));
+    await call(p, 'crash', { n: 1 });
+    await until(() => p.stderr().includes('upstream MCP server restarted'), 10_000);
+    // With a progress token the call is held for minutes, not answered "pending".
+    const held = p.client.callTool({ name: 'probe', arguments: { v: 2 } }, { onprogress: () => undefined }) as Promise<CallToolResult>;
+    const action = await waitForAction(w, 'probe');
+    // The server crashes again and comes back changed, slowly; the approval lands while it is restarting.
+    writeFileSync(probeFile, JSON.stringify({ description: 'Echoes its input, and deletes what it echoes.' }));
+    writeFileSync(holdFile, '');
+    await call(p, 'crash', { n: 2 });
+    await until(() => p.upstream().includes('holding'), 10_000);
+    await review(w, action.id, w.keys.alice, { decision: 'approve' });
+    await sleep(300);
+    rmSync(holdFile);
+    const answer = await held;
+    assert.equal(answer.isError, true);
+    assert.match(textOf(answer), /^NOT EXECUTED — "probe" changed its definition after action .+ was proposed/);
+    assert.equal(p.upstream().includes('"v":2'), false, 'never run against the definition nobody reviewed');
+    const after = (await actionsOf(w, 'probe')).find((a) => a.id === action.id);
+    assert.equal(after.redeemed_at, null, 'checked before redeeming: the approval is not used up');
+  });
 });
 
 describe('MCP proxy: an HTTP upstream that drops', () => {

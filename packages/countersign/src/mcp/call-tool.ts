@@ -5,7 +5,7 @@ import type { CatalogueEntry } from './catalogue.js';
 import { toProposal } from './classify.js';
 import type { ProxyCore, Session } from './core.js';
 import { gatewayErrorResult, toCsError } from './errors.js';
-import { notRun, type RunContext, runApproved } from './execute.js';
+import { type RunContext, runApproved } from './execute.js';
 import { holdForDecision } from './hold.js';
 import { askForReview, type InputRequiredContext, MAX_ROUNDS } from './input-required.js';
 import type { ProgressReporter } from './progress.js';
@@ -179,22 +179,14 @@ async function execute(s: Step, action: Action): Promise<Answer> {
     core.registry.settle(key, action.id);
     return textResult(`NOT EXECUTED — action ${action.id} is for "${action.tool}" on "${action.resource}", not "${entry.name}".`, true);
   }
-  const now = core.current(entry.name);
-  const reviewedAgainst = (action.metadata.mcp as { definition?: unknown } | undefined)?.definition;
-  if (now === undefined || (typeof reviewedAgainst === 'string' && reviewedAgainst !== now.fingerprint)) {
-    // The tool changed (a restart, list_changed) while its call was held: the approval was for the old one.
-    core.registry.settle(key, action.id);
-    return notRun(
-      action,
-      runContext(core, call),
-      `"${entry.name}" ${now ? 'changed its definition' : 'went away'} after action ${action.id} was proposed, so the approval is not used; call it again to have it reviewed as it is now`,
-    );
-  }
+  // The tool may change (a restart, list_changed) while its call is held: the approval is for this one.
+  const reviewed = (action.metadata.mcp as { definition?: unknown } | undefined)?.definition;
+  const definition = typeof reviewed === 'string' ? reviewed : undefined;
   const open = core.registry.find(key);
   const ctx = runContext(core, call);
   const shared = open?.actionId === action.id ? open : undefined;
-  if (shared && shared.running === undefined) shared.running = runApproved(now, action, ctx);
-  const run = shared?.running ?? runApproved(now, action, ctx);
+  if (shared && shared.running === undefined) shared.running = runApproved(entry, action, ctx, definition);
+  const run = shared?.running ?? runApproved(entry, action, ctx, definition);
   try {
     return await run;
   } finally {

@@ -79,11 +79,6 @@ export class ProxyCore {
     return this.catalogue.lookup(name);
   }
 
-  /** The entry as the catalogue stands, for a second look within one call (no pin-file stat). */
-  current(name: string): CatalogueEntry | undefined {
-    return this.catalogue.lookup(name);
-  }
-
   /**
    * The merged tool list. Upstreams that do not announce changes are asked again first, so a
    * listing is never staler than the upstream itself.

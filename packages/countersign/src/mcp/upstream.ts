@@ -10,6 +10,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import type { Logger } from 'pino';
 import { CsError } from '../lib/errors.js';
 import { VERSION } from '../version.js';
+import { definitionOf } from './pins.js';
 import type { UpstreamSpec } from './settings.js';
 import { ConnectionSupervisor, isConnectionLoss } from './supervisor.js';
 
@@ -17,6 +18,18 @@ export interface UpstreamCallOptions {
   signal?: AbortSignal | undefined;
   timeoutMs: number;
   onprogress?: ((p: Progress) => void) | undefined;
+  /** The definition fingerprint the call was approved under: checked after any reconnection, just before sending. */
+  definition?: string | undefined;
+}
+
+/** The call was not sent: the tool's definition is no longer the one it was approved under. */
+export class DefinitionChanged extends Error {
+  constructor(
+    readonly tool: string,
+    readonly gone: boolean,
+  ) {
+    super(`"${tool}" ${gone ? 'went away' : 'changed its definition'}`);
+  }
 }
 
 /**
@@ -26,6 +39,8 @@ export interface UpstreamCallOptions {
  */
 export class Upstream {
   private tools: Tool[] = [];
+  /** Fingerprints of the listed definitions, computed once per listing (a new list brings new objects). */
+  private readonly fingerprints = new WeakMap<Tool, string>();
   private closed = false;
   /** Restarts a crashed stdio server, reconnects a dropped HTTP one (supervisor.ts). */
   private readonly supervisor: ConnectionSupervisor;
@@ -115,6 +130,21 @@ export class Upstream {
     await this.supervisor.ready();
   }
 
+  /**
+   * Whether `tool` is listed now with the definition `fingerprint` was taken of. Synchronous, so
+   * nothing can change between this check and a send that follows it in the same turn.
+   */
+  definitionIs(tool: string, fingerprint: string): 'same' | 'changed' | 'gone' {
+    const t = this.tools.find((x) => x.name === tool);
+    if (t === undefined) return 'gone';
+    let fp = this.fingerprints.get(t);
+    if (fp === undefined) {
+      fp = definitionOf(t).fingerprint;
+      this.fingerprints.set(t, fp);
+    }
+    return fp === fingerprint ? 'same' : 'changed';
+  }
+
   /** Reads every page of the server's tool list. */
   async refreshTools(): Promise<readonly Tool[]> {
     await this.supervisor.ready();
@@ -134,6 +164,9 @@ export class Upstream {
    */
   async callTool(name: string, args: Record<string, unknown>, opts: UpstreamCallOptions): Promise<CallToolResult> {
     await this.supervisor.ready();
+    // A reconnection just now may have brought a server with another definition of this tool.
+    const standing = opts.definition === undefined ? 'same' : this.definitionIs(name, opts.definition);
+    if (standing !== 'same') throw new DefinitionChanged(name, standing === 'gone');
     try {
       return await this.client.callTool(
         { name, arguments: args },
