@@ -7,6 +7,8 @@
  */
 // biome-ignore-all lint/suspicious/noExplicitAny: gateway JSON bodies and SDK errors; the tests assert their shape
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/client';
@@ -255,5 +257,56 @@ describe('MCP proxy: resources and prompts of several upstreams', () => {
     assert.ok((await client.listPrompts()).prompts.some((p) => p.name === 'fresh'));
     const r = await client.getPrompt({ name: 'fresh' });
     assert.deepEqual(r.messages[0]?.content, { type: 'text', text: 'fresh from the fixture' });
+  });
+});
+
+describe('MCP proxy: an upstream without tools', () => {
+  let w: World;
+  const tmp = tempDir();
+
+  before(async () => {
+    w = await world('sqlite', { listen: true });
+  });
+
+  after(async () => {
+    await w?.close();
+    tmp.cleanup();
+  });
+
+  test("a prompts-and-resources-only server: the proxy's stdout carries JSON-RPC and nothing else", async () => {
+    const config = writeConfig(tmp.dir, {
+      servers: [{ name: 'context', command: process.execPath, args: ['--import', 'tsx', CONTEXT_SERVER, '--no-tools'] }],
+      pins_file: join(tmp.dir, 'pins.json'),
+    });
+    const proxy = spawn(process.execPath, proxyArgv(['--config', config]), { env: proxyEnv(w), cwd: REPO_ROOT, stdio: 'pipe' });
+    let out = '';
+    proxy.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    const send = (msg: object) => proxy.stdin.write(`${JSON.stringify(msg)}\n`);
+    const answered = (id: number) => until(() => out.includes(`"id":${id}`), `an answer to request ${id}`, 15_000);
+    try {
+      send({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      });
+      await answered(1);
+      send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+      send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+      send({ jsonrpc: '2.0', id: 3, method: 'tools/list' });
+      send({ jsonrpc: '2.0', id: 4, method: 'prompts/list' });
+      await answered(4);
+      await answered(3);
+      const lines = out.split('\n').filter((l) => l !== '');
+      for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), `not JSON-RPC on stdout: ${line}`);
+      const tools = lines.map((l) => JSON.parse(l)).find((m) => m.id === 3);
+      assert.deepEqual(
+        tools.result.tools.map((t: { name: string }) => t.name),
+        ['countersign_status', 'countersign_wait'],
+      );
+    } finally {
+      proxy.kill();
+      await once(proxy, 'exit');
+    }
   });
 });

@@ -39,6 +39,8 @@ export class DefinitionChanged extends Error {
  */
 export class Upstream {
   private tools: Tool[] = [];
+  /** As declared at the last successful connect: the SDK forgets them while a reconnection is under way. */
+  private serverCapabilities: ServerCapabilities = {};
   /** Fingerprints of the listed definitions, computed once per listing (a new list brings new objects). */
   private readonly fingerprints = new WeakMap<Tool, string>();
   private closed = false;
@@ -72,9 +74,11 @@ export class Upstream {
     const up = new Upstream(spec, client, log.child({ upstream: spec.name }));
     try {
       await client.connect(transportFor(spec));
+      up.serverCapabilities = client.getServerCapabilities() ?? {};
       await up.refreshTools();
     } catch (e) {
-      await client.close().catch(() => undefined);
+      // Closes the supervisor too: a loss noticed during start-up must not leave restarts behind.
+      await up.close();
       throw new CsError('unavailable', `cannot start upstream MCP server "${spec.name}": ${(e as Error).message}`, { cause: e });
     }
     client.onclose = () => {
@@ -104,12 +108,12 @@ export class Upstream {
 
   /** Whether the server tells us when its tools change (otherwise the list is re-read on each listing). */
   get announcesChanges(): boolean {
-    return this.client.getServerCapabilities()?.tools?.listChanged === true;
+    return this.serverCapabilities.tools?.listChanged === true;
   }
 
   /** What the server declared at connect (the proxy declares resources and prompts downstream from these). */
   get capabilities(): ServerCapabilities {
-    return this.client.getServerCapabilities() ?? {};
+    return this.serverCapabilities;
   }
 
   /**
@@ -149,9 +153,8 @@ export class Upstream {
   async refreshTools(): Promise<readonly Tool[]> {
     await this.supervisor.ready();
     try {
-      const { tools } = await this.client.listTools(undefined, { cacheMode: 'bypass' });
-      this.tools = tools;
-      return tools;
+      this.tools = await this.listTools();
+      return this.tools;
     } catch (e) {
       if (isConnectionLoss(e)) this.supervisor.lost(`tools/list failed: ${(e as Error).message}`);
       throw e;
@@ -205,12 +208,21 @@ export class Upstream {
     if (this.closed) throw new Error('the proxy is stopping');
     try {
       await this.client.connect(transportFor(this.spec));
-      const { tools } = await this.client.listTools(undefined, { cacheMode: 'bypass' });
-      this.tools = tools;
+      this.serverCapabilities = this.client.getServerCapabilities() ?? {};
+      this.tools = await this.listTools();
     } catch (e) {
       await this.client.close().catch(() => undefined);
       throw e;
     }
+  }
+
+  /**
+   * Every page of the tool list, or none from a server without tools (resources or prompts only):
+   * the SDK client answers that case with a console.debug line, and stdout is the MCP stream.
+   */
+  private async listTools(): Promise<Tool[]> {
+    if (this.serverCapabilities.tools === undefined) return [];
+    return (await this.client.listTools(undefined, { cacheMode: 'bypass' })).tools;
   }
 
   private assertOpen(): void {
