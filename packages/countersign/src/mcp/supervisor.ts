@@ -159,7 +159,9 @@ export class ConnectionSupervisor {
  */
 export function isConnectionLoss(e: unknown): boolean {
   if (e instanceof ProtocolError) return false;
-  if (e instanceof SdkHttpError) return e.status === 404 || e.status >= 500;
+  // 404: the server forgot the session (it restarted). A 5xx is one request's failure; treating it as a
+  // loss would close the connection under every other call in flight.
+  if (e instanceof SdkHttpError) return e.status === 404;
   if (e instanceof SdkError) {
     return e.code === SdkErrorCode.ConnectionClosed || e.code === SdkErrorCode.NotConnected || e.code === SdkErrorCode.SendFailed;
   }
