@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Tool } from '@modelcontextprotocol/client';
+import pino from 'pino';
 import { ConfigFileSchema } from '../src/config/schema.js';
 import { ERROR_CODES, isCsError } from '../src/lib/errors.js';
 import { CallRegistry, MAX_OPEN_PER_SCOPE } from '../src/mcp/call-registry.js';
@@ -12,8 +13,10 @@ import { assignNames, Catalogue } from '../src/mcp/catalogue.js';
 import { effectiveHints, SPEC_DEFAULT_HINTS, toProposal } from '../src/mcp/classify.js';
 import { explainForModel } from '../src/mcp/errors.js';
 import { bearerMatches } from '../src/mcp/http-listener.js';
+import type { Ask } from '../src/mcp/passthrough-ask.js';
 import { PinStore } from '../src/mcp/pins.js';
 import { ProgressReporter } from '../src/mcp/progress.js';
+import { ResourceSubscriptions } from '../src/mcp/resource-subscriptions.js';
 import { approvers, reviewUrl } from '../src/mcp/results.js';
 import { guessName, resolveProxySettings, type UpstreamSpec } from '../src/mcp/settings.js';
 import type { Upstream } from '../src/mcp/upstream.js';
@@ -339,5 +342,30 @@ describe('what the model reads', () => {
     assert.equal(bearerMatches('Bearer ', 'secret-token'), false);
     assert.equal(bearerMatches(undefined, 'secret-token'), false);
     assert.equal(bearerMatches('secret-token', 'secret-token'), false);
+  });
+});
+
+describe('resource subscriptions', () => {
+  test('a subscription whose renewal failed after a reconnection is tried again by the next session to subscribe', async () => {
+    const calls: string[] = [];
+    let failNext = false;
+    const ask = (async (_u: unknown, method: string) => {
+      calls.push(method);
+      if (failNext) {
+        failNext = false;
+        throw new Error('the upstream is not answering');
+      }
+    }) as unknown as Ask;
+    const upstream = { name: 's', capabilities: { resources: { subscribe: true } } } as unknown as Upstream;
+    const subs = new ResourceSubscriptions(ask, pino({ level: 'silent' }));
+    const sink = async () => undefined;
+    await subs.subscribe(upstream, 'x://a', 'one', sink);
+    failNext = true;
+    subs.renew(upstream);
+    await new Promise((r) => setImmediate(r));
+    await subs.subscribe(upstream, 'x://a', 'two', sink);
+    assert.deepEqual(calls, ['resources/subscribe', 'resources/subscribe', 'resources/subscribe']);
+    await subs.subscribe(upstream, 'x://a', 'three', sink);
+    assert.equal(calls.length, 3, 'renewed now: shared again, no further subscribe');
   });
 });

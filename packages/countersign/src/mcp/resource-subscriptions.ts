@@ -14,6 +14,8 @@ interface Subscription {
   sinks: Map<string, UpdateSink>;
   /** The upstream `resources/subscribe`, shared by every session that subscribes meanwhile. */
   ready: Promise<void>;
+  /** The last upstream subscribe failed after a reconnection: the next session to subscribe tries again. */
+  stale: boolean;
 }
 
 /**
@@ -46,12 +48,15 @@ export class ResourceSubscriptions {
       const ready = (this.releasing.get(k) ?? Promise.resolve()).then(async () => {
         await this.ask(upstream, 'resources/subscribe', (c, o) => c.subscribeResource({ uri }, o));
       });
-      sub = { upstream, uri, sinks: new Map(), ready };
+      sub = { upstream, uri, sinks: new Map(), ready, stale: false };
       this.subs.set(k, sub);
       const created = sub;
       ready.catch(() => {
         if (this.subs.get(k) === created) this.subs.delete(k);
       });
+    } else if (sub.stale) {
+      sub.stale = false;
+      this.resubscribe(sub);
     }
     sub.sinks.set(sessionId, sink);
     try {
@@ -84,12 +89,26 @@ export class ResourceSubscriptions {
   renew(upstream: Upstream): void {
     for (const sub of this.subs.values()) {
       if (sub.upstream !== upstream) continue;
-      const prior = sub.ready.catch(() => undefined);
-      sub.ready = prior.then(() =>
-        this.ask(upstream, 'resources/subscribe', (c, o) => c.subscribeResource({ uri: sub.uri }, o)).then(() => undefined),
+      this.resubscribe(sub).catch((err) =>
+        this.log.warn(
+          { err, upstream: upstream.name, uri: sub.uri },
+          'could not renew a resource subscription; the next subscribe tries again',
+        ),
       );
-      sub.ready.catch((err) => this.log.warn({ err, upstream: upstream.name, uri: sub.uri }, 'could not renew a resource subscription'));
     }
+  }
+
+  /** Subscribes upstream again after what is in flight; a failure marks it stale rather than failing every later subscriber. */
+  private resubscribe(sub: Subscription): Promise<void> {
+    const again = sub.ready
+      .catch(() => undefined)
+      .then(() => this.ask(sub.upstream, 'resources/subscribe', (c, o) => c.subscribeResource({ uri: sub.uri }, o)))
+      .then(() => undefined);
+    sub.ready = again;
+    again.catch(() => {
+      if (sub.ready === again) sub.stale = true;
+    });
+    return again;
   }
 
   endSession(sessionId: string): void {
