@@ -1,9 +1,12 @@
 /* The MCP proxy's pure parts: naming, settings, config, pins, progress, call identity, hints, errors. */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import type { Tool } from '@modelcontextprotocol/client';
 import pino from 'pino';
 import { ConfigFileSchema } from '../src/config/schema.js';
@@ -20,7 +23,7 @@ import { ResourceSubscriptions } from '../src/mcp/resource-subscriptions.js';
 import { approvers, reviewUrl } from '../src/mcp/results.js';
 import { guessName, resolveProxySettings, type UpstreamSpec } from '../src/mcp/settings.js';
 import type { Upstream } from '../src/mcp/upstream.js';
-import { tempDir } from './mcp-helpers.js';
+import { tempDir, until } from './mcp-helpers.js';
 
 const ENV = { COUNTERSIGN_AGENT_KEY: 'cs_agent' };
 
@@ -367,5 +370,38 @@ describe('resource subscriptions', () => {
     assert.deepEqual(calls, ['resources/subscribe', 'resources/subscribe', 'resources/subscribe']);
     await subs.subscribe(upstream, 'x://a', 'three', sink);
     assert.equal(calls.length, 3, 'renewed now: shared again, no further subscribe');
+  });
+});
+
+describe('pin file writers', () => {
+  test('three processes pinning at once into one file lose none of each other’s pins', async () => {
+    const N = 150;
+    const SERVERS = ['a', 'b', 'c'];
+    const tmp = tempDir();
+    try {
+      const file = join(tmp.dir, 'pins.json');
+      const go = join(tmp.dir, 'go');
+      const pinsModule = pathToFileURL(join(import.meta.dirname, '../src/mcp/pins.ts')).href;
+      // Each writer loads, says it is ready, and waits for the others, so their writes overlap.
+      const writer = (server: string) => `
+        const { existsSync, writeFileSync } = await import('node:fs');
+        const { PinStore } = await import(${JSON.stringify(pinsModule)});
+        const store = PinStore.open(${JSON.stringify(file)});
+        writeFileSync(${JSON.stringify(join(tmp.dir, 'ready-'))} + ${JSON.stringify(server)}, '');
+        while (!existsSync(${JSON.stringify(go)})) await new Promise((r) => setTimeout(r, 5));
+        for (let i = 0; i < ${N}; i++) store.check(${JSON.stringify(server)}, { name: 't' + i, inputSchema: { type: 'object' } }, new Date());`;
+      const run = (server: string) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', writer(server)], { stdio: 'inherit' });
+        return once(child, 'exit').then(([code]) => assert.equal(code, 0));
+      };
+      const done = Promise.all(SERVERS.map(run));
+      await until(() => SERVERS.every((s) => existsSync(join(tmp.dir, `ready-${s}`))), 20_000);
+      writeFileSync(go, '');
+      await done;
+      const servers = JSON.parse(readFileSync(file, 'utf8')).servers;
+      for (const s of SERVERS) assert.equal(Object.keys(servers[s] ?? {}).length, N, `every pin of server ${s}`);
+    } finally {
+      tmp.cleanup();
+    }
   });
 });

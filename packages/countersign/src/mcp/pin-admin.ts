@@ -47,7 +47,9 @@ export type AcceptResult = { accepted: true; fields: PinField[]; seen_at: string
  */
 export function acceptPin(file: string, server: string, tool: string, now: Date): AcceptResult {
   let result: AcceptResult = { accepted: false };
+  // The change may run twice (again under the lock on a fresh read): the last run's answer is the one.
   updatePinFile(file, (d) => {
+    result = { accepted: false };
     const pinned = existingPin(d, file, server, tool);
     if (pinned.seen === undefined) return false;
     const accepted = definitionOfSeen(pinned.seen);
@@ -62,6 +64,7 @@ export function acceptPin(file: string, server: string, tool: string, now: Date)
 export function forgetPins(file: string, server: string, tool: string | undefined): string[] {
   let removed: string[] = [];
   updatePinFile(file, (d) => {
+    removed = [];
     if (tool === undefined) {
       removed = Object.keys(serverPins(d, file, server));
       delete d.servers[server];

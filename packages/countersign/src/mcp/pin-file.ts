@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { CsError } from '../lib/errors.js';
@@ -83,22 +83,85 @@ export function readPinFile(file: string): PinFile {
 
 /**
  * Read, change, write: `change` edits the file as it is on disk now (another proxy or the CLI
- * may have written it since we last read it) and says whether it changed anything. Returns what
- * is on disk afterwards. The write is a rename, so a reader never sees half a file.
+ * may have written it since we last read it) and says whether it changed anything; it may run
+ * twice, the second time under the lock. Returns what is on disk afterwards, and its stamp. The
+ * write is a rename, so a reader never sees half a file.
  */
-export function updatePinFile(file: string, change: (data: PinFile) => boolean): PinFile {
-  const fresh = readPinFile(file);
-  if (change(fresh)) writePinFile(file, fresh);
-  return fresh;
+export function updatePinFile(file: string, change: (data: PinFile) => boolean): { data: PinFile; stamp: FileStamp } {
+  // Most checks change nothing: those read without the lock. The stamp is taken before the read,
+  // so a write that lands after it is noticed by the next reload rather than missed.
+  const stamp = fileStamp(file);
+  const seen = readPinFile(file);
+  if (!change(seen)) return { data: seen, stamp };
+  return withLock(file, () => {
+    // Read again under the lock: another writer may have changed the file since.
+    const fresh = readPinFile(file);
+    if (change(fresh)) writePinFile(file, fresh);
+    return { data: fresh, stamp: fileStamp(file) };
+  });
+}
+
+const LOCK_WAIT_MS = 5_000;
+/** A lock older than this was left by a writer that died: no live writer holds it for more than a write. */
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * Every writer (running proxies, `countersign mcp pins`) changes the file under `FILE.lock`,
+ * taken with O_EXCL, so two read-change-writes never interleave and lose one of the changes.
+ * Synchronous, as the pin checks are: a write takes a millisecond, so a wait is short.
+ */
+function withLock<T>(file: string, fn: () => T): T {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let fd: number | undefined;
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new CsError('unavailable', `cannot write the MCP pin file ${file}: ${(e as Error).message}`);
+  }
+  while (fd === undefined) {
+    try {
+      fd = openSync(lock, 'wx', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new CsError('unavailable', `cannot lock the MCP pin file ${file}: ${(e as Error).message}`);
+      }
+      if (lockAgeMs(lock) > STALE_LOCK_MS) rmSync(lock, { force: true });
+      else if (Date.now() > deadline) {
+        throw new CsError('unavailable', `the MCP pin file ${file} stayed locked (${lock}) for ${LOCK_WAIT_MS / 1000} s`);
+      } else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    closeSync(fd);
+    rmSync(lock, { force: true });
+  }
+}
+
+function lockAgeMs(lock: string): number {
+  try {
+    return Date.now() - statSync(lock).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 function writePinFile(file: string, data: PinFile): void {
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+    // Flushed before the rename, so a crash leaves the old file or the new one, never an empty one.
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeFileSync(fd, `${JSON.stringify(data, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, file);
   } catch (e) {
+    rmSync(tmp, { force: true });
     throw new CsError('unavailable', `cannot write the MCP pin file ${file}: ${(e as Error).message}`);
   }
 }

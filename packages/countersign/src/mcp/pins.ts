@@ -109,14 +109,15 @@ export class PinStore {
 
   /** Changes one tool's entry in the file as it is on disk now (keeping everyone else's); returns the entry after. */
   private update(server: string, tool: string, change: (onDisk: Pinned | undefined) => Pinned | undefined): Pinned | undefined {
-    this.data = updatePinFile(this.file, (d) => {
+    const { data, stamp } = updatePinFile(this.file, (d) => {
       const onDisk = d.servers[server]?.[tool];
       const next = change(onDisk);
       if (next === undefined || next === onDisk) return false;
       d.servers[server] = { ...d.servers[server], [tool]: next };
       return true;
     });
-    this.stamp = fileStamp(this.file);
+    this.data = data;
+    this.stamp = stamp;
     return this.data.servers[server]?.[tool];
   }
 }
