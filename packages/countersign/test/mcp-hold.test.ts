@@ -15,7 +15,7 @@ import { FakeClock } from '../src/lib/clock.js';
 import { type RunningProxy, runProxy } from '../src/mcp/run.js';
 import { resolveProxySettings } from '../src/mcp/settings.js';
 import { review, type World, world } from './helpers.js';
-import { FS_SERVER, sleep, tempDir, textOf, waitForAction, waitForStatus } from './mcp-helpers.js';
+import { FS_SERVER, sleep, tempDir, textOf, until, waitForAction, waitForStatus } from './mcp-helpers.js';
 
 describe('MCP proxy holds on a fake clock (default budgets)', () => {
   let w: World;
@@ -94,11 +94,3 @@ describe('MCP proxy holds on a fake clock (default budgets)', () => {
     assert.equal(existsSync(file), false);
   });
 });
-
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}

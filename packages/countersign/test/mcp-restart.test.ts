@@ -24,6 +24,7 @@ import {
   sleep,
   tempDir,
   textOf,
+  until,
   waitForAction,
   waitForStatus,
   writeConfig,
@@ -349,11 +350,3 @@ describe('restart back-off', () => {
     await assert.rejects(sup.ready(), /is not connected \(the proxy is stopping\)/);
   });
 });
-
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(25);
-  }
-}

@@ -16,9 +16,9 @@ import {
   connectStdio,
   MUTABLE_SERVER,
   proxyEnv,
-  sleep,
   tempDir,
   textOf,
+  until,
   waitForAction,
   waitForStatus,
   writeConfig,
@@ -136,11 +136,3 @@ describe('MCP proxy: a Streamable HTTP upstream', () => {
     assert.equal(r.stdout, '', 'nothing but MCP on stdout');
   });
 });
-
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
