@@ -48,6 +48,18 @@ export async function connectStdio(args: string[], env: Record<string, string>, 
   return client;
 }
 
+/** As connectStdio, keeping the proxy's stderr (its log) for the test to read. */
+export async function connectStdioLogged(args: string[], env: Record<string, string>): Promise<{ client: Client; stderr(): string }> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: proxyArgv(args), env, cwd: REPO_ROOT, stderr: 'pipe' });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const client = new Client({ name: 'proxy-test', version: '1.0.0' });
+  await client.connect(transport);
+  return { client, stderr: () => stderr };
+}
+
 export interface ListeningProxy {
   child: ChildProcess;
   url: URL;

@@ -11,11 +11,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { Client } from '@modelcontextprotocol/client';
 import { matches, mergeFirstWins } from '../src/mcp/resources.js';
 import { call, REPO_ROOT, type World, world } from './helpers.js';
-import { connectStdio, proxyArgv, proxyEnv, tempDir, writeConfig } from './mcp-helpers.js';
+import { connectStdio, connectStdioLogged, proxyArgv, proxyEnv, tempDir, writeConfig } from './mcp-helpers.js';
 import { CONTEXT_SERVER, everything, FEATURES, GZIP, mcpError, TOGGLE_UPDATES, textOfContents, until } from './mcp-passthrough-helpers.js';
 
 async function actionCount(w: World): Promise<number> {
@@ -152,7 +151,7 @@ describe('MCP proxy: resources and prompts of server-everything over stdio', () 
 describe('MCP proxy: resources and prompts of several upstreams', () => {
   let w: World;
   let client: Client;
-  let stderr = '';
+  let stderr: () => string;
   const tmp = tempDir();
   let promptsChanged = 0;
 
@@ -166,19 +165,8 @@ describe('MCP proxy: resources and prompts of several upstreams', () => {
       ],
       pins_file: join(tmp.dir, 'pins.json'),
     });
-    // Piped, to see the proxy's warning about a URI two servers list.
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: proxyArgv(['--config', config]),
-      env: proxyEnv(w),
-      cwd: REPO_ROOT,
-      stderr: 'pipe',
-    });
-    transport.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8');
-    });
-    client = new Client({ name: 'passthrough-test', version: '1.0.0' });
-    await client.connect(transport);
+    // Logged, to see the proxy's warning about a URI two servers list.
+    ({ client, stderr } = await connectStdioLogged(['--config', config], proxyEnv(w)));
     client.setNotificationHandler('notifications/prompts/list_changed', () => {
       promptsChanged += 1;
     });
@@ -224,8 +212,8 @@ describe('MCP proxy: resources and prompts of several upstreams', () => {
     assert.ok(uris.includes('fixture://notes/hello'));
     assert.match(textOfContents(await client.readResource({ uri: FEATURES })), /^# Everything Server - Features/);
     assert.equal(textOfContents(await client.readResource({ uri: 'fixture://notes/hello' })), 'hello from the fixture');
-    await until(() => stderr.includes(`two upstream servers list ${FEATURES}`), 'the warning');
-    assert.match(stderr, /served by \\?"ev\\?" \(earlier in the list\), not \\?"context\\?"/);
+    await until(() => stderr().includes(`two upstream servers list ${FEATURES}`), 'the warning');
+    assert.match(stderr(), /served by \\?"ev\\?" \(earlier in the list\), not \\?"context\\?"/);
   });
 
   test('a URI nobody listed is routed by the template it matches', async () => {

@@ -9,17 +9,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { type CallToolResult, Client } from '@modelcontextprotocol/client';
-import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import type { CallToolResult, Client } from '@modelcontextprotocol/client';
 import pino from 'pino';
 import { ConnectionSupervisor, restartDelay } from '../src/mcp/supervisor.js';
 import { REPO_ROOT, review, type World, world } from './helpers.js';
 import {
   actionsOf,
+  connectStdioLogged,
   MUTABLE_SERVER,
-  proxyArgv,
   proxyEnv,
   sleep,
   tempDir,
@@ -48,19 +46,9 @@ async function startProxy(w: World, args: string[]): Promise<Proxy & { logFile: 
     hold: { budget: '300ms' },
     pins_file: join(tmp.dir, 'pins.json'),
   });
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: proxyArgv(['--config', config]),
-    env: proxyEnv(w),
-    cwd: REPO_ROOT,
-    stderr: 'pipe',
-  });
-  let stderr = '';
-  (transport.stderr as Readable | null)?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const client = new Client({ name: 'restart-test', version: '1.0.0' });
-  await client.connect(transport);
+  const { client, stderr } = await connectStdioLogged(['--config', config], proxyEnv(w));
   cleanups.push(() => client.close());
-  return { client, logFile, stderr: () => stderr, upstream: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') };
+  return { client, logFile, stderr, upstream: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '') };
 }
 
 const cleanups: (() => unknown)[] = [];
@@ -264,9 +252,8 @@ describe('MCP proxy: an HTTP upstream that drops', () => {
 
   test('an HTTP upstream whose connection drops is reconnected on the next call', async () => {
     const port = await startUpstream();
-    const transport = new StdioClientTransport({
-      command: process.execPath,
-      args: proxyArgv([
+    const { client, stderr } = await connectStdioLogged(
+      [
         '--upstream-url',
         `http://127.0.0.1:${port}/mcp`,
         '--header',
@@ -275,15 +262,9 @@ describe('MCP proxy: an HTTP upstream that drops', () => {
         'remote',
         '--pins',
         join(tmp.dir, 'pins.json'),
-      ]),
-      env: proxyEnv(w),
-      cwd: REPO_ROOT,
-      stderr: 'pipe',
-    });
-    let stderr = '';
-    (transport.stderr as Readable | null)?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const client = new Client({ name: 'restart-test', version: '1.0.0' });
-    await client.connect(transport);
+      ],
+      proxyEnv(w),
+    );
     cleanups.push(() => client.close());
     const probe = (args: Record<string, unknown>) => client.callTool({ name: 'probe', arguments: args }).then(textOf);
 
@@ -291,14 +272,14 @@ describe('MCP proxy: an HTTP upstream that drops', () => {
     await stopUpstream();
     const lost = await probe({ n: 2 });
     assert.match(lost, /"remote".*lost during the call; it may have run, and it is not sent again/);
-    await until(() => stderr.includes('lost the upstream MCP server; reconnecting on a later call'));
+    await until(() => stderr().includes('lost the upstream MCP server; reconnecting on a later call'));
     const failed = await waitForAction(w, 'probe', 'failed');
     await waitForStatus(w, failed.id, 'failed');
 
     await startUpstream(port);
     await sleep(600); // past the first back-off delay
     assert.equal(await probe({ n: 3 }), 'probe {"n":3}');
-    await until(() => stderr.includes('reconnected to the upstream MCP server'));
+    await until(() => stderr().includes('reconnected to the upstream MCP server'));
   });
 });
 
