@@ -202,7 +202,12 @@ export async function measureDecisionLatency(channel: Channel, o: LatencyOptions
           await untilWaiting(setupAgent, base, 'sse', 1);
           const t0 = performance.now();
           const reviewed = request(reviewerAgent, base, 'POST', `/v1/actions/${id}/reviews`, o.reviewerKey, { decision: 'approve' });
-          const [e, r] = await withDeadline(Promise.all([stream.decided, reviewed]), 10_000, 'SSE decision');
+          let reviewAnswered = false;
+          reviewed.then(() => (reviewAnswered = true)).catch(() => undefined);
+          const [e, r] = await withDeadline(Promise.all([stream.decided, reviewed]), 10_000, 'SSE decision').catch((err: Error) => {
+            // Say which side stalled: the review's answer or the event to the waiting stream.
+            throw new Error(`${err.message} (review ${reviewAnswered ? 'answered' : 'not answered'}; action ${id})`);
+          });
           expectStatus(r, 200, 'review');
           if (e.data.action_id !== id || e.data.action.status !== 'approved')
             throw new Error(`SSE delivered ${e.data.action.status} for ${e.data.action_id}`);
