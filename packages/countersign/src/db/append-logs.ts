@@ -13,7 +13,7 @@ const EVENT_COLUMNS = ['seq', 'ts', 'type', 'action_id', 'agent_id', 'session_id
 
 type Table = 'audit_log' | 'events';
 
-/** Multi-row inserts compiled once per (table, row count), so a batch costs one statement per table on PostgreSQL. */
+/** Multi-row inserts compiled once per (table, row count), for SQLite (PostgreSQL uses appendStatement). */
 const inserts = new Map<string, PreparedQuery<Record<string, unknown>, unknown>>();
 
 function insertQuery(table: Table, columns: readonly string[], n: number): PreparedQuery<Record<string, unknown>, unknown> {
