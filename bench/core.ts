@@ -58,7 +58,7 @@ const RUN_LIMIT_MS = 6 * 60_000;
 const TARGET_RATIO: Record<'sqlite' | 'postgres', number> = { sqlite: 0.5, postgres: 0.35 };
 const TARGET_P99_MS = 10;
 
-/** An auto-approved proposal: the built-in policy allows readOnlyHint at once. */
+/** An auto-approved proposal: the built-in policy allows readOnlyHint at once from an agent in trust_annotations. */
 const PROPOSAL = JSON.stringify({
   tool: 'read_file',
   arguments: { path: '/srv/app/README.md', encoding: 'utf8' },

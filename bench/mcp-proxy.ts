@@ -12,7 +12,7 @@
  *   proxied: client ──stdio──▶ countersign mcp proxy ──stdio──▶ server-filesystem
  *                                   └─HTTP─▶ gateway (own process, SQLite): propose+redeem, report
  *
- * The gateway runs in its own child (bench/server.ts sqlite) with its default policy, which
+ * The gateway runs in its own child (bench/server.ts sqlite) with its default policy (trusting the bench agent's hints), which
  * allows `readOnlyHint: true` at once; so each proxied call is one request that is approved by
  * policy and redeemed in the same durable commit (signed receipt), the upstream call, and a
  * result report sent after the answer (not on the call's path). The relay row is the floor of

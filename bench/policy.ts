@@ -52,7 +52,7 @@ function buildPolicy(): PolicyConfig {
       tool++;
     }
   }
-  return { default: 'review', rules };
+  return { default: 'review', rules, trust_annotations: [] };
 }
 
 function input(tool: string, args: Record<string, unknown>): PolicyInput {
@@ -61,6 +61,7 @@ function input(tool: string, args: Record<string, unknown>): PolicyInput {
     arguments: args,
     resource: null,
     annotations: withAnnotationDefaults({}),
+    annotations_trusted: false,
     agent: { name: 'builder', owner: 'owner@example.com', labels: { team: 'platform' } },
     on_behalf_of: null,
     session_id: null,

@@ -121,10 +121,12 @@ if (mode === 'echo' || mode === 'echo-sign') {
   send({ type: 'ready', mode, url, keys: { agent: '', reviewer: '' } });
 } else {
   const dir = mkdtempSync(join(tmpdir(), 'cs-bench-'));
-  const config = loadConfig({
+  const base = loadConfig({
     env: {},
     overrides: { dataDir: dir, port: 0, host: '127.0.0.1', ...(mode === 'postgres' ? { databaseUrl: PG_URL } : {}) },
   });
+  // The built-in policy with the operator vouching for the bench agent's hints: its read-only calls pass at once.
+  const config = { ...base, policy: { ...base.policy, trust_annotations: ['bench-agent'] } };
   // Warnings and errors go to stderr (the parent's terminal); nothing per request.
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const gw: Gateway = await startGateway(config, { logger, ...(mode === 'postgres' ? { schema } : {}) });

@@ -5,7 +5,7 @@
  *
  * With COUNTERSIGN_URL and COUNTERSIGN_AGENT_KEY already set (your own gateway), the command just runs.
  * Otherwise an embedded gateway starts on a temporary SQLite data dir with one reviewer (alice) and one
- * agent (demo-agent, owned by ops@); its URL and keys are passed to the command as COUNTERSIGN_URL,
+ * agent (demo-agent, owned by ops@, whose read-only hints the policy trusts); its URL and keys are passed to the command as COUNTERSIGN_URL,
  * COUNTERSIGN_AGENT_KEY and COUNTERSIGN_REVIEWER_KEY, and everything is removed afterwards.
  *
  * The examples use the reviewer key to play the person who approves in the inbox, Slack or the CLI;
@@ -26,7 +26,9 @@ if (command.length === 0) {
 
 async function embedded(): Promise<{ env: Record<string, string>; close(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'countersign-example-'));
-  const config = loadConfig({ env: {}, overrides: { dataDir, port: 0, host: '127.0.0.1' } });
+  const base = loadConfig({ env: {}, overrides: { dataDir, port: 0, host: '127.0.0.1' } });
+  // The examples' agent is the operator's own code, so its read-only hints are vouched for: those calls pass at once.
+  const config = { ...base, policy: { ...base.policy, trust_annotations: ['demo-agent'] } };
   const gw = await startGateway(config, { logger: pino({ level: 'warn' }) });
   const admin = { type: 'admin', id: 'examples' } as const;
   await addUser(gw.deps, admin, { email: 'ops@example.com', role: 'reviewer' });

@@ -4,7 +4,7 @@ import pino from 'pino';
 import type { Config } from '../src/config/schema.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
 import { FakeClock } from '../src/lib/clock.js';
-import { type ApiResponse, auditRows, call, forEachDialect, propose, review, type World, world } from './helpers.js';
+import { type ApiResponse, auditRows, call, forEachDialect, propose, review, trustingAnnotationsOf, type World, world } from './helpers.js';
 
 const HOUR = 3_600_000;
 const EXPIRED_REASON = 'No reviewer decided before the deadline; the action expired and was not approved.';
@@ -103,7 +103,7 @@ forEachDialect('expiry', (dialect) => {
   });
 
   test('an action approved at once by a rule has no review deadline; once redeemed it never expires', async () => {
-    const { w, clock } = await fresh();
+    const { w, clock } = await fresh(trustingAnnotationsOf('deployer'));
     const { body: a } = await propose(w, { annotations: { readOnlyHint: true } });
     assert.equal(a.status, 'approved');
     assert.equal(a.expires_at, null);

@@ -71,12 +71,15 @@ export interface WorldOptions {
   clock?: Clock;
   config?: (c: Config) => Config;
   listen?: boolean;
+  /** Agents whose annotations the operator vouches for (policy `trust_annotations`), as an MCP proxy's agent is. */
+  trustAnnotationsOf?: string[];
 }
 
 /** A running gateway (in-process unless listen) with a small cast of people and agents. */
 export async function world(dialect: Dialect, opts: WorldOptions = {}): Promise<World> {
   const env = testEnv(dialect);
-  const config = opts.config ? opts.config(env.config) : env.config;
+  const configured = opts.config ? opts.config(env.config) : env.config;
+  const config = opts.trustAnnotationsOf ? trustingAnnotationsOf(...opts.trustAnnotationsOf)(configured) : configured;
   let gw: Gateway;
   try {
     gw = await startGateway(config, {
@@ -116,6 +119,11 @@ export async function world(dialect: Dialect, opts: WorldOptions = {}): Promise<
       await env.cleanup();
     },
   };
+}
+
+/** A config transformer: the operator vouches for these agents' annotations (policy `trust_annotations`). */
+export function trustingAnnotationsOf(...agents: string[]): (c: Config) => Config {
+  return (c) => ({ ...c, policy: { ...c.policy, trust_annotations: agents } });
 }
 
 /** A config transformer that installs the policy, workflows and grant bounds written as YAML (as in a config file). */

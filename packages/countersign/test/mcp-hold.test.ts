@@ -25,7 +25,7 @@ describe('MCP proxy holds on a fake clock (default budgets)', () => {
   const tmp = tempDir();
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
     const settings = resolveProxySettings(
       { servers: [{ name: 'fs', command: process.execPath, args: [FS_SERVER, tmp.dir] }], pins_file: join(tmp.dir, 'pins.json') },
       { COUNTERSIGN_URL: w.gw.url, COUNTERSIGN_AGENT_KEY: w.keys.agent },

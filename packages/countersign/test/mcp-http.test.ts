@@ -40,7 +40,7 @@ describe('MCP proxy over Streamable HTTP', () => {
   }
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
     writeFileSync(join(tmp.dir, 'hello.txt'), 'hello over http');
     const config = writeConfig(tmp.dir, {
       servers: [{ name: 'fs', command: process.execPath, args: [FS_SERVER, tmp.dir] }],

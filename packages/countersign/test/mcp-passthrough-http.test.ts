@@ -27,7 +27,7 @@ describe('MCP proxy: resources and prompts over Streamable HTTP', () => {
   }
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
     const config = writeConfig(tmp.dir, { servers: [everything('everything')], pins_file: join(tmp.dir, 'pins.json') });
     proxy = await startListening(['--config', config], proxyEnv(w, { COUNTERSIGN_MCP_TOKEN: TOKEN }));
   });

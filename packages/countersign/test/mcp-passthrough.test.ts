@@ -52,7 +52,7 @@ describe('MCP proxy: resources and prompts of server-everything over stdio', () 
   const notices: string[] = [];
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
     const config = writeConfig(tmp.dir, { servers: [everything('everything')], pins_file: join(tmp.dir, 'pins.json') });
     client = await connectStdio(['--config', config], proxyEnv(w));
     client.setNotificationHandler('notifications/resources/list_changed', () => void notices.push('resources changed'));
@@ -156,7 +156,7 @@ describe('MCP proxy: resources and prompts of several upstreams', () => {
   let promptsChanged = 0;
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
     const config = writeConfig(tmp.dir, {
       servers: [
         everything('ev'),
@@ -253,7 +253,7 @@ describe('MCP proxy: an upstream without tools', () => {
   const tmp = tempDir();
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
   });
 
   after(async () => {

@@ -28,7 +28,7 @@ describe('MCP pins: schemas, and the operator CLI', () => {
   const cli = (...args: string[]) => runCli(['mcp', 'pins', ...args], proxyEnv(w));
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
     writeFileSync(probeFile, JSON.stringify({ inputSchema: schema('the file to read') }));
     config = writeConfig(tmp.dir, {
       servers: [

@@ -60,7 +60,7 @@ describe('MCP proxy: a stdio upstream that crashes', () => {
   let w: World;
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
   });
 
   after(async () => {
@@ -240,7 +240,7 @@ describe('MCP proxy: an HTTP upstream that drops', () => {
   }
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
   });
 
   after(async () => {

@@ -53,7 +53,7 @@ describe('an MCP SDK v1 client through the proxy', () => {
   }
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
     writeFileSync(join(tmp.dir, 'hi.txt'), 'v1 client says hi');
     config = writeConfig(tmp.dir, {
       servers: [{ name: 'fs', command: process.execPath, args: [FS_SERVER, tmp.dir] }],

@@ -36,7 +36,7 @@ describe('MCP proxy over stdio: filesystem + memory servers', () => {
   const pinsFile = join(tmp.dir, 'pins.json');
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
     mkdirSync(dirA);
     mkdirSync(dirB);
     writeFileSync(join(dirA, 'hello.txt'), 'hello from a');

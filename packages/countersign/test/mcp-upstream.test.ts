@@ -32,7 +32,7 @@ describe('MCP proxy: what comes from the upstream', () => {
   let listChanged = 0;
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
     const config = writeConfig(tmp.dir, {
       servers: [{ name: 'mutable', command: process.execPath, args: ['--import', 'tsx', MUTABLE_SERVER, '--log', upstreamLog] }],
       hold: { budget: '500ms', progress_budget: '5s', progress_interval: '200ms' },
@@ -98,7 +98,7 @@ describe('MCP proxy: a Streamable HTTP upstream', () => {
   let url: string;
 
   before(async () => {
-    w = await world('sqlite', { listen: true });
+    w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
     const portFile = join(tmp.dir, 'port');
     const child = spawn(process.execPath, ['--import', 'tsx', MUTABLE_SERVER, '--http', portFile], { cwd: REPO_ROOT, stdio: 'inherit' });
     stopUpstream = async () => {

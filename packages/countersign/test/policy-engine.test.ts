@@ -37,7 +37,8 @@ policy:
 
 function policyOf(yamlOrConfig: string | object, workflows: ReadonlySet<string> = WORKFLOWS): CompiledPolicy {
   const raw = typeof yamlOrConfig === 'string' ? (parseYaml(yamlOrConfig) as { policy: unknown }).policy : yamlOrConfig;
-  return compilePolicy(PolicySchema.parse(raw), { workflows });
+  const parsed = PolicySchema.parse(raw);
+  return compilePolicy({ ...parsed, rules: parsed.rules ?? [] }, { workflows });
 }
 
 function rules(...list: [name: string, when: string, effect: 'allow' | 'deny' | 'review'][]): PolicyConfig['rules'] {
@@ -50,6 +51,7 @@ function action(over: Partial<PolicyInput> = {}): PolicyInput {
     arguments: {},
     resource: null,
     annotations: withAnnotationDefaults({}),
+    annotations_trusted: false,
     agent: { name: 'builder', owner: 'owner@example.com', labels: { team: 'red' } },
     on_behalf_of: null,
     session_id: null,

@@ -9,7 +9,7 @@ import { decideWhenPending as decide } from './support.js';
 
 let w: World;
 before(async () => {
-  w = await world('sqlite', { listen: true });
+  w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
 });
 after(async () => w.close());
 

@@ -14,7 +14,7 @@ import { call, review, type World, world } from '../../countersign/test/helpers.
 
 let w: World;
 before(async () => {
-  w = await world('sqlite', { listen: true });
+  w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
 });
 after(async () => w.close());
 

@@ -13,7 +13,7 @@ import { actionsFor as actionsFor_, decideWhenPending as decide } from './suppor
 
 let w: World;
 before(async () => {
-  w = await world('sqlite', { listen: true });
+  w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
 });
 after(async () => w.close());
 

@@ -24,7 +24,7 @@ setTracingDisabled(true);
 
 let w: World;
 before(async () => {
-  w = await world('sqlite', { listen: true });
+  w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
 });
 after(async () => w.close());
 

@@ -11,7 +11,7 @@ const AGENT = fileURLToPath(new URL('./fixtures/agent-process.ts', import.meta.u
 let w: World;
 let dir: string;
 before(async () => {
-  w = await world('sqlite', { listen: true });
+  w = await world('sqlite', { listen: true, trustAnnotationsOf: ['deployer'] });
   dir = mkdtempSync(join(tmpdir(), 'cs-restart-'));
 });
 after(async () => {

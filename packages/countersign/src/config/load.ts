@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { CsError } from '../lib/errors.js';
-import { DEFAULT_POLICY, withDefaultWorkflow } from '../policy/defaults.js';
+import { withDefaultRules, withDefaultWorkflow } from '../policy/defaults.js';
 import { type Config, type ConfigFile, ConfigFileSchema } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -42,7 +42,7 @@ export function parseConfigFile(path: string | undefined): ConfigFile {
 
 /** The policy part of a parsed config file, with the built-in defaults filled in. */
 export function policySection(file: ConfigFile): Pick<Config, 'policy' | 'workflows'> {
-  return { policy: file.policy ?? DEFAULT_POLICY, workflows: withDefaultWorkflow(file.workflows) };
+  return { policy: withDefaultRules(file.policy), workflows: withDefaultWorkflow(file.workflows) };
 }
 
 function readConfigFile(path: string): unknown {

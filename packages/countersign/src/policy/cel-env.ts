@@ -7,6 +7,8 @@ export interface PolicyInput {
   arguments: Record<string, unknown>;
   resource: string | null;
   annotations: Record<string, unknown>;
+  /** The operator vouches for this agent's annotations (policy `trust_annotations`); never the agent's own say. */
+  annotations_trusted: boolean;
   agent: { name: string; owner: string; labels: Record<string, string> };
   on_behalf_of: string | null;
   session_id: string | null;
@@ -52,6 +54,7 @@ const env = new Environment({ unlistedVariablesAreDyn: false })
   .registerVariable('arguments', 'map')
   .registerVariable('resource', 'dyn')
   .registerVariable('annotations', 'map')
+  .registerVariable('annotations_trusted', 'bool')
   .registerVariable('agent', 'map')
   .registerVariable('on_behalf_of', 'dyn')
   .registerVariable('session_id', 'dyn')

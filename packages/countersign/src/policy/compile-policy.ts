@@ -54,6 +54,8 @@ export interface CompiledPolicy {
   readonly byTool: ReadonlyMap<string, readonly CompiledRule[]>;
   /** Rules that may match any tool (policy order): the whole candidate list for a tool not in `byTool`. */
   readonly generic: readonly CompiledRule[];
+  /** Whether the operator vouches for this agent's annotations on a call to `resource` (`trust_annotations`). */
+  trustsAnnotations(agent: string, resource: string | null): boolean;
 }
 
 /**
@@ -107,13 +109,31 @@ export function compilePolicy(policy: PolicyConfig, opts: { workflows: ReadonlyS
       else list.push(rule);
     }
   }
+  const trusted = trustTable(policy.trust_annotations);
   return Object.freeze({
+    trustsAnnotations: (agent: string, resource: string | null) => {
+      const t = trusted.get(agent);
+      return t !== undefined && (t === 'any' || (resource !== null && t.has(resource)));
+    },
     default: policy.default,
     defaultWorkflow: policy.default === 'review' ? DEFAULT_WORKFLOW_NAME : null,
     rules: Object.freeze(rules),
     byTool,
     generic: Object.freeze(generic),
   });
+}
+
+/** Agent name → every resource, or the listed ones (an agent listed twice gets the union). */
+function trustTable(entries: PolicyConfig['trust_annotations']): Map<string, 'any' | Set<string>> {
+  const out = new Map<string, 'any' | Set<string>>();
+  for (const e of entries) {
+    const agent = typeof e === 'string' ? e : e.agent;
+    const resources = typeof e === 'string' ? undefined : e.resources;
+    const had = out.get(agent);
+    if (resources === undefined || had === 'any') out.set(agent, 'any');
+    else out.set(agent, new Set([...(had ?? []), ...resources]));
+  }
+  return out;
 }
 
 function unknownWorkflow(name: string, known: ReadonlySet<string>): string {

@@ -74,6 +74,7 @@ export async function replayPolicy(db: Kysely<DB>, candidate: LoadedPolicy, sinc
         arguments: JSON.parse(r.original_arguments ?? r.arguments) as Record<string, unknown>,
         resource: r.resource,
         annotations: withAnnotationDefaults(JSON.parse(r.annotations) as Record<string, unknown>),
+        annotations_trusted: candidate.compiled.trustsAnnotations(r.agent_name, r.resource),
         agent: { name: r.agent_name, ...agent },
         on_behalf_of: r.on_behalf_of,
         session_id: r.session_id,

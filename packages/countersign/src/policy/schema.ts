@@ -31,12 +31,27 @@ export const RuleSchema = z.strictObject({
 });
 export type RuleConfig = z.infer<typeof RuleSchema>;
 
+/**
+ * Agents whose tool annotations (readOnlyHint and the rest) the operator vouches for: typically an MCP proxy
+ * relaying hints from servers the operator chose. A bare name trusts every call of that agent; `resources`
+ * narrows it to calls whose `resource` (the MCP proxy sets the upstream server's name) is listed.
+ */
+export const TrustedAnnotationsSchema = z.union([
+  RuleName,
+  z.strictObject({ agent: RuleName, resources: z.array(z.string().min(1).max(256)).min(1).max(1000).optional() }),
+]);
+export type TrustedAnnotationsConfig = z.infer<typeof TrustedAnnotationsSchema>;
+
 export const PolicySchema = z.strictObject({
   /** What happens when no rule matches. Review goes to the "default" workflow. */
   default: z.enum(EFFECTS).default('review'),
-  rules: z.array(RuleSchema).max(10_000).default([]),
+  /** Omitted: the built-in rules (policy/defaults.ts). */
+  rules: z.array(RuleSchema).max(10_000).optional(),
+  /** Whose annotations the policy may believe: `annotations_trusted` is true only for these. Nobody by default. */
+  trust_annotations: z.array(TrustedAnnotationsSchema).max(1000).default([]),
 });
-export type PolicyConfig = z.infer<typeof PolicySchema>;
+export type PolicyFileConfig = z.infer<typeof PolicySchema>;
+export type PolicyConfig = Omit<PolicyFileConfig, 'rules'> & { rules: RuleConfig[] };
 
 export const ROLES = ['viewer', 'reviewer', 'admin'] as const;
 

@@ -67,6 +67,7 @@ export function runPolicyTests(policy: LoadedPolicy, file: TestFile, now = Date.
     const input: PolicyInput = {
       ...t.action,
       annotations: withAnnotationDefaults(t.action.annotations),
+      annotations_trusted: policy.compiled.trustsAnnotations(t.action.agent.name, t.action.resource),
       now: new Date(t.action.now ?? now),
     };
     const d = evaluatePolicy(policy.compiled, input);

@@ -107,7 +107,15 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, r
       auditExtra.note = `every stage of workflow "${wf.name}" was skipped`;
     }
   }
-  const policy = { rule: d.rule, effect: d.effect, workflow: d.workflow, hash: p.policyHash, reason: d.reason, errors: d.errors };
+  const policy = {
+    rule: d.rule,
+    effect: d.effect,
+    workflow: d.workflow,
+    hash: p.policyHash,
+    reason: d.reason,
+    errors: d.errors,
+    annotations_trusted: p.policyInput.annotations_trusted,
+  };
   const row: ActionsTable = {
     id,
     agent_id: agent.id,

@@ -42,7 +42,7 @@ export function prepareProposal(
   // Annotations are loose (unknown keys pass through), so they need the same bounds before they are hashed and stored.
   if (input.annotations) checkArguments(deps.config, 'annotations', input.annotations);
   const policy = deps.policy.current;
-  const policyInput = policyInputFromProposal(input, agent, deps.clock.now());
+  const policyInput = policyInputFromProposal(input, agent, deps.clock.now(), policy.compiled);
   const decision = evaluatePolicy(policy.compiled, policyInput);
   if (decision.errors.length > 0) deps.metrics.policyErrors.inc(decision.errors.length);
   return {
