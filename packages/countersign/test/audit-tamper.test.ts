@@ -171,7 +171,9 @@ forEachDialect('audit chain tampering', (dialect) => {
     for (let i = 0; i < 4; i++) await propose(w, { purpose: `change ${i}` });
     firstCheckpoint = (await w.gw.checkpointer.checkpointNow())?.size ?? 0;
     const ids = (await call(w, 'GET', '/v1/actions?status=pending', w.keys.alice)).body.items.map((a: { id: string }) => a.id);
-    await review(w, ids[0], w.keys.alice, { decision: 'approve' });
+    const approved = (await review(w, ids[0], w.keys.alice, { decision: 'approve' })).body;
+    const run = { id: approved.id, tool: approved.tool, arguments: approved.arguments, resource: approved.resource };
+    await call(w, 'POST', '/v1/receipts/redeem', w.keys.agent, { receipt: approved.receipt, action: run });
     await review(w, ids[1], w.keys.carol, { decision: 'approve', arguments: { env: 'staging' } });
     await review(w, ids[2], w.keys.alice, { decision: 'deny', reason: 'not today' });
     await call(w, 'POST', `/v1/actions/${ids[3]}/cancel`, w.keys.agent, {});

@@ -92,7 +92,7 @@ describe('policy check, test and replay (CLI)', () => {
     action: { tool: shell, arguments: { command: "npm test && rm -rf /" } }
     expect: { effect: deny, rule: no-rm }
   - name: reads pass
-    action: { tool: get_logs, annotations: { readOnlyHint: true } }
+    action: { tool: get_logs, annotations: { readOnlyHint: true }, agent: { name: deployer } }
     expect: { effect: allow }
 `,
     );

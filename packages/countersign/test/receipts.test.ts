@@ -18,7 +18,7 @@ forEachDialect('approval receipts', (dialect) => {
     for (const w of open.splice(0)) await w.close();
   });
   async function setup(clock?: FakeClock) {
-    const w = await world(dialect, clock ? { clock } : {});
+    const w = await world(dialect, { trustAnnotationsOf: ['deployer'], ...(clock ? { clock } : {}) });
     open.push(w);
     return w;
   }
@@ -62,7 +62,7 @@ forEachDialect('approval receipts', (dialect) => {
     assert.deepEqual(p.cs.approved_by, { type: 'user', id: w.ids.alice, label: 'alice@example.com' });
     assert.deepEqual(p.cs.approvers, ['alice@example.com']);
     const r = await verifyReceipt(byRule.receipt, asRun(byRule), keys);
-    assert.deepEqual(r.cs.approved_by, { type: 'policy', id: null, label: 'reads-pass' });
+    assert.deepEqual(r.cs.approved_by, { type: 'policy', id: null, label: 'trusted-reads-pass' });
     const events = (await auditRows(w, byPerson.id)).map((e) => e.event);
     assert.deepEqual(events, ['action.created', 'action.reviewed', 'action.approved', 'receipt.issued']);
   });

@@ -5,7 +5,7 @@ import { auditRows, call, forEachDialect, propose, review, type World, world } f
 forEachDialect('review rules', (dialect) => {
   let w: World;
   before(async () => {
-    w = await world(dialect);
+    w = await world(dialect, { trustAnnotationsOf: ['deployer'] });
   });
   after(async () => w.close());
 
@@ -137,10 +137,12 @@ forEachDialect('review rules', (dialect) => {
     assert.ok((await auditRows(w, a.id)).some((e) => e.event === 'action.cancelled'));
   });
 
-  test('a result is accepted once, only on an approved action, only from its agent', async () => {
+  test('a result is accepted once, only on an approved and redeemed action, only from its agent', async () => {
     const { body: a } = await propose(w);
     assert.equal((await call(w, 'POST', `/v1/actions/${a.id}/result`, w.keys.agent, { outcome: 'succeeded' })).status, 409);
-    await review(w, a.id, w.keys.alice, { decision: 'approve' });
+    const approved = (await review(w, a.id, w.keys.alice, { decision: 'approve' })).body;
+    const run = { id: approved.id, tool: approved.tool, arguments: approved.arguments, resource: approved.resource };
+    assert.equal((await call(w, 'POST', '/v1/receipts/redeem', w.keys.agent, { receipt: approved.receipt, action: run })).status, 200);
     assert.equal((await call(w, 'POST', `/v1/actions/${a.id}/result`, w.keys.alice, { outcome: 'succeeded' })).status, 403);
     assert.equal((await call(w, 'POST', `/v1/actions/${a.id}/result`, w.keys.otherAgent, { outcome: 'succeeded' })).status, 404);
     const r = await call(w, 'POST', `/v1/actions/${a.id}/result`, w.keys.agent, { outcome: 'succeeded', output: { url: 'https://x' } });
@@ -150,7 +152,7 @@ forEachDialect('review rules', (dialect) => {
     assert.equal((await call(w, 'POST', `/v1/actions/${a.id}/result`, w.keys.agent, { outcome: 'failed' })).status, 409);
   });
 
-  test('a read-only annotated action is approved at once by the built-in rule, with an audit entry', async () => {
+  test('a read-only annotated action of an agent the operator vouches for is approved at once by the built-in rule, with an audit entry', async () => {
     const { status, body: a } = await propose(w, { tool: 'list_files', annotations: { readOnlyHint: true } });
     assert.equal(status, 201);
     assert.equal(a.status, 'approved');

@@ -58,7 +58,7 @@ function collectRefs(node: unknown, out: string[] = []): string[] {
 forEachDialect('system endpoints', (dialect) => {
   let w: World;
   before(async () => {
-    w = await world(dialect);
+    w = await world(dialect, { trustAnnotationsOf: ['deployer'] });
   });
   after(async () => w.close());
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ACTION_STATUSES, isDecided, nextStatus, TRANSITIONS } from '../src/domain/actions/status.js';
+import { ACTION_PHASES, isDecided, nextPhase, TRANSITIONS } from '../src/domain/actions/status.js';
 import { canonicalAuditEntry } from '../src/domain/audit/chain.js';
 import { generateKey, normalizePrefix, parseKey, secretMatches } from '../src/domain/identities/api-keys.js';
 import { canonicalJson } from '../src/lib/canonical.js';
@@ -8,20 +8,26 @@ import { FakeClock } from '../src/lib/clock.js';
 import { parseDuration } from '../src/lib/duration.js';
 import { jsonDepth } from '../src/lib/json-shape.js';
 
-test('only pending actions can be approved, denied or cancelled; pending and approved ones can expire', () => {
-  for (const s of ACTION_STATUSES) {
+test('only pending actions can be approved, denied or cancelled; pending and unredeemed approved ones can expire', () => {
+  for (const s of ACTION_PHASES) {
     for (const t of ['approve', 'deny', 'cancel'] as const) {
-      assert.equal(nextStatus(s, t) !== null, s === 'pending', `${s} --${t}`);
+      assert.equal(nextPhase(s, t) !== null, s === 'pending', `${s} --${t}`);
     }
-    assert.equal(nextStatus(s, 'expire'), s === 'pending' || s === 'approved' ? 'expired' : null, `${s} --expire`);
+    assert.equal(nextPhase(s, 'expire'), s === 'pending' || s === 'approved' ? 'expired' : null, `${s} --expire`);
   }
 });
 
-test('only approved actions take a result, and every terminal status stays terminal', () => {
-  assert.equal(nextStatus('approved', 'succeed'), 'executed');
-  assert.equal(nextStatus('approved', 'fail'), 'failed');
+test('only an approval is redeemed, once, and only a redeemed one takes a result', () => {
+  for (const s of ACTION_PHASES) assert.equal(nextPhase(s, 'redeem'), s === 'approved' ? 'redeemed' : null, `${s} --redeem`);
+  assert.equal(nextPhase('approved', 'succeed'), null, 'a result for an approval that was never redeemed');
+  assert.equal(nextPhase('approved', 'fail'), null);
+  assert.equal(nextPhase('redeemed', 'succeed'), 'executed');
+  assert.equal(nextPhase('redeemed', 'fail'), 'failed');
+});
+
+test('every terminal phase stays terminal', () => {
   for (const s of ['denied', 'expired', 'cancelled', 'executed', 'failed'] as const) {
-    for (const t of TRANSITIONS) assert.equal(nextStatus(s, t), null, `${s} --${t}`);
+    for (const t of TRANSITIONS) assert.equal(nextPhase(s, t), null, `${s} --${t}`);
   }
   assert.equal(isDecided('pending'), false);
   assert.equal(isDecided('denied'), true);

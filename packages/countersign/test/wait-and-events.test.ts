@@ -334,8 +334,11 @@ forEachDialect('long-poll and event stream', (dialect) => {
     const stream = await EventStream.open(w, w.keys.agent, `session=${s}`);
     const ok = (await propose(w, { session_id: s })).body.id;
     const bad = (await propose(w, { session_id: s })).body.id;
-    await review(w, ok, w.keys.alice, { decision: 'approve' });
-    await review(w, bad, w.keys.alice, { decision: 'approve' });
+    for (const id of [ok, bad]) {
+      const a = (await review(w, id, w.keys.alice, { decision: 'approve' })).body;
+      const run = { id, tool: a.tool, arguments: a.arguments, resource: a.resource };
+      assert.equal((await call(w, 'POST', '/v1/receipts/redeem', w.keys.agent, { receipt: a.receipt, action: run })).status, 200);
+    }
     await call(w, 'POST', `/v1/actions/${ok}/result`, w.keys.agent, { outcome: 'succeeded', output: { n: 1 } });
     await call(w, 'POST', `/v1/actions/${bad}/result`, w.keys.agent, { outcome: 'failed' });
     const events = await stream.until(isEvent('action.failed', bad));

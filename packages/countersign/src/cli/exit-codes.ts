@@ -27,6 +27,7 @@ export function exitCode(code: ErrorCode): number {
     case 'receipt_arguments_changed':
       return 8;
     case 'unavailable':
+    case 'rate_limited':
       return 7;
     case 'internal':
       return 1;

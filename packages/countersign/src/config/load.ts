@@ -120,6 +120,7 @@ function resolveConfig(
     receipts: {
       executionWindowMs: file.receipts?.execution_window ?? 600_000,
       issuer: file.receipts?.issuer ?? publicUrl ?? 'countersign',
+      maxRefusalsPerMinute: file.receipts?.max_refusals_per_minute ?? 30,
     },
     audit: {
       checkpointEvery: file.audit?.checkpoint_every ?? 1000,

@@ -60,6 +60,8 @@ export const ConfigFileSchema = z.strictObject({
       execution_window: duration.optional(),
       /** `iss` of receipts; default the public URL, else "countersign". */
       issuer: z.string().min(1).max(512).optional(),
+      /** Refused redemptions audited per agent per minute; past it the agent is answered 429 until the minute ends. */
+      max_refusals_per_minute: z.number().int().min(1).max(100_000).optional(),
     })
     .optional(),
   audit: z
@@ -99,7 +101,7 @@ export interface Config {
   workflows: Record<string, WorkflowConfig>;
   grants: { maxDurationMs: number; maxUses: number };
   signing: { keyringFile: string };
-  receipts: { executionWindowMs: number; issuer: string };
+  receipts: { executionWindowMs: number; issuer: string; maxRefusalsPerMinute: number };
   audit: { checkpointEvery: number; checkpointIntervalMs: number; origin: string; checkpointCommand: string | undefined };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }

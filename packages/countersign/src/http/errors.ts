@@ -31,6 +31,8 @@ export function httpStatus(code: ErrorCode): number {
       return 413;
     case 'unsupported_media_type':
       return 415;
+    case 'rate_limited':
+      return 429;
     case 'unavailable':
       return 503;
     case 'internal':
@@ -69,5 +71,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   const status = httpStatus(cs.code);
   if (status >= 500) request.log.error({ err: cs.cause ?? err }, 'request failed');
   if (cs.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="countersign"');
+  const retryAfter = cs.details?.retry_after_seconds;
+  if (cs.code === 'rate_limited' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   return reply.code(status).send({ error: cs.toJSON() });
 }

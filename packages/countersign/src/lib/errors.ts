@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'receipt_used',
   'receipt_wrong_action',
   'receipt_arguments_changed',
+  /** Too many attempts of one kind from one caller; retry after the time the message (and Retry-After) gives. */
+  'rate_limited',
   'unavailable',
   'internal',
 ] as const;

@@ -35,6 +35,8 @@ export function explainForModel(code: ErrorCode): string {
     case 'receipt_wrong_action':
     case 'receipt_arguments_changed':
       return 'the approval could not be redeemed';
+    case 'rate_limited':
+      return 'the approval gateway is refusing calls for a minute after too many failed attempts; try again later';
     case 'unavailable':
       return 'the approval gateway cannot be reached; try again later';
     case 'internal':

@@ -1,17 +1,33 @@
 import { assertNever } from '../../lib/errors.js';
 
 /**
- * The one place that knows how an action's status may change. See the diagram
- * in ARCHITECTURE.md. Every storage write that changes status asks
- * `nextStatus` first and then does a compare-and-set on (status, version).
+ * The one place that knows how an action may move through its life. See the diagram
+ * in ARCHITECTURE.md. Every storage write that changes it asks `nextPhase` first and
+ * then does a compare-and-set on (status, version).
  */
 export const ACTION_STATUSES = ['pending', 'approved', 'denied', 'expired', 'cancelled', 'executed', 'failed'] as const;
 export type ActionStatus = (typeof ACTION_STATUSES)[number];
 
-export const TRANSITIONS = ['approve', 'deny', 'expire', 'cancel', 'succeed', 'fail'] as const;
+/**
+ * The lifecycle's states: the stored status, with an approval split by whether its receipt has been
+ * redeemed (the licence to run, used once). On the wire both are `approved`, with `redeemed_at` telling them apart.
+ */
+export const ACTION_PHASES = ['pending', 'approved', 'redeemed', 'denied', 'expired', 'cancelled', 'executed', 'failed'] as const;
+export type ActionPhase = (typeof ACTION_PHASES)[number];
+
+export const TRANSITIONS = ['approve', 'deny', 'expire', 'cancel', 'redeem', 'succeed', 'fail'] as const;
 export type Transition = (typeof TRANSITIONS)[number];
 
-export function nextStatus(from: ActionStatus, t: Transition): ActionStatus | null {
+export function phaseOf(status: ActionStatus, redeemedAt: number | null): ActionPhase {
+  return status === 'approved' && redeemedAt !== null ? 'redeemed' : status;
+}
+
+/** The status stored for a phase. */
+export function statusOf(phase: ActionPhase): ActionStatus {
+  return phase === 'redeemed' ? 'approved' : phase;
+}
+
+export function nextPhase(from: ActionPhase, t: Transition): ActionPhase | null {
   switch (from) {
     case 'pending':
       switch (t) {
@@ -23,6 +39,7 @@ export function nextStatus(from: ActionStatus, t: Transition): ActionStatus | nu
           return 'expired';
         case 'cancel':
           return 'cancelled';
+        case 'redeem':
         case 'succeed':
         case 'fail':
           return null;
@@ -31,17 +48,35 @@ export function nextStatus(from: ActionStatus, t: Transition): ActionStatus | nu
       }
     case 'approved':
       switch (t) {
+        case 'redeem':
+          return 'redeemed';
+        case 'expire':
+          // The execution window closed with the receipt never redeemed: it may no longer run.
+          return 'expired';
+        case 'succeed':
+        case 'fail':
+          // Nothing licensed a run yet: a result now would record a run that never had its receipt checked.
+          return null;
+        case 'approve':
+        case 'deny':
+        case 'cancel':
+          // Once approved, only redeeming (then the run's report) or the closing window moves it on.
+          return null;
+        default:
+          return assertNever(t, 'transition');
+      }
+    case 'redeemed':
+      switch (t) {
         case 'succeed':
           return 'executed';
         case 'fail':
           return 'failed';
-        case 'expire':
-          // The execution window closed with the receipt never redeemed: it may no longer run.
-          return 'expired';
         case 'approve':
         case 'deny':
+        case 'expire':
         case 'cancel':
-          // Once approved, only the run (its report) or the closing window moves it on.
+        case 'redeem':
+          // It may be running: only its report moves it on (a redeemed action never expires, and is used once).
           return null;
         default:
           return assertNever(t, 'transition');

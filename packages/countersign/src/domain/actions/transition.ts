@@ -4,10 +4,12 @@ import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import { parseFrozenWorkflow } from '../workflow/frozen.js';
 import type { ActionView } from './schemas.js';
-import { type ActionStatus, eventForStatus, nextStatus, parseStatus, type Transition } from './status.js';
+import { type ActionStatus, eventForStatus, nextPhase, parseStatus, phaseOf, statusOf, type Transition } from './status.js';
 import { toActionView } from './view.js';
 
-export type ActionChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at'>>;
+/** What a transition's caller may change beside the status; `redeemed_at` only the redeem transition sets. */
+export type ActionChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at' | 'redeemed_at'>>;
+type RowChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at'>>;
 
 /**
  * Reads an action inside the transaction; not_found if absent. With `lock`,
@@ -31,9 +33,11 @@ export async function tryLock(tx: Tx, id: string): Promise<ActionsTable | undefi
 }
 
 export function conflict(row: ActionsTable, attempted: Transition): CsError {
-  return new CsError('conflict', `action ${row.id} is ${row.status}; it cannot be ${PAST[attempted]} now`, {
-    details: { status: row.status, version: row.version },
-  });
+  const unredeemed = row.status === 'approved' && row.redeemed_at === null && (attempted === 'succeed' || attempted === 'fail');
+  const why = unredeemed
+    ? `action ${row.id} is approved but its receipt was never redeemed; redeem it (POST /v1/receipts/redeem) before running it and reporting a result`
+    : `action ${row.id} is ${phaseOf(parseStatus(row.status), row.redeemed_at)}; it cannot be ${PAST[attempted]} now`;
+  return new CsError('conflict', why, { details: { status: row.status, version: row.version } });
 }
 
 const PAST: Record<Transition, string> = {
@@ -41,24 +45,28 @@ const PAST: Record<Transition, string> = {
   deny: 'denied',
   expire: 'expired',
   cancel: 'cancelled',
+  redeem: 'redeemed',
   succeed: 'marked executed',
   fail: 'marked failed',
 };
 
 /**
- * Moves an action to its next status with a compare-and-set on (status,
+ * Moves an action to its next phase with a compare-and-set on (status,
  * version): if anything changed it since `row` was read, nothing is written
  * and the caller gets a conflict. This is what makes approve/deny/expire/cancel
- * races end in exactly one final state, and a committed deny unchangeable.
+ * races end in exactly one final state, a committed deny unchangeable, and a
+ * receipt redeemed once. Redeeming stamps `redeemed_at`; the status stays approved.
  */
 export async function applyTransition(tx: Tx, row: ActionsTable, t: Transition, changes: ActionChanges): Promise<ActionsTable> {
-  const from = parseStatus(row.status);
-  const to: ActionStatus | null = nextStatus(from, t);
-  if (to === null) throw conflict(row, t);
+  const status = parseStatus(row.status);
+  const from = phaseOf(status, row.redeemed_at);
+  const next = nextPhase(from, t);
+  if (next === null) throw conflict(row, t);
+  const to: ActionStatus = statusOf(next);
   if (t !== 'expire') assertBeforeDeadline(tx, row, t);
-  const updated = await compareAndSet(tx, row, t, to, changes);
+  const updated = await compareAndSet(tx, row, t, to, next === 'redeemed' ? { ...changes, redeemed_at: tx.now } : changes);
   // A decided action's workflow deadlines mean nothing any more. Only the current stage can have any.
-  if (from === 'pending' && row.workflow !== null && stageHasTimers(row)) {
+  if (status === 'pending' && row.workflow !== null && stageHasTimers(row)) {
     await tx.db.deleteFrom('timers').where('action_id', '=', row.id).execute();
   }
   return updated;
@@ -84,7 +92,7 @@ export async function applyProgress(tx: Tx, row: ActionsTable, t: Transition, ch
   return compareAndSet(tx, row, t, 'pending', changes);
 }
 
-async function compareAndSet(tx: Tx, row: ActionsTable, t: Transition, to: ActionStatus, changes: ActionChanges): Promise<ActionsTable> {
+async function compareAndSet(tx: Tx, row: ActionsTable, t: Transition, to: ActionStatus, changes: RowChanges): Promise<ActionsTable> {
   const res = await tx.db
     .updateTable('actions')
     .set({ ...changes, status: to, version: row.version + 1, updated_at: tx.now })

@@ -5,7 +5,7 @@ import type { Deps } from '../../deps.js';
 import { CsError, type ErrorCode } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import { JsonObject } from '../actions/schemas.js';
-import { emitView, loadForUpdate } from '../actions/transition.js';
+import { applyTransition, emitView, loadForUpdate } from '../actions/transition.js';
 import type { Principal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
 
@@ -36,6 +36,7 @@ export type RedeemResult = z.infer<typeof RedeemResult>;
 export async function redeemReceipt(deps: Deps, principal: Principal, body: unknown): Promise<RedeemResult> {
   if (principal.type !== 'agent') throw new CsError('forbidden', 'receipts are redeemed with the key of the agent they were issued to');
   const input = parseInput(RedeemBody, body);
+  await throttle(deps, principal);
   let claims: ReceiptClaims;
   try {
     checkForm(input.receipt);
@@ -46,8 +47,10 @@ export async function redeemReceipt(deps: Deps, principal: Principal, body: unkn
     });
   } catch (e) {
     if (!(e instanceof ReceiptError)) throw e;
-    throw await refuse(deps, principal, input.action.id, e.code, e.message);
+    // Nothing is verified: the action id is the caller's say, so the refusal is not filed under that action.
+    throw await refuse(deps, principal, { claimed: input.action.id }, e.code, e.message);
   }
+  let mine: string | null = null;
   return deps.committer
     .run(async (tx) => {
       if (!isId(claims.sub)) throw new CsError('receipt_invalid', 'the receipt names no action');
@@ -55,6 +58,7 @@ export async function redeemReceipt(deps: Deps, principal: Principal, body: unkn
       if (row.agent_id !== principal.id || row.receipt_jti !== claims.jti) {
         throw new CsError('receipt_invalid', 'this receipt was not issued for this action');
       }
+      mine = row.id;
       if (row.redeemed_at !== null)
         throw new CsError('receipt_used', `receipt ${claims.jti} was already redeemed at ${new Date(row.redeemed_at).toISOString()}`);
       if (row.status !== 'approved' || row.execute_by === null || row.execute_by <= tx.now) {
@@ -63,16 +67,12 @@ export async function redeemReceipt(deps: Deps, principal: Principal, body: unkn
           `action ${row.id} is ${row.status === 'approved' ? 'past its execution window' : row.status}; it may no longer run`,
         );
       }
-      const res = await tx.db
-        .updateTable('actions')
-        .set({ redeemed_at: tx.now, version: row.version + 1, updated_at: tx.now })
-        .where('id', '=', row.id)
-        .where('version', '=', row.version)
-        .where('redeemed_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) throw new CsError('receipt_used', `receipt ${claims.jti} was already redeemed`);
+      // approved → redeemed in the state machine; a lost race is someone else's redemption.
+      const redeemed = await applyTransition(tx, row, 'redeem', {}).catch((e: unknown) => {
+        throw e instanceof CsError && e.code === 'conflict' ? new CsError('receipt_used', `receipt ${claims.jti} was already redeemed`) : e;
+      });
       tx.audit({ actor: { type: 'agent', id: principal.id }, event: 'receipt.redeemed', actionId: row.id, data: { jti: claims.jti } });
-      await emitView(tx, { ...row, redeemed_at: tx.now, version: row.version + 1, updated_at: tx.now }, 'action.redeemed');
+      await emitView(tx, redeemed, 'action.redeemed');
       return {
         action_id: row.id,
         jti: claims.jti,
@@ -81,25 +81,57 @@ export async function redeemReceipt(deps: Deps, principal: Principal, body: unkn
       };
     })
     .catch(async (e: unknown) => {
-      // A refusal inside the transaction rolled it back; record it in its own.
-      if (e instanceof CsError && e.code.startsWith('receipt_')) throw await refuse(deps, principal, claims.sub, e.code, e.message);
+      // A refusal inside the transaction rolled it back; record it in its own, under the action only if it is the caller's.
+      if (e instanceof CsError && e.code.startsWith('receipt_')) {
+        throw await refuse(deps, principal, mine === null ? { claimed: claims.sub } : { actionId: mine }, e.code, e.message);
+      }
       throw e;
     });
 }
 
+/** An agent past its refusals for this minute is answered 429; the first such answer is audited, the rest are not. */
+async function throttle(deps: Deps, principal: Principal & { type: 'agent' }): Promise<void> {
+  const waitMs = deps.receiptRefusals.blockedFor(principal.id);
+  if (waitMs === null) return;
+  const seconds = Math.ceil(waitMs / 1000);
+  if (deps.receiptRefusals.firstThrottle(principal.id)) {
+    await deps.committer.run(async (tx) => {
+      tx.audit({
+        actor: { type: 'agent', id: principal.id },
+        event: 'receipt.refusals_throttled',
+        data: { limit_per_minute: deps.config.receipts.maxRefusalsPerMinute, retry_after_seconds: seconds },
+      });
+    });
+  }
+  throw new CsError('rate_limited', `too many refused redemptions from this agent; retry in ${seconds} s`, {
+    details: { retry_after_seconds: seconds },
+  });
+}
+
+/**
+ * Audits a refusal against the calling agent. It is filed under an action only when that action is the
+ * caller's own; another agent's (or no) action's id is kept as data (`claimed_action_id`), so no agent can
+ * attach entries to another agent's action.
+ */
 async function refuse(
   deps: Deps,
   principal: Principal & { type: 'agent' },
-  actionId: string,
+  target: { actionId: string } | { claimed: string },
   code: ErrorCode,
   message: string,
 ): Promise<CsError> {
+  deps.receiptRefusals.recordRefusal(principal.id);
   await deps.committer.run(async (tx) => {
+    let actionId = 'actionId' in target ? target.actionId : null;
+    if ('claimed' in target && isId(target.claimed)) {
+      const owner = await tx.db.selectFrom('actions').select('agent_id').where('id', '=', target.claimed).executeTakeFirst();
+      if (owner?.agent_id === principal.id) actionId = target.claimed;
+    }
     tx.audit({
       actor: { type: 'agent', id: principal.id },
       event: 'receipt.refused',
-      actionId: isId(actionId) ? actionId : null,
-      data: { code, message },
+      actionId,
+      data: { code, message, ...(actionId === null && 'claimed' in target ? { claimed_action_id: target.claimed.slice(0, 64) } : {}) },
     });
   });
   return new CsError(code, message);
