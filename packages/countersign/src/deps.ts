@@ -3,6 +3,7 @@ import type { Config } from './config/schema.js';
 import { type Keyring, loadOrCreateKeyring } from './crypto/keyring.js';
 import { Committer } from './db/committer.js';
 import { type Database, openDatabase } from './db/connect.js';
+import { ChainHealth } from './domain/audit/chain-health.js';
 import { EventBus } from './events/bus.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -21,6 +22,8 @@ export interface Deps {
   readonly policy: PolicyStore;
   /** Ed25519 keys that sign receipts and audit checkpoints. */
   readonly keyring: Keyring;
+  /** What the running gateway last learned about its audit chain (readiness, metrics). */
+  readonly auditHealth: ChainHealth;
 }
 
 export interface CreateDepsOptions {
@@ -44,7 +47,8 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   });
   const bus = new EventBus();
   const committer = new Committer(db, clock, logger, (events) => bus.publish(events));
-  return { config, db, committer, clock, logger, bus, metrics: createMetrics(), policy, keyring };
+  const metrics = createMetrics();
+  return { config, db, committer, clock, logger, bus, metrics, policy, keyring, auditHealth: new ChainHealth(metrics, logger) };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

@@ -126,6 +126,8 @@ function resolveConfig(
       checkpointIntervalMs: file.audit?.checkpoint_interval ?? 60_000,
       origin: file.audit?.origin ?? hostOf(publicUrl) ?? 'countersign',
       checkpointCommand: file.audit?.checkpoint_command,
+      verifyIntervalMs: file.audit?.verify_interval ?? 3_600_000,
+      unreadyWhenTampered: file.audit?.unready_when_tampered ?? false,
     },
     log: { level: level as Config['log']['level'] },
   };

@@ -72,6 +72,10 @@ export const ConfigFileSchema = z.strictObject({
       origin: z.string().min(1).max(256).optional(),
       /** Run on each new checkpoint, with the checkpoint on stdin (ship it off the box). */
       checkpoint_command: z.string().min(1).optional(),
+      /** How often the running gateway verifies the whole chain from genesis (and at start); 0 turns it off. */
+      verify_interval: duration.optional(),
+      /** Answer /readyz with 503 while the chain is known to be tampered (default: report it, stay ready). */
+      unready_when_tampered: z.boolean().optional(),
     })
     .optional(),
   log: z
@@ -100,6 +104,13 @@ export interface Config {
   grants: { maxDurationMs: number; maxUses: number };
   signing: { keyringFile: string };
   receipts: { executionWindowMs: number; issuer: string };
-  audit: { checkpointEvery: number; checkpointIntervalMs: number; origin: string; checkpointCommand: string | undefined };
+  audit: {
+    checkpointEvery: number;
+    checkpointIntervalMs: number;
+    origin: string;
+    checkpointCommand: string | undefined;
+    verifyIntervalMs: number;
+    unreadyWhenTampered: boolean;
+  };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
