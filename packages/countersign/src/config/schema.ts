@@ -24,6 +24,12 @@ export const ConfigFileSchema = z.strictObject({
         .max(64 * 1024 * 1024)
         .optional(),
       trust_proxy: z.boolean().optional(),
+      /** A client must send its request line and headers within this long (slow-header attacks). */
+      headers_timeout: duration.optional(),
+      /** …and the whole request, body included, within this long. Responses (long-polls, event streams) are not limited. */
+      request_timeout: duration.optional(),
+      /** An idle keep-alive connection is closed after this long; keep it above a load balancer's idle time-out. */
+      keep_alive_timeout: duration.optional(),
     })
     .optional(),
   database: z
@@ -92,7 +98,16 @@ export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 /** The resolved configuration every component receives; all defaults applied. */
 export interface Config {
   dataDir: string;
-  server: { host: string; port: number; publicUrl: string | undefined; bodyLimitBytes: number; trustProxy: boolean };
+  server: {
+    host: string;
+    port: number;
+    publicUrl: string | undefined;
+    bodyLimitBytes: number;
+    trustProxy: boolean;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+  };
   database: { url: string; poolSize: number };
   review: { defaultExpiryMs: number };
   limits: { reasonBytes: number; argumentsBytes: number; argumentsDepth: number; maxWaitSeconds: number };
