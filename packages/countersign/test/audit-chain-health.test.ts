@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { loadConfig } from '../src/config/load.js';
+import { FakeClock } from '../src/lib/clock.js';
 import { AuditWatch } from '../src/scheduler/audit-watch.js';
 import { call, forEachDialect, propose, type World, world } from './helpers.js';
 import { openRaw, type RawDb } from './raw-db.js';
@@ -187,5 +192,59 @@ forEachDialect('a gateway told to leave service when its audit chain is tampered
     const ready = await call(w, 'GET', '/readyz');
     assert.equal(ready.status, 200);
     assert.equal(ready.body.status, 'ok');
+  });
+});
+
+forEachDialect('the periodic verification of a running gateway', (dialect) => {
+  let w: World;
+  let raw: RawDb;
+  const clock = new FakeClock();
+  before(async () => {
+    w = await world(dialect, {
+      clock,
+      config: (c) => ({
+        ...c,
+        audit: { ...c.audit, checkpointIntervalMs: 24 * 3_600_000, checkpointEvery: 1_000_000, verifyIntervalMs: 600_000 },
+      }),
+    });
+    await propose(w);
+    raw = await openRaw(w);
+    await raw.disableAppendOnly();
+  });
+  after(async () => {
+    await raw?.close();
+    await w?.close();
+  });
+
+  /** Waits for the verification the clock started, without starting one. */
+  const settled = () => w.gw.auditWatch.settled();
+
+  test('verifies at start, then finds an edit by itself at the next interval, and clears once it verifies again', async () => {
+    await settled();
+    assert.equal(w.gw.deps.auditHealth.state.kind, 'intact', 'verified at start');
+    const runs = (await metrics(w)).intactRuns;
+    await withEditedEntry(raw, 2, async () => {
+      await clock.advance(600_000);
+      await settled();
+      const state = w.gw.deps.auditHealth.state;
+      assert.equal(state.kind, 'tampered', 'found without anyone asking');
+      assert.equal(state.kind === 'tampered' && state.seq, 2);
+      assert.ok((await metrics(w)).tamperedRuns >= 1);
+    });
+    await clock.advance(600_000);
+    await settled();
+    assert.equal(w.gw.deps.auditHealth.state.kind, 'intact');
+    assert.ok((await metrics(w)).intactRuns > runs);
+  });
+});
+
+describe('audit watch settings', () => {
+  test('audit.verify_interval and audit.unready_when_tampered are read from the audit section; by default hourly and report-only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cs-audit-watch-'));
+    writeFileSync(join(dir, 'c.yaml'), 'audit:\n  verify_interval: 15m\n  unready_when_tampered: true\n');
+    const set = loadConfig({ file: join(dir, 'c.yaml'), env: {}, cwd: dir }).audit;
+    assert.deepEqual([set.verifyIntervalMs, set.unreadyWhenTampered], [900_000, true]);
+    const defaults = loadConfig({ env: {}, cwd: dir }).audit;
+    assert.deepEqual([defaults.verifyIntervalMs, defaults.unreadyWhenTampered], [3_600_000, false]);
   });
 });

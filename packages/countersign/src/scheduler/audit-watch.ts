@@ -44,6 +44,11 @@ export class AuditWatch {
     return this.running;
   }
 
+  /** Resolves when the verification in flight, if any, has finished; starts none (tests on a fake clock). */
+  async settled(): Promise<void> {
+    await this.running;
+  }
+
   private async run(): Promise<AuditVerifyResult | null> {
     const { auditHealth, metrics, logger, clock } = this.deps;
     try {

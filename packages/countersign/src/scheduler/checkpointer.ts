@@ -118,9 +118,8 @@ export class Checkpointer {
       this.schedule(Math.max(dueAt, now + ACTIVITY_DELAY_MS));
     } catch (err) {
       // A chain that does not replay is tampering, not a passing failure: make it visible beyond the log.
-      const seq = isCsError(err) ? err.details?.seq : undefined;
-      if (typeof seq === 'number')
-        this.deps.auditHealth.tampered(seq, err instanceof Error ? err.message : String(err), now, 'checkpointer');
+      const { seq, problem } = (isCsError(err) ? err.details : undefined) ?? {};
+      if (typeof seq === 'number') this.deps.auditHealth.tampered(seq, String(problem), now, 'checkpointer');
       this.deps.logger.error({ err }, 'audit checkpoint failed; retrying later');
       this.schedule(now + Math.max(MAX_SLEEP_MS, Math.min(checkpointIntervalMs, 60_000)));
       throw err;
