@@ -3,6 +3,7 @@ import type { Config } from './config/schema.js';
 import { type Keyring, loadOrCreateKeyring } from './crypto/keyring.js';
 import { Committer } from './db/committer.js';
 import { type Database, openDatabase } from './db/connect.js';
+import { ChainHealth } from './domain/audit/chain-health.js';
 import { RefusalLimiter } from './domain/receipts/refusal-limiter.js';
 import { EventBus } from './events/bus.js';
 import { type Clock, systemClock } from './lib/clock.js';
@@ -24,6 +25,8 @@ export interface Deps {
   readonly keyring: Keyring;
   /** How many refused redemptions each agent gets audited per minute. */
   readonly receiptRefusals: RefusalLimiter;
+  /** What the running gateway last learned about its audit chain (readiness, metrics). */
+  readonly auditHealth: ChainHealth;
 }
 
 export interface CreateDepsOptions {
@@ -47,8 +50,10 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   });
   const bus = new EventBus();
   const committer = new Committer(db, clock, logger, (events) => bus.publish(events));
+  const metrics = createMetrics();
   const receiptRefusals = new RefusalLimiter(clock, config.receipts.maxRefusalsPerMinute);
-  return { config, db, committer, clock, logger, bus, metrics: createMetrics(), policy, keyring, receiptRefusals };
+  const auditHealth = new ChainHealth(metrics, logger);
+  return { config, db, committer, clock, logger, bus, metrics, policy, keyring, receiptRefusals, auditHealth };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

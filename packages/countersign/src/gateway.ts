@@ -4,6 +4,7 @@ import { publishKeys } from './crypto/publish-keys.js';
 import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
 import { buildServer } from './http/server.js';
 import { recordPolicy, watchPolicy } from './policy/reload.js';
+import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
 import { Scheduler } from './scheduler/scheduler.js';
 
@@ -13,6 +14,8 @@ export interface Gateway {
   scheduler: Scheduler;
   /** Signs audit checkpoints; tests call checkpointNow() / tick(). */
   checkpointer: Checkpointer;
+  /** Verifies the audit chain from genesis now and then; tests call check(). */
+  auditWatch: AuditWatch;
   /** Base URL the server listens on (after listen()). */
   url: string;
   close(): Promise<void>;
@@ -26,6 +29,7 @@ export async function startGateway(
   const deps = await createDeps(config, opts);
   const scheduler = new Scheduler(deps);
   const checkpointer = new Checkpointer(deps);
+  const auditWatch = new AuditWatch(deps, { url: config.database.url, schema: opts.schema });
   const app = buildServer(deps);
   let url = '';
   let unwatch: () => void = () => undefined;
@@ -41,6 +45,7 @@ export async function startGateway(
     }
     checkpointer.start();
     scheduler.start();
+    auditWatch.start();
   } catch (e) {
     unwatch();
     await app.close().catch(() => undefined);
@@ -53,12 +58,14 @@ export async function startGateway(
     app,
     scheduler,
     checkpointer,
+    auditWatch,
     url,
     close() {
       closing ??= (async () => {
         unwatch();
         await scheduler.stop();
         await checkpointer.stop();
+        await auditWatch.stop();
         await app.close();
         await closeDeps(deps);
       })();

@@ -4,7 +4,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'countersign_' });
-  return {
+  const metrics = {
     registry,
     actionsCreated: new Counter({
       name: 'countersign_actions_created_total',
@@ -36,6 +36,27 @@ export function createMetrics() {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 65],
       registers: [registry],
     }),
+    auditChainOk: new Gauge({
+      name: 'countersign_audit_chain_ok',
+      help: '1 while no check has found the audit chain tampered; 0 once one has, until a full verification passes again',
+      registers: [registry],
+    }),
+    auditChainFirstBadSeq: new Gauge({
+      name: 'countersign_audit_chain_first_bad_seq',
+      help: 'Sequence number of the first audit entry that does not verify; 0 while none is known',
+      registers: [registry],
+    }),
+    auditChainVerifiedAt: new Gauge({
+      name: 'countersign_audit_chain_last_verified_timestamp_seconds',
+      help: 'When the last full verification of the audit chain finished (Unix time); 0 before the first',
+      registers: [registry],
+    }),
+    auditChainVerifications: new Counter({
+      name: 'countersign_audit_chain_verifications_total',
+      help: 'Full verifications of the audit chain by the running gateway, by result (intact, tampered, error)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     waiters: new Gauge({
       name: 'countersign_waiters',
       help: 'Open long-poll and SSE connections',
@@ -43,6 +64,9 @@ export function createMetrics() {
       registers: [registry],
     }),
   };
+  // An unset gauge reads 0, which here would be the alarm: no check has found anything yet.
+  metrics.auditChainOk.set(1);
+  return metrics;
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

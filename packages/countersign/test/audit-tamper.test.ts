@@ -1,71 +1,19 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
 import { calculateJwkThumbprint } from 'jose';
-import pg from 'pg';
 import pino from 'pino';
 import { auditEntryHash } from '../src/domain/audit/chain.js';
 import { signCheckpoint } from '../src/domain/audit/checkpoint-note.js';
 import { splitRanges, verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { startGateway } from '../src/gateway.js';
 import { auditRows, call, forEachDialect, PG_URL, propose, review, runCli, type World, world } from './helpers.js';
+import { type AuditRow, openRaw, type RawDb } from './raw-db.js';
 
 // Tampering is done for real: straight SQL on the stored rows through a separate connection,
 // as someone with database access would, never through the gateway. The audit table refuses
 // UPDATE and DELETE through triggers, so the attacker first drops or disables them, as a
 // database owner can; that is why signed checkpoints, kept off the box, matter.
-
-interface AuditRow {
-  seq: number | string;
-  ts: number | string;
-  actor_type: string;
-  actor_id: string | null;
-  event: string;
-  action_id: string | null;
-  data: string;
-  prev_hash: string;
-  hash: string;
-}
-
-/** A direct connection to the world's database, outside the gateway. `?` placeholders on both dialects. */
-interface RawDb {
-  run(sql: string, params?: unknown[]): Promise<void>;
-  all<T = AuditRow>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** What an attacker with owner rights does first: switch off the append-only triggers (log and checkpoints). */
-  disableAppendOnly(): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function openRaw(w: World): Promise<RawDb> {
-  if (w.env.schema === undefined) {
-    const db = new BetterSqlite3(w.env.config.database.url.replace(/^sqlite:/, ''));
-    db.pragma('busy_timeout = 5000');
-    return {
-      run: async (q, p = []) => void db.prepare(q).run(...p),
-      all: async <T>(q: string, p: unknown[] = []) => db.prepare(q).all(...p) as T[],
-      disableAppendOnly: async () => {
-        for (const t of ['audit_log', 'audit_checkpoints'])
-          db.exec(`drop trigger if exists ${t}_no_update; drop trigger if exists ${t}_no_delete`);
-      },
-      close: async () => void db.close(),
-    };
-  }
-  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${w.env.schema}` });
-  await client.connect();
-  const numbered = (q: string) => {
-    let i = 0;
-    return q.replace(/\?/g, () => `$${++i}`);
-  };
-  return {
-    run: async (q, p = []) => void (await client.query(numbered(q), p)),
-    all: async <T>(q: string, p: unknown[] = []) => (await client.query(numbered(q), p)).rows as T[],
-    disableAppendOnly: async () => {
-      for (const t of ['audit_log', 'audit_checkpoints']) await client.query(`alter table ${t} disable trigger user`);
-    },
-    close: () => client.end(),
-  };
-}
 
 /** `countersign audit verify` as a child process on the world's database. */
 async function cliVerify(w: World): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -67,13 +67,13 @@ forEachDialect('batches (parallel tool calls)', (dialect) => {
     assert.equal(byAgent.status, 403);
   });
 
-  test('"decide all" refuses the owner on every action, each with its own error', async () => {
+  test('"decide all" refuses the owner as a single review does: 403 self_approval, no vote cast', async () => {
     const { body: b } = await batch({ actions: CALLS.slice(1, 3) });
     const r = await call(w, 'POST', `/v1/batches/${b.batch_id}/reviews`, w.keys.bob, { decision: 'approve' });
-    assert.deepEqual(
-      r.body.results.map((x: { error?: { code: string } }) => x.error?.code),
-      ['self_approval', 'self_approval'],
-    );
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error.code, 'self_approval');
+    const after = await call(w, 'GET', `/v1/batches/${b.batch_id}`, w.keys.agent);
+    assert.ok(after.body.actions.every((a: { status: string; reviews: unknown[] }) => a.status === 'pending' && a.reviews.length === 0));
   });
 
   test('one bad item refuses the whole batch, naming it, and nothing is written', async () => {

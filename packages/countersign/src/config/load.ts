@@ -76,6 +76,31 @@ function envInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
   return Number(v);
 }
 
+/**
+ * Node's own defaults leave a stalled request body open for ever (Fastify turns requestTimeout off) and
+ * headers for a minute; these close a connection that holds a request slot without finishing it. They
+ * cover receiving the request only: a long-poll or an event stream is a long response, never cut.
+ */
+function serverTimeouts(file: ConfigFile): Pick<Config['server'], 'headersTimeoutMs' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'> {
+  const headersTimeoutMs = file.server?.headers_timeout ?? 10_000;
+  const requestTimeoutMs = file.server?.request_timeout ?? 30_000;
+  const keepAliveTimeoutMs = file.server?.keep_alive_timeout ?? 72_000;
+  for (const [key, ms] of [
+    ['headers_timeout', headersTimeoutMs],
+    ['request_timeout', requestTimeoutMs],
+    ['keep_alive_timeout', keepAliveTimeoutMs],
+  ] as const) {
+    if (ms < 100) throw new CsError('invalid_request', `server.${key} must be at least 100ms (0 would turn it off), got ${ms}ms`);
+  }
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new CsError(
+      'invalid_request',
+      'server.headers_timeout must not be longer than server.request_timeout (the headers are part of the request)',
+    );
+  }
+  return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs };
+}
+
 function resolveConfig(
   file: ConfigFile,
   path: string | undefined,
@@ -102,6 +127,7 @@ function resolveConfig(
       publicUrl,
       bodyLimitBytes: file.server?.body_limit_bytes ?? 1024 * 1024,
       trustProxy: file.server?.trust_proxy ?? false,
+      ...serverTimeouts(file),
     },
     database: { url: databaseUrl, poolSize: file.database?.pool_size ?? 10 },
     review: { defaultExpiryMs: file.review?.default_expiry ?? 3_600_000 },
@@ -127,6 +153,8 @@ function resolveConfig(
       checkpointIntervalMs: file.audit?.checkpoint_interval ?? 60_000,
       origin: file.audit?.origin ?? hostOf(publicUrl) ?? 'countersign',
       checkpointCommand: file.audit?.checkpoint_command,
+      verifyIntervalMs: file.audit?.verify_interval ?? 3_600_000,
+      unreadyWhenTampered: file.audit?.unready_when_tampered ?? false,
     },
     log: { level: level as Config['log']['level'] },
   };

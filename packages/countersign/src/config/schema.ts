@@ -24,6 +24,12 @@ export const ConfigFileSchema = z.strictObject({
         .max(64 * 1024 * 1024)
         .optional(),
       trust_proxy: z.boolean().optional(),
+      /** A client must send its request line and headers within this long (slow-header attacks). */
+      headers_timeout: duration.optional(),
+      /** …and the whole request, body included, within this long. Responses (long-polls, event streams) are not limited. */
+      request_timeout: duration.optional(),
+      /** An idle keep-alive connection is closed after this long; keep it above a load balancer's idle time-out. */
+      keep_alive_timeout: duration.optional(),
     })
     .optional(),
   database: z
@@ -74,6 +80,10 @@ export const ConfigFileSchema = z.strictObject({
       origin: z.string().min(1).max(256).optional(),
       /** Run on each new checkpoint, with the checkpoint on stdin (ship it off the box). */
       checkpoint_command: z.string().min(1).optional(),
+      /** How often the running gateway verifies the whole chain from genesis (and at start); 0 turns it off. */
+      verify_interval: duration.optional(),
+      /** Answer /readyz with 503 while the chain is known to be tampered (default: report it, stay ready). */
+      unready_when_tampered: z.boolean().optional(),
     })
     .optional(),
   log: z
@@ -90,7 +100,16 @@ export type ConfigFile = z.infer<typeof ConfigFileSchema>;
 /** The resolved configuration every component receives; all defaults applied. */
 export interface Config {
   dataDir: string;
-  server: { host: string; port: number; publicUrl: string | undefined; bodyLimitBytes: number; trustProxy: boolean };
+  server: {
+    host: string;
+    port: number;
+    publicUrl: string | undefined;
+    bodyLimitBytes: number;
+    trustProxy: boolean;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+  };
   database: { url: string; poolSize: number };
   review: { defaultExpiryMs: number };
   limits: { reasonBytes: number; argumentsBytes: number; argumentsDepth: number; maxWaitSeconds: number };
@@ -102,6 +121,13 @@ export interface Config {
   grants: { maxDurationMs: number; maxUses: number };
   signing: { keyringFile: string };
   receipts: { executionWindowMs: number; issuer: string; maxRefusalsPerMinute: number };
-  audit: { checkpointEvery: number; checkpointIntervalMs: number; origin: string; checkpointCommand: string | undefined };
+  audit: {
+    checkpointEvery: number;
+    checkpointIntervalMs: number;
+    origin: string;
+    checkpointCommand: string | undefined;
+    verifyIntervalMs: number;
+    unreadyWhenTampered: boolean;
+  };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }

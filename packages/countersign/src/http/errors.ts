@@ -66,9 +66,10 @@ export function toCsError(err: unknown): CsError {
   return new CsError('internal', 'internal error', { cause: err });
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+/** Answers in the envelope; `status` only where the protocol has a more precise one than the code's (414, 431). */
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown, statusOverride?: number): FastifyReply {
   const cs = toCsError(err);
-  const status = httpStatus(cs.code);
+  const status = statusOverride ?? httpStatus(cs.code);
   if (status >= 500) request.log.error({ err: cs.cause ?? err }, 'request failed');
   if (cs.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="countersign"');
   const retryAfter = cs.details?.retry_after_seconds;

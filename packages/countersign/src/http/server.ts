@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Deps } from '../deps.js';
 import { CsError } from '../lib/errors.js';
 import { VERSION } from '../version.js';
+import { clientErrorHandler, envelopeEdgeCases, frameworkErrors } from './client-errors.js';
 import { sendError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { type RouteSpec, registerRoutes } from './route-spec.js';
@@ -12,6 +13,7 @@ import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { systemRoutes } from './routes/system.js';
+import { timeoutOptions } from './timeouts.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,7 +39,12 @@ export function buildServer(deps: Deps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.server.bodyLimitBytes,
     trustProxy: deps.config.server.trustProxy,
-    return503OnClosing: true,
+    // Time-outs for receiving a request, and the envelope for errors raised before any route runs.
+    ...timeoutOptions(deps.config.server),
+    clientErrorHandler: clientErrorHandler(deps.config.server),
+    frameworkErrors,
+    // The onRequest hook in envelopeEdgeCases answers these 503s, in the envelope.
+    return503OnClosing: false,
     // Validation is zod's job; Ajv must never coerce types or drop unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
     onProtoPoisoning: 'error',
@@ -48,6 +55,7 @@ export function buildServer(deps: Deps): FastifyInstance {
   // waits for every open connection: signal them first, so a shutdown never hangs. Long-polls answer
   // with the current state; streams end and clients resume with Last-Event-ID.
   app.decorate('closing', new AbortController());
+  envelopeEdgeCases(app);
   app.addHook('preClose', async () => {
     app.closing.abort();
   });

@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { isValidOrigin } from '../domain/audit/checkpoint-note.js';
 import { type CheckpointRecord, checkpointState, writeCheckpoint } from '../domain/audit/write-checkpoint.js';
 import type { TimerHandle } from '../lib/clock.js';
-import { CsError } from '../lib/errors.js';
+import { CsError, isCsError } from '../lib/errors.js';
 import { CheckpointCommand } from './checkpoint-command.js';
 
 /** Upper bound on sleep, so entries written by other gateways are noticed. */
@@ -100,9 +100,11 @@ export class Checkpointer {
       if (grown < 0 && this.alarmed !== lastSize) {
         // Only removal makes the chain shorter than a signed checkpoint; say so once, not every pass.
         this.alarmed = lastSize;
-        this.deps.logger.error(
-          { head: state.size, checkpoint: lastSize },
-          'the audit chain is shorter than its latest signed checkpoint: entries were removed; run `countersign audit verify`',
+        this.deps.auditHealth.tampered(
+          state.size + 1,
+          `the chain head records ${state.size} entries but a checkpoint was signed at ${lastSize}: entries were removed`,
+          now,
+          'checkpointer',
         );
       }
       if (grown > 0 && (force || grown >= checkpointEvery || now >= lastAt + checkpointIntervalMs)) {
@@ -115,6 +117,9 @@ export class Checkpointer {
       const dueAt = written ? now + checkpointIntervalMs : grown > 0 ? lastAt + checkpointIntervalMs : Number.POSITIVE_INFINITY;
       this.schedule(Math.max(dueAt, now + ACTIVITY_DELAY_MS));
     } catch (err) {
+      // A chain that does not replay is tampering, not a passing failure: make it visible beyond the log.
+      const { seq, problem } = (isCsError(err) ? err.details : undefined) ?? {};
+      if (typeof seq === 'number') this.deps.auditHealth.tampered(seq, String(problem), now, 'checkpointer');
       this.deps.logger.error({ err }, 'audit checkpoint failed; retrying later');
       this.schedule(now + Math.max(MAX_SLEEP_MS, Math.min(checkpointIntervalMs, 60_000)));
       throw err;

@@ -40,8 +40,7 @@ export async function reviewAction(
   body: unknown,
   channel: ReviewChannel = 'api',
 ): Promise<ActionView> {
-  if (principal.type === 'agent') throw new CsError('forbidden', 'agent keys can never review actions');
-  if (!canReview(principal)) throw new CsError('forbidden', 'viewers cannot review actions; reviewers and admins can');
+  assertReviewer(principal);
   const input = parseInput(ReviewBody, body);
   const reason = checkReason(deps.config, input.reason);
   const approve = input.decision === 'approve';
@@ -155,8 +154,18 @@ export async function reviewAction(
   return view;
 }
 
-/** Self-approval and eligibility for the stage the action is in now. */
-function checkAuthority(principal: UserPrincipal, row: ActionsTable, stage: FrozenStage): void {
+/** Who may review at all, whatever the action: people with a reviewing role. Shared with the batch review. */
+export function assertReviewer(principal: Principal): asserts principal is UserPrincipal {
+  if (principal.type === 'agent') throw new CsError('forbidden', 'agent keys can never review actions');
+  if (!canReview(principal)) throw new CsError('forbidden', 'viewers cannot review actions; reviewers and admins can');
+}
+
+/** Self-approval and eligibility for the stage the action is in now. Shared with the batch review's up-front check. */
+export function checkAuthority(
+  principal: UserPrincipal,
+  row: Pick<ActionsTable, 'on_behalf_of' | 'agent_owner_id' | 'escalations'>,
+  stage: FrozenStage,
+): void {
   if (row.on_behalf_of !== null && row.on_behalf_of === principal.email) {
     throw new CsError('self_approval', 'this action acts on your behalf, so you cannot review it');
   }

@@ -91,7 +91,7 @@ export async function writeCheckpoint(deps: Deps): Promise<CheckpointRecord | nu
   const problem = v.problem;
   if (problem) {
     throw new CsError('conflict', `refusing to sign a checkpoint: audit chain broken at entry ${problem.seq}: ${problem.problem}`, {
-      details: { seq: problem.seq, kind: problem.kind },
+      details: { seq: problem.seq, kind: problem.kind, problem: problem.problem },
     });
   }
 

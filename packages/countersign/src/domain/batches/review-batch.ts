@@ -1,15 +1,34 @@
 import type { Deps } from '../../deps.js';
 import { CsError, isCsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
-import { type ReviewChannel, reviewAction } from '../actions/review-action.js';
-import type { Principal } from '../identities/principal.js';
+import { assertReviewer, checkAuthority, type ReviewChannel, reviewAction } from '../actions/review-action.js';
+import type { Principal, UserPrincipal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
+import { type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
 import { BatchReviewBody, type BatchReviewResult } from './schemas.js';
+
+interface BatchRow {
+  id: string;
+  status: string;
+  workflow: string | null;
+  stage: number | null;
+  escalations: number;
+  agent_owner_id: string;
+  on_behalf_of: string | null;
+}
 
 /**
  * "Decide all": one vote per pending action of the batch, each its own
  * transaction with every rule of a single review (eligibility, self-approval,
  * quorum). One action refusing the vote does not stop the others.
+ *
+ * Who the caller is gets the same answer as a single review: a caller who may
+ * not review one of the targeted pending actions (an agent key, a viewer, the
+ * agent's owner where the stage does not name the owner, the person the action
+ * acts for, someone the stage does not name) is refused with that review's 403
+ * before any vote is cast, so nothing is written and the refusal is never hidden
+ * inside a 200. Per-item results are left for what only the vote itself can
+ * tell: an action decided meanwhile, a second vote, a deadline passed.
  */
 export async function reviewBatch(
   deps: Deps,
@@ -18,15 +37,24 @@ export async function reviewBatch(
   body: unknown,
   channel: ReviewChannel = 'api',
 ): Promise<BatchReviewResult> {
-  if (principal.type === 'agent') throw new CsError('forbidden', 'agent keys can never review actions');
+  assertReviewer(principal);
   const input = parseInput(BatchReviewBody, body);
   if (!isId(batchId)) throw new CsError('not_found', `no batch with id ${batchId}`);
-  const rows = await deps.db.read.selectFrom('actions').select(['id', 'status']).where('batch_id', '=', batchId).orderBy('id').execute();
+  const rows: BatchRow[] = await deps.db.read
+    .selectFrom('actions')
+    .select(['id', 'status', 'workflow', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of'])
+    .where('batch_id', '=', batchId)
+    .orderBy('id')
+    .execute();
   if (rows.length === 0) throw new CsError('not_found', `no batch with id ${batchId}`);
-  const inBatch = new Set(rows.map((r) => r.id));
-  const unknown = input.ids?.filter((id) => !inBatch.has(id)) ?? [];
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const unknown = input.ids?.filter((id) => !byId.has(id)) ?? [];
   if (unknown.length > 0) throw new CsError('invalid_request', `not in batch ${batchId}: ${unknown.join(', ')}`);
   const targets = input.ids ?? rows.filter((r) => r.status === 'pending').map((r) => r.id);
+  refuseWithoutAuthority(
+    principal,
+    targets.flatMap((id) => byId.get(id) ?? []),
+  );
   const vote = { decision: input.decision, ...(input.reason ? { reason: input.reason } : {}) };
   // Concurrent, so the votes share a group commit; each still succeeds or fails alone.
   const results = await Promise.all(
@@ -40,4 +68,30 @@ export async function reviewBatch(
     }),
   );
   return { batch_id: batchId, results };
+}
+
+/**
+ * The single review's authority check on every pending target, read before any vote. A decided action
+ * is skipped here: a single review answers 409 for it before asking who you are, and so does its item.
+ * The vote re-checks under the row lock, so a stage that moved on in between is still decided right.
+ */
+function refuseWithoutAuthority(principal: UserPrincipal, targets: readonly BatchRow[]): void {
+  const refused: { id: string; code: string; message: string }[] = [];
+  for (const row of targets) {
+    if (row.status !== 'pending') continue;
+    const stage = (parseFrozenWorkflow(row.workflow ?? 'null') as FrozenWorkflow | null)?.stages[row.stage ?? -1];
+    if (!stage) continue;
+    try {
+      checkAuthority(principal, row, stage);
+    } catch (e) {
+      if (!isCsError(e)) throw e;
+      refused.push({ id: row.id, code: e.code, message: e.message });
+    }
+  }
+  const first = refused[0];
+  if (!first) return;
+  const which = refused.length === 1 ? `action ${first.id}` : `${refused.length} actions of the batch (first ${first.id})`;
+  throw new CsError(first.code === 'self_approval' ? 'self_approval' : 'forbidden', `you cannot review ${which}: ${first.message}`, {
+    details: { refused },
+  });
 }

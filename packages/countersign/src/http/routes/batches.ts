@@ -58,9 +58,12 @@ export const batchRoutes: RouteSpec[] = [
     params: ActionIdParams,
     body: BatchReviewBody,
     responses: {
-      200: { description: 'One result per action', schema: BatchReviewResult },
+      200: {
+        description: 'One result per action: approved, or what refused that vote (decided meanwhile, already voted)',
+        schema: BatchReviewResult,
+      },
       ...common,
-      403: err('Not a reviewer'),
+      403: err('The caller may not review one of the pending actions (as a single review would say); nothing was written'),
       404: err('No such batch'),
     },
     handler: async ({ deps, principal, params, body }) => reviewBatch(deps, principal, params.id, body, 'api'),
