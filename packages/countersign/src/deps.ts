@@ -4,6 +4,7 @@ import { type Keyring, loadOrCreateKeyring } from './crypto/keyring.js';
 import { Committer } from './db/committer.js';
 import { type Database, openDatabase } from './db/connect.js';
 import { EventBus } from './events/bus.js';
+import { IdentityWatcher } from './events/identity-watcher.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { loadPolicy, PolicyStore } from './policy/store.js';
@@ -21,6 +22,8 @@ export interface Deps {
   readonly policy: PolicyStore;
   /** Ed25519 keys that sign receipts and audit checkpoints. */
   readonly keyring: Keyring;
+  /** Ends held requests (event streams, long-polls) whose key or principal lost its power. */
+  readonly identities: IdentityWatcher;
 }
 
 export interface CreateDepsOptions {
@@ -44,10 +47,12 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   });
   const bus = new EventBus();
   const committer = new Committer(db, clock, logger, (events) => bus.publish(events));
-  return { config, db, committer, clock, logger, bus, metrics: createMetrics(), policy, keyring };
+  const identities = new IdentityWatcher(db.read, logger);
+  return { config, db, committer, clock, logger, bus, metrics: createMetrics(), policy, keyring, identities };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
+  deps.identities.stop();
   await deps.committer.flush();
   await deps.db.close();
 }
