@@ -107,6 +107,15 @@ export class IdentityWatcher {
     return this.queued;
   }
 
+  /**
+   * Called after this process committed a change of identity: its held requests are checked now rather
+   * than at the next tick. Never throws; the tick retries a failed read.
+   */
+  changed(): void {
+    if (this.entries.size === 0) return;
+    this.sync().catch((err: unknown) => this.logger.warn({ err }, 'identity check failed; retrying'));
+  }
+
   stop(): void {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;

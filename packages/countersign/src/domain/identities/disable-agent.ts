@@ -56,6 +56,7 @@ export async function disableAgent(deps: Deps, actor: Actor, nameOrId: string, r
     }
     return { id: agent.id, name: agent.name, cancelled };
   });
+  deps.identities.changed();
   if (result.cancelled.length > 0) deps.metrics.transitions.inc({ status: 'cancelled' }, result.cancelled.length);
   return result;
 }

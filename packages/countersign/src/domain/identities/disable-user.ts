@@ -18,7 +18,7 @@ export interface DisabledUser {
  * `enableUser` undoes it.
  */
 export async function disableUser(deps: Deps, actor: Actor, email: string): Promise<DisabledUser> {
-  return deps.committer.run(async (tx) => {
+  const result = await deps.committer.run(async (tx) => {
     const user = await findUser(tx.db, email);
     const res = await tx.db
       .updateTable('users')
@@ -39,4 +39,7 @@ export async function disableUser(deps: Deps, actor: Actor, email: string): Prom
     tx.audit({ actor, event: 'user.disabled', data: { user_id: user.id, email: user.email, suspended_grants: suspendedGrants } });
     return { id: user.id, email: user.email, suspendedGrants };
   });
+  // This gateway's own held requests are checked now; other gateways see the epoch at their next tick.
+  deps.identities.changed();
+  return result;
 }

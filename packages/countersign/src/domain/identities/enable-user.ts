@@ -9,7 +9,7 @@ import { findUser } from './lookup.js';
  * approve again (a grant is suspended by its creator being disabled, never revoked by it).
  */
 export async function enableUser(deps: Deps, actor: Actor, email: string): Promise<{ id: string; email: string }> {
-  return deps.committer.run(async (tx) => {
+  const result = await deps.committer.run(async (tx) => {
     const user = await findUser(tx.db, email);
     const res = await tx.db
       .updateTable('users')
@@ -22,4 +22,7 @@ export async function enableUser(deps: Deps, actor: Actor, email: string): Promi
     tx.audit({ actor, event: 'user.enabled', data: { user_id: user.id, email: user.email } });
     return { id: user.id, email: user.email };
   });
+  // This gateway's own held requests are checked now; other gateways see the epoch at their next tick.
+  deps.identities.changed();
+  return result;
 }

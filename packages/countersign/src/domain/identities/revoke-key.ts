@@ -24,7 +24,7 @@ export interface RevokedKey {
 export async function revokeKey(deps: Deps, actor: Actor, prefixInput: string): Promise<RevokedKey> {
   const prefix = normalizePrefix(prefixInput);
   if (!prefix) throw new CsError('invalid_request', `"${prefixInput}" is not a key prefix (expected cs_ followed by 12 hex characters)`);
-  return deps.committer.run(async (tx) => {
+  const result = await deps.committer.run(async (tx) => {
     const row = await tx.db
       .selectFrom('api_keys')
       .select(['prefix', 'principal_type', 'principal_id', 'revoked_at'])
@@ -66,4 +66,7 @@ export async function revokeKey(deps: Deps, actor: Actor, prefixInput: string): 
       liveGrants,
     };
   });
+  // This gateway's own held requests are checked now; other gateways see the epoch at their next tick.
+  deps.identities.changed();
+  return result;
 }

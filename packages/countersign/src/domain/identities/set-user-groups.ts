@@ -17,7 +17,7 @@ export async function setUserGroups(
 ): Promise<{ id: string; email: string; groups: string[]; previous: string[] }> {
   const data = parseInput(SetGroupsInput, input);
   const groups = [...new Set(data.groups)].sort();
-  return deps.committer.run(async (tx) => {
+  const result = await deps.committer.run(async (tx) => {
     const user = await findUser(tx.db, data.email);
     const previous = JSON.parse(user.groups) as string[];
     if (JSON.stringify(previous) === JSON.stringify(groups)) {
@@ -32,4 +32,7 @@ export async function setUserGroups(
     tx.audit({ actor, event: 'user.groups_changed', data: { user_id: user.id, email: user.email, from: previous, to: groups } });
     return { id: user.id, email: user.email, groups, previous };
   });
+  // This gateway's own held requests are checked now; other gateways see the epoch at their next tick.
+  deps.identities.changed();
+  return result;
 }

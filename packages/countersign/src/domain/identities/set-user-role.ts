@@ -19,7 +19,7 @@ export async function setUserRole(
   input: z.input<typeof SetRoleInput>,
 ): Promise<{ id: string; email: string; role: Role; previous: string }> {
   const data = parseInput(SetRoleInput, input);
-  return deps.committer.run(async (tx) => {
+  const result = await deps.committer.run(async (tx) => {
     const user = await findUser(tx.db, data.email);
     if (user.role === data.role) throw new CsError('conflict', `${user.email} is already ${data.role}`);
     await tx.db.updateTable('users').set({ role: data.role }).where('id', '=', user.id).where('role', '=', user.role).execute();
@@ -27,4 +27,7 @@ export async function setUserRole(
     tx.audit({ actor, event: 'user.role_changed', data: { user_id: user.id, email: user.email, from: user.role, to: data.role } });
     return { id: user.id, email: user.email, role: data.role, previous: user.role };
   });
+  // This gateway's own held requests are checked now; other gateways see the epoch at their next tick.
+  deps.identities.changed();
+  return result;
 }
