@@ -16,7 +16,7 @@ export interface DataOptions {
 /** Admin commands work straight on the data dir / database, like `gitea admin`, without a running server. */
 export async function withLocalDeps<T>(opts: DataOptions, fn: (deps: Deps, actor: Actor) => Promise<T>): Promise<T> {
   const config = loadConfig({ file: opts.config, overrides: { dataDir: opts.data } });
-  requireExistingDatabase(config);
+  await awaitDatabase(config);
   const deps = await createDeps(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });
   try {
     return await fn(deps, cliActor());
@@ -24,6 +24,23 @@ export async function withLocalDeps<T>(opts: DataOptions, fn: (deps: Deps, actor
     await closeDeps(deps);
   }
 }
+
+/**
+ * `countersign serve & countersign users add …` (as the docs write it) races: the server creates its
+ * database a moment after it starts, and an admin command started with it may look first. So a missing
+ * database is waited for a few seconds (never created) before the command is refused.
+ */
+async function awaitDatabase(config: Config): Promise<void> {
+  if (isPostgresUrl(config.database.url)) return;
+  const path = sqlitePath(config.database.url);
+  for (let waited = 0; waited < DATABASE_WAIT_MS && !existsSync(path); waited += 100) {
+    if (waited === 500) process.stderr.write(`waiting for ${path} (a starting "countersign serve" creates it)…\n`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  requireExistingDatabase(config);
+}
+
+const DATABASE_WAIT_MS = 5000;
 
 /**
  * Admin commands never create a database. One that did would, when pointed at the wrong place (the
