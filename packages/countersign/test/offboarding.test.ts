@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
+import { authenticate } from '../src/domain/identities/authenticate.js';
 import { disableAgent } from '../src/domain/identities/disable-agent.js';
 import { disableUser } from '../src/domain/identities/disable-user.js';
 import { enableUser } from '../src/domain/identities/enable-user.js';
@@ -157,6 +158,22 @@ forEachDialect('revocation ends what is held open', (dialect) => {
     const r = await revokeKey(w.gw.deps, ADMIN, prefixOf(w.keys.alice));
     assert.deepEqual([r.remainingKeys, r.liveGrants], [0, 1]);
     assert.equal((await propose(w, staging)).body.status, 'approved', 'grants belong to the person, not the key');
+  });
+
+  test("a key revoked behind the epoch's back (a hand edit of the table) is caught by the per-stream re-check at keep-alive", async () => {
+    const w = await setup();
+    const watch = w.gw.deps.identities.watch(await authenticate(w.gw.deps.db.read, w.keys.victor));
+    try {
+      await watch.sync();
+      await w.gw.deps.db.write.updateTable('api_keys').set({ revoked_at: 1 }).where('prefix', '=', prefixOf(w.keys.victor)).execute();
+      await watch.sync();
+      assert.equal(watch.signal.aborted, false, 'the epoch did not move, so the shared check does not see it');
+      await watch.recheck();
+      assert.equal(watch.signal.aborted, true);
+      assert.equal(watch.reason(), 'revoked');
+    } finally {
+      watch.release();
+    }
   });
 
   test('every revocation, disable and role change moves the identity epoch in its own transaction', async () => {
