@@ -145,6 +145,8 @@ export const eventRoutes: RouteSpec[] = [
         if (flushing) return;
         flushing = true;
         try {
+          // Let the rest of this publish (a commit's events arrive one by one) join the batch: one check for all.
+          await Promise.resolve();
           while (queue.length > 0 && !closed) {
             const batch = queue.splice(0);
             await watch.sync();
