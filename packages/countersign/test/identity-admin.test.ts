@@ -32,9 +32,10 @@ forEachDialect('offboarding verbs', (dialect) => {
     return { event: last.event, actor: [last.actor_type, last.actor_id], data: JSON.parse(last.data) };
   }
 
-  test('disabling and enabling a person is audited, refuses a repeat and an unknown person', async () => {
+  test('disabling and enabling a person is audited, names the agents they own, refuses a repeat and an unknown person', async () => {
     const w = await setup();
-    await disableUser(w.gw.deps, ADMIN, 'Carol@Example.com');
+    const r = await disableUser(w.gw.deps, ADMIN, 'Carol@Example.com');
+    assert.deepEqual(r.ownedAgents, ['other-agent'], 'the agents she owns are named: they keep working');
     const a = await lastAudit(w);
     assert.deepEqual([a.event, a.actor, a.data.email], ['user.disabled', ['admin', 'test'], 'carol@example.com']);
     assert.equal((await call(w, 'GET', '/v1/me', w.keys.carol)).status, 401);

@@ -54,6 +54,9 @@ export function registerUsers(program: Command, out: (s: string) => void, err: (
   ).action(async (email: string, o: DataOptions) => {
     const r = await withLocalDeps(o, (deps, actor) => disableUser(deps, actor, email));
     out(`disabled ${r.email}${r.suspendedGrants ? `; ${r.suspendedGrants} live grant(s) they created are suspended` : ''}`);
+    if (r.ownedAgents.length > 0) {
+      err(`note: they own agent(s) ${r.ownedAgents.join(', ')}, which keep working; "countersign agents disable NAME" stops one`);
+    }
   });
 
   dataOptions(users.command('enable <email>').description('undo disable: keys not revoked and grants not expired work again')).action(

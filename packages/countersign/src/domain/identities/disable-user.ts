@@ -9,6 +9,8 @@ export interface DisabledUser {
   email: string;
   /** Grants they created that are still live: suspended while they are disabled (use-grant.ts skips them). */
   suspendedGrants: number;
+  /** Agents they own that are still enabled: they keep working (an agent is disabled on its own), so the CLI names them. */
+  ownedAgents: string[];
 }
 
 /**
@@ -35,9 +37,16 @@ export async function disableUser(deps: Deps, actor: Actor, email: string): Prom
       .where('expires_at', '>', tx.now)
       .executeTakeFirst();
     const suspendedGrants = Number(grants?.n ?? 0);
+    const owned = await tx.db
+      .selectFrom('agents')
+      .select('name')
+      .where('owner_id', '=', user.id)
+      .where('disabled_at', 'is', null)
+      .orderBy('name')
+      .execute();
     await bumpIdentityEpoch(tx);
     tx.audit({ actor, event: 'user.disabled', data: { user_id: user.id, email: user.email, suspended_grants: suspendedGrants } });
-    return { id: user.id, email: user.email, suspendedGrants };
+    return { id: user.id, email: user.email, suspendedGrants, ownedAgents: owned.map((a) => a.name) };
   });
   // This gateway's own held requests are checked now; other gateways see the epoch at their next tick.
   deps.identities.changed();
