@@ -6,6 +6,7 @@ import { type Database, openDatabase } from './db/connect.js';
 import { ChainHealth } from './domain/audit/chain-health.js';
 import { RefusalLimiter } from './domain/receipts/refusal-limiter.js';
 import { EventBus } from './events/bus.js';
+import { IdentityWatcher } from './events/identity-watcher.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { loadPolicy, PolicyStore } from './policy/store.js';
@@ -27,6 +28,8 @@ export interface Deps {
   readonly receiptRefusals: RefusalLimiter;
   /** What the running gateway last learned about its audit chain (readiness, metrics). */
   readonly auditHealth: ChainHealth;
+  /** Ends held requests (event streams, long-polls) whose key or principal lost its power. */
+  readonly identities: IdentityWatcher;
 }
 
 export interface CreateDepsOptions {
@@ -53,10 +56,12 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   const metrics = createMetrics();
   const receiptRefusals = new RefusalLimiter(clock, config.receipts.maxRefusalsPerMinute);
   const auditHealth = new ChainHealth(metrics, logger);
-  return { config, db, committer, clock, logger, bus, metrics, policy, keyring, receiptRefusals, auditHealth };
+  const identities = new IdentityWatcher(db.read, logger);
+  return { config, db, committer, clock, logger, bus, metrics, policy, keyring, receiptRefusals, auditHealth, identities };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
+  deps.identities.stop();
   await deps.committer.flush();
   await deps.db.close();
 }

@@ -100,7 +100,7 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database>
   return db;
 }
 
-function sqlitePath(url: string): string {
+export function sqlitePath(url: string): string {
   if (url.startsWith('sqlite://')) return url.slice('sqlite://'.length);
   if (url.startsWith('sqlite:')) return url.slice('sqlite:'.length);
   if (url.startsWith('file:')) return url.slice('file:'.length);

@@ -5,6 +5,7 @@ import * as workflows from './migrations/002-workflows.js';
 import * as proof from './migrations/003-proof.js';
 import * as checkpointsAppendOnly from './migrations/004-checkpoints-append-only.js';
 import * as actionTrees from './migrations/005-action-trees.js';
+import * as identityEpoch from './migrations/006-identity-epoch.js';
 
 interface Migration {
   name: string;
@@ -19,6 +20,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '003-proof', up: proof.up },
   { name: '004-checkpoints-append-only', up: checkpointsAppendOnly.up },
   { name: '005-action-trees', up: actionTrees.up },
+  { name: '006-identity-epoch', up: identityEpoch.up },
 ];
 
 /**

@@ -205,6 +205,12 @@ export interface ChainHeadTable {
   event_seq: number;
 }
 
+/** One row (id 1): bumped with every revocation, disable, enable, role or group change. */
+export interface IdentityEpochTable {
+  id: number;
+  epoch: number;
+}
+
 export interface AuditCheckpointsTable {
   size: number;
   head_hash: string;
@@ -233,4 +239,5 @@ export interface DB {
   policies: PoliciesTable;
   audit_checkpoints: AuditCheckpointsTable;
   signing_keys: SigningKeysTable;
+  identity_epoch: IdentityEpochTable;
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { startGateway } from '../../gateway.js';
 import { CsError } from '../../lib/errors.js';
+import { firstRunBanner } from './admin-hint.js';
 
 export function registerServe(program: Command): void {
   program
@@ -29,10 +30,7 @@ export function registerServe(program: Command): void {
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirst();
       if (Number(people?.n ?? 0) === 0) {
-        const dataFlag = o.data ? ` --data ${o.data}` : '';
-        process.stderr.write(
-          `\nNo people yet. In another terminal:\n  npx countersign users add you@example.com --role admin${dataFlag}\n  npx countersign agents add my-agent --owner someone-else@example.com${dataFlag}\n\n`,
-        );
+        process.stderr.write(firstRunBanner({ data: o.data, config: o.config, env: process.env, cwd: process.cwd() }));
       }
       let stopping = false;
       const stop = (signal: string) => {

@@ -7,14 +7,17 @@ import { parseInput } from '../validate.js';
 import { generateKey } from './api-keys.js';
 import { ROLES } from './principal.js';
 
+/** Shared with set-user-groups so a group accepted at creation is accepted on change, and no other. */
+export const GroupNames = z
+  .array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, 'group names are letters, digits, . _ -'))
+  .max(64)
+  .default([]);
+
 export const AddUserInput = z.strictObject({
   email: z.email().max(320),
   name: z.string().min(1).max(200).optional(),
   role: z.enum(ROLES).default('reviewer'),
-  groups: z
-    .array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/i, 'group names are letters, digits, . _ -'))
-    .max(64)
-    .default([]),
+  groups: GroupNames,
 });
 
 export interface AddedUser {

@@ -63,9 +63,24 @@ export async function authenticate(db: Kysely<DB>, key: string | undefined): Pro
   const parsed = key ? parseKey(key) : null;
   if (!parsed) throw new CsError('unauthenticated', BAD_KEY);
   const row = (await keyWithPrincipal.executeTakeFirst(db, { prefix: parsed.prefix })) as KeyRow | undefined;
-  if (!row || !secretMatches(parsed.secret, row.secret_hash) || row.revoked_at !== null) {
-    throw new CsError('unauthenticated', BAD_KEY);
-  }
+  if (!row || !secretMatches(parsed.secret, row.secret_hash)) throw new CsError('unauthenticated', BAD_KEY);
+  const principal = toPrincipal(row);
+  if (!principal) throw new CsError('unauthenticated', BAD_KEY);
+  return principal;
+}
+
+/**
+ * The principal a key already authenticated stands for now, or null once the key is revoked or its
+ * person or agent disabled. For re-checking requests held open (streams, long-polls): the secret was
+ * verified when they started, so only the prefix is needed.
+ */
+export async function currentPrincipal(db: Kysely<DB>, prefix: string): Promise<Principal | null> {
+  const row = (await keyWithPrincipal.executeTakeFirst(db, { prefix })) as KeyRow | undefined;
+  return row ? toPrincipal(row) : null;
+}
+
+function toPrincipal(row: KeyRow): Principal | null {
+  if (row.revoked_at !== null) return null;
   if (row.principal_type === 'user' && row.user_id !== null && row.user_disabled_at === null) {
     return {
       type: 'user',
@@ -88,5 +103,5 @@ export async function authenticate(db: Kysely<DB>, key: string | undefined): Pro
       keyPrefix: row.prefix,
     };
   }
-  throw new CsError('unauthenticated', BAD_KEY);
+  return null;
 }

@@ -19,7 +19,7 @@ import {
 } from '../../domain/actions/schemas.js';
 import { CsError } from '../../lib/errors.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
-import { waitMs, waitSignal } from './wait.js';
+import { holdWhileAuthorized, waitMs } from './wait.js';
 
 const err = (description: string) => ({ description, schema: ErrorBody });
 const common = { 400: err('Invalid request'), 401: err('Missing or bad API key') };
@@ -62,8 +62,9 @@ export const actionRoutes: RouteSpec[] = [
     query: GetActionQuery,
     responses: { 200: { description: 'The action', schema: ActionView }, ...common, 404: err('No such action') },
     handler: async ({ deps, principal, params, query, request, reply }) => {
-      if (query.wait === undefined) return getAction(deps, principal, params.id);
-      return waitForDecision(deps, principal, params.id, waitMs(deps, query.wait), waitSignal(request, reply));
+      const ms = waitMs(deps, query.wait);
+      if (ms <= 0) return getAction(deps, principal, params.id);
+      return holdWhileAuthorized(deps, principal, request, reply, (signal) => waitForDecision(deps, principal, params.id, ms, signal));
     },
   }),
   defineRoute({

@@ -5,7 +5,7 @@ import { reviewBatch } from '../../domain/batches/review-batch.js';
 import { BatchReviewBody, BatchReviewResult, BatchView, ProposeBatchBody } from '../../domain/batches/schemas.js';
 import { CsError } from '../../lib/errors.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
-import { waitMs, waitSignal } from './wait.js';
+import { holdWhileAuthorized, waitMs } from './wait.js';
 
 const err = (description: string) => ({ description, schema: ErrorBody });
 const common = { 400: err('Invalid request'), 401: err('Missing or bad API key') };
@@ -45,8 +45,11 @@ export const batchRoutes: RouteSpec[] = [
     params: ActionIdParams,
     query: GetActionQuery,
     responses: { 200: { description: 'The batch', schema: BatchView }, ...common, 404: err('No such batch') },
-    handler: async ({ deps, principal, params, query, request, reply }) =>
-      getBatch(deps, principal, params.id, waitMs(deps, query.wait), waitSignal(request, reply)),
+    handler: async ({ deps, principal, params, query, request, reply }) => {
+      const ms = waitMs(deps, query.wait);
+      if (ms <= 0) return getBatch(deps, principal, params.id);
+      return holdWhileAuthorized(deps, principal, request, reply, (signal) => getBatch(deps, principal, params.id, ms, signal));
+    },
   }),
   defineRoute({
     method: 'POST',

@@ -48,7 +48,8 @@ async function resolveAgent(deps: Deps, agent: string | undefined): Promise<stri
   return row.id;
 }
 
-async function* replay(deps: Deps, after: number, f: Filter): AsyncGenerator<StoredEvent> {
+/** Stored events after `after`, a page at a time (each page is checked against revocation before it is sent). */
+async function* replayPages(deps: Deps, after: number, f: Filter): AsyncGenerator<StoredEvent[]> {
   let cursor = after;
   for (;;) {
     let q = deps.db.read.selectFrom('events').selectAll().where('seq', '>', cursor);
@@ -60,19 +61,18 @@ async function* replay(deps: Deps, after: number, f: Filter): AsyncGenerator<Sto
       q = q.where((eb) => eb.or([eb('root_id', '=', root), eb('action_id', '=', root)]));
     }
     const rows = await q.orderBy('seq').limit(REPLAY_PAGE).execute();
-    for (const r of rows) {
-      cursor = Number(r.seq);
-      yield {
-        seq: cursor,
-        ts: Number(r.ts),
-        type: r.type,
-        actionId: r.action_id,
-        agentId: r.agent_id,
-        sessionId: r.session_id,
-        rootId: r.root_id,
-        data: JSON.parse(r.data) as Record<string, unknown>,
-      };
-    }
+    const page = rows.map((r) => ({
+      seq: Number(r.seq),
+      ts: Number(r.ts),
+      type: r.type,
+      actionId: r.action_id,
+      agentId: r.agent_id,
+      sessionId: r.session_id,
+      rootId: r.root_id,
+      data: JSON.parse(r.data) as Record<string, unknown>,
+    }));
+    cursor = page.at(-1)?.seq ?? cursor;
+    if (page.length > 0) yield page;
     if (rows.length < REPLAY_PAGE) return;
   }
 }
@@ -128,25 +128,61 @@ export const eventRoutes: RouteSpec[] = [
         lastSent = e.seq;
         res.write(formatSse(e));
       };
-      const unsubscribe = deps.bus.subscribe((e) => {
-        if (!visible(e, principal, filter)) return;
-        if (buffering) held.push(e);
-        else send(e);
-      });
-      const heartbeat = setInterval(() => {
-        if (!closed) res.write(': keep-alive\n\n');
-      }, HEARTBEAT_MS);
-      heartbeat.unref();
       // Ending the response leaves a keep-alive socket the closing server would still wait on; drop it once flushed.
       const end = () => {
         closed = true;
         res.end(() => res.socket?.destroy());
       };
+      // The stream was authenticated once; this ends it when its key is revoked, its person or agent
+      // disabled, or their role or groups change (the client reconnects and is authorized afresh).
+      const watch = deps.identities.watch(principal, { endOnChange: true });
+      watch.signal.addEventListener('abort', end, { once: true });
+      // Live events pass the revocation check before they are written: the epoch read starts after
+      // they committed, so a revocation committed before them is seen and they are never sent.
+      const queue: StoredEvent[] = [];
+      let flushing = false;
+      const flush = async () => {
+        if (flushing) return;
+        flushing = true;
+        try {
+          // Let the rest of this publish (a commit's events arrive one by one) join the batch: one check for all.
+          await Promise.resolve();
+          while (queue.length > 0 && !closed) {
+            const batch = queue.splice(0);
+            await watch.sync();
+            for (const e of batch) send(e);
+          }
+        } catch (err) {
+          // Unverified events are not sent; the client reconnects with Last-Event-ID and is checked afresh.
+          request.log.warn({ err }, 'identity check failed; ending the event stream');
+          end();
+        } finally {
+          flushing = false;
+        }
+      };
+      const deliver = (events: StoredEvent[]) => {
+        queue.push(...events);
+        void flush();
+      };
+      const unsubscribe = deps.bus.subscribe((e) => {
+        if (!visible(e, principal, filter)) return;
+        if (buffering) held.push(e);
+        else deliver([e]);
+      });
+      const heartbeat = setInterval(() => {
+        if (closed) return;
+        res.write(': keep-alive\n\n');
+        // A change made without moving the epoch (a hand edit of the database) is caught here at the latest.
+        watch.recheck().catch(() => end());
+      }, HEARTBEAT_MS);
+      heartbeat.unref();
       const closing = request.server.closing.signal;
       closing.addEventListener('abort', end, { once: true });
       res.once('close', () => {
         closed = true;
         closing.removeEventListener('abort', end);
+        watch.signal.removeEventListener('abort', end);
+        watch.release();
         unsubscribe();
         clearInterval(heartbeat);
         deps.metrics.waiters.dec({ kind: 'sse' });
@@ -159,18 +195,20 @@ export const eventRoutes: RouteSpec[] = [
           lastSent = await headEventSeq(deps);
           if (!closed) res.write(`id: ${lastSent}\n\n`);
         } else {
-          for await (const e of replay(deps, after, filter)) {
+          for await (const page of replayPages(deps, after, filter)) {
+            // After the page was read, so a revocation committed before any of its events is seen.
+            await watch.sync();
             if (closed) return;
-            if (visible(e, principal, filter)) send(e);
+            for (const e of page) if (visible(e, principal, filter)) send(e);
           }
         }
       } catch (err) {
         request.log.error({ err }, 'event replay failed');
-        res.end();
+        end();
         return;
       }
       buffering = false;
-      for (const e of held.splice(0)) send(e);
+      deliver(held.splice(0));
     },
   }),
 ];

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Deps } from '../../deps.js';
+import type { Principal } from '../../domain/identities/principal.js';
 import { CsError } from '../../lib/errors.js';
 
 /** `?wait=N` in milliseconds, bounded by limits.max_wait_seconds; 0 when absent. */
@@ -17,4 +18,30 @@ export function waitSignal(request: FastifyRequest, reply: FastifyReply): AbortS
   const gone = new AbortController();
   reply.raw.once('close', () => gone.abort());
   return AbortSignal.any([gone.signal, request.server.closing.signal]);
+}
+
+/**
+ * Runs a held request (a long-poll) for as long as its caller keeps its power. The principal was
+ * authenticated when the request arrived; if its key is revoked or its person or agent disabled while
+ * it waits, the wait ends and the caller gets 401, whatever it was waiting for. The check after the
+ * wait reads the epoch after any decision it carries committed, so a decision made after a revocation
+ * never reaches the revoked caller.
+ */
+export async function holdWhileAuthorized<T>(
+  deps: Deps,
+  principal: Principal,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const watch = deps.identities.watch(principal);
+  try {
+    const result = await fn(AbortSignal.any([waitSignal(request, reply), watch.signal]));
+    await watch.sync();
+    if (watch.signal.aborted)
+      throw new CsError('unauthenticated', 'the API key was revoked, or its person or agent disabled, while waiting');
+    return result;
+  } finally {
+    watch.release();
+  }
 }

@@ -1,0 +1,153 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { DB } from '../db/types.js';
+import { currentPrincipal } from '../domain/identities/authenticate.js';
+import { readIdentityEpoch } from '../domain/identities/epoch.js';
+import type { Principal } from '../domain/identities/principal.js';
+
+/** Why a held request was ended: its key or principal lost its power, or (where asked) its rights changed. */
+export type EndReason = 'revoked' | 'changed';
+
+export interface IdentityWatch {
+  /** Aborts when the principal is revoked (or changed, with `endOnChange`); `reason` says which. */
+  readonly signal: AbortSignal;
+  reason(): EndReason | undefined;
+  /**
+   * Resolves once an epoch read that started after this call has been applied. Call it after events
+   * were committed and before delivering them: a revocation committed before them is then seen, so
+   * nothing created after a revocation reaches the revoked principal. Rejects if the read failed.
+   */
+  sync(): Promise<void>;
+  /** Re-checks this principal at the next read even if the epoch did not move (see IdentityWatcher). */
+  recheck(): Promise<void>;
+  release(): void;
+}
+
+interface Entry {
+  principal: Principal;
+  fingerprint: string;
+  endOnChange: boolean;
+  /** The epoch this entry was last verified at; undefined until its first check. */
+  verifiedAt: number | undefined;
+  abort: AbortController;
+  reason: EndReason | undefined;
+}
+
+const TICK_MS = 1000;
+
+/**
+ * Ends streams and long-polls whose principal lost its power while they were open. Requests are
+ * authenticated once, when they start; a held one would otherwise outlive a revocation. Every change
+ * of who may do what bumps the identity epoch in its own transaction (domain/identities/epoch.ts), so
+ * one read of one row per tick (or before a delivery) tells whether anything needs re-checking, however
+ * many streams are open, and it sees changes written by the admin CLI or another gateway too. Only then
+ * are the held principals re-read by key prefix, and the revoked ones aborted.
+ *
+ * One per gateway (built with the deps). The tick is a real timer because what it watches is the
+ * database, which other processes write; it runs only while something is held open.
+ */
+export class IdentityWatcher {
+  private readonly entries = new Set<Entry>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  /** The next read, not started yet: callers before it starts share it. */
+  private queued: Promise<void> | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly logger: Logger,
+    private readonly tickMs = TICK_MS,
+  ) {}
+
+  watch(principal: Principal, opts: { endOnChange?: boolean } = {}): IdentityWatch {
+    const entry: Entry = {
+      principal,
+      fingerprint: fingerprint(principal),
+      endOnChange: opts.endOnChange ?? false,
+      verifiedAt: undefined,
+      abort: new AbortController(),
+      reason: undefined,
+    };
+    this.entries.add(entry);
+    if (this.timer === undefined) {
+      this.timer = setInterval(() => {
+        // Entries keep their old epoch on a failed read, so the next tick re-checks them.
+        this.sync().catch((err: unknown) => this.logger.warn({ err }, 'identity check failed; retrying'));
+      }, this.tickMs);
+      this.timer.unref();
+    }
+    return {
+      signal: entry.abort.signal,
+      reason: () => entry.reason,
+      sync: () => this.sync(),
+      recheck: () => {
+        entry.verifiedAt = undefined;
+        return this.sync();
+      },
+      release: () => {
+        this.entries.delete(entry);
+        if (this.entries.size === 0) this.stop();
+      },
+    };
+  }
+
+  /** How many held requests are registered (for tests and metrics). */
+  size(): number {
+    return this.entries.size;
+  }
+
+  sync(): Promise<void> {
+    this.queued ??= (async () => {
+      // Wait for a read already in flight: it may have started before the caller's events committed.
+      await this.running?.catch(() => undefined);
+      this.queued = undefined;
+      this.running = this.check();
+      return this.running;
+    })();
+    return this.queued;
+  }
+
+  /**
+   * Called after this process committed a change of identity: its held requests are checked now rather
+   * than at the next tick. Never throws; the tick retries a failed read.
+   */
+  changed(): void {
+    if (this.entries.size === 0) return;
+    this.sync().catch((err: unknown) => this.logger.warn({ err }, 'identity check failed; retrying'));
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async check(): Promise<void> {
+    if (this.entries.size === 0) return;
+    // A failed read rejects: a caller about to deliver must not deliver unverified (fails closed).
+    const epoch = await readIdentityEpoch(this.db);
+    const stale = [...this.entries].filter((e) => e.verifiedAt !== epoch);
+    if (stale.length === 0) return;
+    const fresh = new Map<string, Principal | null>();
+    for (const prefix of new Set(stale.map((e) => e.principal.keyPrefix))) {
+      fresh.set(prefix, await currentPrincipal(this.db, prefix));
+    }
+    for (const e of stale) {
+      const now = fresh.get(e.principal.keyPrefix) ?? null;
+      if (now === null) this.end(e, 'revoked');
+      else if (e.endOnChange && fingerprint(now) !== e.fingerprint) this.end(e, 'changed');
+      else e.verifiedAt = epoch;
+    }
+  }
+
+  private end(e: Entry, reason: EndReason): void {
+    e.reason = reason;
+    this.entries.delete(e);
+    e.abort.abort(reason);
+    if (this.entries.size === 0) this.stop();
+  }
+}
+
+/** What a stream's visibility and authority depend on; a change ends streams that asked for it. */
+function fingerprint(p: Principal): string {
+  return p.type === 'user' ? JSON.stringify([p.type, p.id, p.role, p.groups]) : JSON.stringify([p.type, p.id, p.ownerId, p.labels]);
+}
