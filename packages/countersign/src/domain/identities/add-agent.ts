@@ -5,6 +5,7 @@ import { CsError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { parseInput } from '../validate.js';
 import { generateKey } from './api-keys.js';
+import { storeKey } from './store-key.js';
 
 export const AddAgentInput = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'agent names are letters, digits, . _ - (max 128)'),
@@ -34,21 +35,8 @@ export async function addAgent(deps: Deps, actor: Actor, input: z.input<typeof A
       .insertInto('agents')
       .values({ id, name: data.name, owner_id: owner.id, labels: JSON.stringify(data.labels), created_at: tx.now, disabled_at: null })
       .execute();
-    await tx.db
-      .insertInto('api_keys')
-      .values({
-        id: newId(),
-        prefix: key.prefix,
-        secret_hash: key.secretHash,
-        principal_type: 'agent',
-        principal_id: id,
-        label: null,
-        created_at: tx.now,
-        revoked_at: null,
-      })
-      .execute();
     tx.audit({ actor, event: 'agent.created', data: { agent_id: id, name: data.name, owner_id: owner.id, labels: data.labels } });
-    tx.audit({ actor, event: 'key.created', data: { prefix: key.prefix, principal_type: 'agent', principal_id: id } });
+    await storeKey(tx, actor, key, { type: 'agent', id });
     return { id, name: data.name, ownerId: owner.id, apiKey: key.key, keyPrefix: key.prefix };
   });
 }

@@ -6,6 +6,7 @@ import { newId } from '../../lib/ids.js';
 import { parseInput } from '../validate.js';
 import { generateKey } from './api-keys.js';
 import { ROLES } from './principal.js';
+import { storeKey } from './store-key.js';
 
 /** Shared with set-user-groups so a group accepted at creation is accepted on change, and no other. */
 export const GroupNames = z
@@ -51,21 +52,8 @@ export async function addUser(deps: Deps, actor: Actor, input: z.input<typeof Ad
         disabled_at: null,
       })
       .execute();
-    await tx.db
-      .insertInto('api_keys')
-      .values({
-        id: newId(),
-        prefix: key.prefix,
-        secret_hash: key.secretHash,
-        principal_type: 'user',
-        principal_id: id,
-        label: null,
-        created_at: tx.now,
-        revoked_at: null,
-      })
-      .execute();
     tx.audit({ actor, event: 'user.created', data: { user_id: id, email, role: data.role, groups } });
-    tx.audit({ actor, event: 'key.created', data: { prefix: key.prefix, principal_type: 'user', principal_id: id } });
+    await storeKey(tx, actor, key, { type: 'user', id });
     return { id, email, role: data.role, groups, apiKey: key.key, keyPrefix: key.prefix };
   });
 }

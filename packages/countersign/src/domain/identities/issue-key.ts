@@ -2,10 +2,10 @@ import { z } from 'zod';
 import type { Actor } from '../../db/committer.js';
 import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
-import { newId } from '../../lib/ids.js';
 import { parseInput } from '../validate.js';
 import { generateKey } from './api-keys.js';
 import { findAgent, findUser } from './lookup.js';
+import { storeKey } from './store-key.js';
 
 const IssueKeyInput = z.strictObject({
   /** An email names a person; anything else an agent (by name or id). */
@@ -35,24 +35,7 @@ export async function issueKey(deps: Deps, actor: Actor, input: z.input<typeof I
       : { type: 'agent' as const, row: await findAgent(tx.db, data.for) };
     const name = who.type === 'user' ? who.row.email : who.row.name;
     if (who.row.disabled_at !== null) throw new CsError('conflict', `${name} is disabled; enable them first`);
-    await tx.db
-      .insertInto('api_keys')
-      .values({
-        id: newId(),
-        prefix: key.prefix,
-        secret_hash: key.secretHash,
-        principal_type: who.type,
-        principal_id: who.row.id,
-        label: data.label ?? null,
-        created_at: tx.now,
-        revoked_at: null,
-      })
-      .execute();
-    tx.audit({
-      actor,
-      event: 'key.created',
-      data: { prefix: key.prefix, principal_type: who.type, principal_id: who.row.id, ...(data.label ? { label: data.label } : {}) },
-    });
+    await storeKey(tx, actor, key, { type: who.type, id: who.row.id }, data.label ?? null);
     return { apiKey: key.key, keyPrefix: key.prefix, principalType: who.type, principalId: who.row.id, principal: name };
   });
 }
