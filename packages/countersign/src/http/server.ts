@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Deps } from '../deps.js';
 import { CsError } from '../lib/errors.js';
+import { assertStrictJson, assertWellFormedStrings } from '../lib/strict-json.js';
 import { VERSION } from '../version.js';
 import { sendError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
@@ -59,6 +60,27 @@ export function buildServer(deps: Deps): FastifyInstance {
   });
   // Fastify parses text/plain by default; every body here is JSON, so anything else is a 415, not a confusing 400.
   app.removeContentTypeParser('text/plain');
+  // JSON bodies, query strings, paths and headers holding a value that cannot be stored and read back
+  // exactly (non-finite or unsafe-integer numbers, lone surrogates) are a 400 here, before any route runs:
+  // past this point such a value could only fail a write, or silently change what a reviewer approves.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) =>
+    parseJson(request, text as string, (err, value) => {
+      if (err) return done(err);
+      try {
+        assertStrictJson(text as string, value);
+        done(null, value);
+      } catch (e) {
+        done(e as Error);
+      }
+    }),
+  );
+  app.addHook('preValidation', async (request) => {
+    assertWellFormedStrings(request.query, 'query string');
+    assertWellFormedStrings(request.params, 'path');
+    assertWellFormedStrings(request.headers, 'headers');
+  });
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new CsError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
