@@ -185,6 +185,29 @@ forEachDialect('the JSON boundary', (dialect) => {
     assert.deepEqual(await counts(w), before);
   });
 
+  test('a NUL in a query string or a header is a 400 on both dialects, never a storage error', async () => {
+    for (const [url, path] of [
+      ['/v1/grants?agent=%00', 'agent'],
+      ['/v1/actions?agent=a%00b', 'agent'],
+      ['/v1/actions?cursor=%00', 'cursor'],
+      ['/v1/events?session=%00', 'session'],
+    ] as const) {
+      assertRefused(await call(w, 'GET', url, w.keys.ada), path, url);
+    }
+    const res = await call(w, 'POST', '/v1/actions', w.keys.agent, { tool: 'deploy', arguments: {} }, { 'idempotency-key': 'k\0' });
+    assertRefused(res, 'idempotency-key', 'Idempotency-Key with NUL');
+  });
+
+  test('a NUL in a batch review reason or a grant revocation reason is a 400, as in every other free text', async () => {
+    const batch = await call(w, 'POST', '/v1/actions/batch', w.keys.agent, { actions: [{ tool: 'deploy', arguments: { b: 1 } }] });
+    assertRefused(
+      await call(w, 'POST', `/v1/batches/${batch.body.batch_id}/reviews`, w.keys.alice, { decision: 'deny', reason: 'a\0b' }),
+      'reason',
+      'batch review reason',
+    );
+    assertRefused(await call(w, 'POST', `/v1/grants/${s.pending}/revoke`, w.keys.ada, { reason: '\0' }), 'reason', 'revoke reason');
+  });
+
   test('every finite number, safe integer and well-formed string is stored and read back exactly', async () => {
     const text =
       '{"tool":"deploy","arguments":{"tenth":0.1,"huge":1e300,"tiny":5e-324,"neg":-1.5e-300,"max":9007199254740991,' +

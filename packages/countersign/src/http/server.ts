@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Deps } from '../deps.js';
 import { CsError } from '../lib/errors.js';
-import { assertStrictJson, assertWellFormedStrings } from '../lib/strict-json.js';
+import { assertStorableStrings, assertStrictJson } from '../lib/strict-json.js';
 import { VERSION } from '../version.js';
 import { sendError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
@@ -61,7 +61,7 @@ export function buildServer(deps: Deps): FastifyInstance {
   // Fastify parses text/plain by default; every body here is JSON, so anything else is a 415, not a confusing 400.
   app.removeContentTypeParser('text/plain');
   // JSON bodies, query strings, paths and headers holding a value that cannot be stored and read back
-  // exactly (non-finite or unsafe-integer numbers, lone surrogates) are a 400 here, before any route runs:
+  // exactly (non-finite or unsafe-integer numbers, lone surrogates; NUL outside JSON) are a 400 here, before any route runs:
   // past this point such a value could only fail a write, or silently change what a reviewer approves.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
@@ -77,9 +77,9 @@ export function buildServer(deps: Deps): FastifyInstance {
     }),
   );
   app.addHook('preValidation', async (request) => {
-    assertWellFormedStrings(request.query, 'query string');
-    assertWellFormedStrings(request.params, 'path');
-    assertWellFormedStrings(request.headers, 'headers');
+    assertStorableStrings(request.query, 'query string');
+    assertStorableStrings(request.params, 'path', { nul: false });
+    assertStorableStrings(request.headers, 'headers');
   });
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) =>

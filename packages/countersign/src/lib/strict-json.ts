@@ -31,9 +31,19 @@ export function assertStrictJson(text: string, value: unknown, what = 'body'): v
   });
 }
 
-/** Throws 400 invalid_request if a string in a parsed query string, path or header set has a lone surrogate. */
-export function assertWellFormedStrings(value: unknown, what: string): void {
+/**
+ * Throws 400 invalid_request if a string in a parsed query string, path or header set has a lone
+ * surrogate or a NUL. These are compared with or stored in text columns as they are (not as JSON),
+ * and PostgreSQL text cannot hold NUL: refused here, both dialects answer the same. (`nul: false` for
+ * path ids: their routes check the id's shape first and answer a malformed one, NUL included, with 404.)
+ */
+export function assertStorableStrings(value: unknown, what: string, opts: { nul: boolean } = { nul: true }): void {
   const issues = jsonValueIssues(value);
+  walk(value, (v, path) => {
+    if (opts.nul && typeof v === 'string' && v.includes('\0') && issues.length < MAX_ISSUES)
+      issues.push({ path: pathText(path), message: 'contains a NUL character' });
+    return true;
+  });
   if (issues.length === 0) return;
   const shown = issues.slice(0, MAX_ISSUES);
   throw new CsError('invalid_request', `invalid ${what}: ${shown.map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
