@@ -177,6 +177,7 @@ try {
   const failures: Outcome[] = [];
   const socketErrors: Outcome[] = [];
   let sent = 0;
+  let answered = 0;
   const started = Date.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -187,7 +188,8 @@ try {
         const heldByDesign = /\/v1\/events|wait=/.test(o.request.url);
         if (o.status === 'socket-error') socketErrors.push(o);
         if ((typeof o.status === 'number' && o.status >= 500) || (o.status === 'stalled' && !heldByDesign)) failures.push(o);
-        if (sent % 10000 === 0) console.log(`  ${sent} sent, ${Math.round((Date.now() - started) / 1000)} s`);
+        answered += 1;
+        if (answered % 10000 === 0) console.log(`  ${answered} answered, ${Math.round((Date.now() - started) / 1000)} s`);
       }
     }),
   );

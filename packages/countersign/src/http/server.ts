@@ -1,7 +1,6 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Deps } from '../deps.js';
 import { CsError } from '../lib/errors.js';
-import { assertStorableStrings, assertStrictJson } from '../lib/strict-json.js';
 import { VERSION } from '../version.js';
 import { sendError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
@@ -13,6 +12,7 @@ import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { systemRoutes } from './routes/system.js';
+import { installStrictInput } from './strict-input.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -60,27 +60,7 @@ export function buildServer(deps: Deps): FastifyInstance {
   });
   // Fastify parses text/plain by default; every body here is JSON, so anything else is a 415, not a confusing 400.
   app.removeContentTypeParser('text/plain');
-  // JSON bodies, query strings, paths and headers holding a value that cannot be stored and read back
-  // exactly (non-finite or unsafe-integer numbers, lone surrogates; NUL outside JSON) are a 400 here, before any route runs:
-  // past this point such a value could only fail a write, or silently change what a reviewer approves.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) =>
-    parseJson(request, text as string, (err, value) => {
-      if (err) return done(err);
-      try {
-        assertStrictJson(text as string, value);
-        done(null, value);
-      } catch (e) {
-        done(e as Error);
-      }
-    }),
-  );
-  app.addHook('preValidation', async (request) => {
-    assertStorableStrings(request.query, 'query string');
-    assertStorableStrings(request.params, 'path', { nul: false });
-    assertStorableStrings(request.headers, 'headers');
-  });
+  installStrictInput(app);
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new CsError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),
