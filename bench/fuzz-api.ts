@@ -6,7 +6,8 @@
  *                                       [--seed N] [--max-seconds 1800]
  *
  * Prints the request count and a histogram of status codes, then checks the gateway is healthy
- * (/healthz, a normal proposal, the audit chain verifies). Exits 1 on any 5xx, stall or failed check.
+ * (/healthz, a normal proposal, the audit chain verifies). Exits 1 on any 5xx, stall (no answer in
+ * 10 s) or failed check; answers slower than 1 s are counted and shown.
  * PostgreSQL: COUNTERSIGN_BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres); a fresh
  * schema cs_fuzz_<hex>, dropped afterwards. SQLite: a fresh temp directory, deleted afterwards.
  */
@@ -40,8 +41,13 @@ const REQUESTS = Number(args.requests);
 const CONCURRENCY = Number(args.concurrency);
 const SEED = Number(args.seed ?? randomInt(2 ** 31));
 const DEADLINE = Date.now() + Number(args['max-seconds']) * 1000;
-/** A stream or long-poll is held by design: its status is read, then it is dropped. Anything else slower is a stall. */
-const HOLD_MS = 2000;
+/**
+ * No answer (not even a stream's headers) within this long is a stall. Generous: on a shared 2-core
+ * machine a write can queue for a second or two behind other processes; a real stall (a body never
+ * timed out, a lock never released) lasts far longer. Slow answers are counted and shown separately.
+ */
+const STALL_MS = 10_000;
+const SLOW_MS = 1000;
 const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const POLICY = `
 policy:
@@ -103,7 +109,7 @@ function sendOn(r: FuzzRequest, via: http.Agent | false): Promise<Outcome> {
     const timer = setTimeout(() => {
       done({ status: 'stalled', request: r });
       req.destroy();
-    }, HOLD_MS);
+    }, STALL_MS);
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
       if (String(res.headers['content-type']).startsWith('text/event-stream')) {
@@ -178,16 +184,22 @@ try {
   const socketErrors: Outcome[] = [];
   let sent = 0;
   let answered = 0;
+  const latencies: number[] = [];
+  const slow: string[] = [];
   const started = Date.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (sent < REQUESTS && Date.now() < DEADLINE) {
         const i = sent++;
-        const o = await send(makeRequest(doc, ops[i % ops.length] as (typeof ops)[number], ctx, rng));
+        const request = makeRequest(doc, ops[i % ops.length] as (typeof ops)[number], ctx, rng);
+        const t0 = performance.now();
+        const o = await send(request);
+        const ms = performance.now() - t0;
+        latencies.push(ms);
+        if (ms > SLOW_MS) slow.push(`${Math.round(ms)} ms ${request.method} ${request.route} -> ${o.status}`);
         histogram[o.status] = (histogram[o.status] ?? 0) + 1;
-        const heldByDesign = /\/v1\/events|wait=/.test(o.request.url);
         if (o.status === 'socket-error') socketErrors.push(o);
-        if ((typeof o.status === 'number' && o.status >= 500) || (o.status === 'stalled' && !heldByDesign)) failures.push(o);
+        if ((typeof o.status === 'number' && o.status >= 500) || o.status === 'stalled') failures.push(o);
         answered += 1;
         if (answered % 10000 === 0) console.log(`  ${answered} answered, ${Math.round((Date.now() - started) / 1000)} s`);
       }
@@ -197,6 +209,10 @@ try {
   const sorted = Object.fromEntries(Object.entries(histogram).sort(([a], [b]) => a.localeCompare(b)));
   console.log(`requests: ${sent} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s)`);
   console.log(`status histogram: ${JSON.stringify(sorted)}`);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+  console.log(`latency ms: p50 ${at(0.5)}, p99 ${at(0.99)}, max ${at(1)}; over ${SLOW_MS} ms: ${slow.length}`);
+  for (const line of slow.slice(0, 5)) console.log(`  ${line}`);
   console.log(`5xx or stalled: ${failures.length}`);
   const resets = new Map<string, number>();
   for (const o of socketErrors) {
