@@ -75,6 +75,17 @@ const jsonDoc = fc.letrec<{ doc: Doc; arr: Doc; obj: Doc }>((tie) => ({
   })),
 })).doc;
 
+/** Also deep documents: a generated one under up to 20 more array levels (arguments may nest 32 deep). */
+const anyDoc = fc.oneof(
+  { weight: 4, arbitrary: jsonDoc },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(jsonDoc, fc.integer({ min: 1, max: 20 }))
+      .map(([d, k]) => ({ text: `${'['.repeat(k)}${d.text}${']'.repeat(k)}`, poisoned: d.poisoned })),
+  },
+);
+
 forEachDialect('the JSON boundary, for any JSON text', (dialect) => {
   let w: World;
   before(async () => {
@@ -84,7 +95,7 @@ forEachDialect('the JSON boundary, for any JSON text', (dialect) => {
 
   test('any JSON text the parser accepts is either stored and read back canonically identical, or refused with a 400; never a 500', async () => {
     await fc.assert(
-      fc.asyncProperty(jsonDoc, async (doc) => {
+      fc.asyncProperty(anyDoc, async (doc) => {
         const expected = JSON.parse(doc.text);
         const res = await call(w, 'POST', '/v1/actions', w.keys.agent, `{"tool":"deploy","arguments":{"v":${doc.text}}}`, {
           'content-type': 'application/json',
@@ -103,7 +114,7 @@ forEachDialect('the JSON boundary, for any JSON text', (dialect) => {
         const back = await call(w, 'GET', `/v1/actions/${res.body.id}`, w.keys.agent);
         assert.equal(canonicalJson(back.body.arguments.v), canonicalJson(expected), 'read back exactly');
       }),
-      { numRuns: dialect === 'sqlite' ? 300 : 100 },
+      { numRuns: dialect === 'sqlite' ? 1000 : 300 },
     );
   });
 });
