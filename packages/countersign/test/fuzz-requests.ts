@@ -40,6 +40,7 @@ export interface FuzzContext {
   latin1Headers: boolean;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: JSON Schema from /openapi.json, read loosely on purpose (any shape is tolerated)
 type Schema = Record<string, any>;
 
 export interface Operation {
