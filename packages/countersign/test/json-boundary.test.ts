@@ -46,6 +46,8 @@ interface Field {
 interface Setup {
   pending: string;
   redeemed: string;
+  batch: string;
+  grant: string;
 }
 
 const args = (p: string) => `{"tool":"deploy","arguments":{"x":${p}}}`;
@@ -92,6 +94,34 @@ const FIELDS: Field[] = [
     poisons: VALUE_POISONS,
     target: (w) => ({ url: '/v1/actions', key: w.keys.agent }),
     body: (p) => `{"tool":"deploy","arguments":{},"metadata":{"m":${p}}}`,
+  },
+  {
+    name: 'purpose',
+    path: 'purpose',
+    poisons: STRING_POISONS,
+    target: (w) => ({ url: '/v1/actions', key: w.keys.agent }),
+    body: (p) => `{"tool":"deploy","arguments":{},"purpose":${p}}`,
+  },
+  {
+    name: 'an annotation',
+    path: 'annotations.title',
+    poisons: STRING_POISONS,
+    target: (w) => ({ url: '/v1/actions', key: w.keys.agent }),
+    body: (p) => `{"tool":"deploy","arguments":{},"annotations":{"title":${p}}}`,
+  },
+  {
+    name: 'a batch review reason',
+    path: 'reason',
+    poisons: STRING_POISONS,
+    target: (w, s) => ({ url: `/v1/batches/${s.batch}/reviews`, key: w.keys.alice }),
+    body: (p) => `{"decision":"deny","reason":${p}}`,
+  },
+  {
+    name: 'a grant revocation reason',
+    path: 'reason',
+    poisons: STRING_POISONS,
+    target: (w, s) => ({ url: `/v1/grants/${s.grant}/revoke`, key: w.keys.ada }),
+    body: (p) => `{"reason":${p}}`,
   },
   {
     name: 'a batch item',
@@ -158,9 +188,13 @@ forEachDialect('the JSON boundary', (dialect) => {
     w = await world(dialect, { config: withPolicy(POLICY) });
     const pending = await propose(w, { arguments: { env: 'production' } });
     const redeemed = await call(w, 'POST', '/v1/actions?redeem=true', w.keys.agent, { tool: 'read', arguments: {} });
+    const batch = await call(w, 'POST', '/v1/actions/batch', w.keys.agent, { actions: [{ tool: 'deploy', arguments: { b: 1 } }] });
+    const source = await propose(w, { arguments: { env: 'staging' } });
+    await call(w, 'POST', `/v1/actions/${source.body.id}/reviews`, w.keys.alice, { decision: 'approve', grant: {} });
+    const grants = await call(w, 'GET', '/v1/grants', w.keys.ada);
     assert.equal(pending.body.status, 'pending');
     assert.equal(redeemed.body.redeemed, true);
-    s = { pending: pending.body.id, redeemed: redeemed.body.id };
+    s = { pending: pending.body.id, redeemed: redeemed.body.id, batch: batch.body.batch_id, grant: grants.body.items[0].id };
   });
   after(async () => w.close());
 
