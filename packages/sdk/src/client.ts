@@ -4,6 +4,7 @@ import { type CallContext, type Guarded, type GuardOptions, guard } from './guar
 import { sleep } from './sleep.js';
 import { parseSse } from './sse.js';
 import { type Action, type ActionEvent, isDecided, type ProposedAction } from './types.js';
+import { wireJson } from './wire-json.js';
 
 export interface ClientOptions {
   /** Base URL of the gateway, e.g. `http://127.0.0.1:8700`. */
@@ -64,6 +65,8 @@ export class Client {
     body?: unknown,
     init: { headers?: Record<string, string>; signal?: AbortSignal } = {},
   ): Promise<T> {
+    // Serialized before the try: a value JSON cannot carry is the caller's error, not an unreachable gateway.
+    const text = body === undefined ? undefined : wireJson(body);
     let res: Response;
     try {
       res = await this.fetchImpl(`${this.url}${path}`, {
@@ -73,15 +76,15 @@ export class Client {
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...init.headers,
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(text === undefined ? {} : { body: text }),
         ...(init.signal ? { signal: init.signal } : {}),
       });
     } catch (e) {
       if (init.signal?.aborted) throw e;
       throw new CountersignError('unavailable', `cannot reach the gateway at ${this.url}: ${(e as Error).message}`);
     }
-    const text = await res.text();
-    const json = text === '' ? undefined : (JSON.parse(text) as unknown);
+    const answer = await res.text();
+    const json = answer === '' ? undefined : (JSON.parse(answer) as unknown);
     if (!res.ok) {
       const err = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
       throw new CountersignError(err?.code ?? 'internal', err?.message ?? `the gateway answered ${res.status}`, res.status, err?.details);

@@ -1,9 +1,9 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import { auditEntryHash } from '../domain/audit/chain.js';
-import { canonicalJson } from '../lib/canonical.js';
-import type { AuditInput, EventInput, StoredEvent } from './committer.js';
+import type { StoredEvent } from './committer.js';
 import type { Capabilities } from './connect.js';
 import { PreparedQuery } from './prepared.js';
+import type { SerializedAudit, SerializedEvent } from './serialize-entries.js';
 import type { DB } from './types.js';
 
 const CHUNK = 32;
@@ -70,14 +70,15 @@ function headQuery(caps: Capabilities) {
 /**
  * Appends a committed batch's audit entries (hash-chained) and events (the
  * outbox) while holding the chain head, so sequence numbers follow commit
- * order across every process writing to the database.
+ * order across every process writing to the database. Entries arrive serialized (serialize-entries.ts),
+ * so nothing here can fail because of one operation's data.
  */
 export async function appendLogs(
   conn: Kysely<DB>,
   caps: Capabilities,
   now: number,
-  audits: AuditInput[],
-  events: EventInput[],
+  audits: SerializedAudit[],
+  events: SerializedEvent[],
 ): Promise<StoredEvent[]> {
   if (audits.length === 0 && events.length === 0) return [];
   const head = await headQuery(caps).executeTakeFirst(conn, {});
@@ -93,8 +94,8 @@ export async function appendLogs(
       actor_type: a.actor.type,
       actor_id: a.actor.id,
       event: a.event,
-      action_id: a.actionId ?? null,
-      data: canonicalJson(a.data),
+      action_id: a.actionId,
+      data: a.data,
     };
     const hash = auditEntryHash(prev, fields);
     const row = { ...fields, prev_hash: prev, hash };
@@ -102,19 +103,9 @@ export async function appendLogs(
     return row;
   });
 
-  // A creation's two events carry the same view object; serialise it once.
-  const texts = new Map<object, string>();
-  const serialize = (data: object) => {
-    let t = texts.get(data);
-    if (t === undefined) {
-      t = JSON.stringify(data);
-      texts.set(data, t);
-    }
-    return t;
-  };
   let eventSeq = Number(head.event_seq);
-  const stored: StoredEvent[] = events.map((e) => ({ seq: ++eventSeq, ts: now, ...e }));
-  const eventRows = stored.map((e) => ({
+  const stored: StoredEvent[] = events.map(({ event }) => ({ seq: ++eventSeq, ts: now, ...event }));
+  const eventRows = stored.map((e, i) => ({
     seq: e.seq,
     ts: e.ts,
     type: e.type,
@@ -122,7 +113,7 @@ export async function appendLogs(
     agent_id: e.agentId,
     session_id: e.sessionId,
     root_id: e.rootId,
-    data: serialize(e.data),
+    data: (events[i] as SerializedEvent).text,
   }));
 
   const newHead = { audit_seq: seq, audit_hash: prev, event_seq: eventSeq };

@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import { CsError, isCsError } from '../lib/errors.js';
 import { appendLogs } from './append-logs.js';
 import type { Capabilities, Database } from './connect.js';
+import { type SerializedAudit, type SerializedEvent, serializeEntries } from './serialize-entries.js';
 import type { DB } from './types.js';
 
 export type ActorType = 'user' | 'agent' | 'system' | 'admin';
@@ -70,7 +71,9 @@ const MAX_ATTEMPTS = 3;
  * back and the others run again without it (see runBatch). All of a batch's audit entries
  * and events are appended at the end while holding the chain head, so their
  * sequence numbers follow commit order on every node, and the fsync and the
- * head lock are paid once per batch instead of once per request.
+ * head lock are paid once per batch instead of once per request. Each op's entries are
+ * serialized as soon as it returns, inside its own error path, so an entry that cannot be
+ * written fails that op like any other op failure, never the batch's shared append.
  */
 export class Committer {
   private queue: Pending[] = [];
@@ -187,19 +190,26 @@ export class Committer {
       await sql.raw(caps.beginWrite).execute(conn);
       try {
         const values: unknown[] = [];
-        const audits: AuditInput[] = [];
-        const emitted: EventInput[] = [];
+        const audits: SerializedAudit[] = [];
+        const emitted: SerializedEvent[] = [];
+        const texts = new Map<object, string>();
         for (let i = 0; i < batch.length; i++) {
           const item = batch[i] as Pending;
+          const opAudits: AuditInput[] = [];
+          const opEvents: EventInput[] = [];
           const tx: Tx = {
             db: conn,
             caps,
             now: this.clock.now(),
-            audit: (a) => audits.push(a),
-            emit: (e) => emitted.push(e),
+            audit: (a) => opAudits.push(a),
+            emit: (e) => opEvents.push(e),
           };
           try {
             values.push(await item.op(tx));
+            // Serialized inside this op's error path: an entry that cannot be written fails its op, not the batch.
+            const serialized = serializeEntries(opAudits, opEvents, texts);
+            audits.push(...serialized.audits);
+            emitted.push(...serialized.events);
           } catch (error) {
             // A deadlock is not this op's fault: let runBatch retry the whole attempt.
             if (isRetryable(error)) throw error;

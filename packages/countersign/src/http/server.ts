@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Deps } from '../deps.js';
 import { CsError } from '../lib/errors.js';
@@ -13,6 +14,7 @@ import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { systemRoutes } from './routes/system.js';
+import { installStrictInput } from './strict-input.js';
 import { timeoutOptions } from './timeouts.js';
 
 declare module 'fastify' {
@@ -54,7 +56,10 @@ export function buildServer(deps: Deps): FastifyInstance {
   // Event streams and long-polls only end when their client leaves or the wait runs out, and close()
   // waits for every open connection: signal them first, so a shutdown never hangs. Long-polls answer
   // with the current state; streams end and clients resume with Last-Event-ID.
-  app.decorate('closing', new AbortController());
+  const closing = new AbortController();
+  // Every held request listens on it (and removes its listener when it ends): thousands at once are expected.
+  setMaxListeners(0, closing.signal);
+  app.decorate('closing', closing);
   envelopeEdgeCases(app);
   app.addHook('preClose', async () => {
     app.closing.abort();
@@ -67,6 +72,7 @@ export function buildServer(deps: Deps): FastifyInstance {
   });
   // Fastify parses text/plain by default; every body here is JSON, so anything else is a 415, not a confusing 400.
   app.removeContentTypeParser('text/plain');
+  installStrictInput(app);
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new CsError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { freeText } from '../free-text.js';
 import { GrantRequest } from '../grants/schemas.js';
 import { ACTION_STATUSES } from './status.js';
 
@@ -13,11 +14,7 @@ const printable = (max: number) =>
     .max(max)
     .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
-/**
- * Free text that may span lines. NUL is the one character refused: PostgreSQL
- * cannot store it in text, and both dialects must accept the same input.
- */
-const text = () => z.string().regex(/^[^\0]*$/, 'must not contain NUL characters');
+const text = freeText;
 
 export const JsonObject = z.record(z.string(), z.unknown()).meta({ description: 'Any JSON object' });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ActionView, ProposeActionBody } from '../actions/schemas.js';
+import { freeText } from '../free-text.js';
 
 export const MAX_BATCH = 100;
 
@@ -19,7 +20,7 @@ export type BatchView = z.infer<typeof BatchView>;
 export const BatchReviewBody = z
   .strictObject({
     decision: z.enum(['approve', 'deny']),
-    reason: z.string().max(65536).optional(),
+    reason: freeText().max(65536).optional(),
     /** Only these actions of the batch; default every pending one. */
     ids: z.array(z.uuid()).min(1).max(MAX_BATCH).optional(),
   })

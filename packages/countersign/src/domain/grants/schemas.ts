@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Duration } from '../../policy/schema.js';
+import { freeText } from '../free-text.js';
 
 // Not imported from actions/schemas: that module imports this one.
 const JsonObject = z.record(z.string(), z.unknown());
@@ -50,4 +51,4 @@ export const ListGrantsQuery = z.strictObject({
 });
 
 export const GrantIdParams = z.strictObject({ id: z.string().max(64) });
-export const RevokeGrantBody = z.strictObject({ reason: z.string().max(4096).optional() }).meta({ id: 'RevokeGrant' });
+export const RevokeGrantBody = z.strictObject({ reason: freeText().max(4096).optional() }).meta({ id: 'RevokeGrant' });
