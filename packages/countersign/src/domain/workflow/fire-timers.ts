@@ -21,23 +21,22 @@ const SYSTEM = { type: 'system' as const, id: null };
 export async function fireDueTimers(deps: Deps): Promise<number> {
   let fired = 0;
   for (;;) {
-    const { claimed, done } = await deps.committer.run(async (tx) => {
+    // The op may run again if its batch is retried, so it only reports what fired; the metric counts after commit.
+    const { claimed, kinds } = await deps.committer.run(async (tx) => {
       let q = tx.db.selectFrom('timers').selectAll().where('due_at', '<=', tx.now).orderBy('due_at').orderBy('id').limit(BATCH);
       if (tx.caps.skipLocked) q = q.forUpdate().skipLocked();
       const due = await q.execute();
-      let n = 0;
+      const firedKinds: string[] = [];
       for (const timer of due) {
         const row = await tryLock(tx, timer.action_id);
         if (row === undefined && tx.caps.skipLocked) continue; // Busy with a reviewer: the next pass gets it.
         await tx.db.deleteFrom('timers').where('id', '=', timer.id).execute();
-        if (row && (await fireTimer(tx, timer, row))) {
-          n += 1;
-          deps.metrics.timersFired.inc({ kind: timer.kind });
-        }
+        if (row && (await fireTimer(tx, timer, row))) firedKinds.push(timer.kind);
       }
-      return { claimed: due.length, done: n };
+      return { claimed: due.length, kinds: firedKinds };
     });
-    fired += done;
+    for (const kind of kinds) deps.metrics.timersFired.inc({ kind });
+    fired += kinds.length;
     if (claimed < BATCH) return fired;
   }
 }
