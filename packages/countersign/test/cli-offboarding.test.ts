@@ -4,58 +4,14 @@
  * Exit codes as in cli.test.ts: 2 invalid input, 5 not found, 6 conflict.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { firstRunBanner } from '../src/cli/commands/admin-hint.js';
-import { CLI_MAIN, type CliResult, REPO_ROOT, runCli } from './helpers.js';
+import { childEnv, exits, KEY_LINE, serve, stop } from './cli-serve-helpers.js';
+import { runCli } from './helpers.js';
 import { SseClient } from './sse-client.js';
-
-const KEY_LINE = /^cs_[0-9a-f]{12}_[A-Za-z0-9_-]{43}\n$/;
-
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COUNTERSIGN_')) env[k] = v;
-  return { ...env, COUNTERSIGN_LOG_LEVEL: 'warn', ...extra };
-}
-
-function exits(r: CliResult, code: number): CliResult {
-  assert.equal(r.code, code, `expected exit ${code}, got ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
-
-/** Starts `countersign serve` and resolves with its URL and everything it wrote to stderr so far. */
-async function serve(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
-  const proc = spawn(process.execPath, [CLI_MAIN, 'serve', '--port', '0', ...args], {
-    cwd: opts.cwd ?? REPO_ROOT,
-    env: childEnv(opts.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-      const m = /^countersign listening on (http:\/\/\S+)$/m.exec(out);
-      if (m?.[1]) resolve(m[1]);
-    });
-    proc.once('exit', (code) => reject(new Error(`serve exited (${code}):\n${stderr}`)));
-  });
-  // The banner is written right after the listening line.
-  for (let i = 0; i < 100 && !stderr.includes('\n\n'); i++) await new Promise((r) => setTimeout(r, 20));
-  return { proc, url, stderr: () => stderr };
-}
-
-async function stop(proc: ChildProcess | undefined): Promise<void> {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = once(proc, 'exit');
-  proc.kill('SIGTERM');
-  await exited;
-}
 
 describe('offboarding from the countersign CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cs-offboard-'));
@@ -202,81 +158,5 @@ describe('offboarding from the countersign CLI', () => {
     exits(await admin('agents', 'enable', 'deployer'), 6);
     assert.equal((await api('GET', '/v1/me', keys.agent)).status, 200);
     assert.equal(JSON.parse(exits(await admin('agents', 'ls', '--json'), 0).stdout)[0].disabled, false);
-  });
-});
-
-describe('admin commands and the database the server uses', () => {
-  test('an admin command against a data dir with no database refuses, says what to do, and creates nothing', async () => {
-    const parent = mkdtempSync(join(tmpdir(), 'cs-nodb-'));
-    try {
-      const missing = join(parent, 'data');
-      // users add waits a few seconds for a starting server first; signing-keys rotate refuses at once.
-      for (const args of [
-        ['users', 'add', 'ada@example.com', '--role', 'admin'],
-        ['signing-keys', 'rotate'],
-      ]) {
-        const r = exits(await runCli([...args, '--data', missing], childEnv()), 5);
-        assert.match(r.stderr, /no Countersign database at .*countersign\.db/);
-        assert.match(r.stderr, /same --data DIR, --config FILE or COUNTERSIGN_DATABASE_URL/);
-      }
-      assert.equal(existsSync(missing), false, 'no data dir, database or keyring was created');
-      assert.deepEqual(readdirSync(parent), []);
-    } finally {
-      rmSync(parent, { recursive: true, force: true });
-    }
-  });
-
-  test('an admin command started together with serve waits for the database serve creates', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cs-race-'));
-    const data = join(dir, 'data');
-    const adding = runCli(['users', 'add', 'ada@example.com', '--role', 'admin', '--data', data], childEnv());
-    const s = await serve(['--data', data]);
-    try {
-      const r = exits(await adding, 0);
-      const me = await fetch(`${s.url}/v1/me`, { headers: { authorization: `Bearer ${r.stdout.trim()}` } });
-      assert.equal(me.status, 200);
-    } finally {
-      await stop(s.proc);
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  test("the start-up banner's command works when pasted in another directory", async () => {
-    const home = mkdtempSync(join(tmpdir(), 'cs-banner-'));
-    const elsewhere = mkdtempSync(join(tmpdir(), 'cs-elsewhere-'));
-    // Started the way people do: a data dir relative to where serve runs, given by the environment.
-    const s = await serve([], { cwd: home, env: { COUNTERSIGN_DATA_DIR: 'state' } });
-    try {
-      const line = s
-        .stderr()
-        .split('\n')
-        .find((l) => l.includes('users add'));
-      assert.ok(line, s.stderr());
-      const command = line.trim().replace(/^npx countersign /, `${process.execPath} ${CLI_MAIN} `);
-      const shell = spawn('sh', ['-c', command], { cwd: elsewhere, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      shell.stdout.setEncoding('utf8').on('data', (x: string) => (out += x));
-      shell.stderr.setEncoding('utf8').on('data', (x: string) => (err += x));
-      const [code] = (await once(shell, 'close')) as [number];
-      assert.equal(code, 0, err);
-      const me = await fetch(`${s.url}/v1/me`, { headers: { authorization: `Bearer ${out.trim()}` } });
-      assert.equal(me.status, 200, 'the printed key works on this server');
-    } finally {
-      await stop(s.proc);
-      rmSync(home, { recursive: true, force: true });
-      rmSync(elsewhere, { recursive: true, force: true });
-    }
-  });
-
-  test('the banner refers to a database URL from the environment by name and never prints it', () => {
-    const banner = firstRunBanner({
-      env: { COUNTERSIGN_DATABASE_URL: 'postgres://cs:s3cret@db.internal/countersign' },
-      cwd: '/srv/cs',
-      config: 'cs.yaml',
-    });
-    assert.equal(banner.includes('s3cret'), false);
-    assert.match(banner, /with COUNTERSIGN_DATABASE_URL set as it is for this server/);
-    assert.match(banner, /npx countersign users add you@example\.com --role admin --config \/srv\/cs\/cs\.yaml\n/);
   });
 });
