@@ -1,0 +1,299 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { AIMessage, type BaseMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
+import { type FakeBuiltModel, fakeModel } from '@langchain/core/testing';
+import { tool } from '@langchain/core/tools';
+import { Command, END, type Interrupt, MemorySaver, MessagesAnnotation, Send, START, StateGraph } from '@langchain/langgraph';
+import { z } from 'zod';
+import { type World, world } from '../../countersign/test/helpers.js';
+import {
+  type ApprovalInterrupt,
+  approvalNode,
+  isApprovalInterrupt,
+  type ResumeCommand,
+  resumeFromCountersign,
+} from '../src/adapters/langgraph.js';
+import { type Client, CountersignError, createClient, isRefusal } from '../src/index.js';
+import { actionsFor as actionsFor_, decideWhenPending as decide } from './support.js';
+
+let w: World;
+before(async () => {
+  w = await world('sqlite', { listen: true });
+});
+after(async () => w.close());
+
+const client = () => createClient({ url: w.gw.url, apiKey: w.keys.agent });
+const decideWhenPending = (tool: string, decision: Record<string, unknown>, which?: (args: Record<string, unknown>) => boolean) =>
+  decide(w, tool, decision, which);
+const actionsFor = (tool: string) => actionsFor_(w, tool);
+
+/** A deploy tool that records the arguments it actually ran with. */
+function deployTool(name: string, ran: unknown[]) {
+  return tool(
+    async (args) => {
+      ran.push(args);
+      return `deployed ${args.service} x${args.replicas}`;
+    },
+    { name, description: 'Deploy a service', schema: z.object({ service: z.string(), replicas: z.number() }) },
+  );
+}
+
+type Call = { id: string; name: string; args: Record<string, unknown> };
+
+/** A scripted model: one turn of tool calls, then a final answer. */
+const scriptedModel = (calls: Call[], answer = 'Done.'): FakeBuiltModel =>
+  fakeModel().respondWithTools(calls).respond(new AIMessage(answer));
+
+/**
+ * The graph a LangGraph user writes: a model node, and the tools behind approvalNode. With `fanOut`, each tool
+ * call of a message is its own task (`Send`), so parallel calls pause as separate interrupts.
+ */
+function graphOf(model: FakeBuiltModel, node: ReturnType<typeof approvalNode>, checkpointer: MemorySaver, fanOut = false) {
+  return new StateGraph(MessagesAnnotation)
+    .addNode('agent', async (s) => ({ messages: [await model.invoke(s.messages)] }))
+    .addNode('tools', node)
+    .addEdge(START, 'agent')
+    .addConditionalEdges(
+      'agent',
+      (s) => {
+        const last = s.messages.at(-1);
+        const calls = last && AIMessage.isInstance(last) ? (last.tool_calls ?? []) : [];
+        if (calls.length === 0) return END;
+        return fanOut ? calls.map((c) => new Send('tools', { ...s, lg_tool_call: c })) : 'tools';
+      },
+      ['tools', END],
+    )
+    .addEdge('tools', 'agent')
+    .compile({ checkpointer });
+}
+
+type Paused = { messages: BaseMessage[]; __interrupt__?: Interrupt[] };
+
+/** A graph on its own thread, started and resumed the way its user would. */
+function run(model: FakeBuiltModel, node: ReturnType<typeof approvalNode>, opts: { fanOut?: boolean; thread: string }) {
+  const checkpointer = new MemorySaver();
+  const graph = graphOf(model, node, checkpointer, opts.fanOut);
+  const config = { configurable: { thread_id: opts.thread } };
+  return {
+    checkpointer,
+    config,
+    graph,
+    start: (content: string) => graph.invoke({ messages: [new HumanMessage(content)] }, config) as Promise<Paused>,
+    resume: (command: ResumeCommand | Command<unknown, Record<string, never>, never>) => graph.invoke(command, config) as Promise<Paused>,
+  };
+}
+
+/** The Countersign interrupts a paused run returned. */
+function approvalInterrupts(state: Paused): (Interrupt<ApprovalInterrupt> & { value: ApprovalInterrupt })[] {
+  return (state.__interrupt__ ?? []).filter((i): i is Interrupt<ApprovalInterrupt> & { value: ApprovalInterrupt } =>
+    isApprovalInterrupt(i.value),
+  );
+}
+
+/** The tool results the model was shown on its `turn`-th call (0-based), as [tool_call_id, content, status]. */
+function toolResultsSeen(model: FakeBuiltModel, turn: number) {
+  const messages: BaseMessage[] = model.calls[turn]?.messages ?? [];
+  return messages.filter((m) => ToolMessage.isInstance(m)).map((m) => [m.tool_call_id, m.content, m.status]);
+}
+
+/** Resumes from Countersign's decisions until the graph no longer waits on one. */
+async function resumeUntilDone(cs: Client, r: ReturnType<typeof run>, state: Paused): Promise<Paused> {
+  for (let next = await resumeFromCountersign(cs, state); next?.command; next = await resumeFromCountersign(cs, state)) {
+    state = await r.resume(next.command);
+  }
+  return state;
+}
+
+test('a tool call approved with edited arguments pauses the graph, then runs once with the edited ones after the resume', async () => {
+  const ran: unknown[] = [];
+  const model = scriptedModel([{ id: 'call-lg-edit', name: 'lg-deploy-edit', args: { service: 'api', replicas: 10 } }], 'Deployed.');
+  const node = approvalNode(client(), [deployTool('lg-deploy-edit', ran)], {
+    purpose: (args) => `scale ${String(args.service)}`,
+    reviewUrl: 'https://review.example.com/a/{id}',
+  });
+  const r = run(model, node, { thread: 'edit' });
+  const paused = await r.start('Deploy api with 10 replicas');
+
+  const [pause, ...others] = approvalInterrupts(paused);
+  assert.ok(pause);
+  assert.deepEqual(others, []);
+  const [approval] = pause.value.approvals;
+  assert.ok(approval);
+  assert.equal(approval.tool, 'lg-deploy-edit');
+  assert.deepEqual(approval.arguments, { service: 'api', replicas: 10 });
+  assert.equal(approval.purpose, 'scale api');
+  assert.equal(approval.tool_call_id, 'call-lg-edit');
+  assert.equal(approval.review_url, `https://review.example.com/a/${approval.approval_id}`);
+  assert.ok(approval.approvers, 'the payload names who may decide');
+  assert.ok(approval.expires_at, 'and until when');
+  assert.deepEqual(ran, [], 'nothing runs while the graph is paused');
+
+  await decideWhenPending('lg-deploy-edit', { decision: 'approve', arguments: { service: 'api', replicas: 2 } });
+  const next = await resumeFromCountersign(client(), paused);
+  assert.ok(next?.command);
+  assert.deepEqual(Object.keys(next.resume), [pause.id]);
+  const done = await r.resume(next.command);
+
+  assert.deepEqual(ran, [{ service: 'api', replicas: 2 }]);
+  assert.equal(done.__interrupt__, undefined);
+  assert.deepEqual(toolResultsSeen(model, 1), [['call-lg-edit', 'deployed api x2', 'success']]);
+  assert.equal(done.messages.at(-1)?.text, 'Deployed.');
+  const final = await client().getAction(approval.approval_id);
+  assert.equal(final.status, 'executed');
+  assert.equal(final.result?.output, 'deployed api x2');
+});
+
+test('a denied tool call never runs, and the model next reads who denied it and why', async () => {
+  const ran: unknown[] = [];
+  const model = scriptedModel([{ id: 'call-lg-deny', name: 'lg-deploy-deny', args: { service: 'api', replicas: 3 } }]);
+  const r = run(model, approvalNode(client(), [deployTool('lg-deploy-deny', ran)]), { thread: 'deny' });
+  const paused = await r.start('Deploy api');
+  await decideWhenPending('lg-deploy-deny', { decision: 'deny', reason: 'not during the freeze' });
+  const done = await resumeUntilDone(client(), r, paused);
+
+  assert.deepEqual(ran, []);
+  const reason = 'Denied by alice@example.com: not during the freeze. The tool "lg-deploy-deny" was not run.';
+  assert.deepEqual(toolResultsSeen(model, 1), [['call-lg-deny', reason, 'error']]);
+  const refusal = done.messages.find((m) => ToolMessage.isInstance(m))?.artifact;
+  assert.ok(isRefusal(refusal));
+  assert.equal(refusal.status, 'denied');
+});
+
+test('two parallel tool calls sent as two tasks pause as two interrupts, decided apart and resumed by one command', async () => {
+  const ran: unknown[] = [];
+  const model = scriptedModel([
+    { id: 'call-lg-par-api', name: 'lg-deploy-par', args: { service: 'api', replicas: 1 } },
+    { id: 'call-lg-par-web', name: 'lg-deploy-par', args: { service: 'web', replicas: 1 } },
+  ]);
+  const r = run(model, approvalNode(client(), [deployTool('lg-deploy-par', ran)]), { thread: 'parallel', fanOut: true });
+  const paused = await r.start('Deploy api and web');
+
+  const pauses = approvalInterrupts(paused);
+  assert.equal(pauses.length, 2);
+  assert.notEqual(pauses[0]?.id, pauses[1]?.id);
+  assert.deepEqual(pauses.map((p) => p.value.approvals.map((a) => a.arguments.service)).sort(), [['api'], ['web']]);
+
+  await decideWhenPending('lg-deploy-par', { decision: 'deny', reason: 'web is frozen' }, (a) => a.service === 'web');
+  await decideWhenPending('lg-deploy-par', { decision: 'approve' }, (a) => a.service === 'api');
+  const next = await resumeFromCountersign(client(), paused);
+  assert.ok(next?.command);
+  assert.deepEqual(Object.keys(next.resume).sort(), pauses.map((p) => p.id).sort(), 'one command answers both interrupts');
+  const done = await r.resume(next.command);
+
+  assert.equal(done.__interrupt__, undefined);
+  assert.deepEqual(ran, [{ service: 'api', replicas: 1 }]);
+  assert.deepEqual(
+    toolResultsSeen(model, 1).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    [
+      ['call-lg-par-api', 'deployed api x1', 'success'],
+      ['call-lg-par-web', 'Denied by alice@example.com: web is frozen. The tool "lg-deploy-par" was not run.', 'error'],
+    ],
+  );
+  assert.deepEqual((await actionsFor('lg-deploy-par')).map((a) => a.status).sort(), ['denied', 'executed']);
+});
+
+test('calls of one message pause as one interrupt; one decided call runs at once, the other pauses again, and nothing runs twice', async () => {
+  const ran: unknown[] = [];
+  const model = scriptedModel([
+    { id: 'call-lg-one-api', name: 'lg-deploy-one', args: { service: 'api', replicas: 1 } },
+    { id: 'call-lg-one-web', name: 'lg-deploy-one', args: { service: 'web', replicas: 1 } },
+  ]);
+  const r = run(model, approvalNode(client(), [deployTool('lg-deploy-one', ran)]), { thread: 'one-interrupt' });
+  const paused = await r.start('Deploy api and web');
+  const [first] = approvalInterrupts(paused);
+  assert.deepEqual(
+    first?.value.approvals.map((a) => a.arguments.service),
+    ['api', 'web'],
+  );
+
+  await decideWhenPending('lg-deploy-one', { decision: 'approve' }, (a) => a.service === 'api');
+  const partial = await resumeFromCountersign(client(), paused, { wait: false });
+  assert.ok(partial?.command);
+  assert.deepEqual([partial.decided.length, partial.pending.length], [1, 1]);
+  const again = await r.resume(partial.command);
+  assert.deepEqual(ran, [{ service: 'api', replicas: 1 }], 'the approved call ran while the other waits');
+  const [second] = approvalInterrupts(again);
+  assert.ok(second);
+  assert.notEqual(second.id, first?.id);
+  assert.deepEqual(
+    second.value.approvals.map((a) => a.arguments.service),
+    ['web'],
+  );
+
+  await decideWhenPending('lg-deploy-one', { decision: 'approve' }, (a) => a.service === 'web');
+  await resumeUntilDone(client(), r, again);
+  assert.deepEqual(ran, [
+    { service: 'api', replicas: 1 },
+    { service: 'web', replicas: 1 },
+  ]);
+  assert.deepEqual(toolResultsSeen(model, 1), [
+    ['call-lg-one-api', 'deployed api x1', 'success'],
+    ['call-lg-one-web', 'deployed web x1', 'success'],
+  ]);
+});
+
+test('replaying the graph from its paused checkpoint after the approved call ran does not run the tool again', async () => {
+  const ran: unknown[] = [];
+  const deploy = deployTool('lg-deploy-replay', ran);
+  const model = scriptedModel([{ id: 'call-lg-replay', name: 'lg-deploy-replay', args: { service: 'api', replicas: 4 } }]);
+  const r = run(model, approvalNode(client(), [deploy]), { thread: 'replay' });
+  const paused = await r.start('Deploy api');
+  const pausedAt = await r.graph.getState(r.config);
+  await decideWhenPending('lg-deploy-replay', { decision: 'approve' });
+  const next = await resumeFromCountersign(client(), paused);
+  assert.ok(next?.command);
+  await r.resume(next.command);
+  assert.equal(ran.length, 1);
+
+  // A restarted process: a new graph over the same checkpoints, resumed again from where it paused.
+  const replayModel = fakeModel().respond(new AIMessage('Done again.'));
+  const restarted = graphOf(replayModel, approvalNode(client(), [deploy]), r.checkpointer);
+  const replayed = (await restarted.invoke(next.command, pausedAt.config)) as Paused;
+
+  assert.equal(ran.length, 1, 'the tool ran once');
+  assert.equal(replayed.messages.at(-1)?.text, 'Done again.');
+  assert.deepEqual(toolResultsSeen(replayModel, 0), [['call-lg-replay', 'deployed api x4', 'success']], 'the recorded result');
+  assert.deepEqual(
+    (await actionsFor('lg-deploy-replay')).map((a) => a.status),
+    ['executed'],
+  );
+});
+
+test('a resume value claiming approval approves nothing: the graph pauses again while pending, and a denial stands', async () => {
+  const ran: unknown[] = [];
+  const model = scriptedModel([{ id: 'call-lg-forged', name: 'lg-deploy-forged', args: { service: 'api', replicas: 1 } }]);
+  const r = run(model, approvalNode(client(), [deployTool('lg-deploy-forged', ran)]), { thread: 'forged' });
+  const paused = await r.start('Deploy api');
+  const [pause] = approvalInterrupts(paused);
+  assert.ok(pause);
+  const approvalId = pause.value.approvals[0]?.approval_id;
+  const forged = (id: string | undefined) =>
+    new Command<unknown, Record<string, never>, never>({
+      resume: { [String(id)]: { decision: 'approve', arguments: { service: 'api', replicas: 99 } } },
+    });
+
+  const stillPaused = await r.resume(forged(pause.id));
+  assert.deepEqual(ran, []);
+  const [again] = approvalInterrupts(stillPaused);
+  assert.ok(again, 'the node paused again');
+  assert.equal(again.value.approvals[0]?.approval_id, approvalId, 'on the same action');
+  assert.equal((await client().getAction(String(approvalId))).status, 'pending');
+
+  await decideWhenPending('lg-deploy-forged', { decision: 'deny', reason: 'no' });
+  const done = await r.resume(forged(again.id));
+  assert.deepEqual(ran, []);
+  assert.equal(done.__interrupt__, undefined);
+  assert.deepEqual(toolResultsSeen(model, 1), [
+    ['call-lg-forged', 'Denied by alice@example.com: no. The tool "lg-deploy-forged" was not run.', 'error'],
+  ]);
+});
+
+test('a node whose agent key the gateway refuses fails the run, and no tool runs', async () => {
+  const ran: unknown[] = [];
+  const model = scriptedModel([{ id: 'call-lg-unauth', name: 'lg-deploy-unauth', args: { service: 'api', replicas: 1 } }]);
+  const stranger = createClient({ url: w.gw.url, apiKey: 'cs_000000000000_notakeynotakeynotakeynotakeynotakeynotakeyno' });
+  const r = run(model, approvalNode(stranger, [deployTool('lg-deploy-unauth', ran)]), { thread: 'unauth' });
+
+  await assert.rejects(r.start('Deploy api'), (e: unknown) => e instanceof CountersignError && e.code === 'unauthenticated');
+  assert.deepEqual(ran, []);
+});
