@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AIMessage, type BaseMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { type FakeBuiltModel, fakeModel } from '@langchain/core/testing';
 import { tool } from '@langchain/core/tools';
 import { Command, END, type Interrupt, MemorySaver, MessagesAnnotation, Send, START, StateGraph } from '@langchain/langgraph';
 import { z } from 'zod';
-import { type World, world } from '../../countersign/test/helpers.js';
+import { REPO_ROOT, type World, world } from '../../countersign/test/helpers.js';
 import {
   type ApprovalInterrupt,
   approvalNode,
@@ -296,4 +298,34 @@ test('a node whose agent key the gateway refuses fails the run, and no tool runs
 
   await assert.rejects(r.start('Deploy api'), (e: unknown) => e instanceof CountersignError && e.code === 'unauthenticated');
   assert.deepEqual(ran, []);
+});
+
+/** Every module the built file `entry` loads, following its relative static imports, and the packages they name. */
+function packagesLoadedBy(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const [, spec] of readFileSync(file, 'utf8').matchAll(/^(?:import|export)[^'"]*from\s+['"]([^'"]+)['"]/gm)) {
+      if (!spec) continue;
+      if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
+      else packages.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] as string));
+    }
+  };
+  visit(entry);
+  return packages;
+}
+
+test('LangGraph is an optional peer dependency that only @countersign/sdk/langgraph loads, never the core entry point', async () => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/sdk/package.json'), 'utf8'));
+  assert.equal(pkg.peerDependenciesMeta['@langchain/langgraph']?.optional, true);
+  assert.equal(pkg.dependencies['@langchain/langgraph'], undefined);
+  assert.equal(pkg.exports['./langgraph']?.default, './dist/adapters/langgraph.js');
+
+  const dist = join(REPO_ROOT, 'packages/sdk/dist');
+  assert.deepEqual([...packagesLoadedBy(join(dist, 'index.js'))].sort(), Object.keys(pkg.dependencies).sort());
+  assert.ok(packagesLoadedBy(join(dist, 'adapters/langgraph.js')).has('@langchain/langgraph'));
+  const published = await import('@countersign/sdk/langgraph');
+  assert.equal(typeof published.approvalNode, 'function');
 });
