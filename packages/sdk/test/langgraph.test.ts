@@ -149,9 +149,16 @@ test('a denied tool call never runs, and the model next reads who denied it and 
   const ran: unknown[] = [];
   const model = scriptedModel([{ id: 'call-lg-deny', name: 'lg-deploy-deny', args: { service: 'api', replicas: 3 } }]);
   const r = run(model, approvalNode(client(), [deployTool('lg-deploy-deny', ran)]), { thread: 'deny' });
-  const paused = await r.start('Deploy api');
+  await r.start('Deploy api');
   await decideWhenPending('lg-deploy-deny', { decision: 'deny', reason: 'not during the freeze' });
-  const done = await resumeUntilDone(client(), r, paused);
+  // From a state snapshot this time, as a server that did not keep the invoke result would.
+  const next = await resumeFromCountersign(client(), await r.graph.getState(r.config));
+  assert.ok(next?.command);
+  assert.deepEqual(
+    next.decided.map((a) => a.status),
+    ['denied'],
+  );
+  const done = await r.resume(next.command);
 
   assert.deepEqual(ran, []);
   const reason = 'Denied by alice@example.com: not during the freeze. The tool "lg-deploy-deny" was not run.';
@@ -232,6 +239,54 @@ test('calls of one message pause as one interrupt; one decided call runs at once
     ['call-lg-one-api', 'deployed api x1', 'success'],
     ['call-lg-one-web', 'deployed web x1', 'success'],
   ]);
+});
+
+test('calls left out with `except` run without approval, once, after the gated call of the same message is decided', async () => {
+  const ran: unknown[] = [];
+  let statusReads = 0;
+  const status = tool(
+    async () => {
+      statusReads += 1;
+      return 'all green';
+    },
+    { name: 'lg-status', description: 'Read the status', schema: z.object({}) },
+  );
+  const model = scriptedModel([
+    { id: 'call-lg-except-deploy', name: 'lg-deploy-except', args: { service: 'api', replicas: 1 } },
+    { id: 'call-lg-except-status', name: 'lg-status', args: {} },
+  ]);
+  const node = approvalNode(client(), [deployTool('lg-deploy-except', ran), status], { except: ['lg-status'] });
+  const r = run(model, node, { thread: 'except' });
+  const paused = await r.start('Deploy api and read the status');
+  assert.deepEqual(
+    approvalInterrupts(paused).flatMap((i) => i.value.approvals.map((a) => a.tool)),
+    ['lg-deploy-except'],
+  );
+  assert.equal(statusReads, 0, 'not while the node is paused: it runs again from the start on resume');
+
+  await decideWhenPending('lg-deploy-except', { decision: 'approve' });
+  await resumeUntilDone(client(), r, paused);
+  assert.equal(statusReads, 1);
+  assert.deepEqual(toolResultsSeen(model, 1), [
+    ['call-lg-except-deploy', 'deployed api x1', 'success'],
+    ['call-lg-except-status', 'all green', 'success'],
+  ]);
+  assert.deepEqual(await actionsFor('lg-status'), [], 'never proposed');
+});
+
+test('edited arguments that fail the tool schema never run: the action ends failed and the model reads why', async () => {
+  const ran: unknown[] = [];
+  const model = scriptedModel([{ id: 'call-lg-invalid', name: 'lg-deploy-invalid', args: { service: 'api', replicas: 3 } }]);
+  const r = run(model, approvalNode(client(), [deployTool('lg-deploy-invalid', ran)]), { thread: 'invalid' });
+  const paused = await r.start('Deploy api');
+  const decided = await decideWhenPending('lg-deploy-invalid', { decision: 'approve', arguments: { service: 'api', replicas: 'two' } });
+  await resumeUntilDone(client(), r, paused);
+
+  assert.deepEqual(ran, []);
+  const [seen] = toolResultsSeen(model, 1);
+  assert.equal(seen?.[2], 'error');
+  assert.match(String(seen?.[1]), /the approved arguments do not match the input schema of "lg-deploy-invalid"/);
+  assert.equal((await client().getAction(decided.id)).status, 'failed');
 });
 
 test('replaying the graph from its paused checkpoint after the approved call ran does not run the tool again', async () => {
