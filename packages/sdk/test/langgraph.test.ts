@@ -2,20 +2,24 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { AIMessage, type BaseMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
-import { type FakeBuiltModel, fakeModel } from '@langchain/core/testing';
+import { AIMessage, ToolMessage } from '@langchain/core/messages';
+import { fakeModel } from '@langchain/core/testing';
 import { tool } from '@langchain/core/tools';
-import { Command, END, type Interrupt, MemorySaver, MessagesAnnotation, Send, START, StateGraph } from '@langchain/langgraph';
+import { Command } from '@langchain/langgraph';
 import { z } from 'zod';
 import { REPO_ROOT, type World, world } from '../../countersign/test/helpers.js';
+import { approvalNode, resumeFromCountersign } from '../src/adapters/langgraph.js';
+import { CountersignError, createClient, isRefusal } from '../src/index.js';
 import {
-  type ApprovalInterrupt,
-  approvalNode,
-  isApprovalInterrupt,
-  type ResumeCommand,
-  resumeFromCountersign,
-} from '../src/adapters/langgraph.js';
-import { type Client, CountersignError, createClient, isRefusal } from '../src/index.js';
+  approvalInterrupts,
+  deployTool,
+  graphOf,
+  type Paused,
+  resumeUntilDone,
+  run,
+  scriptedModel,
+  toolResultsSeen,
+} from './langgraph-graph.js';
 import { actionsFor as actionsFor_, decideWhenPending as decide } from './support.js';
 
 let w: World;
@@ -28,83 +32,6 @@ const client = () => createClient({ url: w.gw.url, apiKey: w.keys.agent });
 const decideWhenPending = (tool: string, decision: Record<string, unknown>, which?: (args: Record<string, unknown>) => boolean) =>
   decide(w, tool, decision, which);
 const actionsFor = (tool: string) => actionsFor_(w, tool);
-
-/** A deploy tool that records the arguments it actually ran with. */
-function deployTool(name: string, ran: unknown[]) {
-  return tool(
-    async (args) => {
-      ran.push(args);
-      return `deployed ${args.service} x${args.replicas}`;
-    },
-    { name, description: 'Deploy a service', schema: z.object({ service: z.string(), replicas: z.number() }) },
-  );
-}
-
-type Call = { id: string; name: string; args: Record<string, unknown> };
-
-/** A scripted model: one turn of tool calls, then a final answer. */
-const scriptedModel = (calls: Call[], answer = 'Done.'): FakeBuiltModel =>
-  fakeModel().respondWithTools(calls).respond(new AIMessage(answer));
-
-/**
- * The graph a LangGraph user writes: a model node, and the tools behind approvalNode. With `fanOut`, each tool
- * call of a message is its own task (`Send`), so parallel calls pause as separate interrupts.
- */
-function graphOf(model: FakeBuiltModel, node: ReturnType<typeof approvalNode>, checkpointer: MemorySaver, fanOut = false) {
-  return new StateGraph(MessagesAnnotation)
-    .addNode('agent', async (s) => ({ messages: [await model.invoke(s.messages)] }))
-    .addNode('tools', node)
-    .addEdge(START, 'agent')
-    .addConditionalEdges(
-      'agent',
-      (s) => {
-        const last = s.messages.at(-1);
-        const calls = last && AIMessage.isInstance(last) ? (last.tool_calls ?? []) : [];
-        if (calls.length === 0) return END;
-        return fanOut ? calls.map((c) => new Send('tools', { ...s, lg_tool_call: c })) : 'tools';
-      },
-      ['tools', END],
-    )
-    .addEdge('tools', 'agent')
-    .compile({ checkpointer });
-}
-
-type Paused = { messages: BaseMessage[]; __interrupt__?: Interrupt[] };
-
-/** A graph on its own thread, started and resumed the way its user would. */
-function run(model: FakeBuiltModel, node: ReturnType<typeof approvalNode>, opts: { fanOut?: boolean; thread: string }) {
-  const checkpointer = new MemorySaver();
-  const graph = graphOf(model, node, checkpointer, opts.fanOut);
-  const config = { configurable: { thread_id: opts.thread } };
-  return {
-    checkpointer,
-    config,
-    graph,
-    start: (content: string) => graph.invoke({ messages: [new HumanMessage(content)] }, config) as Promise<Paused>,
-    resume: (command: ResumeCommand | Command<unknown, Record<string, never>, never>) => graph.invoke(command, config) as Promise<Paused>,
-  };
-}
-
-/** The Countersign interrupts a paused run returned. */
-function approvalInterrupts(state: Paused): (Interrupt<ApprovalInterrupt> & { value: ApprovalInterrupt })[] {
-  return (state.__interrupt__ ?? []).filter((i): i is Interrupt<ApprovalInterrupt> & { value: ApprovalInterrupt } =>
-    isApprovalInterrupt(i.value),
-  );
-}
-
-/** The tool results the model was shown on its `turn`-th call (0-based), as [tool_call_id, content, status]. */
-function toolResultsSeen(model: FakeBuiltModel, turn: number) {
-  const messages: BaseMessage[] = model.calls[turn]?.messages ?? [];
-  return messages.filter((m) => ToolMessage.isInstance(m)).map((m) => [m.tool_call_id, m.content, m.status]);
-}
-
-/** Resumes from Countersign's decisions until the graph no longer waits on one. */
-async function resumeUntilDone(cs: Client, r: ReturnType<typeof run>, state: Paused): Promise<Paused> {
-  for (let next = await resumeFromCountersign(cs, state); next?.command; next = await resumeFromCountersign(cs, state)) {
-    state = await r.resume(next.command);
-  }
-  return state;
-}
 
 test('a tool call approved with edited arguments pauses the graph, then runs once with the edited ones after the resume', async () => {
   const ran: unknown[] = [];
