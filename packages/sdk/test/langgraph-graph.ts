@@ -34,7 +34,12 @@ export const scriptedModel = (calls: Call[], answer = 'Done.'): FakeBuiltModel =
  * The graph a LangGraph user writes: a model node, and the tools behind approvalNode. With `fanOut`, each tool
  * call of a message is its own task (`Send`), so parallel calls pause as separate interrupts.
  */
-export function graphOf(model: FakeBuiltModel, node: ReturnType<typeof approvalNode>, checkpointer: MemorySaver, fanOut = false) {
+export function graphOf(
+  model: FakeBuiltModel,
+  node: ReturnType<typeof approvalNode>,
+  checkpointer: MemorySaver | undefined, // none: a subgraph, checkpointed by its parent
+  fanOut = false,
+) {
   return new StateGraph(MessagesAnnotation)
     .addNode('agent', async (s) => ({ messages: [await model.invoke(s.messages)] }))
     .addNode('tools', node)

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
-import { AIMessage, ToolMessage } from '@langchain/core/messages';
+import { AIMessage, HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { fakeModel } from '@langchain/core/testing';
 import { tool } from '@langchain/core/tools';
-import { Command } from '@langchain/langgraph';
+import { Command, END, MemorySaver, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { z } from 'zod';
 import { REPO_ROOT, type World, world } from '../../countersign/test/helpers.js';
 import { approvalNode, resumeFromCountersign } from '../src/adapters/langgraph.js';
@@ -126,6 +126,33 @@ test('two parallel tool calls sent as two tasks pause as two interrupts, decided
     ],
   );
   assert.deepEqual((await actionsFor('lg-deploy-par')).map((a) => a.status).sort(), ['denied', 'executed']);
+});
+
+test('a subagent graph’s parallel calls surface as its parent’s interrupts, and one command resumes them inside it', async () => {
+  const ran: unknown[] = [];
+  const model = scriptedModel([
+    { id: 'call-lg-sub-api', name: 'lg-deploy-sub', args: { service: 'api', replicas: 1 } },
+    { id: 'call-lg-sub-web', name: 'lg-deploy-sub', args: { service: 'web', replicas: 1 } },
+  ]);
+  const subagent = graphOf(model, approvalNode(client(), [deployTool('lg-deploy-sub', ran)]), undefined, true);
+  const parent = new StateGraph(MessagesAnnotation)
+    .addNode('ops', subagent)
+    .addEdge(START, 'ops')
+    .addEdge('ops', END)
+    .compile({ checkpointer: new MemorySaver() });
+  const config = { configurable: { thread_id: 'subagent' } };
+  let state = (await parent.invoke({ messages: [new HumanMessage('Deploy api and web')] }, config)) as Paused;
+  assert.equal(approvalInterrupts(state).length, 2);
+
+  await decideWhenPending('lg-deploy-sub', { decision: 'approve' }, (a) => a.service === 'api');
+  await decideWhenPending('lg-deploy-sub', { decision: 'deny', reason: 'web is frozen' }, (a) => a.service === 'web');
+  const next = await resumeFromCountersign(client(), state);
+  assert.ok(next?.command);
+  state = (await parent.invoke(next.command, config)) as Paused;
+
+  assert.equal(state.__interrupt__, undefined);
+  assert.deepEqual(ran, [{ service: 'api', replicas: 1 }]);
+  assert.equal(state.messages.at(-1)?.text, 'Done.');
 });
 
 test('calls of one message pause as one interrupt; one decided call runs at once, the other pauses again, and nothing runs twice', async () => {

@@ -50,7 +50,8 @@ class ToolFailed extends Error {}
  * instead of running again; a tool that throws gives an error ToolMessage and its action ends failed.
  * Calls settle independently: one decided call runs while another still waits, and never runs again.
  *
- * Needs a checkpointer (LangGraph's rule for `interrupt()`), and a tool-call id on every call.
+ * Needs a checkpointer (LangGraph's rule for `interrupt()`), and a tool-call id on every call. `execute` must
+ * not call `interrupt()` itself: guard() would report that pause as a failed run.
  *
  * @example
  * import { interruptForApproval } from '@countersign/sdk/langgraph';
