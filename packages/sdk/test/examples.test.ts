@@ -50,6 +50,15 @@ test('example: the OpenAI Agents run pauses, is restored from a string and resol
   assert.match(r.out, /model reads drop_table: .*Denied by alice@example\.com: not during the freeze/);
 });
 
+test('example: the LangGraph graph pauses on two interrupts and one command from Countersign decisions resumes both', async () => {
+  const r = await example('tsx', 'examples/langgraph/agent.ts');
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /graph paused: 2 interrupts/);
+  assert.match(r.out, /resuming 2 interrupts with one command/);
+  assert.match(r.out, /model reads deploy: deployed api with 2 replicas\n/);
+  assert.match(r.out, /model reads drop_table: Denied by alice@example\.com: not during the freeze\. The tool "drop_table" was not run\./);
+});
+
 test('example: the harness pauses on a subagent’s approval and resumes it next turn', async () => {
   const r = await example('tsx', 'examples/harness/run.ts');
   assert.equal(r.code, 0, r.out);

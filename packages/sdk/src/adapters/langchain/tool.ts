@@ -144,7 +144,7 @@ function proposedArgs(parsed: unknown, call: ToolCall | undefined): ToolArgs {
 }
 
 /** Invokes the original tool with the approved arguments, through its own schema (so edits are validated). */
-async function invokeWith(
+export async function invokeWith(
   tool: StructuredTool,
   approved: ToolArgs,
   call: ToolCall | undefined,
