@@ -15,6 +15,7 @@ import {
   type MessagesRequest,
   offlineEnv,
   type ScriptedBlock,
+  type ScriptedReply,
   startScriptedMessagesApi,
   type ToolResult,
   toolResults,
@@ -60,12 +61,19 @@ interface Run {
  * One agent run: the model calls `calls` in one assistant message, then answers in text once it has the
  * results. `options` adds the Countersign side (canUseTool, hooks) and anything else.
  */
-async function runAgent(server: ReturnType<typeof opsServer>, calls: ScriptedBlock[], options: Options): Promise<Run> {
-  const api = await startScriptedMessagesApi((request) =>
-    toolResults(request).length > 0 || !request.tools?.some((t) => t.name.startsWith('mcp__ops__'))
-      ? { content: [{ type: 'text', text: 'done' }] }
-      : { content: [{ type: 'text', text: 'on it' }, ...calls] },
-  );
+async function runAgent(
+  server: ReturnType<typeof opsServer>,
+  calls: ScriptedBlock[] | ((request: MessagesRequest) => ScriptedReply),
+  options: Options,
+): Promise<Run> {
+  const reply =
+    typeof calls === 'function'
+      ? calls
+      : (request: MessagesRequest): ScriptedReply =>
+          toolResults(request).length > 0 || !request.tools?.some((t) => t.name.startsWith('mcp__ops__'))
+            ? { content: [{ type: 'text', text: 'done' }] }
+            : { content: [{ type: 'text', text: 'on it' }, ...calls] };
+  const api = await startScriptedMessagesApi(reply);
   const home = mkdtempSync(join(tmpdir(), 'cs-claude-agent-'));
   homes.push(home);
   const messages: SDKMessage[] = [];
@@ -87,8 +95,7 @@ async function runAgent(server: ReturnType<typeof opsServer>, calls: ScriptedBlo
   } finally {
     await api.close();
   }
-  const answered = api.requests.find((r) => toolResults(r).length > 0);
-  return { messages, requests: api.requests, results: answered ? toolResults(answered) : [] };
+  return { messages, requests: api.requests, results: api.requests.flatMap((r) => toolResults(r)) };
 }
 
 const use = (id: string, name: string, input: Record<string, unknown>): ScriptedBlock => ({
@@ -219,6 +226,39 @@ test('canUseTool: tools outside the guarded list are allowed unchanged without a
   assert.equal(resultOf(run, 'toolu_cc_status')?.text, 'cc_status: api x0');
   assert.deepEqual(await actionsFor(w, 'mcp__ops__cc_status'), []);
   assert.deepEqual(await actionsFor(w, 'cc_status'), []);
+});
+
+test('a subagent’s tool calls are decided the same way: the delegated call runs once with the reviewer’s edit', async () => {
+  const ran: { tool: string; input: Record<string, unknown> }[] = [];
+  let delegated = false;
+  const decided = decideWhenPending(w, 'mcp__ops__cc_sub', { decision: 'approve', arguments: { service: 'api', replicas: 1 } });
+  const run = await runAgent(
+    opsServer(['cc_sub'], ran),
+    (request) => {
+      // The main thread has the Agent tool and delegates once; the subagent has only the ops tool.
+      if (request.tools?.some((t) => t.name === 'Agent')) {
+        if (delegated) return { content: [{ type: 'text', text: 'delegated' }] };
+        delegated = true;
+        const input = { description: 'deploy', prompt: 'deploy api', subagent_type: 'deployer' };
+        return { content: [{ type: 'tool_use', id: 'toolu_cc_agent', name: 'Agent', input }] };
+      }
+      if (toolResults(request).length > 0) return { content: [{ type: 'text', text: 'deployed' }] };
+      return { content: [use('toolu_cc_sub', 'cc_sub', { service: 'api', replicas: 3 })] };
+    },
+    {
+      canUseTool: countersignCanUseTool(client(), { tools: (name) => name.startsWith('mcp__ops__') }),
+      tools: ['Agent'],
+      agents: { deployer: { description: 'Deploys services', prompt: 'You deploy.', tools: ['mcp__ops__cc_sub'] } },
+    },
+  );
+  await decided;
+  assert.deepEqual(ran, [{ tool: 'cc_sub', input: { service: 'api', replicas: 1 } }]);
+  assert.equal(resultOf(run, 'toolu_cc_sub')?.text, 'cc_sub: api x1');
+  assert.ok(
+    run.messages.some((m) => m.type === 'user' && m.parent_tool_use_id === 'toolu_cc_agent'),
+    'the tool ran inside the subagent',
+  );
+  assert.equal((await actionsFor(w, 'mcp__ops__cc_sub')).length, 1);
 });
 
 test('PreToolUse hook: gates even a tool the SDK allows by itself, runs the edited input, and passes a denial to the model', async () => {
