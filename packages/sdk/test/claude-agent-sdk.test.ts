@@ -228,6 +228,19 @@ test('canUseTool: tools outside the guarded list are allowed unchanged without a
   assert.deepEqual(await actionsFor(w, 'cc_status'), []);
 });
 
+test('canUseTool: otherTools answers the calls outside the guarded list, without a proposal', async () => {
+  const ran: { tool: string; input: Record<string, unknown> }[] = [];
+  const run = await runAgent(opsServer(['cc_other'], ran), [use('toolu_cc_other', 'cc_other', { service: 'api', replicas: 1 })], {
+    canUseTool: countersignCanUseTool(client(), {
+      tools: ['Bash'],
+      otherTools: async (name) => ({ behavior: 'deny', message: `${name} is not on this agent's list` }),
+    }),
+  });
+  assert.deepEqual(ran, []);
+  assert.equal(resultOf(run, 'toolu_cc_other')?.text, "mcp__ops__cc_other is not on this agent's list");
+  assert.deepEqual(await actionsFor(w, 'mcp__ops__cc_other'), []);
+});
+
 test('a subagent’s tool calls are decided the same way: the delegated call runs once with the reviewer’s edit', async () => {
   const ran: { tool: string; input: Record<string, unknown> }[] = [];
   let delegated = false;

@@ -20,8 +20,9 @@
  *   console.log(message);
  * }
  */
-export { type Arguments, type ClaudeApprovalOptions, toolUseKey } from './claude-agent-sdk/decide.js';
+export { type Arguments, toolUseKey } from './claude-agent-sdk/decide.js';
 export {
+  type ClaudeApprovalOptions,
   type ClaudeApprovals,
   type ClaudeHooks,
   claudeApprovals,

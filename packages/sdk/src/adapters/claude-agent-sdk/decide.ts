@@ -7,16 +7,16 @@ import type { Action, ProposedAction } from '../../types.js';
 export type Arguments = Record<string, unknown>;
 
 /**
- * Options shared by {@link countersignCanUseTool}, {@link countersignPreToolUse} and {@link claudeApprovals}.
+ * What each proposal says and which calls are proposed (the permission side adds `otherTools`).
  *
  * @example
- * const options: ClaudeApprovalOptions = {
+ * const options: ToolUseProposalOptions = {
  *   tools: (name) => name.startsWith('mcp__ops__') || name === 'Bash',
  *   resource: (name, input) => (name === 'Bash' ? `shell:${String(input.command).split(' ')[0]}` : undefined),
  *   timeout: 10 * 60_000,
  * };
  */
-export interface ClaudeApprovalOptions
+export interface ToolUseProposalOptions
   extends Pick<GuardOptions<Arguments>, 'annotations' | 'session_id' | 'parent_id' | 'on_behalf_of' | 'metadata' | 'timeout'> {
   /**
    * Which tool calls go to Countersign, by the name Claude uses (`Bash`, `Write`, `mcp__<server>__<tool>`):
@@ -35,7 +35,7 @@ export type Verdict =
   | { kind: 'allow'; input: Arguments; action: Action }
   | { kind: 'deny'; message: string; action: Action | null };
 
-export function isGuarded(options: ClaudeApprovalOptions, toolName: string, input: Arguments): boolean {
+export function isGuarded(options: ToolUseProposalOptions, toolName: string, input: Arguments): boolean {
   const { tools } = options;
   if (tools === undefined) return true;
   return typeof tools === 'function' ? tools(toolName, input) : tools.includes(toolName);
@@ -53,7 +53,7 @@ export function toolUseKey(tool: string, toolUseId: string): string {
  */
 export async function decideToolUse(
   client: Client,
-  options: ClaudeApprovalOptions,
+  options: ToolUseProposalOptions,
   call: { toolName: string; input: Arguments; toolUseId: string; signal: AbortSignal },
 ): Promise<Verdict> {
   if (!isGuarded(options, call.toolName, call.input)) return { kind: 'unguarded' };
@@ -105,7 +105,7 @@ async function redeemed(client: Client, tool: string, action: Action): Promise<V
 }
 
 /** The proposal for one tool use: the same body for every look-up of it, as the idempotency key requires. */
-function proposalFor(tool: string, options: ClaudeApprovalOptions, toolName: string, input: Arguments): ProposedAction {
+function proposalFor(tool: string, options: ToolUseProposalOptions, toolName: string, input: Arguments): ProposedAction {
   const proposal: ProposedAction = { tool, arguments: input };
   const resource = typeof options.resource === 'function' ? options.resource(toolName, input) : options.resource;
   const purpose = typeof options.purpose === 'function' ? options.purpose(toolName, input) : options.purpose;

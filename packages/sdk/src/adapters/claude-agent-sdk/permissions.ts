@@ -8,7 +8,25 @@ import type {
 } from '@anthropic-ai/claude-agent-sdk';
 import type { Client } from '../../client.js';
 import type { Action } from '../../types.js';
-import { type Arguments, type ClaudeApprovalOptions, decideToolUse, isArguments, isGuarded, type Verdict } from './decide.js';
+import { type Arguments, decideToolUse, isArguments, isGuarded, type ToolUseProposalOptions, type Verdict } from './decide.js';
+
+/**
+ * Options for {@link claudeApprovals}, {@link countersignCanUseTool} and {@link countersignPreToolUse}.
+ *
+ * @example
+ * const options: ClaudeApprovalOptions = {
+ *   tools: ['Bash', 'mcp__ops__deploy'],
+ *   otherTools: async (_name, input) => ({ behavior: 'allow', updatedInput: input }),
+ *   timeout: 10 * 60_000,
+ * };
+ */
+export interface ClaudeApprovalOptions extends ToolUseProposalOptions {
+  /**
+   * How `canUseTool` answers a call outside `tools` (the SDK asks it about every call it would prompt for).
+   * Default: allow it unchanged. The PreToolUse hook gives such calls no opinion instead.
+   */
+  otherTools?: CanUseTool;
+}
 
 /** The hooks {@link ClaudeApprovals.hooks} returns, as `query({ options: { hooks } })` takes them. */
 export type ClaudeHooks = Partial<Record<HookEvent, HookCallbackMatcher[]>>;
@@ -59,8 +77,9 @@ export function claudeApprovals(client: Client, options: ClaudeApprovalOptions =
       };
     }
   };
-  const canUseTool: CanUseTool = async (toolName, input, { signal, toolUseID }) => {
-    const verdict = await decide(toolName, input, toolUseID, signal);
+  const canUseTool: CanUseTool = async (toolName, input, callOptions) => {
+    const verdict = await decide(toolName, input, callOptions.toolUseID, callOptions.signal);
+    if (verdict.kind === 'unguarded' && options.otherTools) return options.otherTools(toolName, input, callOptions);
     return permissionResult(verdict, input);
   };
   const preToolUse: HookCallback = async (input, _toolUseId, { signal }) => {
@@ -101,7 +120,7 @@ export function claudeApprovals(client: Client, options: ClaudeApprovalOptions =
  *   refused and why;
  * - still pending when `timeout` ends: denied with "Still pending approval <id>; … not run.";
  * - redeemed before (a restart after it was allowed) or already ran: denied, never allowed twice.
- * Calls outside `tools` are allowed unchanged (they are not Countersign's to decide).
+ * Calls outside `tools` are answered by `otherTools` when given, else allowed unchanged (not Countersign's to decide).
  *
  * @example
  * import { query } from '@anthropic-ai/claude-agent-sdk';
