@@ -59,6 +59,18 @@ test('example: the LangGraph graph pauses on two interrupts and one command from
   assert.match(r.out, /model reads drop_table: Denied by alice@example\.com: not during the freeze\. The tool "drop_table" was not run\./);
 });
 
+test('example: the Claude Agent SDK runs the edited deploy once and the model reads the denial', async () => {
+  const r = await example('tsx', 'examples/claude-agent-sdk/agent.ts');
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /\[tool\] deploy ran with \{"service":"api","replicas":2\}\n/);
+  assert.equal(r.out.match(/\[tool\] deploy ran/g)?.length, 1);
+  assert.match(r.out, /model reads toolu_deploy: deployed api with 2 replicas\n/);
+  assert.match(
+    r.out,
+    /model reads toolu_drop: Denied by alice@example\.com: not during the freeze\. The tool "mcp__ops__drop_table" was not run\./,
+  );
+});
+
 test('example: the harness pauses on a subagent’s approval and resumes it next turn', async () => {
   const r = await example('tsx', 'examples/harness/run.ts');
   assert.equal(r.code, 0, r.out);
