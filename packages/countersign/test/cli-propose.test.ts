@@ -45,6 +45,7 @@ interface Running {
   done: Promise<CliResult>;
   /** Resolves with the first match of `re` on stderr so far (the command's progress lines). */
   stderrMatch(re: RegExp): Promise<RegExpMatchArray>;
+  kill(signal: NodeJS.Signals): void;
 }
 
 /** Starts a child (`countersign ARGS` by default) with `input` on stdin, without waiting for it to end. */
@@ -66,6 +67,7 @@ function start(argv: string[], env: NodeJS.ProcessEnv, input = '', opts: { cwd?:
   const done = once(child, 'close').then(([code]) => ({ code: code as number | null, stdout, stderr }));
   return {
     done,
+    kill: (signal) => void child.kill(signal),
     stderrMatch: (re) =>
       new Promise((resolve, reject) => {
         const m = stderr.match(re);
@@ -219,6 +221,29 @@ forEachDialect('countersign propose', (dialect) => {
     assert.equal(json(r).id, id);
     assert.equal(json(r).redeemed_at, null, 'without --redeem the approval is left for an executor to redeem');
     assert.equal(typeof json(r).receipt, 'string');
+  });
+
+  test('a cancelled CI job (SIGTERM) stops the wait, not the action: exit 13, the action still pending with what was proposed', async () => {
+    const run = propose([
+      '--tool',
+      'deploy',
+      '--args',
+      '{"env":"production"}',
+      '--on-behalf-of',
+      'carol@example.com',
+      '--session',
+      'github-run-77',
+      '--wait',
+    ]);
+    const id = await waitingId(run);
+    run.kill('SIGTERM');
+    const r = exits(await run.done, 13);
+    assert.equal(json(r).outcome, 'pending');
+    assert.match(r.stderr, /interrupted: stopped waiting/);
+    const a = await action(id);
+    assert.equal(a.status, 'pending');
+    assert.equal(a.on_behalf_of, 'carol@example.com');
+    assert.equal(a.session_id, 'github-run-77');
   });
 
   test('an action the policy allows is redeemed by the proposing request with --redeem; the same key again exits 14, never 0', async () => {

@@ -53,10 +53,8 @@ export async function runProposal(req: ProposeRequest, progress: Out): Promise<P
   const cs = createClient({ url: req.gatewayUrl, apiKey: req.agentKey });
   let action = await proposeOnce(cs, req);
   const url = req.reviewUrl.replaceAll('{id}', encodeURIComponent(action.id));
-  if (action.status === 'pending') {
-    progress(pendingLine(action, url));
-    if (req.wait) action = await waitForDecision(cs, action, req.timeoutMs, progress);
-  }
+  if (action.status === 'pending' && req.wait) action = await waitForDecision(cs, action, url, req.timeoutMs, progress);
+  else if (action.status === 'pending') progress(pendingLine(action, url));
   return settle(cs, action, req.redeem, url, progress);
 }
 
@@ -85,11 +83,13 @@ function pendingLine(a: Action, url: string): string {
  * Waits with the SDK (SSE, long-poll fallback, reconnects). SIGINT / SIGTERM (a cancelled CI job) stop
  * the wait, not the action: it stays pending, the command prints it and exits 13.
  */
-async function waitForDecision(cs: Client, a: Action, timeoutMs: number | undefined, progress: Out): Promise<Action> {
+async function waitForDecision(cs: Client, a: Action, url: string, timeoutMs: number | undefined, progress: Out): Promise<Action> {
   const ctl = new AbortController();
   const stop = () => ctl.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // Announced once the signals are handled: whoever reads this line may already stop the job.
+  progress(pendingLine(a, url));
   try {
     const decided = await cs.waitForDecision(a.id, { signal: ctl.signal, ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }) });
     if (decided.status === 'pending') {
