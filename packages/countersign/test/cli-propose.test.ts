@@ -1,94 +1,16 @@
 /*
  * `countersign propose`, run as a real child process (the built CLI) against a listening gateway, the
- * way a script or a CI job runs it; and the GitHub Actions job in docs/ci.md, run step by step with bash.
+ * way a script or a CI job runs it. The GitHub Actions job in docs/ci.md: cli-propose-ci.test.ts.
  *
  * Exit status (src/cli/exit-codes.ts, docs/ci.md): 0 approved, 10 denied, 11 expired, 12 cancelled,
  * 13 still pending, 14 approval already used (--redeem); errors keep their codes (2 invalid input,
  * 3 no key, 4 a person's key, 6 idempotency conflict).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { parse as parseYaml } from 'yaml';
+import { after, before, test } from 'node:test';
 import { FakeClock } from '../src/lib/clock.js';
-import { auditRows, CLI_MAIN, type CliResult, call, forEachDialect, REPO_ROOT, review, type World, withPolicy, world } from './helpers.js';
-
-const POLICY = `
-policy:
-  default: review
-  rules:
-    - name: smoke-tests-pass
-      when: tool == "smoke_test"
-      effect: allow
-    - name: no-drops
-      when: tool == "drop_database"
-      effect: deny
-      reason: databases are never dropped from CI
-workflows:
-  default:
-    stages:
-      - approvers: { roles: [reviewer] }
-`;
-
-/** The parent's environment without any COUNTERSIGN_* setting, plus `extra`. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COUNTERSIGN_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-interface Running {
-  done: Promise<CliResult>;
-  /** Resolves with the first match of `re` on stderr so far (the command's progress lines). */
-  stderrMatch(re: RegExp): Promise<RegExpMatchArray>;
-  kill(signal: NodeJS.Signals): void;
-}
-
-/** Starts a child (`countersign ARGS` by default) with `input` on stdin, without waiting for it to end. */
-function start(argv: string[], env: NodeJS.ProcessEnv, input = '', opts: { cwd?: string } = {}): Running {
-  const child = spawn(argv[0] as string, argv.slice(1), { cwd: opts.cwd ?? REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const watchers: { re: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    stderr += s;
-    for (const w of watchers.splice(0)) {
-      const m = stderr.match(w.re);
-      if (m) w.resolve(m);
-      else watchers.push(w);
-    }
-  });
-  child.stdin.end(input);
-  const done = once(child, 'close').then(([code]) => ({ code: code as number | null, stdout, stderr }));
-  return {
-    done,
-    kill: (signal) => void child.kill(signal),
-    stderrMatch: (re) =>
-      new Promise((resolve, reject) => {
-        const m = stderr.match(re);
-        if (m) return resolve(m);
-        watchers.push({ re, resolve });
-        void done.then((r) => reject(new Error(`the command ended (exit ${r.code}) before stderr matched ${re}\n${r.stderr}`)));
-      }),
-  };
-}
-
-/** Asserts the exit status, showing the output when it differs. */
-function exits(r: CliResult, code: number): CliResult {
-  assert.equal(r.code, code, `expected exit ${code}, got ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: the command's JSON output; the assertions check its shape
-const json = (r: CliResult): any => JSON.parse(r.stdout);
-
-/** The pending action's id, from the progress line the command prints while it waits. */
-const waitingId = async (run: Running) => (await run.stderrMatch(/countersign approve (\S+)"/))[1] as string;
+import { childEnv, exits, json, POLICY, start, waitingId } from './cli-propose-helpers.js';
+import { auditRows, CLI_MAIN, call, forEachDialect, review, type World, withPolicy, world } from './helpers.js';
 
 forEachDialect('countersign propose', (dialect) => {
   let w: World;
@@ -297,95 +219,6 @@ forEachDialect('countersign propose', (dialect) => {
     const clash = exits(await propose(['--tool', 'drop_database', '--args', '{"other":true}', '--idempotency-key', 'run-4-1-x']).done, 6);
     assert.match(clash.stderr, /idempotency_conflict/);
   });
-
-  describe('the GitHub Actions job in docs/ci.md', () => {
-    const job = deployJob();
-    let dir: string;
-    before(() => {
-      dir = mkdtempSync(join(tmpdir(), 'cs-ci-'));
-      // The "Install the Countersign CLI" step, done the local way: `countersign` on the PATH is the built CLI.
-      mkdirSync(join(dir, 'bin'));
-      writeFileSync(join(dir, 'bin', 'countersign'), `#!/bin/sh\nexec "${process.execPath}" "${CLI_MAIN}" "$@"\n`);
-      chmodSync(join(dir, 'bin', 'countersign'), 0o755);
-    });
-    after(() => rmSync(dir, { recursive: true, force: true }));
-
-    /** A checkout whose scripts/deploy.sh records each deploy, and the job's environment. */
-    function runner(runId: string, version: string) {
-      const work = mkdtempSync(join(dir, 'work-'));
-      mkdirSync(join(work, 'scripts'));
-      mkdirSync(join(work, 'tmp'));
-      writeFileSync(join(work, 'scripts', 'deploy.sh'), `#!/bin/sh\necho "$1 $2" >> "${join(work, 'deploys.log')}"\n`);
-      chmodSync(join(work, 'scripts', 'deploy.sh'), 0o755);
-      const expressions: Record<string, string> = {
-        'vars.COUNTERSIGN_URL': w.gw.url,
-        'secrets.COUNTERSIGN_AGENT_KEY': w.keys.agent,
-        'inputs.version': version,
-      };
-      const base = {
-        ...childEnv({}),
-        PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
-        GITHUB_RUN_ID: runId,
-        GITHUB_RUN_ATTEMPT: '1',
-        GITHUB_ACTOR: 'octocat',
-        RUNNER_TEMP: join(work, 'tmp'),
-      };
-      return {
-        deploys: () => (existsSync(join(work, 'deploys.log')) ? readFileSync(join(work, 'deploys.log'), 'utf8') : ''),
-        /** Runs the job's `run:` steps in order, as GitHub does (bash -e), stopping at the first that fails. */
-        async steps(onStart?: (step: string, run: Running) => Promise<void>) {
-          const jobEnv = evaluate(job.env, expressions);
-          let log = '';
-          for (const step of job.steps) {
-            if (step.run === undefined || step.name === 'Install the Countersign CLI') continue;
-            const env = { ...base, ...jobEnv, ...evaluate(step.env ?? {}, expressions) };
-            const run = start(['bash', '-e', '-c', substitute(step.run, expressions)], env, '', { cwd: work });
-            if (onStart) await onStart(step.name ?? '', run);
-            const r = await run.done;
-            log += r.stdout + r.stderr;
-            if (r.code !== 0) return { failedAt: step.name, code: r.code, log };
-          }
-          return { failedAt: undefined, code: 0, log };
-        },
-      };
-    }
-
-    test('an approved, edited version is deployed once and reported; the step run again exits 14 without deploying', async () => {
-      const ci = runner('9001', '1.4.2');
-      let id = '';
-      const job1 = await ci.steps(async (step, run) => {
-        if (!step.startsWith('Ask a person')) return;
-        id = await waitingId(run);
-        const r = await review(w, id, w.keys.alice, { decision: 'approve', arguments: { env: 'production', version: '1.4.3' } });
-        assert.equal(r.status, 200, JSON.stringify(r.body));
-      });
-      assert.equal(job1.code, 0, job1.log);
-      assert.equal(ci.deploys(), 'production 1.4.3\n', 'the edited version, once');
-      const a = await action(id);
-      assert.equal(a.status, 'executed', 'the last step reported the result');
-      assert.equal(a.purpose, 'deploy 1.4.2 to production (workflow run 9001, started by octocat)');
-      assert.equal(a.session_id, 'github-run-9001');
-
-      const job2 = await ci.steps();
-      assert.equal(job2.failedAt, 'Ask a person to approve the deploy');
-      assert.equal(job2.code, 14, job2.log);
-      assert.equal(ci.deploys(), 'production 1.4.3\n', 'not deployed a second time');
-    });
-
-    test("a denial fails the job with the reviewer's reason in the log, and nothing is deployed", async () => {
-      const ci = runner('9002', '1.5.0');
-      const job1 = await ci.steps(async (step, run) => {
-        if (!step.startsWith('Ask a person')) return;
-        const id = await waitingId(run);
-        assert.equal((await review(w, id, w.keys.alice, { decision: 'deny', reason: 'not during the freeze' })).status, 200);
-      });
-      assert.equal(job1.failedAt, 'Ask a person to approve the deploy');
-      assert.equal(job1.code, 10);
-      assert.match(job1.log, /Denied by alice@example\.com: not during the freeze/);
-      assert.match(job1.log, /::error title=Deploy not approved::denied: not during the freeze \(exit 10\)/);
-      assert.equal(ci.deploys(), '');
-    });
-  });
 });
 
 forEachDialect('countersign propose, on a gateway with a fake clock', (dialect) => {
@@ -409,30 +242,3 @@ forEachDialect('countersign propose, on a gateway with a fake clock', (dialect) 
     }
   });
 });
-
-interface Step {
-  name?: string;
-  run?: string;
-  env?: Record<string, string>;
-}
-
-/** The `deploy` job of the workflow YAML in docs/ci.md, as GitHub would read it. */
-function deployJob(): { env: Record<string, string>; steps: Step[] } {
-  const doc = readFileSync(join(REPO_ROOT, 'docs', 'ci.md'), 'utf8');
-  const block = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] as string).find((y) => y.includes('jobs:'));
-  assert.ok(block, 'docs/ci.md has a workflow YAML block');
-  return (parseYaml(block) as { jobs: { deploy: { env: Record<string, string>; steps: Step[] } } }).jobs.deploy;
-}
-
-/** `${{ expr }}` replaced from `values`; an expression the test does not know fails it, so the doc cannot grow one unnoticed. */
-function substitute(text: string, values: Record<string, string>): string {
-  return text.replace(/\$\{\{\s*([\w.-]+)\s*\}\}/g, (_, expr: string) => {
-    const v = values[expr];
-    assert.ok(v !== undefined, `docs/ci.md uses \${{ ${expr} }}, which this test does not provide`);
-    return v;
-  });
-}
-
-function evaluate(env: Record<string, string>, values: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, substitute(String(v), values)]));
-}
