@@ -92,17 +92,21 @@ forEachDialect('the GitHub Actions job in docs/ci.md', (dialect) => {
     assert.equal(ci.deploys(), 'production 1.4.3\n', 'not deployed a second time');
   });
 
-  test("a denial fails the job with the reviewer's reason in the log, and nothing is deployed", async () => {
+  test("a denial fails the job with the reviewer's reason in the log (on one line), and nothing is deployed", async () => {
     const ci = runner('9002', '1.5.0');
     const job1 = await ci.steps(async (step, run) => {
       if (!step.startsWith('Ask a person')) return;
       const id = await waitingId(run);
-      assert.equal((await review(w, id, w.keys.alice, { decision: 'deny', reason: 'not during the freeze' })).status, 200);
+      assert.equal(
+        (await review(w, id, w.keys.alice, { decision: 'deny', reason: 'not during the freeze\n::warning::a line of its own' })).status,
+        200,
+      );
     });
     assert.equal(job1.failedAt, 'Ask a person to approve the deploy');
     assert.equal(job1.code, 10);
     assert.match(job1.log, /Denied by alice@example\.com: not during the freeze/);
-    assert.match(job1.log, /::error title=Deploy not approved::denied: not during the freeze \(exit 10\)/);
+    assert.match(job1.log, /::error title=Deploy not approved::denied: not during the freeze ::warning::a line of its own \(exit 10\)/);
+    assert.doesNotMatch(job1.log, /^::warning/m, "the reviewer's text cannot start a workflow command of its own");
     assert.equal(ci.deploys(), '');
   });
 });
