@@ -108,11 +108,24 @@ forEachDialect('countersign propose', (dialect) => {
     assert.match(r.stderr, /Denied by alice@example\.com: not during the freeze/);
   });
 
-  test('a policy denial exits 10 at once, without waiting', async () => {
-    const r = exits(await propose(['--tool', 'drop_database', '--args', '{"name":"prod"}']).done, 10);
+  test('a policy denial exits 10 at once, without waiting; --json prints one line, and the url follows --review-url', async () => {
+    const r = exits(
+      await propose([
+        '--tool',
+        'drop_database',
+        '--args',
+        '{"name":"prod"}',
+        '--json',
+        '--review-url',
+        'https://cs.example.com/review/{id}',
+      ]).done,
+      10,
+    );
+    assert.equal(r.stdout.split('\n').length, 2, 'one line of JSON and its newline');
     assert.equal(json(r).status, 'denied');
     assert.equal(json(r).reason, 'databases are never dropped from CI');
     assert.equal(json(r).decided_by.type, 'policy');
+    assert.equal(json(r).url, `https://cs.example.com/review/${json(r).id}`);
   });
 
   test('an action the agent withdraws while the command waits exits 12', async () => {
