@@ -35,3 +35,42 @@ export function exitCode(code: ErrorCode): number {
       return assertNever(code, 'error code');
   }
 }
+
+/**
+ * How `countersign propose` ended when nothing failed: the decision itself. These start at 10 so a
+ * script can tell "a person said no" from "the command could not ask" (the error codes above, 1–8).
+ * Only `approved` is 0, so `countersign propose … && deploy` never runs anything else. Documented in docs/ci.md.
+ */
+export type Outcome = 'approved' | 'denied' | 'expired' | 'cancelled' | 'pending' | 'already_redeemed';
+
+export function outcomeExitCode(outcome: Outcome): number {
+  switch (outcome) {
+    case 'approved':
+      return 0;
+    case 'denied':
+      return 10;
+    case 'expired':
+      return 11;
+    case 'cancelled':
+      return 12;
+    // Not decided yet (no --wait, or --timeout ran out): the action stays pending at the gateway.
+    case 'pending':
+      return 13;
+    // --redeem found the approval's receipt already used: an earlier run holds the licence (it may have run).
+    case 'already_redeemed':
+      return 14;
+    default:
+      return assertNever(outcome, 'outcome');
+  }
+}
+
+/**
+ * Thrown by a command that has printed its result and wants a particular exit status (main() returns it):
+ * commander has no way for an action to return one, and process.exit() could cut off piped output.
+ */
+export class ExitStatus extends Error {
+  constructor(readonly status: number) {
+    super(`exit ${status}`);
+    this.name = 'ExitStatus';
+  }
+}

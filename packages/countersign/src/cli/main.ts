@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { isCsError } from '../lib/errors.js';
-import { exitCode } from './exit-codes.js';
+import { ExitStatus, exitCode } from './exit-codes.js';
 import { buildProgram } from './program.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -12,6 +12,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof ExitStatus) return e.status;
     if (isCsError(e)) {
       err(`error (${e.code}): ${e.message}`);
       return exitCode(e.code);

@@ -23,9 +23,10 @@ export function safeLine(text: string): string {
  * JSON for a terminal: JSON.stringify escapes only controls below U+0020, so
  * C1 controls (U+0080–U+009F, which include a CSI introducer), line/paragraph
  * separators and bidi overrides are escaped too. The output is still valid JSON.
+ * `indent` 0 gives one line (for scripts that read JSON lines).
  */
-export function safeJson(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
+export function safeJson(value: unknown, indent = 2): string {
+  return JSON.stringify(value, null, indent).replace(
     /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );

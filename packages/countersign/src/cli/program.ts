@@ -16,6 +16,7 @@ export const COMMAND_MODULES: Record<string, () => Promise<Register>> = {
   policy: async () => (await import('./commands/policy.js')).registerPolicy,
   grants: async () => (await import('./commands/grants.js')).registerGrants,
   mcp: async () => (await import('./commands/mcp.js')).registerMcp,
+  propose: async () => (await import('./commands/propose.js')).registerPropose,
 };
 
 /** Which module registers each top-level command (a test checks this against what the modules register). */
@@ -34,6 +35,7 @@ export const MODULE_OF_COMMAND: Record<string, keyof typeof COMMAND_MODULES> = {
   policy: 'policy',
   grants: 'grants',
   mcp: 'mcp',
+  propose: 'propose',
 };
 
 /** The program with the commands `argv` can reach: one group for a known command, none for --version, all of them for help or a typo. */
