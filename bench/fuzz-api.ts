@@ -26,7 +26,7 @@ import { verifyAudit } from '../packages/countersign/src/domain/audit/verify-aud
 import { addAgent } from '../packages/countersign/src/domain/identities/add-agent.js';
 import { addUser } from '../packages/countersign/src/domain/identities/add-user.js';
 import { startGateway } from '../packages/countersign/src/gateway.js';
-import { type FuzzRequest, makeRequest, operationsOf, seededRng } from '../packages/countersign/test/fuzz-requests.js';
+import { FUZZ_POLICY, type FuzzRequest, makeRequest, operationsOf, seededRng } from '../packages/countersign/test/fuzz-requests.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,14 +49,6 @@ const DEADLINE = Date.now() + Number(args['max-seconds']) * 1000;
 const STALL_MS = 10_000;
 const SLOW_MS = 1000;
 const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const POLICY = `
-policy:
-  default: review
-  rules:
-    - name: reads
-      when: tool == "read"
-      effect: allow
-`;
 
 const ADMIN = { type: 'admin' as const, id: 'fuzz' };
 const dir = mkdtempSync(join(tmpdir(), 'cs-fuzz-'));
@@ -65,7 +57,7 @@ const base = loadConfig({
   env: {},
   overrides: { dataDir: dir, port: 0, host: '127.0.0.1', ...(schema ? { databaseUrl: PG_URL } : {}) },
 });
-const config = { ...base, ...policySection(ConfigFileSchema.parse(parseYaml(POLICY))) };
+const config = { ...base, ...policySection(ConfigFileSchema.parse(parseYaml(FUZZ_POLICY))) };
 const gw = await startGateway(config, { listen: true, logger: pino({ level: 'silent' }), ...(schema ? { schema } : {}) });
 const url = new URL(gw.url);
 if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') throw new Error(`refusing to fuzz a non-loopback address ${gw.url}`);

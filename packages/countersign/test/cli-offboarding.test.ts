@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { childEnv, exits, KEY_LINE, serve, stop } from './cli-serve-helpers.js';
+import { childEnv, exits, fetchApi, KEY_LINE, serve, stop } from './cli-serve-helpers.js';
 import { runCli } from './helpers.js';
 import { SseClient } from './sse-client.js';
 
@@ -19,15 +19,7 @@ describe('offboarding from the countersign CLI', () => {
   let url = '';
   const keys = { ada: '', alice: '', bob: '', agent: '' };
   const admin = (...args: string[]) => runCli([...args, '--data', dir], childEnv());
-  const api = async (method: 'GET' | 'POST', path: string, key: string, body?: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies; the assertions check their shape
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const api = (method: 'GET' | 'POST', path: string, key: string, body?: unknown) => fetchApi(url, method, path, key, body);
 
   before(async () => {
     const s = await serve(['--data', dir]);

@@ -46,3 +46,14 @@ export async function stop(proc: ChildProcess | undefined): Promise<void> {
   proc.kill('SIGTERM');
   await exited;
 }
+
+/** A JSON request to a gateway over real HTTP, as the CLI's users and agents make them. */
+export async function fetchApi(base: string, method: 'GET' | 'POST', path: string, key: string, body?: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies; the assertions check their shape
+  return { status: res.status, body: (await res.json()) as any };
+}

@@ -20,6 +20,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { fetchApi } from './cli-serve-helpers.js';
 import { CLI_MAIN, type CliResult, REPO_ROOT, runCli } from './helpers.js';
 
 const KEY_LINE = /^cs_[0-9a-f]{12}_[A-Za-z0-9_-]{43}\n$/;
@@ -64,15 +65,7 @@ describe('the countersign CLI', () => {
   const admin = (...args: string[]) => run([...args, '--data', dir]);
   /** A people-facing command with COUNTERSIGN_URL and COUNTERSIGN_KEY set. */
   const as = (key: string, ...args: string[]) => run(args, { COUNTERSIGN_URL: url, COUNTERSIGN_KEY: key });
-  const api = async (method: 'GET' | 'POST', path: string, key: string, body?: unknown) => {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    // biome-ignore lint/suspicious/noExplicitAny: JSON bodies; the assertions check their shape
-    return { status: res.status, body: (await res.json()) as any };
-  };
+  const api = (method: 'GET' | 'POST', path: string, key: string, body?: unknown) => fetchApi(url, method, path, key, body);
   const propose = async (body: Record<string, unknown> = {}) => {
     const r = await api('POST', '/v1/actions', keys.agent, { tool: 'deploy', arguments: { env: 'production' }, ...body });
     assert.equal(r.status, 201, JSON.stringify(r.body));

@@ -2,17 +2,9 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { verifyAudit } from '../src/domain/audit/verify-audit.js';
-import { type FuzzContext, type FuzzRequest, makeRequest, operationsOf, seededRng } from './fuzz-requests.js';
+import { FUZZ_POLICY, type FuzzContext, type FuzzRequest, makeRequest, operationsOf, seededRng } from './fuzz-requests.js';
 import { call, forEachDialect, propose, type World, withPolicy, world } from './helpers.js';
 
-const POLICY = `
-policy:
-  default: review
-  rules:
-    - name: reads
-      when: tool == "read"
-      effect: allow
-`;
 /** Enough to reach every route many times over, small enough for CI on a shared 2-core machine. */
 const REQUESTS = { sqlite: 3000, postgres: 1200 } as const;
 const CONCURRENCY = 8;
@@ -64,7 +56,7 @@ async function seed(w: World): Promise<string[]> {
 forEachDialect('fuzzing every route of the OpenAPI document', (dialect) => {
   let w: World;
   before(async () => {
-    w = await world(dialect, { config: withPolicy(POLICY) });
+    w = await world(dialect, { config: withPolicy(FUZZ_POLICY) });
   });
   after(async () => w.close());
 

@@ -293,3 +293,13 @@ export function makeRequest(doc: Schema, op: Operation, ctx: FuzzContext, rng: R
   }
   return req;
 }
+
+/** The policy the boundary tests and the fuzzer run under: `read` passes at once, anything else waits for review. */
+export const FUZZ_POLICY = `
+policy:
+  default: review
+  rules:
+    - name: reads
+      when: tool == "read"
+      effect: allow
+`;

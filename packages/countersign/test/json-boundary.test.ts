@@ -2,16 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { canonicalJson } from '../src/lib/canonical.js';
+import { FUZZ_POLICY } from './fuzz-requests.js';
 import { type ApiResponse, call, forEachDialect, propose, type World, withPolicy, world } from './helpers.js';
-
-const POLICY = `
-policy:
-  default: review
-  rules:
-    - name: reads
-      when: tool == "read"
-      effect: allow
-`;
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
@@ -185,7 +177,7 @@ forEachDialect('the JSON boundary', (dialect) => {
   let w: World;
   let s: Setup;
   before(async () => {
-    w = await world(dialect, { config: withPolicy(POLICY) });
+    w = await world(dialect, { config: withPolicy(FUZZ_POLICY) });
     const pending = await propose(w, { arguments: { env: 'production' } });
     const redeemed = await call(w, 'POST', '/v1/actions?redeem=true', w.keys.agent, { tool: 'read', arguments: {} });
     const batch = await call(w, 'POST', '/v1/actions/batch', w.keys.agent, { actions: [{ tool: 'deploy', arguments: { b: 1 } }] });
