@@ -50,4 +50,4 @@ done
 # with-gateway.ts runs on the workspace's Node (the first `node` on PATH would be Node 22), the tests on Node 22.
 workspace_node=$(type -a -P node | grep -v "^$node22_bin/" | head -1)
 "$workspace_node" node_modules/tsx/dist/cli.mjs examples/with-gateway.ts \
-  "$node22_bin/node" --test --test-concurrency=1 "${files[@]}"
+  "$node22_bin/node" --test --test-concurrency=1 --test-timeout=120000 "${files[@]}"
