@@ -10,6 +10,7 @@
 #      examples/with-gateway.ts starts on the workspace's Node: the gateway's native SQLite module is built for it.
 #
 # Usage: bash scripts/test-node22-adapters.sh [test file substring…]
+#        bash scripts/test-node22-adapters.sh --example mastra|vercel-ai-v7   runs adapters-node22/examples/NAME.ts
 #        COUNTERSIGN_NODE22_UPDATE_LOCK=1 … refreshes adapters-node22/package-lock.json (npm install, not npm ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,13 +42,20 @@ if grep -q EBADENGINE "$install_log"; then
 fi
 (cd "$project" && node node_modules/typescript/bin/tsc -p tsconfig.json)
 
+# with-gateway.ts runs on the workspace's Node (the first `node` on PATH is now Node 22), the tests on Node 22.
+workspace_node=$(type -a -P node | grep -v "^$node22_bin/" | head -1)
+with_gateway=("$workspace_node" node_modules/tsx/dist/cli.mjs examples/with-gateway.ts)
+
+if [ "${1:-}" = --example ]; then
+  example="$project/examples/${2:?usage: --example NAME}.ts"
+  [ -f "$example" ] || { echo "no such example: $example" >&2; exit 1; }
+  exec "${with_gateway[@]}" "$node22_bin/node" "$example"
+fi
+
 files=()
 for f in "$project"/test/*.test.ts; do
   if [ $# -eq 0 ]; then files+=("$f"); else for s in "$@"; do [[ $f == *"$s"* ]] && files+=("$f") && break; done; fi
 done
 [ ${#files[@]} -gt 0 ] || { echo "no test files match: $*" >&2; exit 1; }
 
-# with-gateway.ts runs on the workspace's Node (the first `node` on PATH would be Node 22), the tests on Node 22.
-workspace_node=$(type -a -P node | grep -v "^$node22_bin/" | head -1)
-"$workspace_node" node_modules/tsx/dist/cli.mjs examples/with-gateway.ts \
-  "$node22_bin/node" --test --test-concurrency=1 --test-timeout=120000 "${files[@]}"
+"${with_gateway[@]}" "$node22_bin/node" --test --test-concurrency=1 --test-timeout=120000 "${files[@]}"
