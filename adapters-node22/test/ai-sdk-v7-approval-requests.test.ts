@@ -168,3 +168,36 @@ test('ai 7: a call the policy allows at once never stops generation and runs onc
   const { message } = await resolveToolApprovals(result, tools);
   assert.equal(message, null, 'nothing to answer');
 });
+
+test('ai 7: after a restart, the stored messages are answered by a new process on the same action, and the call runs once', async () => {
+  const name = unique('v7-req-restart');
+  const before = deployTools(name);
+  const model = new MockLanguageModelV4({
+    doGenerate: [toolCalls({ id: unique('call'), name: 'deploy', input: { service: 'api', replicas: 4 } }), text('Deployed.')],
+  });
+  const messages: ModelMessage[] = [{ role: 'user', content: 'Deploy api' }];
+  const first = await generateText({ model, tools: before.tools, messages, stopWhen: stepCountIs(3) });
+  // The process ends here; what survives is the conversation, as stored JSON.
+  const stored = JSON.parse(JSON.stringify([...messages, ...first.response.messages])) as ModelMessage[];
+
+  const after = deployTools(name); // a new process: new client, new tools
+  const deciding = decideWhenPending(name, { decision: 'approve' });
+  const { message, resolutions } = await resolveToolApprovals(stored, after.tools);
+  await deciding;
+  assert.deepEqual(
+    resolutions.map((r) => r.outcome),
+    ['approved'],
+  );
+  assert.ok(message);
+  await generateText({ model, tools: after.tools, messages: [...stored, message], stopWhen: stepCountIs(3) });
+
+  assert.deepEqual(after.ran, [{ service: 'api', replicas: 4 }]);
+  assert.equal(before.ran.length, 0);
+  assert.deepEqual(
+    (await actionsFor(name)).map((a) => a.status),
+    ['executed'],
+    'one action: the new process re-attached to it',
+  );
+  const again = await resolveToolApprovals([...stored, message], after.tools);
+  assert.equal(again.message, null, 'a request already answered in the messages is not answered twice');
+});

@@ -57,7 +57,7 @@ export interface ToolApprovalResolution {
  * Tools wrapped with `withApproval(cs, tool, { mode: 'approval-request' })` (or `withApprovals`) ask the SDK for
  * approval only when Countersign holds the call for review, so generation stops with `tool-approval-request`
  * parts. This function finds each call's action (the same key and body as when the call was proposed, so it
- * also works on requests read back from stored messages in another process), waits for its decision, and
+ * also works on the stored messages read back in another process: pass the message list), waits for its decision, and
  * returns the `tool` message of `tool-approval-response` parts to append before generating again:
  * - approved: the SDK then runs the call, and the tool runs with the **approved** arguments (a reviewer's
  *   edits included) after redeeming the receipt, at most once;
@@ -95,14 +95,26 @@ export async function resolveToolApprovals(
   return { message: content.length === 0 ? null : { role: 'tool', content }, resolutions };
 }
 
-/** The approval requests in a result's content, a message list, or a list of content parts. */
+/**
+ * The approval requests in a result (its `content` parts carry the tool call), or in a list of messages (stored
+ * and read back, e.g. after a restart), where a request names only its `toolCallId` and the call is the
+ * `tool-call` part beside it. Requests already answered by a later `tool-approval-response` are left out.
+ */
 function approvalRequestsIn(source: { readonly content: readonly unknown[] } | readonly unknown[]): ApprovalRequestPart[] {
   const items: readonly unknown[] = Array.isArray(source) ? source : (source as { content: readonly unknown[] }).content;
   const parts = items.flatMap((item) => {
     const content = (item as { content?: unknown }).content;
-    return (item as { role?: unknown }).role !== undefined && Array.isArray(content) ? content : [item];
-  });
-  return parts.filter((p): p is ApprovalRequestPart => (p as { type?: unknown })?.type === 'tool-approval-request');
+    return (item as { role?: unknown }).role !== undefined && Array.isArray(content) ? (content as unknown[]) : [item];
+  }) as { type?: unknown; toolCallId?: string; toolName?: string; input?: unknown; approvalId?: string; toolCall?: unknown }[];
+  const calls = new Map(parts.filter((p) => p.type === 'tool-call').map((p) => [p.toolCallId, p]));
+  const answered = new Set(parts.filter((p) => p.type === 'tool-approval-response').map((p) => p.approvalId));
+  const requests: ApprovalRequestPart[] = [];
+  for (const p of parts) {
+    if (p.type !== 'tool-approval-request' || typeof p.approvalId !== 'string' || answered.has(p.approvalId)) continue;
+    const call = (p.toolCall ?? calls.get(p.toolCallId)) as ApprovalRequestPart['toolCall'] | undefined;
+    if (call) requests.push({ type: 'tool-approval-request', approvalId: p.approvalId, toolCall: call });
+  }
+  return requests;
 }
 
 async function resolveOne(
