@@ -169,3 +169,47 @@ test('Mastra: three parallel calls stop one at a time and are decided independen
   assert.equal(output.text, 'Done.');
   assert.deepEqual((await actionsFor(name)).map((a) => a.status).sort(), ['denied', 'executed', 'executed']);
 });
+
+test('Mastra: approving a call in Mastra alone does not bypass Countersign: the tool waits for the decision and a denial is what the model reads', async () => {
+  const name = unique('mastra-bypass');
+  const callId = unique('call');
+  const { ran, prompts, ops } = deployAgent(name, [
+    toolCalls({ id: callId, name: 'deploy', input: { service: 'api', replicas: 5 } }),
+    text('Refused.'),
+  ]);
+  const first = await ops.generate('Deploy api');
+  assert.equal(first.finishReason, 'suspended');
+  // Someone approves in Mastra directly, without Countersign: the tool's execute still asks Countersign first.
+  const deciding = decideWhenPending(name, { decision: 'deny', reason: 'no one approved this' });
+  const output = await ops.approveToolCallGenerate({ runId: first.runId as string, toolCallId: callId });
+  await deciding;
+
+  assert.equal(ran.length, 0);
+  assert.equal(output.text, 'Refused.');
+  assert.deepEqual(
+    toolResultsIn(prompts[1]).map((r) => r.output),
+    [{ type: 'text', value: `Denied by alice@example.com: no one approved this. The tool "${name}" was not run.` }],
+  );
+});
+
+test('Mastra: a call the policy allows at once is approved in Mastra without a reviewer and runs once', async () => {
+  const name = unique('mastra-allowed');
+  // The gateway's built-in rule passes read-only hints of the agents it trusts (the runner's demo agent).
+  const { ran, tools, ops } = deployAgent(
+    name,
+    [toolCalls({ id: unique('call'), name: 'deploy', input: { service: 'docs', replicas: 1 } }), text('Done.')],
+    { readOnlyHint: true },
+  );
+  const { output, answered } = await answerToolApprovals(ops, await ops.generate('Deploy docs'), tools);
+
+  assert.deepEqual(
+    answered.map((a) => [a.outcome, a.action.decided_by?.type]),
+    [['approved', 'policy']],
+  );
+  assert.deepEqual(ran, [{ service: 'docs', replicas: 1 }]);
+  assert.equal(output.text, 'Done.');
+  assert.deepEqual(
+    (await actionsFor(name)).map((a) => a.status),
+    ['executed'],
+  );
+});
