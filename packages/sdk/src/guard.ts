@@ -84,19 +84,8 @@ export function guard<A extends Record<string, unknown>, R>(
   opts: GuardOptions<A>,
 ): Guarded<A, R> {
   return async (args: A, ctx: CallContext = {}) => {
-    const key = opts.idempotencyKey
-      ? opts.idempotencyKey(args, ctx)
-      : ctx.toolCallId
-        ? `tool-call:${opts.tool}:${ctx.toolCallId}`
-        : undefined;
-    const proposal: ProposedAction = { tool: opts.tool, arguments: args };
-    const resource = resolveOption(opts.resource, args);
-    const purpose = resolveOption(opts.purpose, args);
-    if (resource !== undefined) proposal.resource = resource;
-    if (purpose !== undefined) proposal.purpose = purpose;
-    for (const k of ['annotations', 'session_id', 'parent_id', 'on_behalf_of', 'metadata'] as const) {
-      if (opts[k] !== undefined) (proposal as unknown as Record<string, unknown>)[k] = opts[k];
-    }
+    const key = guardKey(opts, args, ctx);
+    const proposal = guardProposal(opts, args);
     // An action the policy allows at once comes back redeemed: no second round trip before running it.
     const proposed = await client.propose(proposal, key ? { idempotencyKey: key, redeem: true } : { redeem: true });
     if (proposed.status === 'pending' && opts.onPending === 'pause') throw new ApprovalPending(toApprovalRequired(proposed));
@@ -134,6 +123,29 @@ export function guard<A extends Record<string, unknown>, R>(
         return run(client, fn, action, ctx, opts.resumable === true);
     }
   };
+}
+
+/**
+ * The idempotency key guard() uses for a call. Adapters that look a call's action up before guard() runs it
+ * (e.g. to answer a framework's own approval request) use this and {@link guardProposal}, so every look-up
+ * is the same request to the gateway (a different body under a used key is answered with 409).
+ */
+export function guardKey<A extends Record<string, unknown>>(opts: GuardOptions<A>, args: A, ctx: CallContext): string | undefined {
+  if (opts.idempotencyKey) return opts.idempotencyKey(args, ctx);
+  return ctx.toolCallId ? `tool-call:${opts.tool}:${ctx.toolCallId}` : undefined;
+}
+
+/** The body guard() proposes for a call; see {@link guardKey}. */
+export function guardProposal<A extends Record<string, unknown>>(opts: GuardOptions<A>, args: A): ProposedAction {
+  const proposal: ProposedAction = { tool: opts.tool, arguments: args };
+  const resource = resolveOption(opts.resource, args);
+  const purpose = resolveOption(opts.purpose, args);
+  if (resource !== undefined) proposal.resource = resource;
+  if (purpose !== undefined) proposal.purpose = purpose;
+  for (const k of ['annotations', 'session_id', 'parent_id', 'on_behalf_of', 'metadata'] as const) {
+    if (opts[k] !== undefined) (proposal as unknown as Record<string, unknown>)[k] = opts[k];
+  }
+  return proposal;
 }
 
 async function run<A extends Record<string, unknown>, R>(

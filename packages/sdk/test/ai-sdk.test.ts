@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { generateText, jsonSchema, stepCountIs, tool } from 'ai';
+import { generateText, jsonSchema, type ModelMessage, stepCountIs, tool } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { call, type World, world } from '../../countersign/test/helpers.js';
-import { withApproval, withApprovals } from '../src/adapters/ai-sdk.js';
+import { resolveToolApprovals, withApproval, withApprovals } from '../src/adapters/ai-sdk.js';
 import { type Action, createClient, isRefusal } from '../src/index.js';
 import { decideWhenPending as decide } from './support.js';
 
@@ -182,4 +182,61 @@ test('three tool calls in one step are decided independently: two run, one is re
   );
   const all = await call(w, 'GET', '/v1/actions?tool=ai-restart-par', w.keys.alice);
   assert.deepEqual((all.body.items as Action[]).map((a) => a.status).sort(), ['denied', 'executed', 'executed']);
+});
+
+test('ai 6: in approval-request mode a held call stops on the SDK’s approval request; the answers run the edited call and deny the other', async () => {
+  const ran: unknown[] = [];
+  const tools = withApprovals(
+    client(),
+    {
+      deploy: tool({
+        description: 'Deploy a service',
+        inputSchema: serviceSchema,
+        execute: async (args) => {
+          ran.push(args);
+          return `deployed ${args.service} with ${args.replicas}`;
+        },
+      }),
+    },
+    { mode: 'approval-request', toolName: () => 'ai-req-deploy' },
+  );
+  const model = new MockLanguageModelV3({
+    doGenerate: [
+      toolCalls(
+        { id: 'call-ai-req-1', name: 'deploy', input: { service: 'api', replicas: 10 } },
+        { id: 'call-ai-req-2', name: 'deploy', input: { service: 'db', replicas: 1 } },
+      ),
+      text('Done.'),
+    ],
+  });
+  const messages: ModelMessage[] = [{ role: 'user', content: 'Deploy api and db' }];
+  const first = await generateText({ model, tools, messages, stopWhen: stepCountIs(3) });
+  assert.equal(first.content.filter((p) => p.type === 'tool-approval-request').length, 2);
+  assert.equal(ran.length, 0);
+
+  const resolving = resolveToolApprovals(first, tools);
+  await decideWhenPending('ai-req-deploy', { decision: 'approve', arguments: { service: 'api', replicas: 2 } }, (a) => a.service === 'api');
+  await decideWhenPending('ai-req-deploy', { decision: 'deny', reason: 'db is frozen' }, (a) => a.service === 'db');
+  const { message, resolutions } = await resolving;
+  assert.deepEqual(
+    resolutions.map((r) => r.outcome),
+    ['approved', 'denied'],
+  );
+  assert.ok(message);
+  messages.push(...first.response.messages, message);
+  await generateText({ model, tools, messages, stopWhen: stepCountIs(3) });
+
+  assert.deepEqual(ran, [{ service: 'api', replicas: 2 }]);
+  assert.deepEqual(
+    toolResultsIn(model.doGenerateCalls[1] as CallOptions).map((r) => [r.toolCallId, r.output]),
+    [
+      ['call-ai-req-1', { type: 'text', value: 'deployed api with 2' }],
+      [
+        'call-ai-req-2',
+        { type: 'execution-denied', reason: 'Denied by alice@example.com: db is frozen. The tool "ai-req-deploy" was not run.' },
+      ],
+    ],
+  );
+  const all = await call(w, 'GET', '/v1/actions?tool=ai-req-deploy', w.keys.alice);
+  assert.deepEqual((all.body.items as Action[]).map((a) => a.status).sort(), ['denied', 'executed']);
 });

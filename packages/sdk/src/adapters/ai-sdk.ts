@@ -1,7 +1,10 @@
 /**
- * Countersign for the Vercel AI SDK (`ai` 6): put human approval in front of `tool({...})` calls.
+ * Countersign for the Vercel AI SDK (`ai` 6 and 7): put human approval in front of `tool({...})` calls.
  *
- * Import from `@countersign/sdk/ai-sdk`; `ai` is an optional peer dependency of the SDK.
+ * Import from `@countersign/sdk/ai-sdk`; `ai` is an optional peer dependency of the SDK. One adapter serves
+ * both majors: the parts it uses (`tool()`'s `execute`, `toModelOutput`, `needsApproval`, the
+ * `execution-denied` output and the `tool-approval-request` / `tool-approval-response` parts) have the same
+ * shape in both.
  *
  * @example
  * import { generateText, stepCountIs, tool } from 'ai';
@@ -16,6 +19,22 @@ import { asSchema, type Tool, type ToolExecutionOptions, type ToolSet } from 'ai
 import canonicalizeImpl from 'canonicalize';
 import type { Client } from '../client.js';
 import { type GuardOptions, guard, isRefusal, type Refusal } from '../guard.js';
+import { type Arguments, createGate, GATE, type Gate, isArguments } from './ai-sdk/gate.js';
+
+export {
+  type ResolveToolApprovalsOptions,
+  resolveToolApprovals,
+  type ToolApprovalResolution,
+} from './ai-sdk/approval-requests.js';
+
+/**
+ * How a call held for review is handled:
+ * - `'wait'` (default): the tool's `execute` waits for the decision, inside the generation;
+ * - `'approval-request'`: the tool's `needsApproval` asks the AI SDK for approval while Countersign holds the
+ *   call, so generation stops with a `tool-approval-request` part (a call the policy decides at once never
+ *   stops); answer it with {@link resolveToolApprovals} and generate again.
+ */
+export type ToolApprovalMode = 'wait' | 'approval-request';
 
 /** Options for {@link withApproval}: everything {@link GuardOptions} takes, plus how the model reads a refusal. */
 export interface ToolApprovalOptions<A extends Record<string, unknown>> extends GuardOptions<A> {
@@ -27,6 +46,8 @@ export interface ToolApprovalOptions<A extends Record<string, unknown>> extends 
    * - `'json'`: the whole {@link Refusal} object.
    */
   refusalOutput?: 'execution-denied' | 'text' | 'json';
+  /** See {@link ToolApprovalMode} (default `'wait'`). */
+  mode?: ToolApprovalMode;
   /**
    * When a reviewer edited the arguments, check them against the tool's `inputSchema` before running
    * (default `true`). Edited arguments that fail the schema are reported as a failed run and never executed.
@@ -92,7 +113,12 @@ export function withApproval<T extends Tool>(client: Client, tool: T, options: T
   if (typeof execute !== 'function') {
     throw new TypeError(`withApproval: the tool "${options.tool}" has no execute function, so there is nothing to gate`);
   }
-  const { refusalOutput = 'execution-denied', validateEditedArguments = true, ...guardOptions } = options;
+  const { refusalOutput = 'execution-denied', validateEditedArguments = true, mode = 'wait', ...guardOptions } = options;
+  if (mode === 'approval-request' && tool.needsApproval !== undefined) {
+    throw new TypeError(
+      `withApproval: leave out needsApproval on "${options.tool}"; the Countersign policy decides which calls need a person`,
+    );
+  }
   const schema = tool.inputSchema === undefined ? undefined : asSchema(tool.inputSchema);
   const originalToModelOutput = tool.toModelOutput as
     | ((o: { toolCallId: string; input: unknown; output: unknown }) => ToolResultOutput | PromiseLike<ToolResultOutput>)
@@ -122,7 +148,25 @@ export function withApproval<T extends Tool>(client: Client, tool: T, options: T
     return typeof o.output === 'string' ? { type: 'text', value: o.output } : { type: 'json', value: (o.output ?? null) as never };
   };
 
-  return { ...tool, execute: gatedExecute, toModelOutput } as unknown as ApprovalTool<T>;
+  if (mode === 'wait') return { ...tool, execute: gatedExecute, toModelOutput } as unknown as ApprovalTool<T>;
+  const gate = createGate(client, guardOptions as GuardOptions<Arguments>);
+  return { ...tool, execute: gatedExecute, toModelOutput, needsApproval: heldForReview(gate), [GATE]: gate } as unknown as ApprovalTool<T>;
+}
+
+/**
+ * needsApproval: proposes the call (without redeeming: `execute` redeems when it runs) and asks the SDK for
+ * approval when Countersign held it for review: still pending, or decided by a person since. Decided at once
+ * (a rule, a grant), the call goes straight to `execute`, which runs it or hands the model the refusal.
+ * A call a person approved must still answer true: `ai` 6 asks again when generation resumes and turns an
+ * approval for a call that "does not require approval" into a denial.
+ */
+function heldForReview(gate: Gate) {
+  return async (input: unknown, options: { toolCallId: string }): Promise<boolean> => {
+    input ??= {}; // as gatedExecute proposes a call without arguments
+    if (!isArguments(input)) throw new TypeError(`the arguments of "${gate.tool}" are not a JSON object`);
+    const action = await gate.propose(input, options.toolCallId);
+    return action.status === 'pending' || action.decided_by?.type === 'user';
+  };
 }
 
 /**
