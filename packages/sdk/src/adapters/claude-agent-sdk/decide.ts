@@ -1,6 +1,6 @@
 import type { Client } from '../../client.js';
 import { CountersignError, refusalMessage } from '../../errors.js';
-import type { GuardOptions } from '../../guard.js';
+import { type GuardOptions, guardProposal } from '../../guard.js';
 import type { Action, ProposedAction } from '../../types.js';
 
 /** A tool call's input as Countersign sees it: the JSON object the model sent. */
@@ -104,19 +104,11 @@ async function redeemed(client: Client, tool: string, action: Action): Promise<V
   return { kind: 'allow', input: action.arguments, action };
 }
 
-/** The proposal for one tool use: the same body for every look-up of it, as the idempotency key requires. */
+/** The proposal for one tool use: guard()'s body, so every look-up of it is the same request, as the idempotency key requires. */
 function proposalFor(tool: string, options: ToolUseProposalOptions, toolName: string, input: Arguments): ProposedAction {
-  const proposal: ProposedAction = { tool, arguments: input };
   const resource = typeof options.resource === 'function' ? options.resource(toolName, input) : options.resource;
   const purpose = typeof options.purpose === 'function' ? options.purpose(toolName, input) : options.purpose;
-  if (resource !== undefined) proposal.resource = resource;
-  if (purpose !== undefined) proposal.purpose = purpose;
-  if (options.annotations !== undefined) proposal.annotations = options.annotations;
-  if (options.session_id !== undefined) proposal.session_id = options.session_id;
-  if (options.parent_id !== undefined) proposal.parent_id = options.parent_id;
-  if (options.on_behalf_of !== undefined) proposal.on_behalf_of = options.on_behalf_of;
-  if (options.metadata !== undefined) proposal.metadata = options.metadata;
-  return proposal;
+  return guardProposal({ ...options, tool, resource, purpose }, input);
 }
 
 /** The SDK hands hooks `tool_input: unknown`; only a JSON object can be proposed. */

@@ -1,7 +1,7 @@
 import type { Tool } from '@openai/agents';
 import type { Client } from '../../client.js';
-import type { GuardOptions } from '../../guard.js';
-import type { Action, ProposedAction } from '../../types.js';
+import { type GuardOptions, guardProposal } from '../../guard.js';
+import type { Action } from '../../types.js';
 
 /** A call's arguments as Countersign sees them: the JSON object the model sent. */
 export type Arguments = Record<string, unknown>;
@@ -34,31 +34,16 @@ export function createGate(client: Client, tool: string, options: ProposalOption
   return {
     client,
     tool,
-    propose: (args, callId) => client.propose(proposalFor(tool, options, args), { idempotencyKey: callKey(tool, callId) }),
+    propose: (args, callId) => client.propose(guardProposal({ ...options, tool }, args), { idempotencyKey: callKey(tool, callId) }),
   };
 }
 
-/** The idempotency key of one tool call; the same derivation as guard()'s default. */
+/**
+ * The idempotency key of one tool call; the same derivation as guard()'s default. The body is guard()'s too
+ * (guardProposal): the gateway answers a different body under a key already used with 409.
+ */
 export function callKey(tool: string, callId: string): string {
   return `tool-call:${tool}:${callId}`;
-}
-
-/**
- * The body guard() proposes for these options. It must stay field for field the same: the gateway answers a
- * different body under an idempotency key already used with 409 instead of the earlier action.
- */
-function proposalFor(tool: string, options: ProposalOptions, args: Arguments): ProposedAction {
-  const proposal: ProposedAction = { tool, arguments: args };
-  const resource = typeof options.resource === 'function' ? options.resource(args) : options.resource;
-  const purpose = typeof options.purpose === 'function' ? options.purpose(args) : options.purpose;
-  if (resource !== undefined) proposal.resource = resource;
-  if (purpose !== undefined) proposal.purpose = purpose;
-  if (options.annotations !== undefined) proposal.annotations = options.annotations;
-  if (options.session_id !== undefined) proposal.session_id = options.session_id;
-  if (options.parent_id !== undefined) proposal.parent_id = options.parent_id;
-  if (options.on_behalf_of !== undefined) proposal.on_behalf_of = options.on_behalf_of;
-  if (options.metadata !== undefined) proposal.metadata = options.metadata;
-  return proposal;
 }
 
 /** The gate of an approval tool; undefined for any other tool. */
