@@ -20,12 +20,14 @@ import canonicalizeImpl from 'canonicalize';
 import type { Client } from '../client.js';
 import { type GuardOptions, guard, isRefusal, type Refusal } from '../guard.js';
 import { type Arguments, createGate, GATE, type Gate, isArguments } from './ai-sdk/gate.js';
+import { withApprovedAction } from './approved-action.js';
 
 export {
   type ResolveToolApprovalsOptions,
   resolveToolApprovals,
   type ToolApprovalResolution,
 } from './ai-sdk/approval-requests.js';
+export { approvedAction } from './approved-action.js';
 
 /**
  * How a call held for review is handled:
@@ -128,14 +130,16 @@ export function withApproval<T extends Tool>(client: Client, tool: T, options: T
     const args = (input ?? {}) as ToolArgs<T>;
     const run = guard(
       client,
-      async (approved: ToolArgs<T>) => {
+      async (approved: ToolArgs<T>, ctx) => {
+        // The tool reads its action with approvedAction(options), e.g. as the parent_id of a subagent's calls.
+        const options = ctx.action ? withApprovedAction(execOptions, ctx.action) : execOptions;
         let runWith: unknown = approved;
         if (validateEditedArguments && schema?.validate && canonicalize(approved) !== canonicalize(args)) {
           const checked = await schema.validate(approved);
           if (!checked.success) throw new Error(`the approved arguments do not match the tool's input schema: ${checked.error.message}`);
           runWith = checked.value;
         }
-        return drain(await execute(runWith, execOptions));
+        return drain(await execute(runWith, options));
       },
       guardOptions,
     );

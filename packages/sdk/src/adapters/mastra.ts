@@ -22,6 +22,7 @@
 import type { Client } from '../client.js';
 import { type MastraApprovalOptions, type MastraToolLike, withApproval } from './mastra/approval-tool.js';
 
+export { approvedAction } from './approved-action.js';
 export {
   type AnsweredApproval,
   type AnswerToolApprovalsOptions,

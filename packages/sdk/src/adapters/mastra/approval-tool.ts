@@ -2,6 +2,7 @@ import canonicalizeImpl from 'canonicalize';
 import type { Client } from '../../client.js';
 import { type GuardOptions, guard, guardKey, guardProposal, isRefusal } from '../../guard.js';
 import type { Action } from '../../types.js';
+import { withApprovedAction } from '../approved-action.js';
 
 /** A call's arguments as Countersign sees them: the JSON object the tool received. */
 export type Arguments = Record<string, unknown>;
@@ -102,11 +103,13 @@ export function withApproval<T extends MastraToolLike>(client: Client, tool: T, 
     const args = (input ?? {}) as Arguments;
     const run = guard(
       client,
-      async (approved: Arguments) => {
+      async (approved: Arguments, ctx) => {
+        // The tool reads its action with approvedAction(context), e.g. as the parent_id of a subagent's calls.
+        const runContext = ctx.action ? withApprovedAction(context, ctx.action) : context;
         // Unedited, the call runs with the input Mastra already parsed (defaults, transforms); edited, with the edit.
-        if (canonicalize(approved) === canonicalize(args)) return execute(input, context);
+        if (canonicalize(approved) === canonicalize(args)) return execute(input, runContext);
         const runWith = validateEditedArguments && schema ? await validate(schema, approved, name) : approved;
-        return execute(runWith, context);
+        return execute(runWith, runContext);
       },
       guardOptions,
     );
