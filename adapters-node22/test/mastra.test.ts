@@ -4,55 +4,9 @@ import { answerToolApprovals, withApprovals } from '@countersign/sdk/mastra';
 import { Mastra } from '@mastra/core';
 import { Agent } from '@mastra/core/agent';
 import { createTool } from '@mastra/core/tools';
-import { MockLanguageModelV3 } from 'ai/test';
 import { z } from 'zod';
+import { scriptedModel, type Turn, toolResultsIn } from './mastra-model.ts';
 import { actionsFor, agent, decideWhenPending, text, toolCalls, unique } from './support.ts';
-
-type Turn = ReturnType<typeof toolCalls> | ReturnType<typeof text>;
-
-/**
- * A scripted model for Mastra: each call (generate or stream; Mastra streams) answers the next turn, and the
- * prompts it was sent are kept, so a test can read what the model was shown.
- */
-function scriptedModel(turns: Turn[]) {
-  const prompts: unknown[][] = [];
-  const next = (prompt: unknown[]) => {
-    prompts.push(prompt);
-    const turn = turns.shift();
-    if (!turn) throw new Error('the scripted model has no turn left');
-    return turn;
-  };
-  const model = new MockLanguageModelV3({
-    doGenerate: async (options) => next(options.prompt),
-    doStream: async (options) => {
-      const turn = next(options.prompt);
-      const parts: unknown[] = [{ type: 'stream-start', warnings: [] }];
-      for (const c of turn.content) {
-        if (c.type === 'text')
-          parts.push({ type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: c.text }, { type: 'text-end', id: 't' });
-        else parts.push(c);
-      }
-      parts.push({ type: 'finish', finishReason: turn.finishReason, usage: turn.usage });
-      return {
-        stream: new ReadableStream({
-          start(controller) {
-            for (const p of parts) controller.enqueue(p);
-            controller.close();
-          },
-        }),
-      } as never;
-    },
-  });
-  return { model, prompts };
-}
-
-/** The tool results (and their outputs) in one prompt the model was sent. */
-function toolResultsIn(prompt: unknown[] | undefined): { toolCallId: string; output: unknown }[] {
-  return (prompt ?? []).flatMap((m) => {
-    const message = m as { role: string; content: { type: string; toolCallId: string; output: unknown }[] };
-    return message.role === 'tool' ? message.content.filter((p) => p.type === 'tool-result') : [];
-  });
-}
 
 /** A Mastra agent with one gated deploy tool that records what it ran with. */
 function deployAgent(name: string, turns: Turn[], annotations?: { readOnlyHint: boolean }) {
