@@ -35,23 +35,29 @@ export function scriptedModel(turns: Turn[]): MockLanguageModelV3 {
   };
   return new MockLanguageModelV3({
     doGenerate: async () => next(),
-    doStream: async () => {
-      const turn = next();
-      const parts: unknown[] = [{ type: 'stream-start', warnings: [] }];
-      for (const c of turn.content) {
-        if (c.type === 'text')
-          parts.push({ type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: c.text }, { type: 'text-end', id: 't' });
-        else parts.push(c);
-      }
-      parts.push({ type: 'finish', finishReason: turn.finishReason, usage: turn.usage });
-      return {
-        stream: new ReadableStream({
-          start(controller) {
-            for (const p of parts) controller.enqueue(p);
-            controller.close();
-          },
-        }),
-      } as never;
-    },
+    doStream: async () => streamOf(next()),
   });
+}
+
+/** A turn as the stream a provider sends for it (Mastra streams): text as start/delta/end, tool calls as they are. */
+export function streamOf(turn: {
+  content: readonly ({ type: 'text'; text: string } | { type: string })[];
+  finishReason: unknown;
+  usage: unknown;
+}) {
+  const parts: unknown[] = [{ type: 'stream-start', warnings: [] }];
+  for (const c of turn.content) {
+    if (c.type === 'text' && 'text' in c)
+      parts.push({ type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: c.text }, { type: 'text-end', id: 't' });
+    else parts.push(c);
+  }
+  parts.push({ type: 'finish', finishReason: turn.finishReason, usage: turn.usage });
+  return {
+    stream: new ReadableStream({
+      start(controller) {
+        for (const p of parts) controller.enqueue(p);
+        controller.close();
+      },
+    }),
+  } as never;
 }

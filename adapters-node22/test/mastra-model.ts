@@ -1,5 +1,6 @@
 /** The scripted model the Mastra tests share: Mastra streams, so it answers doStream as well as doGenerate. */
 import { MockLanguageModelV3 } from 'ai/test';
+import { streamOf } from '../examples/scripted-model.ts';
 import type { text, toolCalls } from './support.ts';
 
 export type Turn = ReturnType<typeof toolCalls> | ReturnType<typeof text>;
@@ -18,24 +19,7 @@ export function scriptedModel(turns: Turn[]) {
   };
   const model = new MockLanguageModelV3({
     doGenerate: async (options) => next(options.prompt),
-    doStream: async (options) => {
-      const turn = next(options.prompt);
-      const parts: unknown[] = [{ type: 'stream-start', warnings: [] }];
-      for (const c of turn.content) {
-        if (c.type === 'text')
-          parts.push({ type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: c.text }, { type: 'text-end', id: 't' });
-        else parts.push(c);
-      }
-      parts.push({ type: 'finish', finishReason: turn.finishReason, usage: turn.usage });
-      return {
-        stream: new ReadableStream({
-          start(controller) {
-            for (const p of parts) controller.enqueue(p);
-            controller.close();
-          },
-        }),
-      } as never;
-    },
+    doStream: async (options) => streamOf(next(options.prompt)),
   });
   return { model, prompts };
 }

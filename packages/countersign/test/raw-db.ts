@@ -17,7 +17,7 @@ export interface AuditRow {
   hash: string;
 }
 
-/** A direct connection to the world's database, outside the gateway. `?` placeholders on both dialects. */
+/** A direct connection to the world's database, outside the gateway; SQL parameters are written as `?` on both dialects. */
 export interface RawDb {
   run(sql: string, params?: unknown[]): Promise<void>;
   all<T = AuditRow>(sql: string, params?: unknown[]): Promise<T[]>;
