@@ -4,9 +4,22 @@ export interface UsersTable {
   email: string;
   name: string;
   role: string;
-  groups: string;
   created_at: number;
   disabled_at: number | null;
+}
+
+/** Named groups of people (migration 009); stage approvers and IdP group mappings name them. */
+export interface GroupsTable {
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: number;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+  created_at: number;
 }
 
 export interface AgentsTable {
@@ -240,4 +253,6 @@ export interface DB {
   audit_checkpoints: AuditCheckpointsTable;
   signing_keys: SigningKeysTable;
   identity_epoch: IdentityEpochTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
 }

@@ -3,6 +3,7 @@ import type { GrantsTable } from '../../db/types.js';
 import { canonicalJson } from '../../lib/canonical.js';
 import { compileCondition, type PolicyInput } from '../../policy/cel-env.js';
 import type { ProposeActionBody } from '../actions/schemas.js';
+import { groupsOf } from '../identities/memberships.js';
 import type { AgentPrincipal } from '../identities/principal.js';
 import type { Voter } from '../workflow/eligibility.js';
 import type { FrozenWorkflow } from '../workflow/frozen.js';
@@ -47,7 +48,7 @@ export async function useMatchingGrant(
     if (!matches) continue;
     const grantor = await tx.db
       .selectFrom('users')
-      .select(['id', 'email', 'role', 'groups', 'disabled_at'])
+      .select(['id', 'email', 'role', 'disabled_at'])
       .where('id', '=', g.created_by_id)
       .executeTakeFirst();
     if (!grantor || grantor.disabled_at !== null) continue;
@@ -55,7 +56,7 @@ export async function useMatchingGrant(
       id: grantor.id,
       email: grantor.email,
       role: grantor.role as Voter['role'],
-      groups: JSON.parse(grantor.groups) as string[],
+      groups: await groupsOf(tx.db, grantor.id),
     };
     const onBehalfOf = a.input.on_behalf_of?.toLowerCase() ?? null;
     if (canApproveAlone(a.workflow, voter, { agentOwnerId: a.agent.ownerId, onBehalfOf }) !== null) continue;

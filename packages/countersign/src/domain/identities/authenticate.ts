@@ -3,6 +3,7 @@ import { PreparedQuery } from '../../db/prepared.js';
 import type { DB } from '../../db/types.js';
 import { assertNever, CsError } from '../../lib/errors.js';
 import { parseKey, secretMatches } from './api-keys.js';
+import { groupsOf } from './memberships.js';
 import { type Credential, type Principal, ROLES, type Role } from './principal.js';
 
 const BAD_KEY = 'the API key is missing, malformed, unknown or revoked';
@@ -23,7 +24,6 @@ const keyWithPrincipal = new PreparedQuery<{ prefix: string }, Record<string, un
       'u.email',
       'u.name as user_name',
       'u.role',
-      'u.groups',
       'u.disabled_at as user_disabled_at',
       'a.id as agent_id',
       'a.name as agent_name',
@@ -44,7 +44,6 @@ interface KeyRow {
   email: string | null;
   user_name: string | null;
   role: string | null;
-  groups: string | null;
   user_disabled_at: number | null;
   agent_id: string | null;
   agent_name: string | null;
@@ -64,7 +63,7 @@ export async function authenticate(db: Kysely<DB>, key: string | undefined): Pro
   if (!parsed) throw new CsError('unauthenticated', BAD_KEY);
   const row = (await keyWithPrincipal.executeTakeFirst(db, { prefix: parsed.prefix })) as KeyRow | undefined;
   if (!row || !secretMatches(parsed.secret, row.secret_hash)) throw new CsError('unauthenticated', BAD_KEY);
-  const principal = toPrincipal(row);
+  const principal = await toPrincipal(db, row);
   if (!principal) throw new CsError('unauthenticated', BAD_KEY);
   return principal;
 }
@@ -76,7 +75,7 @@ export async function authenticate(db: Kysely<DB>, key: string | undefined): Pro
  */
 export async function currentKeyPrincipal(db: Kysely<DB>, prefix: string): Promise<Principal | null> {
   const row = (await keyWithPrincipal.executeTakeFirst(db, { prefix })) as KeyRow | undefined;
-  return row ? toPrincipal(row) : null;
+  return row ? toPrincipal(db, row) : null;
 }
 
 /**
@@ -109,7 +108,8 @@ export function credentialKey(c: Credential): string {
   }
 }
 
-function toPrincipal(row: KeyRow): Principal | null {
+/** A person's groups are a second, indexed query (group_members by user); agents, the hot path, need none. */
+async function toPrincipal(db: Kysely<DB>, row: KeyRow): Promise<Principal | null> {
   if (row.revoked_at !== null) return null;
   if (row.principal_type === 'user' && row.user_id !== null && row.user_disabled_at === null) {
     return {
@@ -118,7 +118,7 @@ function toPrincipal(row: KeyRow): Principal | null {
       email: row.email as string,
       name: row.user_name as string,
       role: (ROLES as readonly string[]).includes(row.role ?? '') ? (row.role as Role) : 'viewer',
-      groups: JSON.parse(row.groups ?? '[]') as string[],
+      groups: await groupsOf(db, row.user_id),
       credential: { kind: 'api_key', keyPrefix: row.prefix },
     };
   }

@@ -1,4 +1,5 @@
 import type { Deps } from '../../deps.js';
+import { groupsByUser } from './memberships.js';
 
 export interface UserListItem {
   id: string;
@@ -19,18 +20,19 @@ export async function listUsers(deps: Deps): Promise<UserListItem[]> {
     .leftJoin('api_keys as k', (j) =>
       j.onRef('k.principal_id', '=', 'u.id').on('k.principal_type', '=', 'user').on('k.revoked_at', 'is', null),
     )
-    .select(['u.id', 'u.email', 'u.name', 'u.role', 'u.groups', 'u.disabled_at', 'u.created_at'])
+    .select(['u.id', 'u.email', 'u.name', 'u.role', 'u.disabled_at', 'u.created_at'])
     .select((eb) => eb.fn.count<number>('k.id').as('keys'))
-    .groupBy(['u.id', 'u.email', 'u.name', 'u.role', 'u.groups', 'u.disabled_at', 'u.created_at'])
+    .groupBy(['u.id', 'u.email', 'u.name', 'u.role', 'u.disabled_at', 'u.created_at'])
     .orderBy('u.created_at')
     .orderBy('u.email')
     .execute();
+  const groups = await groupsByUser(deps.db.read);
   return rows.map((r) => ({
     id: r.id,
     email: r.email,
     name: r.name,
     role: r.role,
-    groups: JSON.parse(r.groups) as string[],
+    groups: groups.get(r.id) ?? [],
     disabled: r.disabled_at !== null,
     created_at: new Date(Number(r.created_at)).toISOString(),
     active_keys: Number(r.keys),
