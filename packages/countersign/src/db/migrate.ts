@@ -34,7 +34,10 @@ const MIGRATIONS: readonly Migration[] = [
  * SQLite holds its write lock from `BEGIN IMMEDIATE`. DDL is transactional in
  * both, so a failed migration leaves nothing half-applied.
  */
-export async function migrateToLatest(db: Database): Promise<string[]> {
+export async function migrateToLatest(db: Database, opts: { through?: string } = {}): Promise<string[]> {
+  // `through` stops after the named migration: how a test builds yesterday's schema with yesterday's rows and then upgrades.
+  const last = opts.through === undefined ? MIGRATIONS.length : MIGRATIONS.findIndex((m) => m.name === opts.through) + 1;
+  if (last === 0) throw new Error(`no migration named ${opts.through}`);
   const { caps } = db;
   return db.write.connection().execute(async (conn) => {
     await sql.raw(caps.beginWrite).execute(conn);
@@ -44,7 +47,7 @@ export async function migrateToLatest(db: Database): Promise<string[]> {
       const rows = await sql<{ name: string }>`select name from cs_migrations`.execute(conn);
       const done = new Set(rows.rows.map((r) => r.name));
       const applied: string[] = [];
-      for (const m of MIGRATIONS) {
+      for (const m of MIGRATIONS.slice(0, last)) {
         if (done.has(m.name)) continue;
         await m.up(conn, caps);
         await sql`insert into cs_migrations (name, applied_at) values (${m.name}, ${Date.now()})`.execute(conn);

@@ -36,6 +36,8 @@ export interface RouteSpec<Q extends z.ZodType = z.ZodType, P extends z.ZodType 
   summary: string;
   tags: string[];
   auth: A;
+  /** What a caller of the wrong kind is told (403); the route's own words read better than the generic ones. */
+  refusal?: string;
   query?: Q;
   params?: P;
   /** Body schema for the document; the domain function validates the body itself. */
@@ -60,20 +62,20 @@ export function defineRoute<Q extends z.ZodType, P extends z.ZodType, A extends 
 }
 
 /** The route's caller, or the refusal: 401 without valid credentials, 403 for the wrong kind of caller. */
-async function authorize(deps: Deps, request: FastifyRequest, auth: RouteAuth): Promise<Principal | null> {
+export async function authorize(deps: Deps, request: FastifyRequest, auth: RouteAuth, refusal?: string): Promise<Principal | null> {
   if (auth === 'none') return null;
   const principal = await requirePrincipal(deps, request);
   switch (auth) {
     case 'any':
       return principal;
     case 'agent':
-      if (principal.type !== 'agent') throw new CsError('forbidden', 'only an agent may call this');
+      if (principal.type !== 'agent') throw new CsError('forbidden', refusal ?? 'only an agent may call this');
       return principal;
     case 'person':
-      if (principal.type !== 'user') throw new CsError('forbidden', 'only a person may call this; agents cannot');
+      if (principal.type !== 'user') throw new CsError('forbidden', refusal ?? 'only a person may call this; agents cannot');
       return principal;
     case 'admin':
-      if (principal.type !== 'user' || principal.role !== 'admin') throw new CsError('forbidden', 'only an admin may call this');
+      if (principal.type !== 'user' || principal.role !== 'admin') throw new CsError('forbidden', refusal ?? 'only an admin may call this');
       return principal;
     default:
       return assertNever(auth, 'route auth');
@@ -86,7 +88,7 @@ export function registerRoutes(app: FastifyInstance, deps: Deps, routes: readonl
       method: spec.method,
       url: spec.url,
       handler: async (request, reply) => {
-        const principal = await authorize(deps, request, spec.auth);
+        const principal = await authorize(deps, request, spec.auth, spec.refusal);
         const query = spec.query ? parseInput(spec.query, request.query ?? {}, 'query string') : {};
         const params = spec.params ? parseInput(spec.params, request.params ?? {}, 'path') : {};
         return spec.handler({ deps, principal, query, params, body: request.body, request, reply });

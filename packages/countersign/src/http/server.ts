@@ -8,6 +8,8 @@ import { sendError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { type RouteSpec, registerRoutes } from './route-spec.js';
 import { actionRoutes } from './routes/actions.js';
+import { adminAgentRoutes } from './routes/admin-agents.js';
+import { adminPeopleRoutes } from './routes/admin-people.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
@@ -32,6 +34,8 @@ export const ROUTES: readonly RouteSpec[] = [
   ...auditRoutes,
   ...eventRoutes,
   ...systemRoutes,
+  ...adminPeopleRoutes,
+  ...adminAgentRoutes,
 ];
 
 export function buildServer(deps: Deps): FastifyInstance {

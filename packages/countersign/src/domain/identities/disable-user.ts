@@ -1,7 +1,7 @@
 import type { Actor } from '../../db/committer.js';
 import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
-import { bumpIdentityEpoch } from './epoch.js';
+import { guardLastAdmin } from './last-admin.js';
 import { findUser } from './lookup.js';
 
 export interface DisabledUser {
@@ -17,11 +17,12 @@ export interface DisabledUser {
  * Offboards a person: every key of theirs stops working at once (authenticate refuses a disabled
  * person), their open streams and long-polls are ended (the identity epoch moves), and the standing
  * grants they created stop approving. Nothing is deleted: the audit log keeps naming them, and
- * `enableUser` undoes it.
+ * `enableUser` undoes it. The last enabled admin cannot be disabled.
  */
 export async function disableUser(deps: Deps, actor: Actor, email: string): Promise<DisabledUser> {
   const result = await deps.committer.run(async (tx) => {
     const user = await findUser(tx.db, email);
+    await guardLastAdmin(tx, user, 'disabled');
     const res = await tx.db
       .updateTable('users')
       .set({ disabled_at: tx.now })
@@ -44,7 +45,6 @@ export async function disableUser(deps: Deps, actor: Actor, email: string): Prom
       .where('disabled_at', 'is', null)
       .orderBy('name')
       .execute();
-    await bumpIdentityEpoch(tx);
     tx.audit({ actor, event: 'user.disabled', data: { user_id: user.id, email: user.email, suspended_grants: suspendedGrants } });
     return { id: user.id, email: user.email, suspendedGrants, ownedAgents: owned.map((a) => a.name) };
   });

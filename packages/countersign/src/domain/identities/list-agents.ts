@@ -11,8 +11,9 @@ export interface AgentListItem {
 }
 
 /** Every agent, oldest first, with its owner's email and how many keys it holds that are not revoked. */
-export async function listAgents(deps: Deps): Promise<AgentListItem[]> {
-  const rows = await deps.db.read
+/** `onlyId` narrows to one agent (what the admin API answers after a change). */
+export async function listAgents(deps: Deps, onlyId?: string): Promise<AgentListItem[]> {
+  let q = deps.db.read
     .selectFrom('agents as a')
     .innerJoin('users as o', 'o.id', 'a.owner_id')
     .leftJoin('api_keys as k', (j) =>
@@ -22,8 +23,9 @@ export async function listAgents(deps: Deps): Promise<AgentListItem[]> {
     .select((eb) => eb.fn.count<number>('k.id').as('keys'))
     .groupBy(['a.id', 'a.name', 'o.email', 'a.labels', 'a.disabled_at', 'a.created_at'])
     .orderBy('a.created_at')
-    .orderBy('a.name')
-    .execute();
+    .orderBy('a.name');
+  if (onlyId !== undefined) q = q.where('a.id', '=', onlyId);
+  const rows = await q.execute();
   return rows.map((r) => ({
     id: r.id,
     name: r.name,

@@ -3,10 +3,15 @@ import type { AgentsTable, DB, UsersTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 
-/** A person by email (case-insensitive, as stored) or not_found naming how to list them. */
-export async function findUser(db: Kysely<DB>, email: string): Promise<UsersTable> {
-  const row = await db.selectFrom('users').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
-  if (!row) throw new CsError('not_found', `no user with email ${email}; "countersign users ls" lists them`);
+/** A person by email (case-insensitive, as stored) or id, or not_found naming how to list them. */
+export async function findUser(db: Kysely<DB>, emailOrId: string): Promise<UsersTable> {
+  const ref = emailOrId.trim().toLowerCase();
+  const row = await db
+    .selectFrom('users')
+    .selectAll()
+    .where(isId(ref) ? 'id' : 'email', '=', ref)
+    .executeTakeFirst();
+  if (!row) throw new CsError('not_found', `no user ${emailOrId}; "countersign users ls" lists them`);
   return row;
 }
 

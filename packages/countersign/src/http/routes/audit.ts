@@ -42,7 +42,8 @@ export const auditRoutes: RouteSpec[] = [
     operationId: 'listAudit',
     summary: 'Audit log entries in sequence order (people only)',
     tags: ['audit'],
-    auth: 'any',
+    auth: 'person',
+    refusal: 'the audit log is for people; agents cannot read it',
     query: ListAuditQuery,
     responses: { 200: { description: 'A page of entries', schema: AuditList }, ...common, 403: err('Agents cannot read the audit log') },
     handler: async ({ deps, principal, query }) =>

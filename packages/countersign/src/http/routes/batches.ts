@@ -17,7 +17,8 @@ export const batchRoutes: RouteSpec[] = [
     operationId: 'proposeBatch',
     summary: 'Propose several actions at once (parallel tool calls); each is decided on its own',
     tags: ['actions'],
-    auth: 'any',
+    auth: 'agent',
+    refusal: 'only agent keys can propose actions',
     body: ProposeBatchBody,
     headers: { 'idempotency-key': { description: 'Covers the whole batch: a retry returns the same actions' } },
     responses: {
@@ -57,7 +58,8 @@ export const batchRoutes: RouteSpec[] = [
     operationId: 'reviewBatch',
     summary: 'Approve or deny every pending action of a batch (or the listed ones), each as its own vote',
     tags: ['reviews'],
-    auth: 'any',
+    auth: 'person',
+    refusal: 'agent keys can never review actions',
     params: ActionIdParams,
     body: BatchReviewBody,
     responses: {

@@ -31,7 +31,8 @@ export const grantRoutes: RouteSpec[] = [
     operationId: 'revokeGrant',
     summary: 'End a standing grant now (its creator or an admin)',
     tags: ['grants'],
-    auth: 'any',
+    auth: 'person',
+    refusal: 'only people can revoke grants',
     params: GrantIdParams,
     body: RevokeGrantBody,
     responses: {

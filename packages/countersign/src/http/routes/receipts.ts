@@ -32,7 +32,8 @@ export const receiptRoutes: RouteSpec[] = [
     operationId: 'redeemReceipt',
     summary: 'Check a receipt against the action about to run and mark it used (once)',
     tags: ['receipts'],
-    auth: 'any',
+    auth: 'agent',
+    refusal: 'receipts are redeemed with the key of the agent they were issued to',
     body: RedeemBody,
     responses: {
       200: { description: 'Redeemed: run the action now, exactly as approved', schema: RedeemResult },
