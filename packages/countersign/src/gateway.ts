@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { publishKeys } from './crypto/publish-keys.js';
 import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
+import { adoptPolicyAtStart } from './domain/policy/adopt-at-start.js';
+import { PolicyWatcher } from './events/policy-watcher.js';
 import { buildServer } from './http/server.js';
-import { recordPolicy, watchPolicy } from './policy/reload.js';
+import { watchPolicy } from './policy/reload.js';
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -16,6 +18,8 @@ export interface Gateway {
   checkpointer: Checkpointer;
   /** Verifies the audit chain from genesis now and then; tests call check(). */
   auditWatch: AuditWatch;
+  /** Follows the database's active policy version; tests call sync(). */
+  policyWatcher: PolicyWatcher;
   /** Base URL the server listens on (after listen()). */
   url: string;
   close(): Promise<void>;
@@ -30,12 +34,15 @@ export async function startGateway(
   const scheduler = new Scheduler(deps);
   const checkpointer = new Checkpointer(deps);
   const auditWatch = new AuditWatch(deps, { url: config.database.url, schema: opts.schema });
+  const policyWatcher = new PolicyWatcher(deps);
   const app = buildServer(deps);
   let url = '';
   let unwatch: () => void = () => undefined;
   try {
     await publishKeys(deps);
-    await recordPolicy(deps, deps.policy.current, 'start');
+    // Before the first request: this node decides with the database's active version (or seeds it).
+    await adoptPolicyAtStart(deps);
+    policyWatcher.start();
     if (opts.watchPolicy) unwatch = watchPolicy(deps);
     if (opts.listen !== false) {
       const address = await app.listen({ host: config.server.host, port: config.server.port });
@@ -48,6 +55,7 @@ export async function startGateway(
     auditWatch.start();
   } catch (e) {
     unwatch();
+    policyWatcher.stop();
     await app.close().catch(() => undefined);
     await closeDeps(deps);
     throw e;
@@ -59,10 +67,12 @@ export async function startGateway(
     scheduler,
     checkpointer,
     auditWatch,
+    policyWatcher,
     url,
     close() {
       closing ??= (async () => {
         unwatch();
+        policyWatcher.stop();
         await scheduler.stop();
         await checkpointer.stop();
         await auditWatch.stop();

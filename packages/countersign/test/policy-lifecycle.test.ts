@@ -52,11 +52,16 @@ forEachDialect('policy reload', (dialect) => {
     assert.equal(vote.body.status, 'pending', 'the frozen quorum of 2 still applies');
     assert.equal(vote.body.workflow.stage.still_needed, 1);
 
-    const loads = (await auditRows(w)).filter((e) => e.event === 'policy.loaded').map((e) => JSON.parse(e.data));
+    const loads = (await auditRows(w)).filter((e) => e.event === 'policy.activated').map((e) => JSON.parse(e.data));
     assert.deepEqual(loads.at(-1), {
+      version: 2,
       hash: loaded.hash,
-      previous: oldHash,
+      previous_version: 1,
+      previous_hash: oldHash,
       trigger: 'reload',
+      by: 'system',
+      note: `reloaded from ${file}`,
+      restored_from: null,
       rules: 1,
       workflows: ['default'],
     });

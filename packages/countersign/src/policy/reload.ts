@@ -1,50 +1,33 @@
-import { type FSWatcher, watch } from 'node:fs';
-import { parseConfigFile, policySection } from '../config/load.js';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
+import { ConfigFileSchema } from '../config/schema.js';
 import type { Deps } from '../deps.js';
+import { applyPolicy } from '../domain/policy/apply-policy.js';
 import { CsError } from '../lib/errors.js';
-import { type LoadedPolicy, loadPolicy } from './store.js';
+import { parsePolicyDocument } from './document.js';
+import type { LoadedPolicy } from './store.js';
 
 /**
- * Stores the policy's source under its hash (actions point at it) and audits
- * a change of the policy in force. Restarting with the same policy is not a change.
+ * Re-reads the policy from the config file and applies it as a new version (trigger `reload`), so a
+ * file-based single node works as it always did: edit the file (or send SIGHUP) and the new policy is in
+ * force, here and on every node sharing the database. A refused policy leaves the one in force untouched.
+ * A file with neither `policy:` nor `workflows:` changes nothing: reloading it must not replace a policy
+ * an admin applied with the built-in defaults.
  */
-export async function recordPolicy(deps: Deps, loaded: LoadedPolicy, trigger: 'start' | 'reload'): Promise<boolean> {
-  return deps.committer.run(async (tx) => {
-    const latest = await tx.db.selectFrom('policies').select('hash').orderBy('last_loaded_at', 'desc').limit(1).executeTakeFirst();
-    const changed = latest?.hash !== loaded.hash;
-    const existing = await tx.db.selectFrom('policies').select('hash').where('hash', '=', loaded.hash).executeTakeFirst();
-    if (existing) await tx.db.updateTable('policies').set({ last_loaded_at: tx.now }).where('hash', '=', loaded.hash).execute();
-    else
-      await tx.db
-        .insertInto('policies')
-        .values({ hash: loaded.hash, source: loaded.source, first_loaded_at: tx.now, last_loaded_at: tx.now })
-        .execute();
-    if (changed) {
-      tx.audit({
-        actor: { type: 'system', id: null },
-        event: 'policy.loaded',
-        data: {
-          hash: loaded.hash,
-          previous: latest?.hash ?? null,
-          trigger,
-          rules: loaded.compiled.rules.length,
-          workflows: [...loaded.workflows.keys()],
-        },
-      });
-    }
-    return changed;
-  });
-}
-
-/** Re-reads the policy from the config file; a refused policy leaves the one in force untouched. */
 export async function reloadPolicy(deps: Deps): Promise<LoadedPolicy> {
   const file = deps.config.configFile;
   if (!file) throw new CsError('invalid_request', 'the gateway was started without a config file, so there is no policy to reload');
-  const next = loadPolicy(policySection(parseConfigFile(file)), deps.config.review.defaultExpiryMs);
-  await recordPolicy(deps, next, 'reload');
-  deps.policy.replace(next);
-  deps.logger.info({ hash: next.hash, rules: next.compiled.rules.length }, 'policy reloaded');
-  return next;
+  const document = parsePolicyDocument(readFileSync(file, 'utf8'), Object.keys(ConfigFileSchema.shape));
+  if (!document.definesPolicy) {
+    deps.logger.info({ file }, 'the config file defines no policy; the active policy version stays in force');
+    return deps.policy.current;
+  }
+  const change = await applyPolicy(deps, { type: 'system', id: null }, 'system', {
+    document,
+    trigger: 'reload',
+    note: `reloaded from ${file}`,
+  });
+  deps.logger.info({ version: change.version.version, hash: change.version.hash, changed: change.changed }, 'policy reloaded');
+  return deps.policy.current;
 }
 
 /** Reloads on SIGHUP and when the config file changes; returns a function that stops both. */

@@ -1,0 +1,79 @@
+import type { Deps } from '../deps.js';
+import { compileVersion, readActiveVersion, requireVersion } from '../domain/policy/versions.js';
+import type { TimerHandle } from '../lib/clock.js';
+
+const TICK_MS = 1000;
+
+/**
+ * Keeps this node deciding with the database's active policy version. A `policy.activated` event on the
+ * bus (this process, or another node's via the cross-node feed) triggers a read at once; a read of the
+ * one `policy_active` row every second is the backstop, so a change written by the admin CLI or by a
+ * node whose events do not reach this one is in force here within a second. Only a newer version is
+ * compiled, so the tick costs one primary-key read.
+ */
+export class PolicyWatcher {
+  private timer: TimerHandle | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  /** A version that failed to compile is reported once, not every second. */
+  private failed: number | undefined;
+
+  constructor(
+    private readonly deps: Pick<Deps, 'db' | 'bus' | 'clock' | 'logger' | 'policy'>,
+    private readonly tickMs = TICK_MS,
+  ) {}
+
+  start(): void {
+    this.unsubscribe = this.deps.bus.subscribe((e) => {
+      if (e.type === 'policy.activated') void this.sync();
+    });
+    this.schedule();
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  /** Reads the active version and switches to it if it is newer; resolves when that is done. Never rejects. */
+  sync(): Promise<void> {
+    if (this.running) {
+      // A read in flight may have started before the change committed: run once more after it.
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.check().catch((err: unknown) => this.deps.logger.warn({ err }, 'policy version check failed; retrying'));
+      } while (this.again);
+      this.running = undefined;
+    })();
+    return this.running;
+  }
+
+  private schedule(): void {
+    this.timer = this.deps.clock.setTimeout(() => {
+      void this.sync().then(() => {
+        if (this.unsubscribe) this.schedule();
+      });
+    }, this.tickMs);
+  }
+
+  private async check(): Promise<void> {
+    const { db, policy, logger } = this.deps;
+    const active = await readActiveVersion(db.read);
+    if (active === 0 || active === this.failed || (policy.version !== null && active <= policy.version)) return;
+    const row = await requireVersion(db.read, active);
+    try {
+      const loaded = compileVersion(row);
+      if (policy.adopt(loaded, active)) logger.info({ version: active, hash: loaded.hash }, 'policy version now in force');
+    } catch (err) {
+      this.failed = active;
+      logger.error({ err, version: active }, 'the active policy version does not compile here; the previous one stays in force');
+    }
+  }
+}
