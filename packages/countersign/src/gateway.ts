@@ -28,13 +28,18 @@ export interface Gateway {
 /** Wires one gateway: deps, policy, scheduler, HTTP server. `listen: false` keeps it in-process (app.inject). */
 export async function startGateway(
   config: Config,
-  opts: CreateDepsOptions & { listen?: boolean; watchPolicy?: boolean } = {},
+  opts: CreateDepsOptions & {
+    listen?: boolean;
+    watchPolicy?: boolean;
+    /** How often the node re-reads the active policy version (default 1 s; tests lengthen it to isolate the bus path). */
+    policyCheckMs?: number;
+  } = {},
 ): Promise<Gateway> {
   const deps = await createDeps(config, opts);
   const scheduler = new Scheduler(deps);
   const checkpointer = new Checkpointer(deps);
   const auditWatch = new AuditWatch(deps, { url: config.database.url, schema: opts.schema });
-  const policyWatcher = new PolicyWatcher(deps);
+  const policyWatcher = new PolicyWatcher(deps, opts.policyCheckMs);
   const app = buildServer(deps);
   let url = '';
   let unwatch: () => void = () => undefined;

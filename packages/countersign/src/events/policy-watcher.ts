@@ -1,6 +1,5 @@
 import type { Deps } from '../deps.js';
 import { compileVersion, readActiveVersion, requireVersion } from '../domain/policy/versions.js';
-import type { TimerHandle } from '../lib/clock.js';
 
 const TICK_MS = 1000;
 
@@ -10,9 +9,13 @@ const TICK_MS = 1000;
  * one `policy_active` row every second is the backstop, so a change written by the admin CLI or by a
  * node whose events do not reach this one is in force here within a second. Only a newer version is
  * compiled, so the tick costs one primary-key read.
+ *
+ * The tick is a real timer, not the injected clock (as in identity-watcher.ts): what it watches is other
+ * processes writing the database in real time, and tests that drive hours of fake time through the
+ * scheduler would otherwise pay one database read per simulated second.
  */
 export class PolicyWatcher {
-  private timer: TimerHandle | undefined;
+  private timer: ReturnType<typeof setInterval> | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -20,7 +23,7 @@ export class PolicyWatcher {
   private failed: number | undefined;
 
   constructor(
-    private readonly deps: Pick<Deps, 'db' | 'bus' | 'clock' | 'logger' | 'policy'>,
+    private readonly deps: Pick<Deps, 'db' | 'bus' | 'logger' | 'policy'>,
     private readonly tickMs = TICK_MS,
   ) {}
 
@@ -28,13 +31,14 @@ export class PolicyWatcher {
     this.unsubscribe = this.deps.bus.subscribe((e) => {
       if (e.type === 'policy.activated') void this.sync();
     });
-    this.schedule();
+    this.timer = setInterval(() => void this.sync(), this.tickMs);
+    this.timer.unref();
   }
 
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    this.timer?.cancel();
+    clearInterval(this.timer);
     this.timer = undefined;
   }
 
@@ -53,14 +57,6 @@ export class PolicyWatcher {
       this.running = undefined;
     })();
     return this.running;
-  }
-
-  private schedule(): void {
-    this.timer = this.deps.clock.setTimeout(() => {
-      void this.sync().then(() => {
-        if (this.unsubscribe) this.schedule();
-      });
-    }, this.tickMs);
   }
 
   private async check(): Promise<void> {
