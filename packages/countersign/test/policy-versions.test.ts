@@ -166,6 +166,11 @@ policy:
     assert.match(notYaml.body.error.message, /line 1/);
     const extra = await call(w, 'POST', '/v1/policy/versions', w.keys.ada, { document: 'database: { url: "postgres://x" }\n' });
     assert.equal(extra.status, 400, 'over HTTP a document holds the policy sections only');
+    for (const empty of [{}, { document: '{}' }, { note: 'nothing else' }]) {
+      const r3 = await call(w, 'POST', '/v1/policy/versions', w.keys.ada, empty);
+      assert.equal(r3.status, 400, 'an empty document is not taken to mean the built-in defaults');
+      assert.match(r3.body.error.message, /policy: \{\}/);
+    }
     assert.equal((await auditRows(w)).length, audits);
     assert.equal(w.gw.deps.policy.current.hash, active);
     assert.equal((await call(w, 'GET', '/v1/policy/versions', w.keys.ada)).body.items.length, 3);

@@ -1,6 +1,7 @@
 import { stringify as stringifyYaml } from 'yaml';
 import type { Actor } from '../../db/committer.js';
 import type { Deps } from '../../deps.js';
+import { CsError } from '../../lib/errors.js';
 import { type ParsedDocument, parsePolicyDocument } from '../../policy/document.js';
 import { loadPolicy } from '../../policy/store.js';
 import { parseInput } from '../validate.js';
@@ -22,6 +23,13 @@ export interface ApplyPolicy {
  * a document that compiles to the active policy is a no-op (`changed: false`).
  */
 export async function applyPolicy(deps: Deps, actor: Actor, label: string, input: ApplyPolicy): Promise<PolicyChange> {
+  // An empty document would silently mean "the built-in defaults"; that has to be asked for by name.
+  if (!input.document.definesPolicy) {
+    throw new CsError(
+      'invalid_request',
+      'the document has neither a policy: nor a workflows: section; to apply the built-in defaults, apply "policy: {}"',
+    );
+  }
   const defaultExpiryMs = deps.config.review.defaultExpiryMs;
   const loaded = loadPolicy(input.document.sections, defaultExpiryMs);
   return activatePolicy(deps, actor, label, {
