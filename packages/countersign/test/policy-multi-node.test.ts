@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import pino from 'pino';
 import type { Config } from '../src/config/schema.js';
+import { readAfter } from '../src/events/outbox.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
 import { childEnv, exits } from './cli-serve-helpers.js';
 import { EXAMPLE } from './fixtures/policies.js';
@@ -102,19 +103,9 @@ forEachDialect('one policy for all nodes', (dialect) => {
     const b = await node({ policyCheckMs: 3_600_000 });
     await call(w, 'POST', '/v1/policy/versions', w.keys.ada, { document: STRICT });
     // What the cross-node feed does with another node's event: publish it on this node's bus.
-    const row = await w.gw.deps.db.read.selectFrom('events').selectAll().where('type', '=', 'policy.activated').executeTakeFirstOrThrow();
-    b.deps.bus.publish([
-      {
-        seq: Number(row.seq),
-        ts: Number(row.ts),
-        type: row.type,
-        actionId: null,
-        agentId: null,
-        sessionId: null,
-        rootId: null,
-        data: JSON.parse(row.data),
-      },
-    ]);
+    const events = (await readAfter(w.gw.deps.db.read, 0)).filter((e) => e.type === 'policy.activated');
+    assert.equal(events.length, 2, 'the seed and the apply');
+    b.deps.bus.publish(events);
     await until(() => b.deps.policy.version === 2, 'node B switched on the event');
   });
 

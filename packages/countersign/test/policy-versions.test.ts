@@ -85,7 +85,7 @@ forEachDialect('policy versions over HTTP', (dialect) => {
       workflows: ['default'],
     });
     const event = (await policyEvents(w)).at(-1);
-    assert.deepEqual(event?.data, { version: 2, hash: r.body.version.hash, previous_version: 1, trigger: 'apply' });
+    assert.deepEqual(event?.data, { policy: { version: 2, hash: r.body.version.hash, previous_version: 1, trigger: 'apply' } });
     assert.equal(event?.action_id, null);
 
     const history = await call(w, 'GET', '/v1/policy/versions', w.keys.ada);

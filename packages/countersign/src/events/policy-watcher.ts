@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import { compileVersion, readActiveVersion, requireVersion } from '../domain/policy/versions.js';
+import { EVENT } from './types.js';
 
 const TICK_MS = 1000;
 
@@ -29,7 +30,7 @@ export class PolicyWatcher {
 
   start(): void {
     this.unsubscribe = this.deps.bus.subscribe((e) => {
-      if (e.type === 'policy.activated') void this.sync();
+      if (e.type === EVENT.policyActivated) void this.sync();
     });
     this.timer = setInterval(() => void this.sync(), this.tickMs);
     this.timer.unref();

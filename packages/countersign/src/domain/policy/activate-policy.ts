@@ -1,5 +1,6 @@
 import type { Actor, Tx } from '../../db/committer.js';
 import type { Deps } from '../../deps.js';
+import { emitEvent } from '../../events/emit.js';
 import { CsError } from '../../lib/errors.js';
 import type { LoadedPolicy } from '../../policy/store.js';
 import type { PolicyChange } from './schemas.js';
@@ -91,13 +92,8 @@ async function activate(tx: Tx, actor: Actor, label: ActorLabel, a: Activation):
       workflows: [...a.loaded.workflows.keys()],
     },
   });
-  tx.emit({
-    type: 'policy.activated',
-    actionId: null,
-    agentId: null,
-    sessionId: null,
-    rootId: null,
-    data: { version, hash: a.loaded.hash, previous_version: previous?.version ?? null, trigger: a.trigger },
+  emitEvent(tx, 'policy.activated', {
+    policy: { version, hash: a.loaded.hash, previous_version: previous?.version ?? null, trigger: a.trigger },
   });
   return { changed: true, version: policyVersionView(row, version), previous_version: previous?.version ?? null };
 }
