@@ -3,9 +3,10 @@ import type { Config } from './config/schema.js';
 import { publishKeys } from './crypto/publish-keys.js';
 import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
 import { adoptPolicyAtStart } from './domain/policy/adopt-at-start.js';
+import { watchPolicy } from './domain/policy/reload-policy.js';
 import { PolicyWatcher } from './events/policy-watcher.js';
 import { buildServer } from './http/server.js';
-import { watchPolicy } from './policy/reload.js';
+
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
 import { Scheduler } from './scheduler/scheduler.js';

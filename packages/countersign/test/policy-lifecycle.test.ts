@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config/load.js';
-import { reloadPolicy } from '../src/policy/reload.js';
+import { reloadPolicy } from '../src/domain/policy/reload-policy.js';
 import { EXAMPLE } from './fixtures/policies.js';
 import { addPeople, auditRows, call, forEachDialect, propose, review, runCli, type World, world } from './helpers.js';
 

@@ -1,10 +1,10 @@
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
-import { ConfigFileSchema } from '../config/schema.js';
-import type { Deps } from '../deps.js';
-import { applyPolicy } from '../domain/policy/apply-policy.js';
-import { CsError } from '../lib/errors.js';
-import { parsePolicyDocument } from './document.js';
-import type { LoadedPolicy } from './store.js';
+import { ConfigFileSchema } from '../../config/schema.js';
+import type { Deps } from '../../deps.js';
+import { CsError } from '../../lib/errors.js';
+import { parsePolicyDocument } from '../../policy/document.js';
+import type { LoadedPolicy } from '../../policy/store.js';
+import { applyPolicy } from './apply-policy.js';
 
 /**
  * Re-reads the policy from the config file and applies it as a new version (trigger `reload`), so a
@@ -16,7 +16,13 @@ import type { LoadedPolicy } from './store.js';
 export async function reloadPolicy(deps: Deps): Promise<LoadedPolicy> {
   const file = deps.config.configFile;
   if (!file) throw new CsError('invalid_request', 'the gateway was started without a config file, so there is no policy to reload');
-  const document = parsePolicyDocument(readFileSync(file, 'utf8'), Object.keys(ConfigFileSchema.shape));
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CsError('invalid_request', `cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  const document = parsePolicyDocument(text, Object.keys(ConfigFileSchema.shape));
   if (!document.definesPolicy) {
     deps.logger.info({ file }, 'the config file defines no policy; the active policy version stays in force');
     return deps.policy.current;
