@@ -67,6 +67,15 @@ forEachDialect('policy reload', (dialect) => {
     });
   });
 
+  test('reloading a config file without a policy section leaves the active version in force', async () => {
+    const before = (await call(w, 'GET', '/v1/policy', w.keys.ada)).body;
+    writeFileSync(file, 'review: { default_expiry: 2h }\n');
+    const loaded = await reloadPolicy(w.gw.deps);
+    assert.equal(loaded.hash, before.hash);
+    const after = (await call(w, 'GET', '/v1/policy', w.keys.ada)).body;
+    assert.equal(after.version, before.version, 'the built-in defaults did not replace it');
+  });
+
   test('a refused policy leaves the one in force untouched', async () => {
     const before = w.gw.deps.policy.current.hash;
     writeFileSync(file, 'policy:\n  rules:\n    - { name: broken, when: "tool ==", effect: allow }\n');
