@@ -22,9 +22,6 @@ export interface Activation {
   when?: 'empty' | 'changed';
 }
 
-/** Who an actor is, in the history's "by" column. */
-export type ActorLabel = string;
-
 /**
  * Makes a compiled policy the one every node decides with: a new version row, the active row moved by
  * compare-and-set, the source stored under its hash, a `policy.activated` audit entry and event, all in
@@ -32,14 +29,16 @@ export type ActorLabel = string;
  * are serialised: the later one becomes the next version and records the earlier one as its previous
  * (an `expectedVersion` turns that into a conflict instead). A document that compiles to the active
  * hash writes nothing. After commit this node switches at once; the others follow (events/policy-watcher.ts).
+ * `label` is who the actor is in the history's "by" column (an email, `cli:<user>`, `system`).
  */
-export async function activatePolicy(deps: Deps, actor: Actor, label: ActorLabel, a: Activation): Promise<PolicyChange> {
+export async function activatePolicy(deps: Deps, actor: Actor, label: string, a: Activation): Promise<PolicyChange> {
   const result = await deps.committer.run((tx) => activate(tx, actor, label, a));
-  if (result.changed) deps.policy.adopt(a.loaded, result.version.version);
+  // Also when nothing was written but this is the active policy: a node behind by a check catches up now.
+  if (result.version.hash === a.loaded.hash) deps.policy.adopt(a.loaded, result.version.version);
   return result;
 }
 
-async function activate(tx: Tx, actor: Actor, label: ActorLabel, a: Activation): Promise<PolicyChange> {
+async function activate(tx: Tx, actor: Actor, label: string, a: Activation): Promise<PolicyChange> {
   let q = tx.db.selectFrom('policy_active').select('version').where('id', '=', 1);
   if (tx.caps.lockSuffix) q = q.forUpdate();
   const activeVersion = Number((await q.executeTakeFirstOrThrow()).version);

@@ -25,10 +25,7 @@ export async function adoptPolicyAtStart(deps: Deps): Promise<void> {
     note: fileWins ? 'policy_source: file' : 'seeded from the config of the first node to start',
     when: fileWins ? 'changed' : 'empty',
   });
-  if (r.changed || r.version.hash === fromFile.hash) {
-    deps.policy.adopt(fromFile, r.version.version);
-    return;
-  }
+  if (r.version.hash === fromFile.hash) return;
   deps.logger.warn(
     { config_hash: fromFile.hash, database_hash: r.version.hash, version: r.version.version },
     "this node's config file has a different policy than the database's active version; deciding with the database's " +
