@@ -91,7 +91,14 @@ forEachDialect('durable consumers', (dialect) => {
     const onA: Delivery[] = [];
     const onB: Delivery[] = [];
     const a = new ConsumerRegistry();
-    a.register({ name: 'takeover', types: ['action.created'], handle: (d) => (onA.push(d), hung) });
+    a.register({
+      name: 'takeover',
+      types: ['action.created'],
+      handle: (d) => {
+        onA.push(d);
+        return hung;
+      },
+    });
     const b = new ConsumerRegistry();
     b.register({ name: 'takeover', types: ['action.created'], handle: (d) => void onB.push(d) });
     const runnerA = new ConsumerRunner(w.gw.deps, a);

@@ -44,7 +44,8 @@ export async function replayDeadLetter(deps: Deps, caller: Principal | Actor, id
         consumer: row.consumer,
         seq: row.seq,
         attempts: 0,
-        next_attempt_at: tx.now,
+        // Due at once on whichever node holds the consumer, whatever its clock says (the CLI's may differ).
+        next_attempt_at: 0,
         last_error: `replayed by ${label}`,
         first_failed_at: tx.now,
       })
