@@ -1,0 +1,87 @@
+/*
+ * Retention deletes old outbox events in bounded batches, but never one a registered consumer has not
+ * passed, one it still retries, or one parked as a dead letter; audit entries are never touched.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FakeClock } from '../src/lib/clock.js';
+import { call, forEachDialect, propose, world } from './helpers.js';
+
+// Short, so advancing the fake clock past it runs few backstop passes.
+const RETENTION_MS = 10_000;
+
+forEachDialect('event retention', (dialect) => {
+  test('old events go, except those a consumer has not passed or dead-lettered; the audit log stays whole', async () => {
+    const clock = new FakeClock();
+    const w = await world(dialect, { clock, config: (c) => ({ ...c, events: { ...c.events, retentionMs: RETENTION_MS } }) });
+    const db = w.gw.deps.db.read;
+    const seqsOf = async (actionId: string) =>
+      (await db.selectFrom('events').select('seq').where('action_id', '=', actionId).orderBy('seq').execute()).map((r) => Number(r.seq));
+    const eventCount = async () =>
+      Number(
+        (
+          await db
+            .selectFrom('events')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    try {
+      let refuse = true;
+      w.gw.consumers.register({
+        name: 'picky',
+        types: ['action.created'],
+        maxAttempts: 1,
+        handle: ({ event }) => {
+          if (refuse && (event.data.arguments as { poison?: boolean }).poison) throw new Error('cannot handle this one');
+        },
+      });
+      let open: () => void = () => undefined;
+      const gate = new Promise<void>((r) => {
+        open = r;
+      });
+      await w.gw.consumerRunner.tick();
+      const early = (await propose(w, { arguments: { early: true } })).body.id;
+      const poisoned = (await propose(w, { arguments: { poison: true } })).body.id;
+      await w.gw.consumerRunner.tick();
+      // A consumer stuck in its handler keeps its cursor before `held`.
+      w.gw.consumers.register({
+        name: 'stuck',
+        types: ['action.created'],
+        handle: ({ event }) => ((event.data.arguments as { hold?: boolean }).hold ? gate : undefined),
+      });
+      await w.gw.consumerRunner.tick('picky');
+      await new Promise((r) => setTimeout(r, 50));
+      const held = (await propose(w, { arguments: { hold: true } })).body.id;
+      for (let i = 0; i < 100 && (await db.selectFrom('event_dead_letters').selectAll().execute()).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 5));
+      const auditBefore = (await db.selectFrom('audit_log').select('seq').execute()).length;
+
+      await clock.advance(2 * RETENTION_MS);
+      const fresh = (await propose(w, { arguments: { fresh: true } })).body.id;
+      assert.ok((await w.gw.retention.tick()) > 0);
+      assert.deepEqual(await seqsOf(early), [], 'old and passed by every consumer: deleted');
+      assert.ok((await seqsOf(poisoned)).length > 0, 'dead-lettered: kept until replayed');
+      assert.ok((await seqsOf(held)).length > 0, 'not passed by a consumer: kept');
+      assert.ok((await seqsOf(fresh)).length > 0, 'younger than the retention: kept');
+
+      // The dead letter replayed and delivered, the stuck consumer released: now all old events can go.
+      refuse = false;
+      const dead = (await call(w, 'GET', '/v1/admin/dead-letters', w.keys.ada)).body.items[0];
+      assert.equal((await call(w, 'POST', `/v1/admin/dead-letters/${dead.id}/replay`, w.keys.ada)).status, 200);
+      open();
+      await w.gw.consumerRunner.tick();
+      await w.gw.retention.tick();
+      assert.deepEqual(await seqsOf(poisoned), []);
+      assert.deepEqual(await seqsOf(held), []);
+      assert.ok((await seqsOf(fresh)).length > 0);
+      assert.ok((await eventCount()) > 0);
+      const auditAfter = (await db.selectFrom('audit_log').select('seq').execute()).length;
+      assert.ok(auditAfter >= auditBefore, 'audit entries are never deleted');
+      const metrics = await call(w, 'GET', '/metrics');
+      assert.match(String(metrics.body), /countersign_events_deleted_total [1-9]/);
+    } finally {
+      await w.close();
+    }
+  });
+});
