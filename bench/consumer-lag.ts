@@ -86,10 +86,16 @@ async function main(): Promise<void> {
     const p99 = percentile(samples, 99);
     const ok = result.non2xx === 0 && result.errors === 0;
     console.log(`\nconsumer lag, PostgreSQL, ${CONNECTIONS} connections, ${DURATION_S} s of auto-approved submissions`);
-    console.log(`  write rate            ${Math.round(result.requests.average)} req/s (${events} events, ${Math.round(events / DURATION_S)} events/s)`);
+    console.log(
+      `  write rate            ${Math.round(result.requests.average)} req/s (${events} events, ${Math.round(events / DURATION_S)} events/s)`,
+    );
     console.log(`  sampled lag (oldest unhandled event's age, every ${SAMPLE_MS} ms, n=${samples.length})`);
-    console.log(`    p50 ${p50.toFixed(0)} ms   p99 ${p99.toFixed(0)} ms   max ${samples.at(-1)?.toFixed(0)} ms   target p99 <= ${TARGET_P99_MS} ms`);
-    console.log(`  per-batch lag (gateway histogram, n=${batches.count}): p50 <= ${batches.quantile(0.5)} s, p99 <= ${batches.quantile(0.99)} s`);
+    console.log(
+      `    p50 ${p50.toFixed(0)} ms   p99 ${p99.toFixed(0)} ms   max ${samples.at(-1)?.toFixed(0)} ms   target p99 <= ${TARGET_P99_MS} ms`,
+    );
+    console.log(
+      `  per-batch lag (gateway histogram, n=${batches.count}): p50 <= ${batches.quantile(0.5)} s, p99 <= ${batches.quantile(0.99)} s`,
+    );
     console.log(`  caught up ${drainMs} ms after the load stopped`);
     console.log(`  kept up: ${p99 <= TARGET_P99_MS ? 'yes' : 'NO'}${ok ? '' : '  (non-2xx or errors during the load!)'}`);
     if (!ok || p99 > TARGET_P99_MS) process.exitCode = 1;

@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
-import type { StoredEvent } from '../src/db/committer.js';
 import { ConsumerRegistry } from '../src/events/consumers/registry.js';
 import { ConsumerRunner } from '../src/events/consumers/runner.js';
 import type { Delivery } from '../src/events/consumers/types.js';
+import type { StoredEvent } from '../src/events/types.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { forEachDialect, propose, review, type World, world } from './helpers.js';

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { actionOf } from '../src/events/types.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { call, forEachDialect, propose, world } from './helpers.js';
 
@@ -33,7 +34,7 @@ forEachDialect('event retention', (dialect) => {
         types: ['action.created'],
         maxAttempts: 1,
         handle: ({ event }) => {
-          if (refuse && (event.data.arguments as { poison?: boolean }).poison) throw new Error('cannot handle this one');
+          if (refuse && actionOf(event)?.arguments.poison === true) throw new Error('cannot handle this one');
         },
       });
       let open: () => void = () => undefined;
@@ -48,7 +49,7 @@ forEachDialect('event retention', (dialect) => {
       w.gw.consumers.register({
         name: 'stuck',
         types: ['action.created'],
-        handle: ({ event }) => ((event.data.arguments as { hold?: boolean }).hold ? gate : undefined),
+        handle: ({ event }) => (actionOf(event)?.arguments.hold === true ? gate : undefined),
       });
       await w.gw.consumerRunner.tick('picky');
       await new Promise((r) => setTimeout(r, 50));

@@ -1,19 +1,11 @@
-import type { StoredEvent } from '../../db/committer.js';
 import type { Metrics } from '../../metrics.js';
+import { EVENT, type StoredEvent } from '../types.js';
 import type { ConsumerDefinition } from './types.js';
 
 export const DECISION_METRICS_CONSUMER = 'decision-metrics';
 
 /** The events that end a review one way or the other. */
-const DECISION_TYPES = ['action.approved', 'action.denied', 'action.expired'] as const;
-
-interface DecidedView {
-  created_at?: string;
-  decided_at?: string | null;
-  execute_by?: string | null;
-  decided_by?: { type?: string } | null;
-  reviews?: { channel?: string; decision?: string }[];
-}
+const DECISION_TYPES = [EVENT.actionApproved, EVENT.actionDenied, EVENT.actionExpired] as const;
 
 /**
  * Feeds `countersign_decisions_total` and `countersign_time_to_decision_seconds` from the outbox. As a
@@ -34,16 +26,17 @@ export function decisionMetricsConsumer(metrics: Metrics): ConsumerDefinition {
   };
 }
 
-/** The labels and duration of a decision event; null for an approval's execution window closing (already counted as approved). */
+/** The labels and duration of a decision event; null for anything else, and for an approval's execution window closing (counted as approved already). */
 export function classify(event: StoredEvent): { labels: { outcome: string; decided_by: string }; seconds: number | null } | null {
-  const view = event.data as DecidedView;
+  if (event.type !== EVENT.actionApproved && event.type !== EVENT.actionDenied && event.type !== EVENT.actionExpired) return null;
+  const view = event.data.action;
   const outcome = event.type.slice('action.'.length);
-  if (outcome === 'expired' && view.execute_by) return null;
+  if (event.type === EVENT.actionExpired && view.execute_by !== null) return null;
   const type = view.decided_by?.type ?? 'system';
   // A person's decision is labelled with the channel of their deciding vote (api, and later slack, email…).
-  const channel = type === 'user' ? [...(view.reviews ?? [])].reverse().find((r) => r.channel)?.channel : undefined;
+  const channel = type === 'user' ? view.reviews.at(-1)?.channel : undefined;
   const decidedBy = channel ? `user:${channel}` : type;
-  const from = Date.parse(view.created_at ?? '');
+  const from = Date.parse(view.created_at);
   const to = Date.parse(view.decided_at ?? '');
   const seconds = Number.isFinite(from) && Number.isFinite(to) ? Math.max(0, to - from) / 1000 : null;
   return { labels: { outcome, decided_by: decidedBy }, seconds };

@@ -1,20 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { StoredEvent } from '../../db/committer.js';
-import type { DB, EventsTable } from '../../db/types.js';
-
-// TODO(outbox): switch to events/outbox.ts once it lands (one row parser for the outbox).
-function toStored(r: EventsTable): StoredEvent {
-  return {
-    seq: Number(r.seq),
-    ts: Number(r.ts),
-    type: r.type,
-    actionId: r.action_id,
-    agentId: r.agent_id,
-    sessionId: r.session_id,
-    rootId: r.root_id,
-    data: JSON.parse(r.data) as Record<string, unknown>,
-  };
-}
+import type { DB } from '../../db/types.js';
+import { rowToEvent } from '../outbox.js';
+import type { StoredEvent } from '../types.js';
 
 export interface Page {
   /** The events to deliver (of the consumer's types), in seq order. */
@@ -28,27 +15,35 @@ export interface Page {
 }
 
 /**
- * Up to `limit` events after `after`. Events of other types are passed without parsing their payload, so
- * a consumer of a few types costs little more than reading sequence numbers.
+ * Up to `limit` outbox rows after `after`. Rows of other types are passed without parsing their payload,
+ * so a consumer of a few types costs little more than reading sequence numbers; the page still reports
+ * the last seq read, so the cursor moves past the skipped rows too (outbox.readAfter drops them silently,
+ * which would leave a consumer re-reading a page of events it does not want).
  */
 export async function readPage(db: Kysely<DB>, after: number, limit: number, types: ReadonlySet<string> | null): Promise<Page> {
   const rows = await db.selectFrom('events').selectAll().where('seq', '>', after).orderBy('seq').limit(limit).execute();
   const last = rows.at(-1);
-  return {
-    events: rows.filter((r) => types === null || types.has(r.type)).map(toStored),
-    last: last ? Number(last.seq) : after,
-    lastTs: last ? Number(last.ts) : null,
-    full: rows.length === limit,
-  };
+  const events: StoredEvent[] = [];
+  for (const r of rows) {
+    if (types !== null && !types.has(r.type)) continue;
+    const e = rowToEvent(r);
+    if (e) events.push(e);
+  }
+  return { events, last: last ? Number(last.seq) : after, lastTs: last ? Number(last.ts) : null, full: rows.length === limit };
 }
 
 /** The events with these seqs that are still kept (retention never deletes one owed a retry). */
 export async function readBySeq(db: Kysely<DB>, seqs: readonly number[]): Promise<Map<number, StoredEvent>> {
-  if (seqs.length === 0) return new Map();
+  const out = new Map<number, StoredEvent>();
+  if (seqs.length === 0) return out;
   const rows = await db
     .selectFrom('events')
     .selectAll()
     .where('seq', 'in', [...seqs])
     .execute();
-  return new Map(rows.map((r) => [Number(r.seq), toStored(r)]));
+  for (const r of rows) {
+    const e = rowToEvent(r);
+    if (e) out.set(e.seq, e);
+  }
+  return out;
 }

@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../../db/committer.js';
+import type { EventType, StoredEvent } from '../types.js';
 
 /** One delivery of one event to one consumer. */
 export interface Delivery {
@@ -20,7 +20,7 @@ export interface ConsumerDefinition {
   /** Throwing (or rejecting) schedules a retry; after `maxAttempts` the event is dead-lettered. */
   handle(delivery: Delivery): Promise<void> | void;
   /** Event types to deliver; the cursor passes the others without calling the handler. Default: all. */
-  types?: readonly string[];
+  types?: readonly EventType[];
   /** Where a consumer seen for the first time starts: after the current head (default) or at the oldest kept event. */
   startAt?: 'head' | 'oldest';
   /** Events per claim (default 500). */

@@ -1,7 +1,7 @@
-import type { StoredEvent } from '../../db/committer.js';
 import type { Deps } from '../../deps.js';
 import type { TimerHandle } from '../../lib/clock.js';
 import { isCsError } from '../../lib/errors.js';
+import type { StoredEvent } from '../types.js';
 import { claimLease, ensureConsumer, peekLease, releaseLease } from './claim.js';
 import { dueRetries } from './due-retries.js';
 import { readBySeq, readPage } from './read-events.js';
