@@ -4,8 +4,12 @@ import type { Deps } from '../../deps.js';
 import type { ConsumerRegistry } from './registry.js';
 import { ConsumerWorker } from './worker.js';
 
-/** How long a consumer sleeps at most between looks at the outbox when no wake-up came. */
+/**
+ * How long a consumer sleeps between looks at the outbox when no wake-up came: 1 s after work, growing
+ * to 5 s while idle (the bus wakes it at once for local events and, through the cross-node feed, remote ones).
+ */
 export const CONSUMER_BACKSTOP_MS = 1_000;
+export const CONSUMER_MAX_BACKSTOP_MS = 5_000;
 
 /** Runs every registered consumer on this node (one worker each); started and stopped by the gateway. */
 export class ConsumerRunner {
@@ -26,6 +30,7 @@ export class ConsumerRunner {
         leaseMs: this.deps.config.events.consumerLeaseMs,
         maxAttempts: this.deps.config.events.consumerMaxAttempts,
         backstopMs: CONSUMER_BACKSTOP_MS,
+        maxBackstopMs: CONSUMER_MAX_BACKSTOP_MS,
       });
       this.workers.set(def.name, worker);
       worker.start();

@@ -13,8 +13,13 @@ export interface WorkerOptions {
   owner: string;
   leaseMs: number;
   maxAttempts: number;
-  /** Longest sleep: the poll that finds events the bus did not announce (another node's, a lost wake-up). */
+  /**
+   * The poll that finds events the bus did not announce (another node's before the feed delivers them,
+   * a lost wake-up): after a pass that found work, look again this soon…
+   */
   backstopMs: number;
+  /** …and double the wait on each idle pass up to this, like the Scheduler's 5 s. */
+  maxBackstopMs: number;
 }
 
 const DEFAULT_BATCH = 500;
@@ -42,6 +47,8 @@ export class ConsumerWorker {
   private readonly types: ReadonlySet<string> | null;
   private readonly batchSize: number;
   private readonly maxAttempts: number;
+  /** The current backstop sleep: grows while idle, back to backstopMs when there is work. */
+  private idleMs: number;
 
   constructor(
     private readonly deps: Deps,
@@ -51,6 +58,7 @@ export class ConsumerWorker {
     this.types = def.types ? new Set(def.types) : null;
     this.batchSize = def.batchSize ?? DEFAULT_BATCH;
     this.maxAttempts = def.maxAttempts ?? opts.maxAttempts;
+    this.idleMs = opts.backstopMs;
   }
 
   start(): void {
@@ -117,9 +125,11 @@ export class ConsumerWorker {
     const retries = await dueRetries(deps, def.name, now, this.batchSize);
     if (page.last === this.cursor && retries.due.length === 0) {
       // Renew well before the lease ends, even with nothing to do, so the others keep waiting.
+      this.idleMs = Math.min(this.idleMs * 2, opts.maxBackstopMs);
       this.schedule(Math.min(retries.nextAt ?? Number.POSITIVE_INFINITY, this.leaseUntil - opts.leaseMs / 2));
       return false;
     }
+    this.idleMs = opts.backstopMs;
     const failures: Failure[] = [];
     const recovered: number[] = [];
     for (const event of page.events) {
@@ -178,6 +188,7 @@ export class ConsumerWorker {
     if (!this.held) {
       const lease = await peekLease(deps, def.name);
       if (lease?.owner && lease.owner !== opts.owner && lease.expiresAt !== null && lease.expiresAt > now) {
+        this.idleMs = Math.min(this.idleMs * 2, opts.maxBackstopMs);
         this.schedule(lease.expiresAt);
         return false;
       }
@@ -216,7 +227,7 @@ export class ConsumerWorker {
   private schedule(at: number): void {
     if (this.stopped) return;
     const now = this.deps.clock.now();
-    const target = Math.max(now, Math.min(at, now + this.opts.backstopMs));
+    const target = Math.max(now, Math.min(at, now + this.idleMs));
     this.timer?.cancel();
     this.timer = this.deps.clock.setTimeout(() => this.wake(), target - now);
   }
