@@ -7,14 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Delivery } from '../src/events/consumers/types.js';
 import { FakeClock } from '../src/lib/clock.js';
-import { childEnv, exits } from './cli-serve-helpers.js';
-import { auditRows, call, forEachDialect, PG_URL, propose, runCli, type World, world } from './helpers.js';
-
-/** The CLI pointed at the world's database, as an operator on the server would run it. */
-function cliEnv(w: World): NodeJS.ProcessEnv {
-  const url = w.env.schema ? `${PG_URL}?options=${encodeURIComponent(`-c search_path=${w.env.schema}`)}` : undefined;
-  return childEnv({ COUNTERSIGN_DATA_DIR: w.gw.deps.config.dataDir, ...(url ? { COUNTERSIGN_DATABASE_URL: url } : {}) });
-}
+import { exits } from './cli-serve-helpers.js';
+import { auditRows, call, cliEnvFor, forEachDialect, propose, runCli, type World, world } from './helpers.js';
 
 forEachDialect('dead letters', (dialect) => {
   let w: World;
@@ -110,7 +104,7 @@ forEachDialect('dead letters', (dialect) => {
   });
 
   test('the CLI lists the dead letter; an admin replays it over HTTP, it is delivered again and succeeds, and a second replay is a conflict', async () => {
-    const env = cliEnv(w);
+    const env = cliEnvFor(w);
     const listed = exits(await runCli(['events', 'dead-letters', '--consumer', 'flaky', '--json'], env), 0);
     const page = JSON.parse(listed.stdout);
     assert.equal(page.items.length, 1);
@@ -156,7 +150,7 @@ forEachDialect('dead letters', (dialect) => {
     await w.gw.consumerRunner.tick('one-shot');
     const id2 = (await propose(w, { arguments: { oneShot: true } })).body.id;
     await w.gw.consumerRunner.tick('one-shot');
-    const env = cliEnv(w);
+    const env = cliEnvFor(w);
     const page = JSON.parse(exits(await runCli(['events', 'dead-letters', '--consumer', 'one-shot', '--json'], env), 0).stdout);
     assert.equal(page.items.length, 1);
     const r = exits(await runCli(['events', 'replay', page.items[0].id], env), 0);

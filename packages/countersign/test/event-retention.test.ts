@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { actionOf } from '../src/events/types.js';
 import { FakeClock } from '../src/lib/clock.js';
-import { call, forEachDialect, propose, world } from './helpers.js';
+import { call, cliEnvFor, forEachDialect, propose, runCli, world } from './helpers.js';
 
 // Short, so advancing the fake clock past it runs few backstop passes.
 const RETENTION_MS = 10_000;
@@ -81,6 +81,47 @@ forEachDialect('event retention', (dialect) => {
       assert.ok(auditAfter >= auditBefore, 'audit entries are never deleted');
       const metrics = await call(w, 'GET', '/metrics');
       assert.match(String(metrics.body), /countersign_events_deleted_total [1-9]/);
+    } finally {
+      await w.close();
+    }
+  });
+
+  test('a retired consumer holds retention back until an admin forgets it, which is refused while a node runs it', async () => {
+    // Near the real time: the CLI judges the lease by its own (system) clock.
+    const clock = new FakeClock(Date.now());
+    const w = await world(dialect, { clock, config: (c) => ({ ...c, events: { ...c.events, retentionMs: RETENTION_MS } }) });
+    const db = w.gw.deps.db.read;
+    try {
+      w.gw.consumers.register({
+        name: 'retired',
+        types: ['action.created'],
+        handle: () => {
+          throw new Error('the endpoint is gone');
+        },
+      });
+      await w.gw.consumerRunner.tick();
+      const id = (await propose(w, { arguments: { old: true } })).body.id;
+      await w.gw.consumerRunner.tick();
+      await clock.advance(2 * RETENTION_MS);
+      await w.gw.retention.tick();
+      assert.ok((await db.selectFrom('events').select('seq').where('action_id', '=', id).execute()).length > 0, 'still retried: kept');
+
+      const env = cliEnvFor(w);
+      const refused = await runCli(['events', 'forget', 'retired'], env);
+      assert.equal(refused.code, 6, refused.stderr);
+      assert.match(refused.stderr, /is running on/);
+
+      await w.gw.consumerRunner.stop(); // the operator removes it from the gateways; stopping releases its lease
+      const forgot = await runCli(['events', 'forget', 'retired'], env);
+      assert.equal(forgot.code, 0, forgot.stderr);
+      assert.match(forgot.stdout, /forgot consumer retired .*dropped 1 retries/);
+      assert.equal(await db.selectFrom('event_consumers').select('name').where('name', '=', 'retired').executeTakeFirst(), undefined);
+      const audit = await db.selectFrom('audit_log').selectAll().where('event', '=', 'event.consumer_forgotten').execute();
+      assert.equal(audit.length, 1);
+      assert.match(audit[0]?.actor_id ?? '', /^cli:/);
+
+      await w.gw.retention.tick();
+      assert.deepEqual(await db.selectFrom('events').select('seq').where('action_id', '=', id).execute(), []);
     } finally {
       await w.close();
     }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { forgetConsumer } from '../../events/consumers/forget-consumer.js';
 import { listConsumers } from '../../events/consumers/list-consumers.js';
 import { listDeadLetters } from '../../events/consumers/list-dead-letters.js';
 import { replayDeadLetter } from '../../events/consumers/replay-dead-letter.js';
@@ -68,5 +69,14 @@ export function registerEvents(program: Command, out: (s: string) => void, err: 
   ).action(async (id: string, o: DataOptions) => {
     const d = await withLocalDeps(o, (deps, actor) => replayDeadLetter(deps, actor, id));
     out(`replayed ${d.id}: event ${d.seq} (${d.event_type}) goes to ${d.consumer} again`);
+  });
+
+  dataOptions(
+    events
+      .command('forget <name>')
+      .description('remove a retired consumer (cursor, retries, dead letters) so it no longer holds retention back'),
+  ).action(async (name: string, o: DataOptions) => {
+    const f = await withLocalDeps(o, (deps, actor) => forgetConsumer(deps, actor, name));
+    out(`forgot consumer ${f.name} (cursor ${f.cursor}; dropped ${f.retries} retries and ${f.deadLetters} dead letters)`);
   });
 }
