@@ -1,7 +1,7 @@
 import type { Deps } from '../../deps.js';
 import { EventsQuery } from '../../domain/actions/schemas.js';
 import { headSeq, type OutboxFilter, pagesAfter, visible } from '../../events/outbox.js';
-import type { StoredEvent } from '../../events/types.js';
+import { EventMessage, type StoredEvent } from '../../events/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
@@ -41,7 +41,13 @@ export const eventRoutes: RouteSpec[] = [
     auth: 'any',
     query: EventsQuery,
     headers: { 'last-event-id': { description: 'Resume after this event id' } },
-    responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
+    responses: {
+      200: {
+        description: 'An event stream: one message per event of the catalogue',
+        contentType: 'text/event-stream',
+        itemSchema: EventMessage,
+      },
+    },
     handler: async ({ deps, principal, query, request, reply }) => {
       const header = request.headers['last-event-id'];
       const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
