@@ -3,7 +3,11 @@
  * passed, one it still retries, or one parked as a dead letter; audit entries are never touched.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { loadConfig } from '../src/config/load.js';
 import { actionOf } from '../src/events/types.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { call, cliEnvFor, forEachDialect, propose, runCli, world } from './helpers.js';
@@ -126,4 +130,25 @@ forEachDialect('event retention', (dialect) => {
       await w.close();
     }
   });
+});
+
+test('the events section sets retention, attempts and the consumer lease; by default 7 days, 8 attempts and 30 s', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-events-config-'));
+  try {
+    writeFileSync(join(dir, 'c.yaml'), 'events:\n  retention: 2d\n  consumer_max_attempts: 3\n  consumer_lease: 10s\n');
+    assert.deepEqual(loadConfig({ file: join(dir, 'c.yaml'), env: {}, cwd: dir }).events, {
+      retentionMs: 2 * 86_400_000,
+      consumerMaxAttempts: 3,
+      consumerLeaseMs: 10_000,
+    });
+    assert.deepEqual(loadConfig({ env: {}, cwd: dir }).events, {
+      retentionMs: 7 * 86_400_000,
+      consumerMaxAttempts: 8,
+      consumerLeaseMs: 30_000,
+    });
+    writeFileSync(join(dir, 'bad.yaml'), 'events:\n  consumer_max_attempts: 0\n');
+    assert.throws(() => loadConfig({ file: join(dir, 'bad.yaml'), env: {}, cwd: dir }), /consumer_max_attempts/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
