@@ -187,6 +187,8 @@ export class ConsumerWorker {
     if (this.held && this.leaseUntil - now > opts.leaseMs / 2) return true;
     if (!this.held) {
       const lease = await peekLease(deps, def.name);
+      // Forgotten by an admin while no node ran it (`countersign events forget`): registered afresh, at the head.
+      if (lease === undefined) await ensureConsumer(deps, def.name, 'head');
       if (lease?.owner && lease.owner !== opts.owner && lease.expiresAt !== null && lease.expiresAt > now) {
         this.idleMs = Math.min(this.idleMs * 2, opts.maxBackstopMs);
         this.schedule(lease.expiresAt);
