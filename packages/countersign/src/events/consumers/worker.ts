@@ -63,7 +63,7 @@ export class ConsumerWorker {
 
   start(): void {
     this.stopped = false;
-    this.ready = ensureConsumer(this.deps, this.def.name, this.def.startAt ?? 'head');
+    this.register();
     this.unsubscribe = this.deps.bus.subscribe((e) => {
       // Only the holder has work to do now; the others learn of the lease's end from their timer.
       if (this.held && (this.types === null || this.types.has(e.type))) this.wake();
@@ -111,9 +111,19 @@ export class ConsumerWorker {
       while (!this.stopped && (await this.pass()));
     } catch (err) {
       this.deps.logger.error({ err, consumer: this.def.name }, 'consumer pass failed; retrying');
-      this.ready = ensureConsumer(this.deps, this.def.name, this.def.startAt ?? 'head');
+      this.register();
       this.schedule(this.deps.clock.now() + ERROR_RETRY_MS);
     }
+  }
+
+  /**
+   * Makes sure the consumer's row exists (first run anywhere, or after a failure). The next pass awaits
+   * it and sees its error; until then (or if the worker stops first) a failure must not be unhandled.
+   */
+  private register(): void {
+    const ready = ensureConsumer(this.deps, this.def.name, this.def.startAt ?? 'head');
+    ready.catch(() => undefined);
+    this.ready = ready;
   }
 
   /** One batch; true when there may be more to do at once. */
