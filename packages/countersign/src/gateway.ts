@@ -4,11 +4,14 @@ import { publishKeys } from './crypto/publish-keys.js';
 import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
 import { adoptPolicyAtStart } from './domain/policy/adopt-at-start.js';
 import { watchPolicy } from './domain/policy/reload-policy.js';
+import { decisionMetricsConsumer } from './events/consumers/decision-metrics.js';
+import { ConsumerRegistry } from './events/consumers/registry.js';
+import { ConsumerRunner } from './events/consumers/runner.js';
 import { PolicyWatcher } from './events/policy-watcher.js';
 import { buildServer } from './http/server.js';
-
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
+import { Retention } from './scheduler/retention.js';
 import { Scheduler } from './scheduler/scheduler.js';
 
 export interface Gateway {
@@ -21,6 +24,12 @@ export interface Gateway {
   auditWatch: AuditWatch;
   /** Follows the database's active policy version; tests call sync(). */
   policyWatcher: PolicyWatcher;
+  /** Durable event consumers: register one (a plugin, a test) and this node runs it when it holds its lease. */
+  consumers: ConsumerRegistry;
+  /** Runs the registered consumers; tests call tick(). */
+  consumerRunner: ConsumerRunner;
+  /** Deletes old outbox events; tests call tick(). */
+  retention: Retention;
   /** Base URL the server listens on (after listen()). */
   url: string;
   close(): Promise<void>;
@@ -41,6 +50,10 @@ export async function startGateway(
   const checkpointer = new Checkpointer(deps);
   const auditWatch = new AuditWatch(deps, { url: config.database.url, schema: opts.schema });
   const policyWatcher = new PolicyWatcher(deps, opts.policyCheckMs);
+  const consumers = new ConsumerRegistry();
+  consumers.register(decisionMetricsConsumer(deps.metrics));
+  const consumerRunner = new ConsumerRunner(deps, consumers);
+  const retention = new Retention(deps);
   const app = buildServer(deps);
   let url = '';
   let unwatch: () => void = () => undefined;
@@ -59,6 +72,8 @@ export async function startGateway(
     checkpointer.start();
     scheduler.start();
     auditWatch.start();
+    consumerRunner.start();
+    retention.start();
   } catch (e) {
     unwatch();
     policyWatcher.stop();
@@ -74,11 +89,16 @@ export async function startGateway(
     checkpointer,
     auditWatch,
     policyWatcher,
+    consumers,
+    consumerRunner,
+    retention,
     url,
     close() {
       closing ??= (async () => {
         unwatch();
         policyWatcher.stop();
+        await consumerRunner.stop();
+        await retention.stop();
         await scheduler.stop();
         await checkpointer.stop();
         await auditWatch.stop();

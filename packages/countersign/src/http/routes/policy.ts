@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Actor } from '../../db/committer.js';
 import { ErrorBody } from '../../domain/actions/schemas.js';
-import type { Principal } from '../../domain/identities/principal.js';
+import type { UserPrincipal } from '../../domain/identities/principal.js';
 import { applyPolicy, documentOfBody } from '../../domain/policy/apply-policy.js';
 import { getPolicy } from '../../domain/policy/get-policy.js';
 import { listPolicyVersions } from '../../domain/policy/list-policy-versions.js';
@@ -16,15 +16,13 @@ import {
   RollbackPolicyBody,
 } from '../../domain/policy/schemas.js';
 import { parseInput } from '../../domain/validate.js';
-import { CsError } from '../../lib/errors.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
 
 const err = (description: string) => ({ description, schema: ErrorBody });
 const common = { 401: err('Missing or bad API key'), 403: err('Not an admin') };
 
-/** The policy decides for every agent, so only admins read its history or change it. */
-function admin(p: Principal): { actor: Actor; label: string } {
-  if (p.type !== 'user' || p.role !== 'admin') throw new CsError('forbidden', 'only admins may read or change the policy');
+/** The policy decides for every agent, so only admins read its history or change it (routes declare `auth: 'admin'`). */
+function asActor(p: UserPrincipal): { actor: Actor; label: string } {
   return { actor: { type: 'user', id: p.id }, label: p.email };
 }
 
@@ -35,12 +33,9 @@ export const policyRoutes: RouteSpec[] = [
     operationId: 'getPolicy',
     summary: 'The active policy version and its document, and what this node decides with (admins)',
     tags: ['policy'],
-    auth: 'any',
+    auth: 'admin',
     responses: { 200: { description: 'The active version', schema: ActivePolicyView }, ...common, 404: err('No version yet') },
-    handler: async ({ deps, principal }) => {
-      admin(principal);
-      return getPolicy(deps);
-    },
+    handler: async ({ deps }) => getPolicy(deps),
   }),
   defineRoute({
     method: 'GET',
@@ -48,7 +43,7 @@ export const policyRoutes: RouteSpec[] = [
     operationId: 'listPolicyVersions',
     summary: 'Every policy version, newest first (admins)',
     tags: ['policy'],
-    auth: 'any',
+    auth: 'admin',
     responses: {
       200: {
         description: 'History',
@@ -56,10 +51,7 @@ export const policyRoutes: RouteSpec[] = [
       },
       ...common,
     },
-    handler: async ({ deps, principal }) => {
-      admin(principal);
-      return listPolicyVersions(deps);
-    },
+    handler: async ({ deps }) => listPolicyVersions(deps),
   }),
   defineRoute({
     method: 'GET',
@@ -67,11 +59,10 @@ export const policyRoutes: RouteSpec[] = [
     operationId: 'getPolicyVersion',
     summary: 'One policy version with its document (admins)',
     tags: ['policy'],
-    auth: 'any',
+    auth: 'admin',
     params: PolicyVersionParams,
     responses: { 200: { description: 'The version', schema: PolicyDocumentView }, ...common, 404: err('No such version') },
-    handler: async ({ deps, principal, params }) => {
-      admin(principal);
+    handler: async ({ deps, params }) => {
       const { serving: _, ...version } = await getPolicy(deps, params.version);
       return version;
     },
@@ -82,7 +73,7 @@ export const policyRoutes: RouteSpec[] = [
     operationId: 'applyPolicy',
     summary: 'Apply a policy document as the new version every node decides with (admins)',
     tags: ['policy'],
-    auth: 'any',
+    auth: 'admin',
     body: ApplyPolicyBody,
     responses: {
       201: { description: 'A new version is active', schema: PolicyChange },
@@ -92,7 +83,7 @@ export const policyRoutes: RouteSpec[] = [
       409: err('expected_version is no longer the active version'),
     },
     handler: async ({ deps, principal, body, reply }) => {
-      const { actor, label } = admin(principal);
+      const { actor, label } = asActor(principal);
       const { document, body: parsed } = documentOfBody(body);
       const change = await applyPolicy(deps, actor, label, { document, note: parsed.note, expectedVersion: parsed.expected_version });
       reply.code(change.changed ? 201 : 200);
@@ -105,7 +96,7 @@ export const policyRoutes: RouteSpec[] = [
     operationId: 'rollbackPolicy',
     summary: "Make an earlier version's document active again, as a new version (admins)",
     tags: ['policy'],
-    auth: 'any',
+    auth: 'admin',
     body: RollbackPolicyBody,
     responses: {
       201: { description: 'A new version is active', schema: PolicyChange },
@@ -116,7 +107,7 @@ export const policyRoutes: RouteSpec[] = [
       409: err('expected_version is no longer the active version'),
     },
     handler: async ({ deps, principal, body, reply }) => {
-      const { actor, label } = admin(principal);
+      const { actor, label } = asActor(principal);
       const input = parseInput(RollbackPolicyBody, body, 'request body');
       const change = await rollbackPolicy(deps, actor, label, {
         version: input.version,
