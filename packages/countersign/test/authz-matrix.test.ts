@@ -273,6 +273,20 @@ const RULES: Record<string, Rule> = {
     ok: 200,
     request: async () => ({ url: '/v1/me' }),
   },
+  listEventConsumers: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/consumers' }) },
+  listDeadLetters: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/dead-letters' }) },
+  // No dead letter exists here: an admin gets past authorization to "not found"; everyone else is refused before.
+  replayDeadLetter: {
+    auth: 'admin',
+    ok: 404,
+    request: async () => ({ url: '/v1/admin/dead-letters/0190a000-0000-7000-8000-000000000000/replay' }),
+  },
+  getPolicy: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy' }) },
+  listPolicyVersions: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy/versions' }) },
+  getPolicyVersion: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy/versions/1' }) },
+  // The document in force again: compiled, compared, nothing written (200), so later cells keep the same policy.
+  applyPolicy: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy/versions', body: { document: POLICY } }) },
+  rollbackPolicy: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy/rollback', body: { version: 1 } }) },
   adminListUsers: {
     auth: 'admin',
     ok: 200,

@@ -8,12 +8,14 @@ import { sendError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { type RouteSpec, registerRoutes } from './route-spec.js';
 import { actionRoutes } from './routes/actions.js';
+import { adminEventRoutes } from './routes/admin-events.js';
 import { adminAgentRoutes } from './routes/admin-agents.js';
 import { adminPeopleRoutes } from './routes/admin-people.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
+import { policyRoutes } from './routes/policy.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { systemRoutes } from './routes/system.js';
 import { installStrictInput } from './strict-input.js';
@@ -33,6 +35,8 @@ export const ROUTES: readonly RouteSpec[] = [
   ...receiptRoutes,
   ...auditRoutes,
   ...eventRoutes,
+  ...adminEventRoutes,
+  ...policyRoutes,
   ...systemRoutes,
   ...adminPeopleRoutes,
   ...adminAgentRoutes,
