@@ -112,6 +112,23 @@ describe('the countersign CLI', () => {
     assert.deepEqual([me.body.type, me.body.email, me.body.role, me.body.groups], ['user', 'alice@example.com', 'reviewer', ['sre']]);
   });
 
+  test('users add --no-key creates a person without a key, and groups add/ls show groups with their members', async () => {
+    const r = exits(await admin('users', 'add', 'nokey@example.com', '--no-key', '--group', 'sre'), 0);
+    assert.match(r.stdout, /^added nokey@example\.com \(reviewer, groups: sre\); no API key\n$/);
+    const keysOf = JSON.parse(exits(await admin('keys', 'ls', '--for', 'nokey@example.com', '--json'), 0).stdout);
+    assert.deepEqual(keysOf, []);
+    exits(await admin('groups', 'add', 'release', '--description', 'ships'), 0);
+    exits(await admin('groups', 'add', 'release'), 6);
+    const groups = JSON.parse(exits(await admin('groups', 'ls', '--json'), 0).stdout) as { name: string; members: string[] }[];
+    assert.deepEqual(
+      groups.map((g) => [g.name, g.members]),
+      [
+        ['release', []],
+        ['sre', ['alice@example.com', 'nokey@example.com']],
+      ],
+    );
+  });
+
   test('agents add prints the agent’s key on stdout and nothing else', async () => {
     const r = exits(await admin('agents', 'add', 'deployer', '--owner', 'bob@example.com'), 0);
     assert.match(r.stdout, KEY_LINE);

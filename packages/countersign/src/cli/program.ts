@@ -26,6 +26,7 @@ export const MODULE_OF_COMMAND: Record<string, keyof typeof COMMAND_MODULES> = {
   users: 'admin',
   agents: 'admin',
   keys: 'admin',
+  groups: 'admin',
   'signing-keys': 'admin',
   audit: 'audit',
   events: 'events',

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addUser } from '../../domain/identities/add-user.js';
+import { addPerson, addUser } from '../../domain/identities/add-user.js';
 import { disableUser } from '../../domain/identities/disable-user.js';
 import { enableUser } from '../../domain/identities/enable-user.js';
 import { listUsers } from '../../domain/identities/list-users.js';
@@ -16,10 +16,15 @@ export function registerUsers(program: Command, out: (s: string) => void, err: (
     .option('--role <role>', 'admin | reviewer | viewer', 'reviewer')
     .option('--group <name>', 'group membership (repeatable)', collect, [])
     .option('--name <name>', 'display name')
-    .action(async (email: string, o: DataOptions & { role: string; group: string[]; name?: string }) => {
-      const u = await withLocalDeps(o, (deps, actor) =>
-        addUser(deps, actor, { email, role: o.role as 'reviewer', groups: o.group, ...(o.name ? { name: o.name } : {}) }),
-      );
+    .option('--no-key', 'issue no API key (the person signs in, or gets a key later with "keys issue")')
+    .action(async (email: string, o: DataOptions & { role: string; group: string[]; name?: string; key: boolean }) => {
+      const input = { email, role: o.role as 'reviewer', groups: o.group, ...(o.name ? { name: o.name } : {}) };
+      if (!o.key) {
+        const p = await withLocalDeps(o, (deps, actor) => addPerson(deps, actor, input));
+        out(`added ${p.email} (${p.role}${p.groups.length ? `, groups: ${p.groups.join(', ')}` : ''}); no API key`);
+        return;
+      }
+      const u = await withLocalDeps(o, (deps, actor) => addUser(deps, actor, input));
       err(
         `added ${u.email} (${u.role}${u.groups.length ? `, groups: ${u.groups.join(', ')}` : ''}); key prefix ${u.keyPrefix}. The key is shown once:`,
       );

@@ -4,6 +4,7 @@ import { loadOrCreateKeyring, rotateKeyring } from '../../crypto/keyring.js';
 import { publishKeys } from '../../crypto/publish-keys.js';
 import { type DataOptions, requireExistingDatabase, withLocalDeps } from '../context.js';
 import { registerAgents } from './admin-agents.js';
+import { registerGroups } from './admin-groups.js';
 import { registerKeys } from './admin-keys.js';
 import { dataOptions } from './admin-options.js';
 import { registerUsers } from './admin-users.js';
@@ -12,6 +13,7 @@ export function registerAdmin(program: Command, out: (s: string) => void, err: (
   registerUsers(program, out, err);
   registerAgents(program, out, err);
   registerKeys(program, out, err);
+  registerGroups(program, out, err);
 
   const signing = program.command('signing-keys').description('the Ed25519 keys that sign receipts and audit checkpoints');
   dataOptions(signing.command('rotate').description('make a new active key; old keys stay so what they signed still verifies')).action(
