@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
+import pino from 'pino';
 import { listUsers } from '../src/domain/identities/list-users.js';
+import { setUserRole } from '../src/domain/identities/set-user-role.js';
+import { startGateway } from '../src/gateway.js';
 import { addPeople, auditRows, call, forEachDialect, propose, type World, world } from './helpers.js';
 
 /** The newest audit entry: every admin change writes one, naming the admin who made it. */
@@ -123,6 +126,36 @@ forEachDialect('admin API', (dialect) => {
     assert.equal(statuses.filter((s) => s === 200).length, 1, `one wins: ${statuses}`);
     const remaining = (await listUsers(w.gw.deps)).filter((u) => u.role === 'admin' && !u.disabled);
     assert.equal(remaining.length, 1);
+  });
+
+  test('two gateways on one database demoting the only two admins at once leave exactly one, every time', async () => {
+    const { w } = await setup();
+    // A second gateway has its own committer, so the two changes are truly concurrent transactions.
+    const other = await startGateway(w.env.config, {
+      listen: false,
+      logger: pino({ level: 'silent' }),
+      ...(w.env.schema ? { schema: w.env.schema } : {}),
+    });
+    try {
+      for (let round = 0; round < 5; round++) {
+        const email = `root${round}@example.com`;
+        await addPeople(w, [{ email, role: 'admin' }]);
+        const results = await Promise.allSettled([
+          setUserRole(w.gw.deps, { type: 'admin', id: 'a' }, { email: 'ada@example.com', role: 'reviewer' }),
+          setUserRole(other.deps, { type: 'admin', id: 'b' }, { email, role: 'reviewer' }),
+        ]);
+        const admins = (await listUsers(w.gw.deps)).filter((u) => u.role === 'admin' && !u.disabled).map((u) => u.email);
+        assert.equal(admins.length, 1, `round ${round}: ${admins} (${results.map((r) => r.status)})`);
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        // Put ada back as the only admin for the next round.
+        if (admins[0] !== 'ada@example.com') {
+          await setUserRole(w.gw.deps, { type: 'admin', id: 'a' }, { email: 'ada@example.com', role: 'admin' });
+          await setUserRole(w.gw.deps, { type: 'admin', id: 'a' }, { email, role: 'reviewer' });
+        }
+      }
+    } finally {
+      await other.close();
+    }
   });
 
   test('agents are created with a key, disabled with their pending actions cancelled, re-enabled, and get new keys; all audited', async () => {
