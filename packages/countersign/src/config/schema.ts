@@ -36,6 +36,11 @@ export const ConfigFileSchema = z.strictObject({
     .strictObject({
       url: z.string().min(1).optional(),
       pool_size: z.number().int().min(1).max(200).optional(),
+      /**
+       * PostgreSQL: where the gateway's LISTEN connection goes (default `url`). LISTEN needs a session of its
+       * own: behind PgBouncer in transaction mode, point this at PostgreSQL directly or a session-mode pool.
+       */
+      listen_url: z.string().min(1).optional(),
     })
     .optional(),
   review: z
@@ -86,6 +91,12 @@ export const ConfigFileSchema = z.strictObject({
       unready_when_tampered: z.boolean().optional(),
     })
     .optional(),
+  events: z
+    .strictObject({
+      /** The backstop: each gateway reads the outbox this often for events it was not told about (default 1s). */
+      poll_interval: duration.optional(),
+    })
+    .optional(),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
@@ -110,7 +121,7 @@ export interface Config {
     requestTimeoutMs: number;
     keepAliveTimeoutMs: number;
   };
-  database: { url: string; poolSize: number };
+  database: { url: string; poolSize: number; listenUrl: string | undefined };
   review: { defaultExpiryMs: number };
   limits: { reasonBytes: number; argumentsBytes: number; argumentsDepth: number; maxWaitSeconds: number };
   /** The config file the policy was read from, so it can be reloaded; undefined when none. */
@@ -129,5 +140,6 @@ export interface Config {
     verifyIntervalMs: number;
     unreadyWhenTampered: boolean;
   };
+  events: { pollIntervalMs: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }

@@ -5,6 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, type PostgresPoolClient, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { CsError } from '../lib/errors.js';
+import { type Listener, type ListenHandlers, listenPostgres, notifyChannel, silentListener } from './listen.js';
 import { migrateToLatest } from './migrate.js';
 import { ReadOnlySqliteDialect } from './sqlite-read-dialect.js';
 import type { DB } from './types.js';
@@ -29,6 +30,12 @@ export interface Capabilities {
   readonly oneStatementAppend: boolean;
   /** Statement serialising migrations across processes inside the migration transaction ('' when the write lock suffices). */
   readonly migrationLock: string;
+  /**
+   * PostgreSQL: the channel a commit that appended events notifies (pg_notify, delivered on commit), so
+   * other gateways on the database wake at once. Null where no other node can listen (SQLite) or when
+   * the notify is turned off (the benchmark measures its cost).
+   */
+  readonly notifyChannel: string | null;
   isUniqueViolation(error: unknown): boolean;
   /** DDL making a table refuse UPDATE and DELETE (an append-only log), as triggers. */
   appendOnly(table: string): string[];
@@ -40,6 +47,11 @@ export interface Database {
   readonly write: Kysely<DB>;
   /** Reads: on SQLite a separate read-only connection so reads never queue behind a write batch. */
   readonly read: Kysely<DB>;
+  /**
+   * Hears other processes' commits: on PostgreSQL a dedicated LISTEN connection (not from the pool),
+   * re-established when it drops; on SQLite (one node) nothing. The caller closes it.
+   */
+  listen(handlers: ListenHandlers): Listener;
   close(): Promise<void>;
 }
 
@@ -49,6 +61,13 @@ export interface OpenDatabaseOptions {
   /** PostgreSQL only: schema to use (created if missing); lets tests run isolated in one database. */
   schema?: string;
   migrate?: boolean;
+  /** PostgreSQL: notify other gateways when events are appended (default true; the benchmark turns it off to measure it). */
+  notify?: boolean;
+  /**
+   * PostgreSQL: where the LISTEN connection goes (default `url`). LISTEN needs a session of its own, so
+   * behind PgBouncer in transaction mode point this at PostgreSQL directly or at a session-mode pool.
+   */
+  listenUrl?: string;
 }
 
 const sqliteCaps: Capabilities = {
@@ -58,6 +77,7 @@ const sqliteCaps: Capabilities = {
   skipLocked: false,
   oneStatementAppend: false,
   migrationLock: '',
+  notifyChannel: null,
   isUniqueViolation: (e) => {
     const code = (e as { code?: unknown })?.code;
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
@@ -75,6 +95,7 @@ const postgresCaps: Capabilities = {
   skipLocked: true,
   oneStatementAppend: true,
   migrationLock: `select pg_advisory_xact_lock(hashtext('countersign:migrate:' || current_schema()))`,
+  notifyChannel: null,
   isUniqueViolation: (e) => (e as { code?: unknown })?.code === '23505',
   appendOnly: (t) => [
     `create or replace function ${t}_append_only() returns trigger language plpgsql as $$ begin raise exception '${t} is append-only: % refused', tg_op; end $$`,
@@ -126,6 +147,7 @@ function openSqlite(url: string): Database {
     caps: sqliteCaps,
     write,
     read,
+    listen: () => silentListener,
     async close() {
       await read.destroy();
       await write.destroy();
@@ -226,11 +248,15 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; 
       'no schema on the PostgreSQL search_path exists; create it first or fix the search_path in the database url',
     );
   }
+  const channel = notifyChannel(current);
+  const listenUrl = opts.listenUrl ?? opts.url;
   return {
     db: {
-      caps: postgresCaps,
+      caps: { ...postgresCaps, notifyChannel: opts.notify === false ? null : channel },
       write: db,
       read: db,
+      listen: (handlers) =>
+        listenPostgres({ url: listenUrl, channel, applicationName: `countersign listen ${current}`.slice(0, 63) }, handlers),
       close: () => db.destroy(),
     },
     schema: current,
