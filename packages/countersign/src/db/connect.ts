@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -32,10 +32,11 @@ export interface Capabilities {
   readonly migrationLock: string;
   /**
    * PostgreSQL: the channel a commit that appended events notifies (pg_notify, delivered on commit), so
-   * other gateways on the database wake at once. Null where no other node can listen (SQLite) or when
-   * the notify is turned off (the benchmark measures its cost).
+   * other gateways on the database wake at once, and this process's tag in the payload, so its own
+   * notifies are told apart (its committer publishes those). Null where no other node can listen
+   * (SQLite) or when the notify is turned off (the benchmark measures its cost).
    */
-  readonly notifyChannel: string | null;
+  readonly notify: { channel: string; origin: string } | null;
   isUniqueViolation(error: unknown): boolean;
   /** DDL making a table refuse UPDATE and DELETE (an append-only log), as triggers. */
   appendOnly(table: string): string[];
@@ -77,7 +78,7 @@ const sqliteCaps: Capabilities = {
   skipLocked: false,
   oneStatementAppend: false,
   migrationLock: '',
-  notifyChannel: null,
+  notify: null,
   isUniqueViolation: (e) => {
     const code = (e as { code?: unknown })?.code;
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
@@ -95,7 +96,7 @@ const postgresCaps: Capabilities = {
   skipLocked: true,
   oneStatementAppend: true,
   migrationLock: `select pg_advisory_xact_lock(hashtext('countersign:migrate:' || current_schema()))`,
-  notifyChannel: null,
+  notify: null,
   isUniqueViolation: (e) => (e as { code?: unknown })?.code === '23505',
   appendOnly: (t) => [
     `create or replace function ${t}_append_only() returns trigger language plpgsql as $$ begin raise exception '${t} is append-only: % refused', tg_op; end $$`,
@@ -249,14 +250,16 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; 
     );
   }
   const channel = notifyChannel(current);
+  // One per opened database: a gateway's own notifies come back to its LISTEN connection too.
+  const origin = randomBytes(6).toString('hex');
   const listenUrl = opts.listenUrl ?? opts.url;
   return {
     db: {
-      caps: { ...postgresCaps, notifyChannel: opts.notify === false ? null : channel },
+      caps: { ...postgresCaps, notify: opts.notify === false ? null : { channel, origin } },
       write: db,
       read: db,
       listen: (handlers) =>
-        listenPostgres({ url: listenUrl, channel, applicationName: `countersign listen ${current}`.slice(0, 63) }, handlers),
+        listenPostgres({ url: listenUrl, channel, origin, applicationName: `countersign listen ${current}`.slice(0, 63) }, handlers),
       close: () => db.destroy(),
     },
     schema: current,

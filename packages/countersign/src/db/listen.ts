@@ -3,8 +3,11 @@ import pg from 'pg';
 
 /** What a gateway hears from the database about events other processes committed. */
 export interface ListenHandlers {
-  /** A commit appended events up to `seq` (the new head); delivered by PostgreSQL after that commit. */
-  onNotify(seq: number): void;
+  /**
+   * A commit appended events up to `seq` (the new head); delivered by PostgreSQL after that commit.
+   * `own` when this process wrote it (its committer publishes those itself).
+   */
+  onNotify(seq: number, own: boolean): void;
   /**
    * The listening connection is (re)established. Anything committed while it was down was not heard,
    * so the caller reads the outbox after what it has already published.
@@ -41,6 +44,8 @@ const BACKOFF_MAX_MS = 5_000;
 export interface ListenOptions {
   url: string;
   channel: string;
+  /** This process's tag in notify payloads. */
+  origin: string;
   /** Shown in pg_stat_activity.application_name, so an operator can tell the listening connection apart. */
   applicationName: string;
 }
@@ -87,8 +92,9 @@ export function listenPostgres(opts: ListenOptions, handlers: ListenHandlers): L
     c.on('end', () => dropped(c, new Error('listen connection ended')));
     c.on('notification', (m) => {
       if (m.channel !== opts.channel) return;
-      const seq = Number(m.payload);
-      if (Number.isSafeInteger(seq)) handlers.onNotify(seq);
+      const [seqText, origin] = (m.payload ?? '').split(' ');
+      const seq = Number(seqText);
+      if (Number.isSafeInteger(seq)) handlers.onNotify(seq, origin === opts.origin);
     });
     client = c;
     try {

@@ -62,8 +62,9 @@ export class EventFeed {
     const { db, metrics, logger } = this.o;
     this.stopped = false;
     this.listener = db.listen({
-      onNotify: (seq) => {
-        if (this.hwm !== undefined && seq > this.hwm) this.wake('notify');
+      onNotify: (seq, own) => {
+        // Our own commits reach committed() (a notify can beat it there); reading for them would only delay them.
+        if (!own && this.hwm !== undefined && seq > this.hwm) this.wake('notify');
       },
       onConnect: (reconnect) => {
         metrics.listenConnected.set(1);
