@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { AuditInput, EventInput, StoredEvent, Tx } from '../src/db/committer.js';
+import type { AuditInput, Tx } from '../src/db/committer.js';
 import { verifyAudit } from '../src/domain/audit/verify-audit.js';
+import type { EventInput, StoredEvent } from '../src/events/types.js';
 import { isCsError } from '../src/lib/errors.js';
 import { ADMIN, auditRows, forEachDialect, type World, world } from './helpers.js';
 
@@ -9,14 +10,15 @@ import { ADMIN, auditRows, forEachDialect, type World, world } from './helpers.j
 function op(tag: string, data: Record<string, unknown>, eventData: Record<string, unknown> = data) {
   return async (tx: Tx) => {
     tx.audit({ actor: ADMIN, event: 'test.isolation', data: { tag, ...data } } satisfies AuditInput);
+    // The catalogue types payloads; this one smuggles the fault in, as a buggy op could by a cast.
     tx.emit({
-      type: 'test.isolation',
+      type: 'policy.activated',
       actionId: null,
       agentId: null,
       sessionId: null,
       rootId: null,
-      data: { tag, ...eventData },
-    } satisfies EventInput);
+      data: { policy: { tag, ...eventData } },
+    } as unknown as EventInput);
     return tag;
   };
 }
@@ -38,7 +40,7 @@ forEachDialect('Committer: a failing append isolates its op', (dialect) => {
   before(async () => {
     w = await world(dialect);
     w.gw.deps.bus.subscribe((e) => {
-      if (e.type === 'test.isolation') published.push(e);
+      if (e.type === 'policy.activated' && 'tag' in e.data.policy) published.push(e);
     });
   });
   after(async () => w.close());
@@ -70,12 +72,16 @@ forEachDialect('Committer: a failing append isolates its op', (dialect) => {
         'one audit row per good op, none for the bad one',
       );
       assert.deepEqual(
-        published.map((e) => e.data.tag),
+        published.map((e) => (e.data as unknown as { policy: { tag: string } }).policy.tag),
         tags.filter((_, i) => i !== 4),
         'one event per good op',
       );
-      const stored = await w.gw.deps.db.read.selectFrom('events').select('data').where('type', '=', 'test.isolation').execute();
-      assert.equal(stored.filter((r) => JSON.parse(r.data).tag.startsWith(what)).length, 8, 'the outbox holds the good events only');
+      const stored = await w.gw.deps.db.read.selectFrom('events').select('data').where('type', '=', 'policy.activated').execute();
+      assert.equal(
+        stored.filter((r) => String(JSON.parse(r.data).policy.tag).startsWith(what)).length,
+        8,
+        'the outbox holds the good events only',
+      );
       assert.equal((await verifyAudit(w.gw.deps.db.read)).ok, true, 'the chain verifies');
     });
   }

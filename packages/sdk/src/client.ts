@@ -1,9 +1,10 @@
 import { CountersignError } from './errors.js';
+import type { CountersignEvent, EventOf, EventType } from './event-types.js';
 import { type EventFilter, type FollowOptions, followEvents } from './events.js';
 import { type CallContext, type Guarded, type GuardOptions, guard } from './guard.js';
 import { sleep } from './sleep.js';
 import { parseSse } from './sse.js';
-import { type Action, type ActionEvent, isDecided, type ProposedAction } from './types.js';
+import { type Action, isDecided, type ProposedAction } from './types.js';
 import { wireJson } from './wire-json.js';
 
 export interface ClientOptions {
@@ -216,8 +217,8 @@ export class Client {
       for await (const msg of parseSse(res.body)) {
         if (msg.id) onId(msg.id);
         if (msg.data === '') continue;
-        const ev = JSON.parse(msg.data) as ActionEvent;
-        if (ev.action && isDecided(ev.action.status)) return ev.action;
+        const ev = JSON.parse(msg.data) as CountersignEvent;
+        if ('action' in ev && isDecided(ev.action.status)) return ev.action;
       }
       return undefined;
     } catch (e) {
@@ -290,8 +291,11 @@ export class Client {
    *   console.log('needs approval:', ev.action.tool, ev.action.arguments, ev.action_id);
    * }
    */
-  events(filter: EventFilter = {}, opts: FollowOptions = {}): AsyncGenerator<ActionEvent> {
-    return followEvents({ url: this.url, apiKey: this.key, fetch: this.fetchImpl }, filter, opts);
+  events<T extends EventType = EventType>(
+    filter: EventFilter & { types?: readonly T[] } = {},
+    opts: FollowOptions = {},
+  ): AsyncGenerator<EventOf<T>> {
+    return followEvents<T>({ url: this.url, apiKey: this.key, fetch: this.fetchImpl }, filter, opts);
   }
 
   /**

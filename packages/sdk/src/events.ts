@@ -1,7 +1,7 @@
 import { CountersignError } from './errors.js';
+import type { CountersignEvent, EventOf, EventType } from './event-types.js';
 import { sleep } from './sleep.js';
 import { parseSse } from './sse.js';
-import type { ActionEvent } from './types.js';
 
 /** Which events to follow; every filter is optional and they combine. */
 export interface EventFilter {
@@ -13,8 +13,8 @@ export interface EventFilter {
   root?: string;
   /** Agent name or id (humans' keys only; an agent key always sees just its own). */
   agent?: string;
-  /** Only these event types, e.g. `['tool.approval_required']`. */
-  types?: readonly string[];
+  /** Only these event types, e.g. `['tool.approval_required']`; the events yielded are typed to match. */
+  types?: readonly EventType[];
 }
 
 export interface FollowOptions {
@@ -31,7 +31,11 @@ export interface StreamConnection {
 }
 
 /** See {@link Client.events}. */
-export async function* followEvents(conn: StreamConnection, filter: EventFilter, opts: FollowOptions): AsyncGenerator<ActionEvent> {
+export async function* followEvents<T extends EventType = EventType>(
+  conn: StreamConnection,
+  filter: EventFilter & { types?: readonly T[] },
+  opts: FollowOptions,
+): AsyncGenerator<EventOf<T>> {
   const params = new URLSearchParams();
   for (const k of ['action', 'session', 'root', 'agent'] as const) {
     const v = filter[k];
@@ -61,10 +65,10 @@ export async function* followEvents(conn: StreamConnection, filter: EventFilter,
         for await (const msg of parseSse(res.body)) {
           if (msg.id !== undefined && /^\d+$/.test(msg.id)) lastId = Number(msg.id);
           if (msg.data === '') continue;
-          const ev = JSON.parse(msg.data) as ActionEvent;
+          const ev = JSON.parse(msg.data) as CountersignEvent;
           lastId = ev.event_id;
-          if (filter.types && !filter.types.includes(ev.type)) continue;
-          yield ev;
+          if (filter.types && !(filter.types as readonly EventType[]).includes(ev.type)) continue;
+          yield ev as unknown as EventOf<T>;
         }
       } else {
         await res.body?.cancel(); // a 5xx: the gateway is restarting or overloaded

@@ -9,6 +9,19 @@
  */
 export { Client, type ClientOptions, createClient, type RedeemResult, type ReviewInput, type WaitOptions } from './client.js';
 export { ApprovalRefused, CountersignError, refusalMessage } from './errors.js';
+export {
+  type ActionEvent,
+  type CountersignEvent,
+  EVENT_TYPES,
+  type EventAsked,
+  type EventDeadlines,
+  type EventEnvelope,
+  type EventOf,
+  type EventPayloads,
+  type EventType,
+  isActionEvent,
+  type PolicyActivated,
+} from './event-types.js';
 export type { EventFilter, FollowOptions } from './events.js';
 export { type CallContext, type Guarded, type GuardOptions, guard, isRefusal, type Refusal } from './guard.js';
 export {
@@ -32,5 +45,5 @@ export {
   verifyReceipt,
 } from './receipts.js';
 export { parseSse, type SseMessage } from './sse.js';
-export type { Action, ActionEvent, ActionStatus, ProposedAction } from './types.js';
+export type { Action, ActionStatus, ProposedAction } from './types.js';
 export { isDecided } from './types.js';

@@ -86,18 +86,6 @@ export interface ProposedAction {
 }
 
 /** One event of the gateway's SSE stream. */
-export interface ActionEvent {
-  event_id: number;
-  type: string;
-  action_id: string | null;
-  agent_id: string | null;
-  session_id: string | null;
-  /** The root of the action's `parent_id` chain. */
-  root_id: string | null;
-  time: string;
-  action: Action;
-}
-
 export function isDecided(status: ActionStatus): boolean {
   return status !== 'pending';
 }

@@ -5,6 +5,9 @@ import { test } from 'node:test';
 import type { z } from 'zod';
 import type { ActionView, EventsQuery, ProposeActionBody, ReviewBody } from '../../countersign/src/domain/actions/schemas.js';
 import { ActionView as ActionViewSchema } from '../../countersign/src/domain/actions/schemas.js';
+import type { EventType as GatewayEventType, EventPayloads as GatewayPayloads } from '../../countersign/src/events/types.js';
+import { EVENT_TYPES as GATEWAY_EVENT_TYPES } from '../../countersign/src/events/types.js';
+import { EVENT_TYPES, type EventPayloads, type EventType } from '../src/event-types.js';
 import type { EventFilter } from '../src/events.js';
 import type { Action, ProposedAction, ReviewInput } from '../src/index.js';
 
@@ -19,6 +22,17 @@ check<ActionView extends Action ? true : false>(true);
 check<ProposedAction extends z.input<typeof ProposeActionBody> ? true : false>(true);
 check<ReviewInput extends Omit<z.input<typeof ReviewBody>, 'grant'> ? true : false>(true);
 check<Same<keyof Omit<EventFilter, 'types'>, Exclude<keyof z.input<typeof EventsQuery>, 'after'>>>(true);
+
+// The event catalogue: the same types, and for each, the same payload fields and wire-compatible values.
+check<Same<EventType, GatewayEventType>>(true);
+type PayloadFieldsMatch = { [K in EventType]: Same<keyof EventPayloads[K], keyof GatewayPayloads[K]> }[EventType];
+check<Same<PayloadFieldsMatch, true>>(true);
+type PayloadsAccepted = { [K in EventType]: GatewayPayloads[K] extends EventPayloads[K] ? true : false }[EventType];
+check<Same<PayloadsAccepted, true>>(true);
+
+test('the SDK lists exactly the gateway’s event types, in the same order', () => {
+  assert.deepEqual([...EVENT_TYPES], [...GATEWAY_EVENT_TYPES]);
+});
 
 test('the SDK Action type names exactly the fields of the gateway’s Action schema', () => {
   const sdkFields: Record<keyof Action, true> = {

@@ -1,6 +1,6 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import { auditEntryHash } from '../domain/audit/chain.js';
-import type { StoredEvent } from './committer.js';
+import type { StoredEvent } from '../events/types.js';
 import type { Capabilities } from './connect.js';
 import { PreparedQuery } from './prepared.js';
 import type { SerializedAudit, SerializedEvent } from './serialize-entries.js';

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
+import type { EventInput, StoredEvent } from '../events/types.js';
 import type { Clock } from '../lib/clock.js';
 import { CsError, isCsError } from '../lib/errors.js';
 import { appendLogs } from './append-logs.js';
@@ -18,27 +19,6 @@ export interface AuditInput {
   actor: Actor;
   event: string;
   actionId?: string | null;
-  data: Record<string, unknown>;
-}
-
-export interface EventInput {
-  type: string;
-  actionId: string | null;
-  agentId: string | null;
-  sessionId: string | null;
-  /** The root of the action's parent chain, for runs that follow their subagents' approvals. */
-  rootId: string | null;
-  data: Record<string, unknown>;
-}
-
-export interface StoredEvent {
-  seq: number;
-  ts: number;
-  type: string;
-  actionId: string | null;
-  agentId: string | null;
-  sessionId: string | null;
-  rootId: string | null;
   data: Record<string, unknown>;
 }
 

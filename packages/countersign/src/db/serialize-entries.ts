@@ -1,5 +1,6 @@
+import type { EventInput } from '../events/types.js';
 import { canonicalJson } from '../lib/canonical.js';
-import type { Actor, AuditInput, EventInput } from './committer.js';
+import type { Actor, AuditInput } from './committer.js';
 
 /** An audit entry whose data is already RFC 8785 canonical text: the bytes that are hashed and stored. */
 export interface SerializedAudit {
@@ -19,7 +20,7 @@ export interface SerializedEvent {
  * Serializes one operation's audit entries and events. The committer calls this right after the
  * operation, inside its error path, so an entry that cannot be serialized (a value canonical JSON
  * refuses, a BigInt) fails that operation alone instead of the whole batch's append.
- * `texts` is shared across a batch: a creation's two events carry the same view object, serialized once.
+ * `texts` is shared across a batch: a creation's events carry the same view object, serialized once.
  */
 export function serializeEntries(
   audits: readonly AuditInput[],
@@ -28,13 +29,19 @@ export function serializeEntries(
 ): { audits: SerializedAudit[]; events: SerializedEvent[] } {
   return {
     audits: audits.map((a) => ({ actor: a.actor, event: a.event, actionId: a.actionId ?? null, data: canonicalJson(a.data) })),
-    events: events.map((e) => {
-      let text = texts.get(e.data);
-      if (text === undefined) {
-        text = JSON.stringify(e.data);
-        texts.set(e.data, text);
-      }
-      return { event: e, text };
-    }),
+    events: events.map((e) => ({ event: e, text: payloadText(e.data, texts) })),
   };
+}
+
+/** An event payload's JSON text; the action view inside it is serialized once per object. */
+function payloadText(data: EventInput['data'], texts: Map<object, string>): string {
+  if (!('action' in data)) return JSON.stringify(data);
+  const { action, ...rest } = data;
+  let view = texts.get(action);
+  if (view === undefined) {
+    view = JSON.stringify(action);
+    texts.set(action, view);
+  }
+  const others = JSON.stringify(rest);
+  return others === '{}' ? `{"action":${view}}` : `{"action":${view},${others.slice(1)}`;
 }

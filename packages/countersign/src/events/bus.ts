@@ -1,4 +1,4 @@
-import type { StoredEvent } from '../db/committer.js';
+import type { StoredEvent } from './types.js';
 
 export type EventHandler = (event: StoredEvent) => void;
 

@@ -2,13 +2,20 @@ import type { Deps } from '../deps.js';
 import { expireDueActions, nextExpiry } from '../domain/actions/expire-due-actions.js';
 import { expireUnredeemed, nextWindowEnd } from '../domain/receipts/expire-unredeemed.js';
 import { fireDueTimers, nextTimer } from '../domain/workflow/fire-timers.js';
+import { EVENT, type EventType } from '../events/types.js';
 import type { TimerHandle } from '../lib/clock.js';
 
 /** Upper bound on sleep, so deadlines written by another process (or the admin CLI) are still honoured. */
 const MAX_SLEEP_MS = 5_000;
 
 /** Events after which a new, earlier deadline may exist. */
-const WAKE_EVENTS = new Set(['tool.approval_required', 'action.approved', 'action.updated', 'action.escalated', 'action.reminder']);
+const WAKE_EVENTS: ReadonlySet<EventType> = new Set([
+  EVENT.approvalRequired,
+  EVENT.actionApproved,
+  EVENT.actionUpdated,
+  EVENT.actionEscalated,
+  EVENT.actionReminder,
+]);
 
 /**
  * Deadlines are rows (actions.expires_at for whole reviews, timers for stage
@@ -31,18 +38,13 @@ export class Scheduler {
   start(): void {
     this.stopped = false;
     this.unsubscribe = this.deps.bus.subscribe((e) => {
-      if (!WAKE_EVENTS.has(e.type)) return;
-      const data = e.data as {
-        expires_at?: string;
-        execute_by?: string | null;
-        workflow?: { stage?: { timeout_at?: string | null } } | null;
-      };
-      const times = [data.expires_at, data.execute_by, data.workflow?.stage?.timeout_at].map((t) => Date.parse(String(t ?? '')));
-      const at = Math.min(...times.filter(Number.isFinite));
+      if (!WAKE_EVENTS.has(e.type) || !('deadlines' in e.data)) return;
+      const { expires_at_ms, stage_timeout_at_ms, execute_by_ms } = e.data.deadlines;
+      const at = Math.min(...[expires_at_ms, stage_timeout_at_ms, execute_by_ms].map((t) => t ?? Number.POSITIVE_INFINITY));
       if (at < this.wakeAt) this.schedule(at);
       // Escalation times are not in the event. Reading the earliest timer is one indexed query, where a
       // whole pass would be eight and three transactions on every proposal that starts a stage.
-      if (e.type === 'action.updated' || (e.type === 'tool.approval_required' && data.workflow?.stage)) this.peekTimers();
+      if (e.type === EVENT.actionUpdated || (e.type === EVENT.approvalRequired && e.data.action.workflow?.stage)) this.peekTimers();
     });
     void this.tick();
   }

@@ -1,6 +1,7 @@
 import type { Tx } from '../../db/committer.js';
 import { PreparedQuery } from '../../db/prepared.js';
 import { ACTION_COLUMNS, type ActionsTable } from '../../db/types.js';
+import { EVENT } from '../../events/types.js';
 import type { PolicyInput } from '../../policy/cel-env.js';
 import type { PolicyDecision } from '../../policy/evaluate.js';
 import { useMatchingGrant } from '../grants/use-grant.js';
@@ -8,8 +9,9 @@ import type { AgentPrincipal } from '../identities/principal.js';
 import { type IssuedReceipt, issueReceipt, type Signer } from '../receipts/issue-receipt.js';
 import type { FrozenWorkflow } from '../workflow/frozen.js';
 import { nextApplicableStage, scheduleStageTimers } from '../workflow/stages.js';
+import { actionEvent, askedForStage, eventForStatus } from './emit-action-event.js';
 import type { ActionView, ProposeActionBody } from './schemas.js';
-import { eventForStatus, initialStatus } from './status.js';
+import { initialStatus } from './status.js';
 import { toActionView } from './view.js';
 
 /** A validated proposal with its policy decision, ready to be written. */
@@ -202,9 +204,8 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, r
       data: { jti: row.receipt_jti, with_proposal: true },
     });
   }
-  const scope = { actionId: id, agentId: agent.id, sessionId: row.session_id, rootId };
-  tx.emit({ type: 'action.created', ...scope, data: view });
-  tx.emit({ type: eventForStatus(view.status), ...scope, data: view });
-  if (row.redeemed_at !== null) tx.emit({ type: 'action.redeemed', ...scope, data: view });
+  tx.emit(actionEvent(EVENT.actionCreated, row, view));
+  tx.emit(actionEvent(eventForStatus(view.status), row, view, askedForStage(row, 'review_started')));
+  if (row.redeemed_at !== null) tx.emit(actionEvent(EVENT.actionRedeemed, row, view));
   return row.redeemed_at === null ? view : { ...view, redeemed: true };
 }

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Deps } from '../../deps.js';
+import { emitStatus } from './emit-action-event.js';
 import { SWEEP_BATCH, sweepExpiring } from './expire-sweep.js';
-import { applyTransition, emitStatus, loadForUpdate } from './transition.js';
+import { applyTransition, loadForUpdate } from './transition.js';
 
 /**
  * Fails closed: every pending action past its deadline becomes `expired`,

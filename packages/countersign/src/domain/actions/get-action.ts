@@ -1,4 +1,5 @@
 import type { Deps } from '../../deps.js';
+import { actionOf } from '../../events/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import type { Principal } from '../identities/principal.js';
@@ -36,9 +37,9 @@ export async function waitForDecision(
   let decided: ActionView | undefined;
   const unsubscribe = isId(id)
     ? deps.bus.subscribeAction(id, (e) => {
-        const view = e.data as ActionView;
+        const view = actionOf(e);
         // Progress inside a review (a vote short of quorum, an escalation) is not an answer.
-        if (!isDecided(view.status)) return;
+        if (!view || !isDecided(view.status)) return;
         decided = view;
         wake?.();
       })

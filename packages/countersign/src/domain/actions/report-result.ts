@@ -2,9 +2,10 @@ import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
 import type { Principal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
+import { emitStatus } from './emit-action-event.js';
 import { checkArguments } from './limits.js';
 import { type ActionView, ResultBody } from './schemas.js';
-import { applyTransition, emitStatus, loadForUpdate } from './transition.js';
+import { applyTransition, loadForUpdate } from './transition.js';
 
 /** The requesting agent reports how an approved action's run went; accepted once. */
 export async function reportResult(deps: Deps, principal: Principal, actionId: string, body: unknown): Promise<ActionView> {

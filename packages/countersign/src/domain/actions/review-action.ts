@@ -1,5 +1,6 @@
 import type { ActionsTable, ReviewsTable } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
+import { EVENT } from '../../events/types.js';
 import { CsError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { canApproveAlone } from '../grants/authority.js';
@@ -10,18 +11,10 @@ import { parseInput } from '../validate.js';
 import { advanceAfterQuorum } from '../workflow/advance.js';
 import { approversInForce, describeApprovers, isEligible, ownerMayVote } from '../workflow/eligibility.js';
 import { type FrozenStage, type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
+import { askedForStage, emitActionEvent, emitStatus } from './emit-action-event.js';
 import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
-import {
-  applyProgress,
-  applyTransition,
-  assertBeforeDeadline,
-  conflict,
-  emitStatus,
-  emitView,
-  loadForUpdate,
-  loadReviews,
-} from './transition.js';
+import { applyProgress, applyTransition, assertBeforeDeadline, conflict, loadForUpdate, loadReviews } from './transition.js';
 
 export type ReviewChannel = 'api' | 'cli' | 'web' | 'slack' | 'teams' | 'email';
 
@@ -128,7 +121,7 @@ export async function reviewAction(
       const approvals = votes.filter((v) => v.stage === stage.index && v.decision === 'approve').length + 1;
       if (approvals < stage.quorum) {
         const progressed = await applyProgress(tx, row, 'approve', editChanges);
-        return emitView(tx, progressed, 'action.updated', reviews);
+        return emitActionEvent(tx, progressed, EVENT.actionUpdated, { known: reviews });
       }
       // A one-person, one-stage review needs no separate record of its stage completing.
       if (wf.stages.length > 1 || stage.quorum > 1) {
@@ -137,7 +130,7 @@ export async function reviewAction(
       const next = await advanceAfterQuorum(tx, { ...row, ...editChanges }, wf, stage);
       if (next) {
         const progressed = await applyProgress(tx, row, 'approve', { ...editChanges, ...next });
-        return emitView(tx, progressed, 'action.updated', reviews);
+        return emitActionEvent(tx, progressed, EVENT.actionUpdated, { known: reviews, asked: askedForStage(progressed, 'stage_started') });
       }
       const approvers = [...new Set([...votes.filter((v) => v.decision === 'approve').map((v) => v.reviewer_email), principal.email])];
       const by = { type: 'user', id: principal.id, label: principal.email } as const;

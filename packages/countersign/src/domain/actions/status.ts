@@ -123,28 +123,6 @@ export function isDecided(status: ActionStatus): boolean {
   }
 }
 
-/** The event published when an action enters a status. */
-export function eventForStatus(status: ActionStatus): string {
-  switch (status) {
-    case 'pending':
-      return 'tool.approval_required';
-    case 'approved':
-      return 'action.approved';
-    case 'denied':
-      return 'action.denied';
-    case 'expired':
-      return 'action.expired';
-    case 'cancelled':
-      return 'action.cancelled';
-    case 'executed':
-      return 'action.executed';
-    case 'failed':
-      return 'action.failed';
-    default:
-      return assertNever(status, 'status');
-  }
-}
-
 export function parseStatus(value: string): ActionStatus {
   if ((ACTION_STATUSES as readonly string[]).includes(value)) return value as ActionStatus;
   throw new Error(`unknown action status in storage: ${value}`);

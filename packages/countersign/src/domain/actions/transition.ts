@@ -3,9 +3,7 @@ import type { ActionsTable, ReviewsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import { parseFrozenWorkflow } from '../workflow/frozen.js';
-import type { ActionView } from './schemas.js';
-import { type ActionStatus, eventForStatus, nextPhase, parseStatus, phaseOf, statusOf, type Transition } from './status.js';
-import { toActionView } from './view.js';
+import { type ActionStatus, nextPhase, parseStatus, phaseOf, statusOf, type Transition } from './status.js';
 
 /** What a transition's caller may change beside the status; `redeemed_at` only the redeem transition sets. */
 export type ActionChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at' | 'redeemed_at'>>;
@@ -107,12 +105,6 @@ async function compareAndSet(tx: Tx, row: ActionsTable, t: Transition, to: Actio
   return { ...row, ...changes, status: to, version: row.version + 1, updated_at: tx.now };
 }
 
-/** Queues the status event for an updated row (published after commit, via the outbox); returns the view it carries. */
-/** `known`: the action's reviews in order, when the caller already has them (saves a query). */
-export async function emitStatus(tx: Tx, row: ActionsTable, known?: readonly ReviewsTable[]): Promise<ActionView> {
-  return emitView(tx, row, eventForStatus(parseStatus(row.status)), known);
-}
-
 /** The action's reviews in the order they were cast. */
 export function loadReviews(tx: Tx, actionId: string): Promise<ReviewsTable[]> {
   return tx.db.selectFrom('reviews').selectAll().where('action_id', '=', actionId).orderBy('created_at').orderBy('id').execute();
@@ -121,19 +113,4 @@ export function loadReviews(tx: Tx, actionId: string): Promise<ReviewsTable[]> {
 function stageHasTimers(row: ActionsTable): boolean {
   const stage = parseFrozenWorkflow(row.workflow as string).stages[row.stage ?? -1];
   return stage === undefined || stage.timeout_ms !== null || stage.levels.length > 0;
-}
-
-/** Queues an event of any type carrying the action's current view. */
-export async function emitView(tx: Tx, row: ActionsTable, type: string, known?: readonly ReviewsTable[]): Promise<ActionView> {
-  const reviews = known ?? (await loadReviews(tx, row.id));
-  const view = toActionView(row, reviews);
-  tx.emit({
-    type,
-    actionId: row.id,
-    agentId: row.agent_id,
-    sessionId: row.session_id,
-    rootId: row.root_id,
-    data: view,
-  });
-  return view;
 }

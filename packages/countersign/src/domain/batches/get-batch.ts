@@ -1,4 +1,5 @@
 import type { Deps } from '../../deps.js';
+import { actionOf } from '../../events/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import type { ActionView } from '../actions/schemas.js';
@@ -44,7 +45,8 @@ export async function getBatch(deps: Deps, principal: Principal, batchId: string
   });
   const unsubscribes = [...open].map((id) =>
     deps.bus.subscribeAction(id, (e) => {
-      if (!isDecided((e.data as ActionView).status)) return;
+      const view = actionOf(e);
+      if (!view || !isDecided(view.status)) return;
       open.delete(id);
       if (open.size === 0) wake();
     }),

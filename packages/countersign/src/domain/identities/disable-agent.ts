@@ -1,7 +1,8 @@
 import type { Actor } from '../../db/committer.js';
 import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
-import { applyTransition, emitStatus } from '../actions/transition.js';
+import { emitStatus } from '../actions/emit-action-event.js';
+import { applyTransition } from '../actions/transition.js';
 import { bumpIdentityEpoch } from './epoch.js';
 import { findAgent } from './lookup.js';
 

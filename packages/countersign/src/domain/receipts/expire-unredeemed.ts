@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Deps } from '../../deps.js';
+import { emitStatus } from '../actions/emit-action-event.js';
 import { SWEEP_BATCH, sweepExpiring } from '../actions/expire-sweep.js';
-import { applyTransition, emitStatus, loadForUpdate } from '../actions/transition.js';
+import { applyTransition, loadForUpdate } from '../actions/transition.js';
 
 /** An approved action whose receipt was never redeemed within its window may no longer run: it expires (audited). */
 export async function expireUnredeemed(deps: Deps): Promise<number> {

@@ -2,10 +2,12 @@ import { checkForm, type ReceiptClaims, ReceiptError, verifyReceipt } from '@cou
 import { z } from 'zod';
 import { loadJwks } from '../../crypto/publish-keys.js';
 import type { Deps } from '../../deps.js';
+import { EVENT } from '../../events/types.js';
 import { CsError, type ErrorCode } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
+import { emitActionEvent } from '../actions/emit-action-event.js';
 import { JsonObject } from '../actions/schemas.js';
-import { applyTransition, emitView, loadForUpdate } from '../actions/transition.js';
+import { applyTransition, loadForUpdate } from '../actions/transition.js';
 import type { Principal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
 
@@ -72,7 +74,7 @@ export async function redeemReceipt(deps: Deps, principal: Principal, body: unkn
         throw e instanceof CsError && e.code === 'conflict' ? new CsError('receipt_used', `receipt ${claims.jti} was already redeemed`) : e;
       });
       tx.audit({ actor: { type: 'agent', id: principal.id }, event: 'receipt.redeemed', actionId: row.id, data: { jti: claims.jti } });
-      await emitView(tx, redeemed, 'action.redeemed');
+      await emitActionEvent(tx, redeemed, EVENT.actionRedeemed);
       return {
         action_id: row.id,
         jti: claims.jti,

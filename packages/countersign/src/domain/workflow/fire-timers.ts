@@ -1,10 +1,13 @@
 import type { Tx } from '../../db/committer.js';
 import type { ActionsTable, TimersTable } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
+import { EVENT } from '../../events/types.js';
 import { formatDuration } from '../../lib/duration.js';
 import { assertNever } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
-import { applyProgress, applyTransition, emitStatus, emitView, tryLock } from '../actions/transition.js';
+import { askedForEscalation, emitActionEvent, emitStatus } from '../actions/emit-action-event.js';
+import { applyProgress, applyTransition, tryLock } from '../actions/transition.js';
+import { approversInForce } from './eligibility.js';
 import { type FrozenStage, maxFirings, parseFrozenWorkflow } from './frozen.js';
 import type { TimerKind } from './stages.js';
 
@@ -136,17 +139,27 @@ async function escalate(tx: Tx, row: ActionsTable, stage: FrozenStage, dueAt: nu
       .execute();
   }
   const reminder = n >= stage.levels.length;
+  const levelNo = (n % stage.levels.length) + 1;
+  const round = Math.floor(n / stage.levels.length) + 1;
   tx.audit({
     actor: SYSTEM,
     event: 'action.escalated',
     actionId: row.id,
     data: {
       stage: stage.name,
-      level: (n % stage.levels.length) + 1,
-      round: Math.floor(n / stage.levels.length) + 1,
+      level: levelNo,
+      round,
       reminder,
       approvers: level.approvers,
     },
   });
-  await emitView(tx, updated, reminder ? 'action.reminder' : 'action.escalated');
+  // A reminder re-asks everyone who may vote now; an escalation asks its level's people.
+  const asked = askedForEscalation(
+    { index: stage.index, name: stage.name },
+    reminder ? approversInForce(stage, updated.escalations) : [level.approvers],
+    levelNo,
+    round,
+    reminder,
+  );
+  await emitActionEvent(tx, updated, reminder ? EVENT.actionReminder : EVENT.actionEscalated, { asked });
 }

@@ -1,33 +1,16 @@
-import type { StoredEvent } from '../../db/committer.js';
 import type { Deps } from '../../deps.js';
 import { EventsQuery } from '../../domain/actions/schemas.js';
-import type { Principal } from '../../domain/identities/principal.js';
+import { headSeq, type OutboxFilter, pagesAfter, visible } from '../../events/outbox.js';
+import type { StoredEvent } from '../../events/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
 
 const HEARTBEAT_MS = 15_000;
-const REPLAY_PAGE = 500;
-
-interface Filter {
-  actionId?: string;
-  agentId?: string;
-  sessionId?: string;
-  /** An action and its descendants: how a top-level run follows its subagents' approvals. */
-  rootId?: string;
-}
-
-function visible(e: StoredEvent, principal: Principal, f: Filter): boolean {
-  if (principal.type === 'agent' && e.agentId !== principal.id) return false;
-  if (f.actionId !== undefined && e.actionId !== f.actionId) return false;
-  if (f.agentId !== undefined && e.agentId !== f.agentId) return false;
-  if (f.sessionId !== undefined && e.sessionId !== f.sessionId) return false;
-  if (f.rootId !== undefined && e.rootId !== f.rootId && e.actionId !== f.rootId) return false;
-  return true;
-}
 
 /** The wire form of one event; `id` is the resume point for Last-Event-ID. */
 export function formatSse(e: StoredEvent): string {
+  // The envelope, then the payload's fields (`action`, `deadlines`, `asked`, or `policy`): events/types.ts.
   const payload = {
     event_id: e.seq,
     type: e.type,
@@ -36,7 +19,7 @@ export function formatSse(e: StoredEvent): string {
     session_id: e.sessionId,
     root_id: e.rootId,
     time: new Date(e.ts).toISOString(),
-    action: e.data,
+    ...e.data,
   };
   return `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(payload)}\n\n`;
 }
@@ -48,46 +31,12 @@ async function resolveAgent(deps: Deps, agent: string | undefined): Promise<stri
   return row.id;
 }
 
-/** Stored events after `after`, a page at a time (each page is checked against revocation before it is sent). */
-async function* replayPages(deps: Deps, after: number, f: Filter): AsyncGenerator<StoredEvent[]> {
-  let cursor = after;
-  for (;;) {
-    let q = deps.db.read.selectFrom('events').selectAll().where('seq', '>', cursor);
-    if (f.actionId !== undefined) q = q.where('action_id', '=', f.actionId);
-    if (f.agentId !== undefined) q = q.where('agent_id', '=', f.agentId);
-    if (f.sessionId !== undefined) q = q.where('session_id', '=', f.sessionId);
-    if (f.rootId !== undefined) {
-      const root = f.rootId;
-      q = q.where((eb) => eb.or([eb('root_id', '=', root), eb('action_id', '=', root)]));
-    }
-    const rows = await q.orderBy('seq').limit(REPLAY_PAGE).execute();
-    const page = rows.map((r) => ({
-      seq: Number(r.seq),
-      ts: Number(r.ts),
-      type: r.type,
-      actionId: r.action_id,
-      agentId: r.agent_id,
-      sessionId: r.session_id,
-      rootId: r.root_id,
-      data: JSON.parse(r.data) as Record<string, unknown>,
-    }));
-    cursor = page.at(-1)?.seq ?? cursor;
-    if (page.length > 0) yield page;
-    if (rows.length < REPLAY_PAGE) return;
-  }
-}
-
-async function headEventSeq(deps: Deps): Promise<number> {
-  const head = await deps.db.read.selectFrom('chain_head').select('event_seq').where('id', '=', 1).executeTakeFirstOrThrow();
-  return Number(head.event_seq);
-}
-
 export const eventRoutes: RouteSpec[] = [
   defineRoute({
     method: 'GET',
     url: '/v1/events',
     operationId: 'streamEvents',
-    summary: 'Server-sent events: action.created, tool.approval_required, action.approved|denied|expired|cancelled|executed|failed',
+    summary: 'Server-sent events: the event catalogue (docs/events.md), live and resumable',
     tags: ['events'],
     auth: 'any',
     query: EventsQuery,
@@ -98,7 +47,7 @@ export const eventRoutes: RouteSpec[] = [
       const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
       const after = fromHeader ?? (query.after === undefined ? undefined : Number(query.after));
       const agentId = principal.type === 'agent' ? principal.id : await resolveAgent(deps, query.agent);
-      const filter: Filter = {
+      const filter: OutboxFilter = {
         ...(query.action !== undefined ? { actionId: query.action } : {}),
         ...(agentId !== undefined ? { agentId } : {}),
         ...(query.session !== undefined ? { sessionId: query.session } : {}),
@@ -192,10 +141,10 @@ export const eventRoutes: RouteSpec[] = [
         if (after === undefined) {
           // "From now on": tell the client where now is (an id-only message moves its Last-Event-ID
           // without an event), so a reconnect before the first event still resumes without a gap.
-          lastSent = await headEventSeq(deps);
+          lastSent = await headSeq(deps.db.read);
           if (!closed) res.write(`id: ${lastSent}\n\n`);
         } else {
-          for await (const page of replayPages(deps, after, filter)) {
+          for await (const page of pagesAfter(deps.db.read, after, filter)) {
             // After the page was read, so a revocation committed before any of its events is seen.
             await watch.sync();
             if (closed) return;
