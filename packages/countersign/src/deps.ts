@@ -7,8 +7,8 @@ import { ChainHealth } from './domain/audit/chain-health.js';
 import { RefusalLimiter } from './domain/receipts/refusal-limiter.js';
 import { EventBus } from './events/bus.js';
 import { EventFeed } from './events/feed.js';
-import { outboxFeedSource } from './events/feed-source.js';
 import { IdentityWatcher } from './events/identity-watcher.js';
+import { headSeq, readAfter } from './events/outbox.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { loadPolicy, PolicyStore } from './policy/store.js';
@@ -66,7 +66,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   const metrics = createMetrics();
   const feed = new EventFeed({
     db,
-    source: outboxFeedSource(db.read),
+    source: { readAfter: (after, limit) => readAfter(db.read, after, {}, limit), head: () => headSeq(db.read) },
     bus,
     clock,
     logger,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import type { StoredEvent } from '../src/db/committer.js';
+import type { StoredEvent } from '../src/events/types.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { childEnv, exits } from './cli-serve-helpers.js';
 import { counter, eventually, headSeq, track, twoNodes, waiters } from './cross-node-helpers.js';

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import type { StoredEvent } from '../db/committer.js';
 import type { Database } from '../db/connect.js';
 import type { Listener } from '../db/listen.js';
 import type { Clock } from '../lib/clock.js';
 import type { Metrics } from '../metrics.js';
 import type { EventBus } from './bus.js';
+import type { StoredEvent } from './types.js';
 
-/** How the feed reads the outbox (events/outbox.ts in the gateway; a seam for nothing else). */
+/** How the feed reads the outbox: events/outbox.ts (an interface so the feed's tests and the wiring agree on what it needs). */
 export interface FeedSource {
   /** Stored events with seq > after, in seq order, at most `limit`. */
   readAfter(after: number, limit: number): Promise<StoredEvent[]>;
