@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { readAfter } from '../src/events/outbox.js';
-import { EVENT_PAYLOADS, EVENT_TYPES, type StoredEvent } from '../src/events/types.js';
+import { EVENT_PAYLOADS, EVENT_TYPES, EventMessage, type StoredEvent } from '../src/events/types.js';
+import { formatSse } from '../src/http/routes/events.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { addPeople, call, forEachDialect, propose, REPO_ROOT, review, type World, withPolicy, world } from './helpers.js';
 
@@ -84,6 +85,19 @@ forEachDialect('the event catalogue', (dialect) => {
       assert.ok(parsed.success, `${e.type} #${e.seq}: ${parsed.success ? '' : parsed.error.message}`);
       assert.deepEqual(Object.keys(e.data).sort(), Object.keys(schema.shape).sort(), `${e.type} carries exactly its fields`);
     }
+  });
+
+  test('each event’s stream message is the Event schema /openapi.json publishes for the stream', async () => {
+    for (const e of events) {
+      const data = /^data: (.*)$/m.exec(formatSse(e))?.[1] as string;
+      const parsed = EventMessage.safeParse(JSON.parse(data));
+      assert.ok(parsed.success, `${e.type} #${e.seq}`);
+    }
+    const doc = (await call(w, 'GET', '/openapi.json', w.keys.alice)).body;
+    const stream = doc.paths['/v1/events'].get.responses['200'].content['text/event-stream'];
+    assert.deepEqual(stream.itemSchema, { $ref: '#/components/schemas/Event' });
+    const types = doc.components.schemas.Event.oneOf.map((o: { properties: { type: { const: string } } }) => o.properties.type.const);
+    assert.deepEqual(types, [...EVENT_TYPES]);
   });
 
   test('every action event type is written by some path through the gateway', () => {

@@ -92,6 +92,28 @@ export const EVENT_PAYLOADS = {
 
 export type EventPayloads = { [K in EventType]: z.infer<(typeof EVENT_PAYLOADS)[K]> };
 
+/** What every message on the stream carries beside its payload; `event_id` is the resume point. */
+const Envelope = z.object({
+  event_id: z.number().int(),
+  action_id: z.string().nullable(),
+  agent_id: z.string().nullable(),
+  session_id: z.string().nullable(),
+  root_id: z.string().nullable(),
+  time: z.string(),
+});
+
+/** One message of `GET /v1/events` (its `data:` line), for the OpenAPI document: envelope + the type's payload. */
+export const EventMessage = z
+  .discriminatedUnion(
+    'type',
+    EVENT_TYPES.map((t) => Envelope.extend({ type: z.literal(t) }).extend(EVENT_PAYLOADS[t].shape)) as unknown as [
+      z.ZodObject,
+      z.ZodObject,
+      ...z.ZodObject[],
+    ],
+  )
+  .meta({ id: 'Event' });
+
 /** Event types whose payload carries an action. */
 export type ActionEventType = { [K in EventType]: EventPayloads[K] extends { action: ActionView } ? K : never }[EventType];
 

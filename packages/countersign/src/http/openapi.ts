@@ -53,7 +53,11 @@ export function buildOpenApi(routes: readonly RouteSpec[], version: string): Rec
       // JSON when there is a schema; contentType is a text body, alone or as the alternative a client can Accept.
       const content: Record<string, unknown> = {};
       if (resp.schema) content['application/json'] = { schema: toSchema(resp.schema, 'output') };
-      if (resp.contentType) content[resp.contentType] = { schema: { type: 'string' } };
+      if (resp.contentType)
+        content[resp.contentType] = {
+          schema: { type: 'string' },
+          ...(resp.itemSchema ? { itemSchema: toSchema(resp.itemSchema, 'output') } : {}),
+        };
       responses[code] = { description: resp.description, ...(Object.keys(content).length ? { content } : {}) };
     }
     paths[path] ??= {};

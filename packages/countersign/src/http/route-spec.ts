@@ -25,7 +25,8 @@ export interface RouteSpec<Q extends z.ZodType = z.ZodType, P extends z.ZodType 
   body?: z.ZodType;
   headers?: Record<string, { description: string; required?: boolean }>;
   /** `contentType`: a text body; with a schema too, the alternative to JSON that a client selects with Accept. */
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /** `itemSchema`: each message of a stream (OpenAPI 3.2's keyword for `text/event-stream`). */
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string; itemSchema?: z.ZodType }>;
   handler: (ctx: {
     deps: Deps;
     principal: Principal;

@@ -1,7 +1,7 @@
 import type { Deps } from '../../deps.js';
 import { EventsQuery } from '../../domain/actions/schemas.js';
 import { floorSeq, headSeq, type OutboxFilter, pagesAfter, visible } from '../../events/outbox.js';
-import type { StoredEvent } from '../../events/types.js';
+import { EventMessage, type StoredEvent } from '../../events/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
@@ -56,7 +56,14 @@ export const eventRoutes: RouteSpec[] = [
           'Resume after this event id. If retention has deleted events after it, the stream starts with an `event: reset` message and goes on from the head',
       },
     },
-    responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
+    responses: {
+      200: {
+        description:
+          'An event stream: one message per event of the catalogue (and `event: reset` first when a resume reaches past retention: docs/events-multi-node.md)',
+        contentType: 'text/event-stream',
+        itemSchema: EventMessage,
+      },
+    },
     handler: async ({ deps, principal, query, request, reply }) => {
       const header = request.headers['last-event-id'];
       const fromHeader = typeof header === 'string' && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
