@@ -140,6 +140,10 @@ export const eventRoutes: RouteSpec[] = [
         if (buffering) held.push(e);
         else deliver([e]);
       });
+      // "Now" for a stream without a resume point: what this gateway had published when it subscribed.
+      // Everything published after that is newer, so nothing that reaches the bus from here on is dropped
+      // (a head read after subscribing could count an event the bus delivers only later, and drop it).
+      const publishedAtSubscribe = deps.feed.highWater();
       const heartbeat = setInterval(() => {
         if (closed) return;
         res.write(': keep-alive\n\n');
@@ -163,7 +167,7 @@ export const eventRoutes: RouteSpec[] = [
         if (after === undefined) {
           // "From now on": tell the client where now is (an id-only message moves its Last-Event-ID
           // without an event), so a reconnect before the first event still resumes without a gap.
-          lastSent = await headSeq(deps.db.read);
+          lastSent = publishedAtSubscribe ?? (await headSeq(deps.db.read));
           if (!closed) res.write(`id: ${lastSent}\n\n`);
         } else {
           const floor = await floorSeq(deps.db.read);
