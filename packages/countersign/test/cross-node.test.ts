@@ -47,6 +47,23 @@ forEachDialect('two gateways on one database', (dialect) => {
     assert.equal(answer.body.status, 'approved');
   });
 
+  test('an agent waiting on a batch on B is answered once reviewers on A have decided every action in it', GUARD, async () => {
+    const calls = [
+      { tool: 'deploy', arguments: { env: 'production' } },
+      { tool: 'restart', arguments: { service: 'api' } },
+    ];
+    const { body: batch } = await call(a, 'POST', '/v1/actions/batch', a.keys.agent, { actions: calls });
+    assert.deepEqual(
+      batch.actions.map((x: { status: string }) => x.status),
+      ['pending', 'pending'],
+    );
+    const wait = track(call(b, 'GET', `/v1/batches/${batch.batch_id}?wait=20`, b.keys.agent));
+    await eventually('the batch wait is held on B', async () => (await waiters(b.gw.deps, 'long_poll')) === 1);
+    for (const x of batch.actions) await review(a, x.id, a.keys.alice, { decision: 'approve' });
+    const answer = (await wait.result).body;
+    assert.equal(answer.decided, true);
+  });
+
   test('an event stream on B hears the decision made on A live, with no reconnect', GUARD, async () => {
     const created = (await propose(a)).body;
     const stream = await SseClient.open(b.gw.url, b.keys.alice, `action=${created.id}`);
