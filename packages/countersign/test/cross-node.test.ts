@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
+import pino from 'pino';
+import { closeDeps, createDeps } from '../src/deps.js';
+import { cancelAction } from '../src/domain/actions/cancel-action.js';
+import { authenticate } from '../src/domain/identities/authenticate.js';
 import type { StoredEvent } from '../src/events/types.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { childEnv, exits } from './cli-serve-helpers.js';
@@ -129,6 +133,36 @@ forEachDialect('the event feed on one gateway', (dialect) => {
       // On PostgreSQL the node's own notifies come back too, and are recognised as its own.
       assert.equal(await counter(w.gw.deps, 'feedReads'), reads);
     } finally {
+      await w.close();
+    }
+  });
+
+  test('an own commit after a gap waits for the gap: another process’s event is published first, in seq order', async () => {
+    const w = await world(dialect, { config: (c) => ({ ...c, events: { ...c.events, pollIntervalMs: 600_000 } }) });
+    // Another process on the same database that never publishes to this gateway (as the admin CLI).
+    const other = await createDeps(w.gw.deps.config, {
+      logger: pino({ level: 'silent' }),
+      ...(w.env.schema ? { schema: w.env.schema } : {}),
+    });
+    try {
+      const seen: { seq: number; type: string }[] = [];
+      const unsubscribe = w.gw.deps.bus.subscribe((e: StoredEvent) => seen.push({ seq: e.seq, type: e.type }));
+      const before = await headSeq(w.gw.deps);
+      const pending = (await propose(w)).body;
+      await cancelAction(other, await authenticate(other.db.read, w.keys.agent), pending.id, {});
+      const mid = await headSeq(w.gw.deps);
+      await propose(w, { annotations: { readOnlyHint: true } });
+      const head = await headSeq(w.gw.deps);
+      await eventually('the gateway published up to the head', () => (w.gw.deps.feed.highWater() ?? 0) >= head);
+      unsubscribe();
+      assert.deepEqual(
+        seen.map((e) => e.seq),
+        Array.from({ length: head - before }, (_, i) => before + 1 + i),
+      );
+      assert.equal(seen.find((e) => e.seq === mid)?.type, 'action.cancelled');
+      if (dialect === 'sqlite') assert.ok((await counter(w.gw.deps, 'feedReads', 'gap')) >= 1, 'the gap was read, not waited out');
+    } finally {
+      await closeDeps(other);
       await w.close();
     }
   });
