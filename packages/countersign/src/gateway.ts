@@ -2,10 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { publishKeys } from './crypto/publish-keys.js';
 import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
+import { decisionMetricsConsumer } from './events/consumers/decision-metrics.js';
+import { ConsumerRegistry } from './events/consumers/registry.js';
+import { ConsumerRunner } from './events/consumers/runner.js';
 import { buildServer } from './http/server.js';
 import { recordPolicy, watchPolicy } from './policy/reload.js';
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
+import { Retention } from './scheduler/retention.js';
 import { Scheduler } from './scheduler/scheduler.js';
 
 export interface Gateway {
@@ -16,6 +20,12 @@ export interface Gateway {
   checkpointer: Checkpointer;
   /** Verifies the audit chain from genesis now and then; tests call check(). */
   auditWatch: AuditWatch;
+  /** Durable event consumers: register one (a plugin, a test) and this node runs it when it holds its lease. */
+  consumers: ConsumerRegistry;
+  /** Runs the registered consumers; tests call tick(). */
+  consumerRunner: ConsumerRunner;
+  /** Deletes old outbox events; tests call tick(). */
+  retention: Retention;
   /** Base URL the server listens on (after listen()). */
   url: string;
   close(): Promise<void>;
@@ -37,6 +47,10 @@ export async function startGateway(
   const scheduler = new Scheduler(deps);
   const checkpointer = new Checkpointer(deps);
   const auditWatch = new AuditWatch(deps, { url: config.database.url, schema: opts.schema });
+  const consumers = new ConsumerRegistry();
+  consumers.register(decisionMetricsConsumer(deps.metrics));
+  const consumerRunner = new ConsumerRunner(deps, consumers);
+  const retention = new Retention(deps);
   const app = buildServer(deps);
   let url = '';
   let unwatch: () => void = () => undefined;
@@ -53,6 +67,8 @@ export async function startGateway(
     checkpointer.start();
     scheduler.start();
     auditWatch.start();
+    consumerRunner.start();
+    retention.start();
   } catch (e) {
     unwatch();
     await app.close().catch(() => undefined);
@@ -66,10 +82,15 @@ export async function startGateway(
     scheduler,
     checkpointer,
     auditWatch,
+    consumers,
+    consumerRunner,
+    retention,
     url,
     close() {
       closing ??= (async () => {
         unwatch();
+        await consumerRunner.stop();
+        await retention.stop();
         await scheduler.stop();
         await checkpointer.stop();
         await auditWatch.stop();

@@ -174,6 +174,7 @@ forEachDialect('system endpoints', (dialect) => {
     assert.equal(r.body.role, 'reviewer');
     assert.deepEqual(r.body.groups, []);
     assert.ok(w.keys.alice.startsWith(`${r.body.key_prefix}_`), 'the key prefix, never the secret');
+    assert.equal(r.body.credential, 'api_key');
     assert.ok(!JSON.stringify(r.body).includes(w.keys.alice.slice(16)));
     assert.equal((await call(w, 'GET', '/v1/me', w.keys.victor)).body.role, 'viewer');
   });
@@ -181,7 +182,13 @@ forEachDialect('system endpoints', (dialect) => {
   test('/v1/me describes an agent', async () => {
     const r = await call(w, 'GET', '/v1/me', w.keys.agent);
     assert.equal(r.status, 200);
-    assert.deepEqual(r.body, { type: 'agent', id: w.ids.agent, name: 'deployer', key_prefix: w.keys.agent.slice(0, 15) });
+    assert.deepEqual(r.body, {
+      type: 'agent',
+      id: w.ids.agent,
+      name: 'deployer',
+      key_prefix: w.keys.agent.slice(0, 15),
+      credential: 'api_key',
+    });
   });
 
   test('/v1/me needs a key', async () => {

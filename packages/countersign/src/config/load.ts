@@ -167,7 +167,12 @@ function resolveConfig(
       verifyIntervalMs: file.audit?.verify_interval ?? 3_600_000,
       unreadyWhenTampered: file.audit?.unready_when_tampered ?? false,
     },
-    events: { pollIntervalMs: eventsPollInterval(file) },
+    events: {
+      retentionMs: file.events?.retention ?? 7 * 86_400_000,
+      consumerMaxAttempts: file.events?.consumer_max_attempts ?? 8,
+      consumerLeaseMs: file.events?.consumer_lease ?? 30_000,
+      pollIntervalMs: eventsPollInterval(file),
+    },
     log: { level: level as Config['log']['level'] },
   };
 }

@@ -91,8 +91,15 @@ export const ConfigFileSchema = z.strictObject({
       unready_when_tampered: z.boolean().optional(),
     })
     .optional(),
+  /** The event outbox: how long events are kept, how durable consumers retry, how often each gateway polls it. */
   events: z
     .strictObject({
+      /** Events (never audit entries) older than this are deleted, unless a consumer still owes them a delivery; 0 keeps them all. */
+      retention: duration.optional(),
+      /** Deliveries of one event to one consumer before it is dead-lettered (default 8). */
+      consumer_max_attempts: z.number().int().min(1).max(100).optional(),
+      /** How long a node holds a consumer without renewing before another node takes it over (default 30s). */
+      consumer_lease: duration.optional(),
       /** The backstop: each gateway reads the outbox this often for events it was not told about (default 1s). */
       poll_interval: duration.optional(),
     })
@@ -140,6 +147,6 @@ export interface Config {
     verifyIntervalMs: number;
     unreadyWhenTampered: boolean;
   };
-  events: { pollIntervalMs: number };
+  events: { retentionMs: number; consumerMaxAttempts: number; consumerLeaseMs: number; pollIntervalMs: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }

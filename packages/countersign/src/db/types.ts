@@ -225,6 +225,40 @@ export interface SigningKeysTable {
   created_at: number;
 }
 
+/** A durable consumer: its cursor (every event at or below it was handled, or is retried / dead-lettered) and its lease. */
+export interface EventConsumersTable {
+  name: string;
+  cursor: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  registered_at: number;
+  updated_at: number;
+  cursor_ts: number | null;
+}
+
+/** An event whose handler failed and will be tried again at next_attempt_at. */
+export interface EventConsumerRetriesTable {
+  consumer: string;
+  seq: number;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string;
+  first_failed_at: number;
+}
+
+/** An event a consumer gave up on after its attempts; an admin replays it (once per entry). */
+export interface EventDeadLettersTable {
+  id: string;
+  consumer: string;
+  seq: number;
+  event_type: string;
+  attempts: number;
+  last_error: string;
+  dead_lettered_at: number;
+  replayed_at: number | null;
+  replayed_by: string | null;
+}
+
 export interface DB {
   users: UsersTable;
   agents: AgentsTable;
@@ -240,4 +274,7 @@ export interface DB {
   audit_checkpoints: AuditCheckpointsTable;
   signing_keys: SigningKeysTable;
   identity_epoch: IdentityEpochTable;
+  event_consumers: EventConsumersTable;
+  event_consumer_retries: EventConsumerRetriesTable;
+  event_dead_letters: EventDeadLettersTable;
 }

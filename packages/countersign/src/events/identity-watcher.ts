@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../db/types.js';
-import { currentPrincipal } from '../domain/identities/authenticate.js';
+import { credentialKey, currentPrincipal } from '../domain/identities/authenticate.js';
 import { readIdentityEpoch } from '../domain/identities/epoch.js';
 import type { Principal } from '../domain/identities/principal.js';
 
@@ -128,11 +128,12 @@ export class IdentityWatcher {
     const stale = [...this.entries].filter((e) => e.verifiedAt !== epoch);
     if (stale.length === 0) return;
     const fresh = new Map<string, Principal | null>();
-    for (const prefix of new Set(stale.map((e) => e.principal.keyPrefix))) {
-      fresh.set(prefix, await currentPrincipal(this.db, prefix));
+    for (const e of stale) {
+      const key = credentialKey(e.principal.credential);
+      if (!fresh.has(key)) fresh.set(key, await currentPrincipal(this.db, e.principal.credential));
     }
     for (const e of stale) {
-      const now = fresh.get(e.principal.keyPrefix) ?? null;
+      const now = fresh.get(credentialKey(e.principal.credential)) ?? null;
       if (now === null) this.end(e, 'revoked');
       else if (e.endOnChange && fingerprint(now) !== e.fingerprint) this.end(e, 'changed');
       else e.verifiedAt = epoch;

@@ -1,24 +1,41 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { Deps } from '../deps.js';
-import type { Principal } from '../domain/identities/principal.js';
+import type { AgentPrincipal, Principal, UserPrincipal } from '../domain/identities/principal.js';
 import { parseInput } from '../domain/validate.js';
+import { assertNever, CsError } from '../lib/errors.js';
 import { requirePrincipal } from './auth.js';
 
 export type Method = 'GET' | 'POST';
+
+/**
+ * Who may call a route: nobody needs to be signed in (`none`), an agent, a person (any role), an
+ * admin, or anyone authenticated. Checked before the handler runs, and the handler's `principal` has
+ * the matching type.
+ */
+export type RouteAuth = 'none' | 'agent' | 'person' | 'admin' | 'any';
+export const ROUTE_AUTHS: readonly RouteAuth[] = ['none', 'agent', 'person', 'admin', 'any'];
+
+export type PrincipalFor<A extends RouteAuth> = A extends 'none'
+  ? null
+  : A extends 'agent'
+    ? AgentPrincipal
+    : A extends 'person' | 'admin'
+      ? UserPrincipal
+      : Principal;
 
 /**
  * One entry per endpoint: the same zod schemas validate the request here and
  * describe it in /openapi.json (see openapi.ts). Handlers get parsed input and
  * the authenticated principal; they never touch raw request data.
  */
-export interface RouteSpec<Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType> {
+export interface RouteSpec<Q extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType, A extends RouteAuth = RouteAuth> {
   method: Method;
   url: string;
   operationId: string;
   summary: string;
   tags: string[];
-  auth: 'any' | 'none';
+  auth: A;
   query?: Q;
   params?: P;
   /** Body schema for the document; the domain function validates the body itself. */
@@ -29,7 +46,7 @@ export interface RouteSpec<Q extends z.ZodType = z.ZodType, P extends z.ZodType 
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string; itemSchema?: z.ZodType }>;
   handler: (ctx: {
     deps: Deps;
-    principal: Principal;
+    principal: PrincipalFor<A>;
     query: z.output<Q>;
     params: z.output<P>;
     body: unknown;
@@ -38,8 +55,29 @@ export interface RouteSpec<Q extends z.ZodType = z.ZodType, P extends z.ZodType 
   }) => Promise<unknown>;
 }
 
-export function defineRoute<Q extends z.ZodType, P extends z.ZodType>(spec: RouteSpec<Q, P>): RouteSpec {
+export function defineRoute<Q extends z.ZodType, P extends z.ZodType, A extends RouteAuth>(spec: RouteSpec<Q, P, A>): RouteSpec {
   return spec as unknown as RouteSpec;
+}
+
+/** The route's caller, or the refusal: 401 without valid credentials, 403 for the wrong kind of caller. */
+async function authorize(deps: Deps, request: FastifyRequest, auth: RouteAuth): Promise<Principal | null> {
+  if (auth === 'none') return null;
+  const principal = await requirePrincipal(deps, request);
+  switch (auth) {
+    case 'any':
+      return principal;
+    case 'agent':
+      if (principal.type !== 'agent') throw new CsError('forbidden', 'only an agent may call this');
+      return principal;
+    case 'person':
+      if (principal.type !== 'user') throw new CsError('forbidden', 'only a person may call this; agents cannot');
+      return principal;
+    case 'admin':
+      if (principal.type !== 'user' || principal.role !== 'admin') throw new CsError('forbidden', 'only an admin may call this');
+      return principal;
+    default:
+      return assertNever(auth, 'route auth');
+  }
 }
 
 export function registerRoutes(app: FastifyInstance, deps: Deps, routes: readonly RouteSpec[]): void {
@@ -48,7 +86,7 @@ export function registerRoutes(app: FastifyInstance, deps: Deps, routes: readonl
       method: spec.method,
       url: spec.url,
       handler: async (request, reply) => {
-        const principal = spec.auth === 'none' ? (null as unknown as Principal) : await requirePrincipal(deps, request);
+        const principal = await authorize(deps, request, spec.auth);
         const query = spec.query ? parseInput(spec.query, request.query ?? {}, 'query string') : {};
         const params = spec.params ? parseInput(spec.params, request.params ?? {}, 'path') : {};
         return spec.handler({ deps, principal, query, params, body: request.body, request, reply });

@@ -8,6 +8,7 @@ import { sendError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { type RouteSpec, registerRoutes } from './route-spec.js';
 import { actionRoutes } from './routes/actions.js';
+import { adminEventRoutes } from './routes/admin-events.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
@@ -31,6 +32,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...receiptRoutes,
   ...auditRoutes,
   ...eventRoutes,
+  ...adminEventRoutes,
   ...systemRoutes,
 ];
 

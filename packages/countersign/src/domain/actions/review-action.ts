@@ -5,7 +5,7 @@ import { CsError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { canApproveAlone } from '../grants/authority.js';
 import { createGrant, validateGrantRequest } from '../grants/create-grant.js';
-import { canReview, type Principal, type UserPrincipal } from '../identities/principal.js';
+import { canReview, channelOf, describeCredential, type Principal, type UserPrincipal } from '../identities/principal.js';
 import { issueReceipt } from '../receipts/issue-receipt.js';
 import { parseInput } from '../validate.js';
 import { advanceAfterQuorum } from '../workflow/advance.js';
@@ -16,8 +16,6 @@ import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
 import { applyProgress, applyTransition, assertBeforeDeadline, conflict, loadForUpdate, loadReviews } from './transition.js';
 
-export type ReviewChannel = 'api' | 'cli' | 'web' | 'slack' | 'teams' | 'email';
-
 /**
  * A person votes on a pending action: approve, edit-and-approve, or deny.
  * Authority first (agents never review; viewers cannot; nobody reviews an
@@ -26,14 +24,10 @@ export type ReviewChannel = 'api' | 'cli' | 'web' | 'slack' | 'teams' | 'email';
  * one vote per person, the vote row, and either progress (quorum not yet met,
  * next stage) or the final compare-and-set, with every audit entry.
  */
-export async function reviewAction(
-  deps: Deps,
-  principal: Principal,
-  actionId: string,
-  body: unknown,
-  channel: ReviewChannel = 'api',
-): Promise<ActionView> {
+export async function reviewAction(deps: Deps, principal: Principal, actionId: string, body: unknown): Promise<ActionView> {
   assertReviewer(principal);
+  // Where the vote came from follows from how the voter authenticated, never from what a client says.
+  const channel = channelOf(principal);
   const input = parseInput(ReviewBody, body);
   const reason = checkReason(deps.config, input.reason);
   const approve = input.decision === 'approve';
@@ -94,7 +88,15 @@ export async function reviewAction(
         actor,
         event: 'action.reviewed',
         actionId: row.id,
-        data: { reviewer: principal.email, decision: input.decision, reason, channel, edited, stage: stage.name },
+        data: {
+          reviewer: principal.email,
+          decision: input.decision,
+          reason,
+          channel,
+          auth: describeCredential(principal.credential),
+          edited,
+          stage: stage.name,
+        },
       });
       if (edited) {
         tx.audit({

@@ -1,7 +1,7 @@
 import type { Deps } from '../../deps.js';
 import { CsError, isCsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
-import { assertReviewer, checkAuthority, type ReviewChannel, reviewAction } from '../actions/review-action.js';
+import { assertReviewer, checkAuthority, reviewAction } from '../actions/review-action.js';
 import type { Principal, UserPrincipal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
 import { type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
@@ -30,13 +30,7 @@ interface BatchRow {
  * inside a 200. Per-item results are left for what only the vote itself can
  * tell: an action decided meanwhile, a second vote, a deadline passed.
  */
-export async function reviewBatch(
-  deps: Deps,
-  principal: Principal,
-  batchId: string,
-  body: unknown,
-  channel: ReviewChannel = 'api',
-): Promise<BatchReviewResult> {
+export async function reviewBatch(deps: Deps, principal: Principal, batchId: string, body: unknown): Promise<BatchReviewResult> {
   assertReviewer(principal);
   const input = parseInput(BatchReviewBody, body);
   if (!isId(batchId)) throw new CsError('not_found', `no batch with id ${batchId}`);
@@ -60,7 +54,7 @@ export async function reviewBatch(
   const results = await Promise.all(
     targets.map(async (id): Promise<BatchReviewResult['results'][number]> => {
       try {
-        return { id, ok: true, action: await reviewAction(deps, principal, id, vote, channel) };
+        return { id, ok: true, action: await reviewAction(deps, principal, id, vote) };
       } catch (e) {
         if (!isCsError(e)) throw e;
         return { id, ok: false, error: { code: e.code, message: e.message } };

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import { PreparedQuery } from '../../db/prepared.js';
 import type { DB } from '../../db/types.js';
-import { CsError } from '../../lib/errors.js';
+import { assertNever, CsError } from '../../lib/errors.js';
 import { parseKey, secretMatches } from './api-keys.js';
-import { type Principal, ROLES, type Role } from './principal.js';
+import { type Credential, type Principal, ROLES, type Role } from './principal.js';
 
 const BAD_KEY = 'the API key is missing, malformed, unknown or revoked';
 
@@ -74,9 +74,39 @@ export async function authenticate(db: Kysely<DB>, key: string | undefined): Pro
  * person or agent disabled. For re-checking requests held open (streams, long-polls): the secret was
  * verified when they started, so only the prefix is needed.
  */
-export async function currentPrincipal(db: Kysely<DB>, prefix: string): Promise<Principal | null> {
+export async function currentKeyPrincipal(db: Kysely<DB>, prefix: string): Promise<Principal | null> {
   const row = (await keyWithPrincipal.executeTakeFirst(db, { prefix })) as KeyRow | undefined;
   return row ? toPrincipal(row) : null;
+}
+
+/**
+ * What a credential that was valid when a request started stands for now; null once it no longer
+ * works. Credentials this gateway cannot re-check end the held request (fails closed).
+ */
+export async function currentPrincipal(db: Kysely<DB>, credential: Credential): Promise<Principal | null> {
+  switch (credential.kind) {
+    case 'api_key':
+      return currentKeyPrincipal(db, credential.keyPrefix);
+    case 'session':
+    case 'chat':
+      return null;
+    default:
+      return assertNever(credential, 'credential');
+  }
+}
+
+/** One string per credential, for de-duplicating re-checks of many held requests. */
+export function credentialKey(c: Credential): string {
+  switch (c.kind) {
+    case 'api_key':
+      return `key:${c.keyPrefix}`;
+    case 'session':
+      return `session:${c.sessionId}`;
+    case 'chat':
+      return `chat:${c.platform}:${c.externalUserId}`;
+    default:
+      return assertNever(c, 'credential');
+  }
 }
 
 function toPrincipal(row: KeyRow): Principal | null {
@@ -89,7 +119,7 @@ function toPrincipal(row: KeyRow): Principal | null {
       name: row.user_name as string,
       role: (ROLES as readonly string[]).includes(row.role ?? '') ? (row.role as Role) : 'viewer',
       groups: JSON.parse(row.groups ?? '[]') as string[],
-      keyPrefix: row.prefix,
+      credential: { kind: 'api_key', keyPrefix: row.prefix },
     };
   }
   if (row.principal_type === 'agent' && row.agent_id !== null && row.agent_disabled_at === null) {
@@ -100,7 +130,7 @@ function toPrincipal(row: KeyRow): Principal | null {
       ownerId: row.owner_id as string,
       ownerEmail: row.owner_email ?? '',
       labels: JSON.parse(row.labels ?? '{}') as Record<string, string>,
-      keyPrefix: row.prefix,
+      credential: { kind: 'api_key', keyPrefix: row.prefix },
     };
   }
   return null;

@@ -103,7 +103,7 @@ export const actionRoutes: RouteSpec[] = [
       404: err('No such action'),
       409: err('The action is no longer pending'),
     },
-    handler: async ({ deps, principal, params, body }) => reviewAction(deps, principal, params.id, body, 'api'),
+    handler: async ({ deps, principal, params, body }) => reviewAction(deps, principal, params.id, body),
   }),
   defineRoute({
     method: 'POST',

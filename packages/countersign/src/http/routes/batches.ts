@@ -69,6 +69,6 @@ export const batchRoutes: RouteSpec[] = [
       403: err('The caller may not review one of the pending actions (as a single review would say); nothing was written'),
       404: err('No such batch'),
     },
-    handler: async ({ deps, principal, params, body }) => reviewBatch(deps, principal, params.id, body, 'api'),
+    handler: async ({ deps, principal, params, body }) => reviewBatch(deps, principal, params.id, body),
   }),
 ];

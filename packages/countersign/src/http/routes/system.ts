@@ -51,7 +51,8 @@ const Me = z
     email: z.string().optional(),
     role: z.string().optional(),
     groups: z.array(z.string()).optional(),
-    key_prefix: z.string(),
+    key_prefix: z.string().nullable().meta({ description: 'The API key used, when the caller used one' }),
+    credential: z.enum(['api_key', 'session', 'chat']).meta({ description: 'How the caller authenticated' }),
   })
   .meta({ id: 'Principal' });
 
@@ -99,12 +100,16 @@ export const systemRoutes: RouteSpec[] = [
     method: 'GET',
     url: '/v1/me',
     operationId: 'whoami',
-    summary: 'The principal the API key belongs to',
+    summary: 'Who the caller is, and how it authenticated',
     tags: ['system'],
     auth: 'any',
     responses: { 200: { description: 'The caller', schema: Me } },
-    handler: async ({ principal }) =>
-      principal.type === 'user'
+    handler: async ({ principal }) => {
+      const how = {
+        key_prefix: principal.credential.kind === 'api_key' ? principal.credential.keyPrefix : null,
+        credential: principal.credential.kind,
+      };
+      return principal.type === 'user'
         ? {
             type: 'user',
             id: principal.id,
@@ -112,8 +117,9 @@ export const systemRoutes: RouteSpec[] = [
             email: principal.email,
             role: principal.role,
             groups: principal.groups,
-            key_prefix: principal.keyPrefix,
+            ...how,
           }
-        : { type: 'agent', id: principal.id, name: principal.name, key_prefix: principal.keyPrefix },
+        : { type: 'agent', id: principal.id, name: principal.name, ...how };
+    },
   }),
 ];
