@@ -137,6 +137,27 @@ forEachDialect('the event feed on one gateway', (dialect) => {
     }
   });
 
+  test('a consumer whose lease B holds is woken by a decision made on A', GUARD, async () => {
+    const clock = new FakeClock(Date.now());
+    const nodes = await twoNodes(dialect, { clock, config: (c) => ({ ...c, events: { ...c.events, pollIntervalMs: pollFor(dialect) } }) });
+    try {
+      // A lets go of the lease and B takes it; the clock never moves, so no consumer timer runs from here on.
+      await nodes.a.gw.consumerRunner.stop();
+      await nodes.b.gw.consumerRunner.tick();
+      const approvedOn = async (w: World) => {
+        let n = 0;
+        for (const v of (await w.gw.deps.metrics.decisions.get()).values) if (v.labels.outcome === 'approved') n += v.value;
+        return n;
+      };
+      const id = (await propose(nodes.a)).body.id as string;
+      assert.equal((await review(nodes.a, id, nodes.a.keys.alice, { decision: 'approve' })).status, 200);
+      await eventually('B’s decision-metrics consumer counted it', async () => (await approvedOn(nodes.b)) === 1);
+      assert.equal(await approvedOn(nodes.a), 0);
+    } finally {
+      await nodes.close();
+    }
+  });
+
   test('an own commit after a gap waits for the gap: another process’s event is published first, in seq order', async () => {
     const w = await world(dialect, { config: (c) => ({ ...c, events: { ...c.events, pollIntervalMs: 600_000 } }) });
     // Another process on the same database that never publishes to this gateway (as the admin CLI).
