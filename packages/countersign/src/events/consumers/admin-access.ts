@@ -7,7 +7,7 @@ import { CsError } from '../../lib/errors.js';
  * only admins see or replay them: over HTTP an admin person, on the CLI whoever can reach the database.
  */
 export function adminActor(caller: Principal | Actor): { actor: Actor; label: string } {
-  if ('keyPrefix' in caller) {
+  if ('credential' in caller) {
     if (caller.type !== 'user') throw new CsError('forbidden', 'agents cannot manage event consumers');
     if (caller.role !== 'admin') throw new CsError('forbidden', 'only admins can manage event consumers');
     return { actor: { type: 'user', id: caller.id }, label: caller.email };

@@ -16,7 +16,7 @@ export const adminEventRoutes: RouteSpec[] = [
     operationId: 'listEventConsumers',
     summary: 'Durable event consumers: cursor, head, lag, the node holding each (admins)',
     tags: ['admin'],
-    auth: 'any',
+    auth: 'admin',
     responses: { 200: { description: 'Consumers', schema: z.object({ items: z.array(ConsumerView) }) }, ...common },
     handler: async ({ deps, principal }) => ({ items: await listConsumers(deps, principal) }),
   }),
@@ -26,7 +26,7 @@ export const adminEventRoutes: RouteSpec[] = [
     operationId: 'listDeadLetters',
     summary: 'Events a consumer gave up on, oldest first (admins; replayed ones with all=true)',
     tags: ['admin'],
-    auth: 'any',
+    auth: 'admin',
     query: ListDeadLettersQuery,
     responses: { 200: { description: 'A page of dead letters', schema: DeadLetterList }, ...common },
     handler: async ({ deps, principal, query }) =>
@@ -43,7 +43,7 @@ export const adminEventRoutes: RouteSpec[] = [
     operationId: 'replayDeadLetter',
     summary: 'Deliver a dead-lettered event to its consumer again (admins; audited; once per entry)',
     tags: ['admin'],
-    auth: 'any',
+    auth: 'admin',
     params: DeadLetterIdParams,
     responses: {
       200: { description: 'The entry, marked replayed', schema: DeadLetterView },
