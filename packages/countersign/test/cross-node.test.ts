@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
 import pino from 'pino';
+import { loadConfig } from '../src/config/load.js';
 import { closeDeps, createDeps } from '../src/deps.js';
 import { cancelAction } from '../src/domain/actions/cancel-action.js';
 import { authenticate } from '../src/domain/identities/authenticate.js';
@@ -250,3 +254,16 @@ test(
     }
   },
 );
+
+test('the LISTEN connection goes to database.listen_url, or COUNTERSIGN_DATABASE_LISTEN_URL, and by default to database.url', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-listen-config-'));
+  try {
+    writeFileSync(join(dir, 'c.yaml'), 'database:\n  url: postgres://pool/cs\n  listen_url: postgres://primary/cs\n');
+    assert.equal(loadConfig({ file: join(dir, 'c.yaml'), env: {}, cwd: dir }).database.listenUrl, 'postgres://primary/cs');
+    const env = { COUNTERSIGN_DATABASE_LISTEN_URL: 'postgres://session-pool/cs' };
+    assert.equal(loadConfig({ file: join(dir, 'c.yaml'), env, cwd: dir }).database.listenUrl, 'postgres://session-pool/cs');
+    assert.equal(loadConfig({ env: {}, cwd: dir }).database.listenUrl, undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
