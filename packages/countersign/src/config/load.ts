@@ -150,6 +150,7 @@ function resolveConfig(
     },
     configFile: path,
     ...policySection(file),
+    policySource: file.policy_source ?? 'database',
     grants: { maxDurationMs: file.grants?.max_duration ?? 86_400_000, maxUses: file.grants?.max_uses ?? 1000 },
     signing: {
       keyringFile: resolve(cwd, env.COUNTERSIGN_SIGNING_KEYRING ?? file.signing?.keyring_file ?? resolve(dataDir, 'signing-keys.json')),

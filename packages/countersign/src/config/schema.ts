@@ -58,6 +58,12 @@ export const ConfigFileSchema = z.strictObject({
     .optional(),
   policy: PolicySchema.optional(),
   workflows: WorkflowsSchema.optional(),
+  /**
+   * Which policy a starting node decides with once the database holds one (docs/policy.md). `database`
+   * (default): the database's active version; this file only seeds an empty database. `file`: this file's
+   * policy is applied as a new version at start when it differs (single-node setups).
+   */
+  policy_source: z.enum(['database', 'file']).optional(),
   grants: GrantsConfigSchema.optional(),
   signing: z
     .strictObject({
@@ -136,6 +142,8 @@ export interface Config {
   policy: PolicyConfig;
   /** As written, with the built-in `default` workflow added when the file does not define one. */
   workflows: Record<string, WorkflowConfig>;
+  /** Whether the database's active policy version (default) or this file's policy wins at start. */
+  policySource: 'database' | 'file';
   grants: { maxDurationMs: number; maxUses: number };
   signing: { keyringFile: string };
   receipts: { executionWindowMs: number; issuer: string; maxRefusalsPerMinute: number };

@@ -7,6 +7,7 @@ import * as checkpointsAppendOnly from './migrations/004-checkpoints-append-only
 import * as actionTrees from './migrations/005-action-trees.js';
 import * as identityEpoch from './migrations/006-identity-epoch.js';
 import * as consumers from './migrations/007-consumers.js';
+import * as policyVersions from './migrations/008-policy-versions.js';
 
 interface Migration {
   name: string;
@@ -23,6 +24,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '005-action-trees', up: actionTrees.up },
   { name: '006-identity-epoch', up: identityEpoch.up },
   { name: '007-consumers', up: consumers.up },
+  { name: '008-policy-versions', up: policyVersions.up },
 ];
 
 /**

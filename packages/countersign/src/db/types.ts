@@ -174,6 +174,29 @@ export interface PoliciesTable {
   last_loaded_at: number;
 }
 
+/** One activation of a policy: append-only history (migration 008). */
+export interface PolicyVersionsTable {
+  version: number;
+  hash: string;
+  /** The document as applied (YAML with `policy:` and `workflows:`). */
+  document: string;
+  default_expiry_ms: number;
+  applied_at: number;
+  applied_by_type: string;
+  applied_by_id: string | null;
+  applied_by_label: string;
+  trigger: string;
+  note: string | null;
+  /** For a rollback: the version whose document it restored. */
+  restored_from: number | null;
+}
+
+/** One row (id 1): the version every node decides with; 0 before the first. */
+export interface PolicyActiveTable {
+  id: number;
+  version: number;
+}
+
 export interface AuditLogTable {
   seq: number;
   ts: number;
@@ -271,6 +294,8 @@ export interface DB {
   timers: TimersTable;
   grants: GrantsTable;
   policies: PoliciesTable;
+  policy_versions: PolicyVersionsTable;
+  policy_active: PolicyActiveTable;
   audit_checkpoints: AuditCheckpointsTable;
   signing_keys: SigningKeysTable;
   identity_epoch: IdentityEpochTable;

@@ -13,6 +13,7 @@ import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
+import { policyRoutes } from './routes/policy.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { systemRoutes } from './routes/system.js';
 import { installStrictInput } from './strict-input.js';
@@ -33,6 +34,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...auditRoutes,
   ...eventRoutes,
   ...adminEventRoutes,
+  ...policyRoutes,
   ...systemRoutes,
 ];
 
