@@ -27,7 +27,7 @@ export function formatSse(e: StoredEvent): string {
 /**
  * A resume from an id whose successors retention has deleted: the stream cannot be gap-free, so it says
  * so instead of silently skipping. The client resynchronises from the API; the stream goes on live from
- * the head (`id` moves Last-Event-ID there, so a reconnect does not get the reset again). docs/events-multi-node.md.
+ * the head (`id` moves Last-Event-ID there, so a reconnect does not get the reset again). docs/events.md.
  */
 export function formatReset(requestedAfter: number, floor: number, head: number): string {
   const data = { reason: 'events_deleted', requested_after: requestedAfter, oldest_available: floor < head ? floor + 1 : null, head };
@@ -59,7 +59,7 @@ export const eventRoutes: RouteSpec[] = [
     responses: {
       200: {
         description:
-          'An event stream: one message per event of the catalogue (and `event: reset` first when a resume reaches past retention: docs/events-multi-node.md)',
+          'An event stream: one message per event of the catalogue (and `event: reset` first when a resume reaches past retention: docs/events.md)',
         contentType: 'text/event-stream',
         itemSchema: EventMessage,
       },
