@@ -13,6 +13,8 @@ import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
 import { receiptRoutes } from './routes/receipts.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { signInRoutes } from './routes/sign-in.js';
 import { systemRoutes } from './routes/system.js';
 import { installStrictInput } from './strict-input.js';
 import { timeoutOptions } from './timeouts.js';
@@ -32,6 +34,8 @@ export const ROUTES: readonly RouteSpec[] = [
   ...auditRoutes,
   ...eventRoutes,
   ...systemRoutes,
+  ...signInRoutes,
+  ...sessionRoutes,
 ];
 
 export function buildServer(deps: Deps): FastifyInstance {
