@@ -54,9 +54,9 @@ export function browserCall(w: World, b: Browser, method: 'GET' | 'POST', url: s
 }
 
 /** Gives a person a password the way an admin does (a reset link, redeemed), which also signs them in. */
-export async function withPassword(w: World, email: string, password = PASSWORD): Promise<Browser> {
-  const link = await issueResetLink(w.gw.deps, ADMIN, email, new URL(ORIGIN));
-  const res = await redeem(w, '/v1/auth/reset-password', { token: tokenOf(link.url), password });
+export async function withPassword(w: World, email: string, password = PASSWORD, origin = ORIGIN): Promise<Browser> {
+  const link = await issueResetLink(w.gw.deps, ADMIN, email, new URL(origin));
+  const res = await redeem(w, '/v1/auth/reset-password', { token: tokenOf(link.url), password }, origin);
   assert.equal(res.status, 200, JSON.stringify(res.body));
   return browserFrom(res);
 }
@@ -67,8 +67,8 @@ export function tokenOf(url: string): string {
   return m[1];
 }
 
-export function redeem(w: World, url: string, body: unknown) {
-  return call(w, 'POST', url, undefined, body, { origin: ORIGIN, host: HOST });
+export function redeem(w: World, url: string, body: unknown, origin = ORIGIN) {
+  return call(w, 'POST', url, undefined, body, { origin, host: HOST });
 }
 
 export function login(w: World, email: string, password = PASSWORD, headers: Record<string, string> = {}) {
