@@ -12,6 +12,7 @@ import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
+import { passwordPageRoutes } from './routes/password-pages.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { signInRoutes } from './routes/sign-in.js';
@@ -36,6 +37,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...systemRoutes,
   ...signInRoutes,
   ...sessionRoutes,
+  ...passwordPageRoutes,
 ];
 
 export function buildServer(deps: Deps): FastifyInstance {

@@ -15,6 +15,8 @@ export async function listMySessions(deps: Deps, principal: UserPrincipal): Prom
     .where('expires_at', '>', now)
     .where('last_seen_at', '>', now - deps.config.auth.sessions.idleTimeoutMs)
     .orderBy('created_at', 'desc')
+    // Ids are time-ordered (uuidv7): ties within a millisecond still list newest first.
+    .orderBy('id', 'desc')
     .execute();
   const current = principal.credential.kind === 'session' ? principal.credential.sessionId : null;
   return rows.map((r) => ({
