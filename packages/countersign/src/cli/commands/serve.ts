@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
-import { startGateway } from '../../gateway.js';
 import { issueSetupLinkIfNeeded } from '../../domain/identities/links/setup-link.js';
+import { startGateway } from '../../gateway.js';
 import { CsError } from '../../lib/errors.js';
 import { firstRunBanner, setupBanner } from './admin-hint.js';
 
