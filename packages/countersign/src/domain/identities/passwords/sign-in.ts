@@ -7,7 +7,13 @@ import { verifyPassword } from './kdf.js';
 import { clearFailures, lockedFor, recordFailure, throttleKeys } from './throttle.js';
 
 export const SignInBody = z.strictObject({
-  email: z.string().min(1).max(320),
+  // Not z.email(): a malformed address must fail like a wrong one (401), not reveal the check. Control
+  // characters are refused, as nothing stored or audited may hold them (PostgreSQL text cannot hold NUL).
+  email: z
+    .string()
+    .min(1)
+    .max(320)
+    .regex(/^[^\p{Cc}]+$/u, 'no control characters'),
   password: z.string().min(1).max(1024),
 });
 
