@@ -4,7 +4,7 @@ import { type Keyring, loadOrCreateKeyring } from './crypto/keyring.js';
 import { Committer } from './db/committer.js';
 import { type Database, openDatabase } from './db/connect.js';
 import { ChainHealth } from './domain/audit/chain-health.js';
-import { DummyHash } from './domain/identities/passwords/kdf.js';
+import { PasswordChecker } from './domain/identities/passwords/password-checker.js';
 import { RefusalLimiter } from './domain/receipts/refusal-limiter.js';
 import { EventBus } from './events/bus.js';
 import { IdentityWatcher } from './events/identity-watcher.js';
@@ -31,8 +31,8 @@ export interface Deps {
   readonly auditHealth: ChainHealth;
   /** Ends held requests (event streams, long-polls) whose key or principal lost its power. */
   readonly identities: IdentityWatcher;
-  /** What an unknown email's password is checked against, so a sign-in takes as long either way. */
-  readonly dummyPasswordHash: DummyHash;
+  /** Checks sign-in passwords with bounded concurrency (scrypt is memory-hard by design). */
+  readonly passwords: PasswordChecker;
 }
 
 export interface CreateDepsOptions {
@@ -60,7 +60,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   const receiptRefusals = new RefusalLimiter(clock, config.receipts.maxRefusalsPerMinute);
   const auditHealth = new ChainHealth(metrics, logger);
   const identities = new IdentityWatcher(db.read, logger, { now: () => clock.now(), idleTimeoutMs: config.auth.sessions.idleTimeoutMs });
-  const dummyPasswordHash = new DummyHash(config.auth.local.scryptLogN);
+  const passwords = new PasswordChecker(config.auth.local.scryptLogN);
   return {
     config,
     db,
@@ -74,7 +74,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
     receiptRefusals,
     auditHealth,
     identities,
-    dummyPasswordHash,
+    passwords,
   };
 }
 

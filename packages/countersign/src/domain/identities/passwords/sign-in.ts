@@ -3,7 +3,6 @@ import type { Deps } from '../../../deps.js';
 import { CsError } from '../../../lib/errors.js';
 import { parseInput } from '../../validate.js';
 import { createSession, type NewSession } from '../sessions/create-session.js';
-import { verifyPassword } from './kdf.js';
 import { clearFailures, lockedFor, recordFailure, throttleKeys } from './throttle.js';
 
 export const SignInBody = z.strictObject({
@@ -49,7 +48,7 @@ export async function signInWithPassword(
     .where('u.email', '=', email)
     .executeTakeFirst();
   const stored = row?.hash ?? null;
-  const matches = await verifyPassword(input.password, stored ?? (await deps.dummyPasswordHash.get()));
+  const matches = await deps.passwords.verify(input.password, stored);
   const ok = row !== undefined && stored !== null && matches && row.disabled_at === null;
   if (ok) {
     const session = await deps.committer.run(async (tx) => {
