@@ -36,6 +36,11 @@ export const ConfigFileSchema = z.strictObject({
     .strictObject({
       url: z.string().min(1).optional(),
       pool_size: z.number().int().min(1).max(200).optional(),
+      /**
+       * PostgreSQL: where the gateway's LISTEN connection goes (default `url`). LISTEN needs a session of its
+       * own: behind PgBouncer in transaction mode, point this at PostgreSQL directly or a session-mode pool.
+       */
+      listen_url: z.string().min(1).optional(),
     })
     .optional(),
   review: z
@@ -120,7 +125,7 @@ export const ConfigFileSchema = z.strictObject({
         .optional(),
     })
     .optional(),
-  /** The event outbox: how long events are kept, and how durable consumers retry. */
+  /** The event outbox: how long events are kept, how durable consumers retry, how often each gateway polls it. */
   events: z
     .strictObject({
       /** Events (never audit entries) older than this are deleted, unless a consumer still owes them a delivery; 0 keeps them all. */
@@ -129,6 +134,8 @@ export const ConfigFileSchema = z.strictObject({
       consumer_max_attempts: z.number().int().min(1).max(100).optional(),
       /** How long a node holds a consumer without renewing before another node takes it over (default 30s). */
       consumer_lease: duration.optional(),
+      /** The backstop: each gateway reads the outbox this often for events it was not told about (default 1s). */
+      poll_interval: duration.optional(),
     })
     .optional(),
   log: z
@@ -155,7 +162,7 @@ export interface Config {
     requestTimeoutMs: number;
     keepAliveTimeoutMs: number;
   };
-  database: { url: string; poolSize: number };
+  database: { url: string; poolSize: number; listenUrl: string | undefined };
   review: { defaultExpiryMs: number };
   limits: { reasonBytes: number; argumentsBytes: number; argumentsDepth: number; maxWaitSeconds: number };
   /** The config file the policy was read from, so it can be reloaded; undefined when none. */
@@ -189,6 +196,6 @@ export interface Config {
       setupLinkTtlMs: number;
     };
   };
-  events: { retentionMs: number; consumerMaxAttempts: number; consumerLeaseMs: number };
+  events: { retentionMs: number; consumerMaxAttempts: number; consumerLeaseMs: number; pollIntervalMs: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
