@@ -90,7 +90,7 @@ forEachDialect('the session cookie', (dialect) => {
   test('an API key is checked first: a bad key is refused even next to a good cookie, and key writes need no CSRF token', async () => {
     const { w } = await setup();
     const b = await withPassword(w, 'alice@example.com');
-    const bad = await call(w, 'GET', '/v1/me', 'cs_000000000000_' + 'a'.repeat(43), undefined, b.headers);
+    const bad = await call(w, 'GET', '/v1/me', `cs_000000000000_${'a'.repeat(43)}`, undefined, b.headers);
     assert.equal(bad.status, 401);
     const keyed = await call(w, 'GET', '/v1/me', w.keys.carol, undefined, b.headers);
     assert.equal(keyed.body.email, 'carol@example.com');
@@ -116,7 +116,7 @@ forEachDialect('the session cookie', (dialect) => {
 
   test('an unknown or malformed cookie is refused like no credential at all', async () => {
     const { w } = await setup();
-    for (const cookie of ['cs_session=' + 'a'.repeat(43), 'cs_session=short', 'other=1']) {
+    for (const cookie of [`cs_session=${'a'.repeat(43)}`, 'cs_session=short', 'other=1']) {
       const res = await call(w, 'GET', '/v1/me', undefined, undefined, { cookie });
       assert.equal(res.status, 401, cookie);
     }
