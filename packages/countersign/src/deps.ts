@@ -4,6 +4,7 @@ import { type Keyring, loadOrCreateKeyring } from './crypto/keyring.js';
 import { Committer } from './db/committer.js';
 import { type Database, openDatabase } from './db/connect.js';
 import { ChainHealth } from './domain/audit/chain-health.js';
+import { PasswordChecker } from './domain/identities/passwords/password-checker.js';
 import { RefusalLimiter } from './domain/receipts/refusal-limiter.js';
 import { EventBus } from './events/bus.js';
 import { EventFeed } from './events/feed.js';
@@ -37,6 +38,8 @@ export interface Deps {
   readonly auditHealth: ChainHealth;
   /** Ends held requests (event streams, long-polls) whose key or principal lost its power. */
   readonly identities: IdentityWatcher;
+  /** Checks sign-in passwords with bounded concurrency (scrypt is memory-hard by design). */
+  readonly passwords: PasswordChecker;
 }
 
 export interface CreateDepsOptions {
@@ -76,8 +79,9 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   const committer = new Committer(db, clock, logger, (events) => feed.committed(events));
   const receiptRefusals = new RefusalLimiter(clock, config.receipts.maxRefusalsPerMinute);
   const auditHealth = new ChainHealth(metrics, logger);
-  const identities = new IdentityWatcher(db.read, logger);
-  return { config, db, committer, clock, logger, bus, feed, metrics, policy, keyring, receiptRefusals, auditHealth, identities };
+  const identities = new IdentityWatcher(db.read, logger, { now: () => clock.now(), idleTimeoutMs: config.auth.sessions.idleTimeoutMs });
+  const passwords = new PasswordChecker(config.auth.local.scryptLogN);
+  return { config, db, committer, clock, logger, bus, feed, metrics, policy, keyring, receiptRefusals, auditHealth, identities, passwords };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

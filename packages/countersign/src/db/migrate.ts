@@ -9,6 +9,7 @@ import * as identityEpoch from './migrations/006-identity-epoch.js';
 import * as consumers from './migrations/007-consumers.js';
 import * as policyVersions from './migrations/008-policy-versions.js';
 import * as groups from './migrations/009-groups.js';
+import * as sessions from './migrations/010-sessions.js';
 
 interface Migration {
   name: string;
@@ -27,6 +28,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '007-consumers', up: consumers.up },
   { name: '008-policy-versions', up: policyVersions.up },
   { name: '009-groups', up: groups.up },
+  { name: '010-sessions', up: sessions.up },
 ];
 
 /**

@@ -4,6 +4,7 @@ import type { DB } from '../db/types.js';
 import { credentialKey, currentPrincipal } from '../domain/identities/authenticate.js';
 import { readIdentityEpoch } from '../domain/identities/epoch.js';
 import type { Principal } from '../domain/identities/principal.js';
+import type { SessionClock } from '../domain/identities/sessions/authenticate-session.js';
 
 /** Why a held request was ended: its key or principal lost its power, or (where asked) its rights changed. */
 export type EndReason = 'revoked' | 'changed';
@@ -29,11 +30,15 @@ interface Entry {
   endOnChange: boolean;
   /** The epoch this entry was last verified at; undefined until its first check. */
   verifiedAt: number | undefined;
+  /** When (session clock) it was last verified: sessions also end by time-out, which moves no epoch. */
+  checkedAt: number;
   abort: AbortController;
   reason: EndReason | undefined;
 }
 
 const TICK_MS = 1000;
+/** How often a held session is re-read even when the epoch did not move, so its time-outs end it too. */
+export const SESSION_RECHECK_MS = 60_000;
 
 /**
  * Ends streams and long-polls whose principal lost its power while they were open. Requests are
@@ -56,6 +61,8 @@ export class IdentityWatcher {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly logger: Logger,
+    /** Sessions time out as well as being revoked; a re-check applies the time-outs too. */
+    private readonly sessions: SessionClock,
     private readonly tickMs = TICK_MS,
   ) {}
 
@@ -65,6 +72,7 @@ export class IdentityWatcher {
       fingerprint: fingerprint(principal),
       endOnChange: opts.endOnChange ?? false,
       verifiedAt: undefined,
+      checkedAt: this.sessions.now(),
       abort: new AbortController(),
       reason: undefined,
     };
@@ -125,18 +133,24 @@ export class IdentityWatcher {
     if (this.entries.size === 0) return;
     // A failed read rejects: a caller about to deliver must not deliver unverified (fails closed).
     const epoch = await readIdentityEpoch(this.db);
-    const stale = [...this.entries].filter((e) => e.verifiedAt !== epoch);
+    const at = this.sessions.now();
+    const stale = [...this.entries].filter(
+      (e) => e.verifiedAt !== epoch || (e.principal.credential.kind === 'session' && at - e.checkedAt >= SESSION_RECHECK_MS),
+    );
     if (stale.length === 0) return;
     const fresh = new Map<string, Principal | null>();
     for (const e of stale) {
       const key = credentialKey(e.principal.credential);
-      if (!fresh.has(key)) fresh.set(key, await currentPrincipal(this.db, e.principal.credential));
+      if (!fresh.has(key)) fresh.set(key, await currentPrincipal(this.db, e.principal.credential, this.sessions));
     }
     for (const e of stale) {
       const now = fresh.get(credentialKey(e.principal.credential)) ?? null;
       if (now === null) this.end(e, 'revoked');
       else if (e.endOnChange && fingerprint(now) !== e.fingerprint) this.end(e, 'changed');
-      else e.verifiedAt = epoch;
+      else {
+        e.verifiedAt = epoch;
+        e.checkedAt = at;
+      }
     }
   }
 

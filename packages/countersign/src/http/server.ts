@@ -15,8 +15,11 @@ import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
+import { passwordPageRoutes } from './routes/password-pages.js';
 import { policyRoutes } from './routes/policy.js';
 import { receiptRoutes } from './routes/receipts.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { signInRoutes } from './routes/sign-in.js';
 import { systemRoutes } from './routes/system.js';
 import { installStrictInput } from './strict-input.js';
 import { timeoutOptions } from './timeouts.js';
@@ -40,6 +43,9 @@ export const ROUTES: readonly RouteSpec[] = [
   ...systemRoutes,
   ...adminPeopleRoutes,
   ...adminAgentRoutes,
+  ...signInRoutes,
+  ...sessionRoutes,
+  ...passwordPageRoutes,
 ];
 
 export function buildServer(deps: Deps): FastifyInstance {
