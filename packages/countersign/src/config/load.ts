@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { CsError } from '../lib/errors.js';
 import { withDefaultRules, withDefaultWorkflow } from '../policy/defaults.js';
+import { resolveOidc } from './oidc-schema.js';
 import { type Config, type ConfigFile, ConfigFileSchema } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -157,5 +158,6 @@ function resolveConfig(
       unreadyWhenTampered: file.audit?.unready_when_tampered ?? false,
     },
     log: { level: level as Config['log']['level'] },
+    oidc: resolveOidc(file.auth?.oidc, publicUrl, env, cwd),
   };
 }

@@ -8,6 +8,7 @@ import {
   WorkflowsSchema,
 } from '../policy/schema.js';
 import { McpConfigSchema } from './mcp-schema.js';
+import { type OidcConfig, OidcConfigSchema } from './oidc-schema.js';
 
 /** The config file as written by people: snake_case keys, durations as text. Unknown keys are errors. */
 export const ConfigFileSchema = z.strictObject({
@@ -91,6 +92,12 @@ export const ConfigFileSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     })
     .optional(),
+  /** How people sign in. `oidc`: single sign-on with the organisation's identity provider. */
+  auth: z
+    .strictObject({
+      oidc: OidcConfigSchema.optional(),
+    })
+    .optional(),
   /** `countersign mcp proxy` (the gateway ignores it): upstream servers, hold budgets, pins, listener. */
   mcp: McpConfigSchema.optional(),
 });
@@ -130,4 +137,6 @@ export interface Config {
     unreadyWhenTampered: boolean;
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** Single sign-on (`auth.oidc`); undefined when not configured. */
+  oidc: OidcConfig | undefined;
 }

@@ -6,6 +6,7 @@ import * as proof from './migrations/003-proof.js';
 import * as checkpointsAppendOnly from './migrations/004-checkpoints-append-only.js';
 import * as actionTrees from './migrations/005-action-trees.js';
 import * as identityEpoch from './migrations/006-identity-epoch.js';
+import * as oidc from './migrations/011-oidc.js';
 
 interface Migration {
   name: string;
@@ -21,6 +22,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '004-checkpoints-append-only', up: checkpointsAppendOnly.up },
   { name: '005-action-trees', up: actionTrees.up },
   { name: '006-identity-epoch', up: identityEpoch.up },
+  { name: '011-oidc', up: oidc.up },
 ];
 
 /**
