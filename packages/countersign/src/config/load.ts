@@ -157,7 +157,32 @@ function resolveConfig(
       verifyIntervalMs: file.audit?.verify_interval ?? 3_600_000,
       unreadyWhenTampered: file.audit?.unready_when_tampered ?? false,
     },
+    auth: authSection(file),
     log: { level: level as Config['log']['level'] },
     oidc: resolveOidc(file.auth?.oidc, publicUrl, env, cwd),
+  };
+}
+
+/** Sign-in defaults: OWASP's session guidance (idle 2h for a tool people keep open, absolute 12h) and scrypt at N=2^17. */
+function authSection(file: ConfigFile): Config['auth'] {
+  const s = file.auth?.sessions;
+  const l = file.auth?.local;
+  const idleTimeoutMs = s?.idle_timeout ?? 2 * 3_600_000;
+  const absoluteTimeoutMs = s?.absolute_timeout ?? 12 * 3_600_000;
+  if (idleTimeoutMs > absoluteTimeoutMs) {
+    throw new CsError('invalid_request', 'auth.sessions.idle_timeout must not be longer than auth.sessions.absolute_timeout');
+  }
+  return {
+    sessions: { idleTimeoutMs, absoluteTimeoutMs },
+    local: {
+      scryptLogN: l?.scrypt_log_n ?? 17,
+      minPasswordLength: l?.min_password_length ?? 12,
+      maxFailuresPerAccount: l?.max_failures_per_account ?? 5,
+      maxFailuresPerAddress: l?.max_failures_per_address ?? 50,
+      failureWindowMs: l?.failure_window ?? 15 * 60_000,
+      lockoutMs: l?.lockout ?? 60_000,
+      resetLinkTtlMs: l?.reset_link_ttl ?? 3_600_000,
+      setupLinkTtlMs: l?.setup_link_ttl ?? 3_600_000,
+    },
   };
 }

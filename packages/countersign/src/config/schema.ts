@@ -87,15 +87,39 @@ export const ConfigFileSchema = z.strictObject({
       unready_when_tampered: z.boolean().optional(),
     })
     .optional(),
+  auth: z
+    .strictObject({
+      /** Browser sessions: ended after `idle_timeout` without a request, and `absolute_timeout` after sign-in whatever happens. */
+      sessions: z
+        .strictObject({
+          idle_timeout: duration.optional(),
+          absolute_timeout: duration.optional(),
+        })
+        .optional(),
+      /** Local accounts (email + password). */
+      local: z
+        .strictObject({
+          /** scrypt cost as log2(N); OWASP's 17 by default. Raising it re-hashes nobody: each hash keeps its own parameters. */
+          scrypt_log_n: z.number().int().min(14).max(20).optional(),
+          min_password_length: z.number().int().min(8).max(128).optional(),
+          /** Failed sign-ins allowed per account, and per client address, before a lockout… */
+          max_failures_per_account: z.number().int().min(1).max(1000).optional(),
+          max_failures_per_address: z.number().int().min(1).max(100_000).optional(),
+          /** …counted within this window; the lockout starts at `lockout` and doubles with each further failure (at most 24h). */
+          failure_window: duration.optional(),
+          lockout: duration.optional(),
+          /** How long an admin-issued password reset link and the first-run setup link work (each once). */
+          reset_link_ttl: duration.optional(),
+          setup_link_ttl: duration.optional(),
+        })
+        .optional(),
+      /** Single sign-on with the organisation's identity provider (OpenID Connect). */
+      oidc: OidcConfigSchema.optional(),
+    })
+    .optional(),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-    })
-    .optional(),
-  /** How people sign in. `oidc`: single sign-on with the organisation's identity provider. */
-  auth: z
-    .strictObject({
-      oidc: OidcConfigSchema.optional(),
     })
     .optional(),
   /** `countersign mcp proxy` (the gateway ignores it): upstream servers, hold budgets, pins, listener. */
@@ -135,6 +159,19 @@ export interface Config {
     checkpointCommand: string | undefined;
     verifyIntervalMs: number;
     unreadyWhenTampered: boolean;
+  };
+  auth: {
+    sessions: { idleTimeoutMs: number; absoluteTimeoutMs: number };
+    local: {
+      scryptLogN: number;
+      minPasswordLength: number;
+      maxFailuresPerAccount: number;
+      maxFailuresPerAddress: number;
+      failureWindowMs: number;
+      lockoutMs: number;
+      resetLinkTtlMs: number;
+      setupLinkTtlMs: number;
+    };
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** Single sign-on (`auth.oidc`); undefined when not configured. */

@@ -265,4 +265,45 @@ export interface DB {
   identity_epoch: IdentityEpochTable;
   linked_identities: LinkedIdentitiesTable;
   oidc_login_attempts: OidcLoginAttemptsTable;
+  sessions: SessionsTable;
+  local_passwords: LocalPasswordsTable;
+  one_time_links: OneTimeLinksTable;
+  sign_in_throttle: SignInThrottleTable;
+}
+
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  method: string;
+  strong_at: number | null;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface LocalPasswordsTable {
+  user_id: string;
+  hash: string;
+  updated_at: number;
+}
+
+export interface OneTimeLinksTable {
+  id: string;
+  token_hash: string;
+  kind: string;
+  user_id: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface SignInThrottleTable {
+  key: string;
+  failures: number;
+  first_failure_at: number;
+  locked_until: number | null;
 }
