@@ -4,6 +4,7 @@ import { type Keyring, loadOrCreateKeyring } from './crypto/keyring.js';
 import { Committer } from './db/committer.js';
 import { type Database, openDatabase } from './db/connect.js';
 import { ChainHealth } from './domain/audit/chain-health.js';
+import { OidcRelyingParty } from './domain/identities/oidc/relying-party.js';
 import { RefusalLimiter } from './domain/receipts/refusal-limiter.js';
 import { EventBus } from './events/bus.js';
 import { IdentityWatcher } from './events/identity-watcher.js';
@@ -30,6 +31,8 @@ export interface Deps {
   readonly auditHealth: ChainHealth;
   /** Ends held requests (event streams, long-polls) whose key or principal lost its power. */
   readonly identities: IdentityWatcher;
+  /** Single sign-on with the organisation's IdP, when `auth.oidc` is configured. */
+  readonly oidc: OidcRelyingParty | undefined;
 }
 
 export interface CreateDepsOptions {
@@ -57,7 +60,8 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   const receiptRefusals = new RefusalLimiter(clock, config.receipts.maxRefusalsPerMinute);
   const auditHealth = new ChainHealth(metrics, logger);
   const identities = new IdentityWatcher(db.read, logger);
-  return { config, db, committer, clock, logger, bus, metrics, policy, keyring, receiptRefusals, auditHealth, identities };
+  const oidc = config.oidc ? new OidcRelyingParty(config.oidc, clock) : undefined;
+  return { config, db, committer, clock, logger, bus, metrics, policy, keyring, receiptRefusals, auditHealth, identities, oidc };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

@@ -12,6 +12,7 @@ import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { systemRoutes } from './routes/system.js';
 import { installStrictInput } from './strict-input.js';
@@ -32,6 +33,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...auditRoutes,
   ...eventRoutes,
   ...systemRoutes,
+  ...oidcRoutes,
 ];
 
 export function buildServer(deps: Deps): FastifyInstance {

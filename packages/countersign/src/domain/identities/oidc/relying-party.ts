@@ -38,6 +38,9 @@ export class OidcRelyingParty {
     );
     config.timeout = HTTP_TIMEOUT_S;
     if (isLoopback(this.config.issuer)) client.allowInsecureRequests(config);
+    // openid-client trusts an ID token from the token endpoint on TLS alone (OIDC Core 3.1.3.7 allows it);
+    // we check its signature against the IdP's JWKS too, so a token is proof whatever carried it.
+    client.enableNonRepudiationChecks(config);
     if (this.jwksCache) client.setJwksCache(config, this.jwksCache);
     return config;
   }
@@ -58,7 +61,10 @@ export class OidcRelyingParty {
       this.metadata = { value: discovered.serverMetadata(), at: now };
       return this.metadata.value;
     } catch (e) {
-      throw new CsError('unavailable', `cannot read the identity provider's configuration at ${this.config.issuer}: ${(e as Error).message}`);
+      throw new CsError(
+        'unavailable',
+        `cannot read the identity provider's configuration at ${this.config.issuer}: ${(e as Error).message}`,
+      );
     }
   }
 }
