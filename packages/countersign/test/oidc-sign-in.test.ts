@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import { type OidcConfigFile, resolveOidc } from '../src/config/oidc-schema.js';
 import type { Config } from '../src/config/schema.js';
+import { disableUser } from '../src/domain/identities/disable-user.js';
 import { issueKey } from '../src/domain/identities/issue-key.js';
+import { linkIdentity, unlinkIdentity } from '../src/domain/identities/oidc/link-identity.js';
 import { FakeClock } from '../src/lib/clock.js';
+import type { CsError } from '../src/lib/errors.js';
 import { ADMIN, auditRows, call, forEachDialect, propose, review, type World, withPolicy, world } from './helpers.js';
 import { CLIENT_SECRET, PUBLIC_URL, TestIdp } from './oidc-idp.js';
 
@@ -223,6 +226,72 @@ forEachDialect('sign-in with an OpenID Connect provider', (dialect) => {
     assert.equal(refused.status, 403);
     const changes = (await auditRows(w)).filter((r) => r.event === 'user.groups_changed');
     assert.deepEqual(JSON.parse(changes.at(-1)?.data as string).to, []);
+  });
+
+  test('an admin links an existing person to their IdP account, who can then sign in without just-in-time provisioning; the link is audited', async () => {
+    const w = await setup();
+    idp.accounts.set('sub-alice', { email: 'someone-else@example.com', groups: ['cs-approvers'] });
+    const linked = await linkIdentity(w.gw.deps, ADMIN, { email: 'alice@example.com', subject: 'sub-alice' });
+    assert.deepEqual(linked, { email: 'alice@example.com', issuer: idp.issuer, subject: 'sub-alice' });
+    const res = await signIn(w, 'sub-alice');
+    assert.equal(res.status, 302, JSON.stringify(res.body));
+    const alice = await userByEmail(w, 'alice@example.com');
+    assert.deepEqual(JSON.parse(alice?.groups ?? '[]'), ['ops'], 'groups follow the IdP, the email it asserts does not matter');
+    const link = (await auditRows(w)).find((r) => r.event === 'identity.linked');
+    assert.equal(link?.actor_type, 'admin');
+  });
+
+  test('linking an IdP account that is already linked is a conflict, and an unlinked account can no longer sign in', async () => {
+    const w = await setup();
+    idp.accounts.set('sub-carol', { email: 'carol@example.com', groups: [] });
+    await linkIdentity(w.gw.deps, ADMIN, { email: 'carol@example.com', subject: 'sub-carol' });
+    await assert.rejects(
+      linkIdentity(w.gw.deps, ADMIN, { email: 'alice@example.com', subject: 'sub-carol' }),
+      (e: CsError) => e.code === 'conflict',
+    );
+    await unlinkIdentity(w.gw.deps, ADMIN, { subject: 'sub-carol' });
+    assert.ok((await auditRows(w)).some((r) => r.event === 'identity.unlinked'));
+    assert.equal((await signIn(w, 'sub-carol')).status, 403);
+    await assert.rejects(unlinkIdentity(w.gw.deps, ADMIN, { subject: 'sub-carol' }), (e: CsError) => e.code === 'not_found');
+  });
+
+  test('a disabled person cannot sign in with SSO', async () => {
+    const w = await setup();
+    idp.accounts.set('sub-alice', { email: 'alice@example.com', groups: [] });
+    await linkIdentity(w.gw.deps, ADMIN, { email: 'alice@example.com', subject: 'sub-alice' });
+    await disableUser(w.gw.deps, ADMIN, 'alice@example.com');
+    const res = await signIn(w, 'sub-alice');
+    assert.equal(res.status, 403);
+    assert.match(res.body.error.message, /disabled/);
+  });
+
+  test('a sign-in that asked the IdP for a fresh authentication (max_age) records its auth_time as the strong authentication; a plain one does not', async () => {
+    const w = await setup({ jit_provisioning: true });
+    idp.accounts.set('sub-lee', { email: 'lee@example.com', groups: [] });
+    assert.equal((await signIn(w, 'sub-lee')).status, 302);
+    const start = await call(w, 'GET', '/v1/auth/oidc/login?max_age=0');
+    assert.equal(new URL(String(start.headers.location)).searchParams.get('max_age'), '0');
+    const back = await idp.authorize(String(start.headers.location), 'sub-lee');
+    const res = await callback(w, `${back.pathname}${back.search}`, cookies(start.headers).get('cs_oidc_state'));
+    assert.equal(res.status, 302, JSON.stringify(res.body));
+    const lee = await userByEmail(w, 'lee@example.com');
+    const sessions = await w.gw.deps.db.read
+      .selectFrom('sessions')
+      .select('strong_at')
+      .where('user_id', '=', lee?.id ?? '')
+      .orderBy('created_at')
+      .execute();
+    assert.equal(sessions.length, 2);
+    assert.equal(sessions[0]?.strong_at, null);
+    assert.ok(Number(sessions[1]?.strong_at) > 0);
+  });
+
+  test('return_to must be a path on this gateway', async () => {
+    const w = await setup();
+    for (const bad of ['https://evil.example/', '//evil.example/', '/\\evil.example/', 'inbox']) {
+      const res = await call(w, 'GET', `/v1/auth/oidc/login?return_to=${encodeURIComponent(bad)}`);
+      assert.equal(res.status, 400, bad);
+    }
   });
 
   test('sign-in routes answer 404 when single sign-on is not configured', async () => {
