@@ -7,7 +7,7 @@ import { issueKey } from '../src/domain/identities/issue-key.js';
 import { linkIdentity, unlinkIdentity } from '../src/domain/identities/oidc/link-identity.js';
 import { FakeClock } from '../src/lib/clock.js';
 import type { CsError } from '../src/lib/errors.js';
-import { ADMIN, auditRows, call, forEachDialect, propose, review, type World, withPolicy, world } from './helpers.js';
+import { ADMIN, addPeople, auditRows, call, forEachDialect, propose, review, type World, withPolicy, world } from './helpers.js';
 import { CLIENT_SECRET, PUBLIC_URL, TestIdp } from './oidc-idp.js';
 
 const POLICY = `
@@ -284,6 +284,18 @@ forEachDialect('sign-in with an OpenID Connect provider', (dialect) => {
     assert.equal(sessions.length, 2);
     assert.equal(sessions[0]?.strong_at, null);
     assert.ok(Number(sessions[1]?.strong_at) > 0);
+  });
+
+  test('the IdP cannot demote the last enabled admin; another admin can be demoted', async () => {
+    const w = await setup();
+    idp.accounts.set('sub-ada', { email: 'ada@example.com', groups: [] });
+    await linkIdentity(w.gw.deps, ADMIN, { email: 'ada@example.com', subject: 'sub-ada' });
+    assert.equal((await signIn(w, 'sub-ada')).status, 302);
+    assert.equal((await userByEmail(w, 'ada@example.com'))?.role, 'admin');
+    assert.ok((await auditRows(w)).some((r) => r.event === 'oidc.last_admin_kept'));
+    await addPeople(w, [{ email: 'second-admin@example.com', role: 'admin' }]);
+    assert.equal((await signIn(w, 'sub-ada')).status, 302);
+    assert.equal((await userByEmail(w, 'ada@example.com'))?.role, 'viewer');
   });
 
   test('return_to must be a path on this gateway', async () => {

@@ -110,7 +110,8 @@ export async function link(tx: Tx, claims: Pick<MappedClaims, 'issuer' | 'subjec
 /** The IdP is the source of truth for role and groups when a groups claim is configured: applied at every sign-in. */
 async function applyAccess(tx: Tx, user: UsersTable, claims: MappedClaims): Promise<boolean> {
   if (!claims.access) return false;
-  const { role, groups } = claims.access;
+  const { groups } = claims.access;
+  const role = await keepLastAdmin(tx, user, claims.access.role);
   const previousGroups = JSON.parse(user.groups) as string[];
   const roleChanged = user.role !== role;
   const groupsChanged = JSON.stringify(previousGroups) !== JSON.stringify(groups);
@@ -128,4 +129,22 @@ async function applyAccess(tx: Tx, user: UsersTable, claims: MappedClaims): Prom
   }
   await bumpIdentityEpoch(tx);
   return true;
+}
+
+/**
+ * An IdP mapping that demotes the last enabled admin would leave nobody able to administer the gateway
+ * (and nobody to fix the mapping from here): the person stays admin, and the audit says why.
+ */
+async function keepLastAdmin(tx: Tx, user: UsersTable, role: UsersTable['role']): Promise<UsersTable['role']> {
+  if (user.role !== 'admin' || role === 'admin') return role;
+  const others = await tx.db
+    .selectFrom('users')
+    .select('id')
+    .where('role', '=', 'admin')
+    .where('disabled_at', 'is', null)
+    .where('id', '!=', user.id)
+    .executeTakeFirst();
+  if (others) return role;
+  tx.audit({ actor: IDP, event: 'oidc.last_admin_kept', data: { user_id: user.id, email: user.email, idp_role: role } });
+  return 'admin';
 }
