@@ -2,10 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { publishKeys } from './crypto/publish-keys.js';
 import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
+import { adoptPolicyAtStart } from './domain/policy/adopt-at-start.js';
+import { watchPolicy } from './domain/policy/reload-policy.js';
+import { decisionMetricsConsumer } from './events/consumers/decision-metrics.js';
+import { ConsumerRegistry } from './events/consumers/registry.js';
+import { ConsumerRunner } from './events/consumers/runner.js';
+import { PolicyWatcher } from './events/policy-watcher.js';
 import { buildServer } from './http/server.js';
-import { recordPolicy, watchPolicy } from './policy/reload.js';
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
+import { Retention } from './scheduler/retention.js';
 import { Scheduler } from './scheduler/scheduler.js';
 
 export interface Gateway {
@@ -16,6 +22,14 @@ export interface Gateway {
   checkpointer: Checkpointer;
   /** Verifies the audit chain from genesis now and then; tests call check(). */
   auditWatch: AuditWatch;
+  /** Follows the database's active policy version; tests call sync(). */
+  policyWatcher: PolicyWatcher;
+  /** Durable event consumers: register one (a plugin, a test) and this node runs it when it holds its lease. */
+  consumers: ConsumerRegistry;
+  /** Runs the registered consumers; tests call tick(). */
+  consumerRunner: ConsumerRunner;
+  /** Deletes old outbox events; tests call tick(). */
+  retention: Retention;
   /** Base URL the server listens on (after listen()). */
   url: string;
   close(): Promise<void>;
@@ -24,18 +38,30 @@ export interface Gateway {
 /** Wires one gateway: deps, policy, scheduler, HTTP server. `listen: false` keeps it in-process (app.inject). */
 export async function startGateway(
   config: Config,
-  opts: CreateDepsOptions & { listen?: boolean; watchPolicy?: boolean } = {},
+  opts: CreateDepsOptions & {
+    listen?: boolean;
+    watchPolicy?: boolean;
+    /** How often the node re-reads the active policy version (default 1 s; tests lengthen it to isolate the bus path). */
+    policyCheckMs?: number;
+  } = {},
 ): Promise<Gateway> {
   const deps = await createDeps(config, opts);
   const scheduler = new Scheduler(deps);
   const checkpointer = new Checkpointer(deps);
   const auditWatch = new AuditWatch(deps, { url: config.database.url, schema: opts.schema });
+  const policyWatcher = new PolicyWatcher(deps, opts.policyCheckMs);
+  const consumers = new ConsumerRegistry();
+  consumers.register(decisionMetricsConsumer(deps.metrics));
+  const consumerRunner = new ConsumerRunner(deps, consumers);
+  const retention = new Retention(deps);
   const app = buildServer(deps);
   let url = '';
   let unwatch: () => void = () => undefined;
   try {
     await publishKeys(deps);
-    await recordPolicy(deps, deps.policy.current, 'start');
+    // Before the first request: this node decides with the database's active version (or seeds it).
+    await adoptPolicyAtStart(deps);
+    policyWatcher.start();
     if (opts.watchPolicy) unwatch = watchPolicy(deps);
     if (opts.listen !== false) {
       const address = await app.listen({ host: config.server.host, port: config.server.port });
@@ -46,8 +72,11 @@ export async function startGateway(
     checkpointer.start();
     scheduler.start();
     auditWatch.start();
+    consumerRunner.start();
+    retention.start();
   } catch (e) {
     unwatch();
+    policyWatcher.stop();
     await app.close().catch(() => undefined);
     await closeDeps(deps);
     throw e;
@@ -59,10 +88,17 @@ export async function startGateway(
     scheduler,
     checkpointer,
     auditWatch,
+    policyWatcher,
+    consumers,
+    consumerRunner,
+    retention,
     url,
     close() {
       closing ??= (async () => {
         unwatch();
+        policyWatcher.stop();
+        await consumerRunner.stop();
+        await retention.stop();
         await scheduler.stop();
         await checkpointer.stop();
         await auditWatch.stop();

@@ -57,6 +57,37 @@ export function createMetrics() {
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    decisions: new Counter({
+      name: 'countersign_decisions_total',
+      help: 'Final decisions on actions (approved, denied, expired before approval), by outcome and who decided (user channel, policy, grant, system); counted once across all nodes by the decision-metrics consumer, so sum over instances',
+      labelNames: ['outcome', 'decided_by'] as const,
+      registers: [registry],
+    }),
+    timeToDecision: new Histogram({
+      name: 'countersign_time_to_decision_seconds',
+      help: 'From proposal to final decision, by outcome and who decided; counted once across all nodes (sum over instances)',
+      labelNames: ['outcome', 'decided_by'] as const,
+      buckets: [0.001, 0.01, 0.1, 1, 10, 60, 300, 900, 3600, 14_400, 86_400],
+      registers: [registry],
+    }),
+    consumerDeliveries: new Counter({
+      name: 'countersign_event_consumer_deliveries_total',
+      help: 'Event deliveries to durable consumers on this node, by result (ok, retry, dead_letter)',
+      labelNames: ['consumer', 'result'] as const,
+      registers: [registry],
+    }),
+    consumerLag: new Histogram({
+      name: 'countersign_event_consumer_lag_seconds',
+      help: 'Per handled batch: from the commit of its last event to the end of its handling',
+      labelNames: ['consumer'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 300],
+      registers: [registry],
+    }),
+    eventsDeleted: new Counter({
+      name: 'countersign_events_deleted_total',
+      help: 'Outbox events deleted by retention (audit entries are never deleted)',
+      registers: [registry],
+    }),
     waiters: new Gauge({
       name: 'countersign_waiters',
       help: 'Open long-poll and SSE connections',

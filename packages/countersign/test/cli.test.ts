@@ -266,12 +266,12 @@ describe('the countersign CLI', () => {
     });
     assert.deepEqual(
       entries
-        .filter((e) => e.event !== 'policy.loaded' && e.event !== 'signing_key.created')
+        .filter((e) => e.event !== 'policy.activated' && e.event !== 'signing_key.created')
         .slice(0, 2)
         .map((e) => e.event),
       ['user.created', 'key.created'],
     );
-    assert.equal(entries.filter((e) => e.event === 'policy.loaded').length, 1, 'restarts with the same policy record it once');
+    assert.equal(entries.filter((e) => e.event === 'policy.activated').length, 1, 'restarts with the same policy record it once');
     const verify = exits(await admin('audit', 'verify'), 0);
     assert.match(verify.stdout, new RegExp(`^ok: ${entries.length} entries verified; .*head ${entries.at(-1)?.hash}\n$`));
   });

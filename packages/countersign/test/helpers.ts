@@ -192,6 +192,22 @@ export async function auditRows(w: World, actionId?: string) {
 }
 
 /**
+ * The environment for admin CLI commands on a world's database (its data dir; on PostgreSQL its schema
+ * through the URL's search_path), as an operator on the server would run them.
+ */
+export function cliEnvFor(w: World): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COUNTERSIGN_')) env[k] = v;
+  const url = w.env.schema ? `${PG_URL}?options=${encodeURIComponent(`-c search_path=${w.env.schema}`)}` : undefined;
+  return {
+    ...env,
+    COUNTERSIGN_LOG_LEVEL: 'warn',
+    COUNTERSIGN_DATA_DIR: w.gw.deps.config.dataDir,
+    ...(url ? { COUNTERSIGN_DATABASE_URL: url } : {}),
+  };
+}
+
+/**
  * The built CLI entry point (what `npx countersign` runs; scripts/run-tests.mjs builds it first) and the
  * repository root, for tests that run `countersign` as a child process.
  */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config/load.js';
-import { reloadPolicy } from '../src/policy/reload.js';
+import { reloadPolicy } from '../src/domain/policy/reload-policy.js';
 import { EXAMPLE } from './fixtures/policies.js';
 import { addPeople, auditRows, call, forEachDialect, propose, review, runCli, type World, world } from './helpers.js';
 
@@ -52,14 +52,28 @@ forEachDialect('policy reload', (dialect) => {
     assert.equal(vote.body.status, 'pending', 'the frozen quorum of 2 still applies');
     assert.equal(vote.body.workflow.stage.still_needed, 1);
 
-    const loads = (await auditRows(w)).filter((e) => e.event === 'policy.loaded').map((e) => JSON.parse(e.data));
+    const loads = (await auditRows(w)).filter((e) => e.event === 'policy.activated').map((e) => JSON.parse(e.data));
     assert.deepEqual(loads.at(-1), {
+      version: 2,
       hash: loaded.hash,
-      previous: oldHash,
+      previous_version: 1,
+      previous_hash: oldHash,
       trigger: 'reload',
+      by: 'system',
+      note: `reloaded from ${file}`,
+      restored_from: null,
       rules: 1,
       workflows: ['default'],
     });
+  });
+
+  test('reloading a config file without a policy section leaves the active version in force', async () => {
+    const before = (await call(w, 'GET', '/v1/policy', w.keys.ada)).body;
+    writeFileSync(file, 'review: { default_expiry: 2h }\n');
+    const loaded = await reloadPolicy(w.gw.deps);
+    assert.equal(loaded.hash, before.hash);
+    const after = (await call(w, 'GET', '/v1/policy', w.keys.ada)).body;
+    assert.equal(after.version, before.version, 'the built-in defaults did not replace it');
   });
 
   test('a refused policy leaves the one in force untouched', async () => {

@@ -21,9 +21,14 @@ export class SseClient {
   }
 
   static async open(baseUrl: string, key: string, query = ''): Promise<SseClient> {
+    return SseClient.openWith(baseUrl, { authorization: `Bearer ${key}` }, query);
+  }
+
+  /** With other credentials than a key: a browser session's cookie, as EventSource sends it. */
+  static async openWith(baseUrl: string, auth: Record<string, string>, query = ''): Promise<SseClient> {
     const c = new AbortController();
     const res = await fetch(`${baseUrl}/v1/events${query ? `?${query}` : ''}`, {
-      headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' },
+      headers: { ...auth, accept: 'text/event-stream' },
       signal: c.signal,
     });
     assert.equal(res.status, 200);

@@ -140,6 +140,7 @@ function resolveConfig(
     },
     configFile: path,
     ...policySection(file),
+    policySource: file.policy_source ?? 'database',
     grants: { maxDurationMs: file.grants?.max_duration ?? 86_400_000, maxUses: file.grants?.max_uses ?? 1000 },
     signing: {
       keyringFile: resolve(cwd, env.COUNTERSIGN_SIGNING_KEYRING ?? file.signing?.keyring_file ?? resolve(dataDir, 'signing-keys.json')),
@@ -156,6 +157,11 @@ function resolveConfig(
       checkpointCommand: file.audit?.checkpoint_command,
       verifyIntervalMs: file.audit?.verify_interval ?? 3_600_000,
       unreadyWhenTampered: file.audit?.unready_when_tampered ?? false,
+    },
+    events: {
+      retentionMs: file.events?.retention ?? 7 * 86_400_000,
+      consumerMaxAttempts: file.events?.consumer_max_attempts ?? 8,
+      consumerLeaseMs: file.events?.consumer_lease ?? 30_000,
     },
     auth: authSection(file),
     log: { level: level as Config['log']['level'] },

@@ -54,6 +54,12 @@ export const ConfigFileSchema = z.strictObject({
     .optional(),
   policy: PolicySchema.optional(),
   workflows: WorkflowsSchema.optional(),
+  /**
+   * Which policy a starting node decides with once the database holds one (docs/policy.md). `database`
+   * (default): the database's active version; this file only seeds an empty database. `file`: this file's
+   * policy is applied as a new version at start when it differs (single-node setups).
+   */
+  policy_source: z.enum(['database', 'file']).optional(),
   grants: GrantsConfigSchema.optional(),
   signing: z
     .strictObject({
@@ -117,6 +123,17 @@ export const ConfigFileSchema = z.strictObject({
       oidc: OidcConfigSchema.optional(),
     })
     .optional(),
+  /** The event outbox: how long events are kept, and how durable consumers retry. */
+  events: z
+    .strictObject({
+      /** Events (never audit entries) older than this are deleted, unless a consumer still owes them a delivery; 0 keeps them all. */
+      retention: duration.optional(),
+      /** Deliveries of one event to one consumer before it is dead-lettered (default 8). */
+      consumer_max_attempts: z.number().int().min(1).max(100).optional(),
+      /** How long a node holds a consumer without renewing before another node takes it over (default 30s). */
+      consumer_lease: duration.optional(),
+    })
+    .optional(),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
@@ -149,6 +166,8 @@ export interface Config {
   policy: PolicyConfig;
   /** As written, with the built-in `default` workflow added when the file does not define one. */
   workflows: Record<string, WorkflowConfig>;
+  /** Whether the database's active policy version (default) or this file's policy wins at start. */
+  policySource: 'database' | 'file';
   grants: { maxDurationMs: number; maxUses: number };
   signing: { keyringFile: string };
   receipts: { executionWindowMs: number; issuer: string; maxRefusalsPerMinute: number };
@@ -173,6 +192,7 @@ export interface Config {
       setupLinkTtlMs: number;
     };
   };
+  events: { retentionMs: number; consumerMaxAttempts: number; consumerLeaseMs: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** Single sign-on (`auth.oidc`); undefined when not configured. */
   oidc: OidcConfig | undefined;

@@ -6,6 +6,8 @@ import * as proof from './migrations/003-proof.js';
 import * as checkpointsAppendOnly from './migrations/004-checkpoints-append-only.js';
 import * as actionTrees from './migrations/005-action-trees.js';
 import * as identityEpoch from './migrations/006-identity-epoch.js';
+import * as consumers from './migrations/007-consumers.js';
+import * as policyVersions from './migrations/008-policy-versions.js';
 import * as sessions from './migrations/010-sessions.js';
 import * as oidc from './migrations/011-oidc.js';
 
@@ -23,6 +25,8 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '004-checkpoints-append-only', up: checkpointsAppendOnly.up },
   { name: '005-action-trees', up: actionTrees.up },
   { name: '006-identity-epoch', up: identityEpoch.up },
+  { name: '007-consumers', up: consumers.up },
+  { name: '008-policy-versions', up: policyVersions.up },
   { name: '010-sessions', up: sessions.up },
   { name: '011-oidc', up: oidc.up },
 ];

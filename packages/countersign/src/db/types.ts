@@ -174,6 +174,29 @@ export interface PoliciesTable {
   last_loaded_at: number;
 }
 
+/** One activation of a policy: append-only history (migration 008). */
+export interface PolicyVersionsTable {
+  version: number;
+  hash: string;
+  /** The document as applied (YAML with `policy:` and `workflows:`). */
+  document: string;
+  default_expiry_ms: number;
+  applied_at: number;
+  applied_by_type: string;
+  applied_by_id: string | null;
+  applied_by_label: string;
+  trigger: string;
+  note: string | null;
+  /** For a rollback: the version whose document it restored. */
+  restored_from: number | null;
+}
+
+/** One row (id 1): the version every node decides with; 0 before the first. */
+export interface PolicyActiveTable {
+  id: number;
+  version: number;
+}
+
 export interface AuditLogTable {
   seq: number;
   ts: number;
@@ -225,6 +248,40 @@ export interface SigningKeysTable {
   created_at: number;
 }
 
+/** A durable consumer: its cursor (every event at or below it was handled, or is retried / dead-lettered) and its lease. */
+export interface EventConsumersTable {
+  name: string;
+  cursor: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  registered_at: number;
+  updated_at: number;
+  cursor_ts: number | null;
+}
+
+/** An event whose handler failed and will be tried again at next_attempt_at. */
+export interface EventConsumerRetriesTable {
+  consumer: string;
+  seq: number;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string;
+  first_failed_at: number;
+}
+
+/** An event a consumer gave up on after its attempts; an admin replays it (once per entry). */
+export interface EventDeadLettersTable {
+  id: string;
+  consumer: string;
+  seq: number;
+  event_type: string;
+  attempts: number;
+  last_error: string;
+  dead_lettered_at: number;
+  replayed_at: number | null;
+  replayed_by: string | null;
+}
+
 /** A person's account at an OpenID Connect provider: found by (issuer, subject), never by email. */
 export interface LinkedIdentitiesTable {
   issuer: string;
@@ -260,9 +317,14 @@ export interface DB {
   timers: TimersTable;
   grants: GrantsTable;
   policies: PoliciesTable;
+  policy_versions: PolicyVersionsTable;
+  policy_active: PolicyActiveTable;
   audit_checkpoints: AuditCheckpointsTable;
   signing_keys: SigningKeysTable;
   identity_epoch: IdentityEpochTable;
+  event_consumers: EventConsumersTable;
+  event_consumer_retries: EventConsumerRetriesTable;
+  event_dead_letters: EventDeadLettersTable;
   linked_identities: LinkedIdentitiesTable;
   oidc_login_attempts: OidcLoginAttemptsTable;
   sessions: SessionsTable;

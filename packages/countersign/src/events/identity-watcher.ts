@@ -4,6 +4,7 @@ import type { DB } from '../db/types.js';
 import { credentialKey, currentPrincipal } from '../domain/identities/authenticate.js';
 import { readIdentityEpoch } from '../domain/identities/epoch.js';
 import type { Principal } from '../domain/identities/principal.js';
+import type { SessionClock } from '../domain/identities/sessions/authenticate-session.js';
 
 /** Why a held request was ended: its key or principal lost its power, or (where asked) its rights changed. */
 export type EndReason = 'revoked' | 'changed';
@@ -56,6 +57,8 @@ export class IdentityWatcher {
   constructor(
     private readonly db: Kysely<DB>,
     private readonly logger: Logger,
+    /** Sessions time out as well as being revoked; a re-check applies the time-outs too. */
+    private readonly sessions: SessionClock,
     private readonly tickMs = TICK_MS,
   ) {}
 
@@ -130,7 +133,7 @@ export class IdentityWatcher {
     const fresh = new Map<string, Principal | null>();
     for (const e of stale) {
       const key = credentialKey(e.principal.credential);
-      if (!fresh.has(key)) fresh.set(key, await currentPrincipal(this.db, e.principal.credential));
+      if (!fresh.has(key)) fresh.set(key, await currentPrincipal(this.db, e.principal.credential, this.sessions));
     }
     for (const e of stale) {
       const now = fresh.get(credentialKey(e.principal.credential)) ?? null;

@@ -2,7 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.js';
 import { authenticate } from '../domain/identities/authenticate.js';
 import type { Principal } from '../domain/identities/principal.js';
+import { authenticateSession } from '../domain/identities/sessions/authenticate-session.js';
+import { touchSession } from '../domain/identities/sessions/touch-session.js';
 import { CsError } from '../lib/errors.js';
+import { checkCsrf } from './csrf.js';
+import { readCookie, SESSION_COOKIE } from './session-cookie.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -17,10 +21,28 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
+/**
+ * The caller: an API key when an Authorization header is sent (a wrong key is refused, never replaced by
+ * a cookie), else the browser session cookie, whose writes must also pass the CSRF checks.
+ */
 export async function requirePrincipal(deps: Deps, request: FastifyRequest): Promise<Principal> {
   if (request.principal) return request.principal;
-  const token = bearerToken(request);
-  if (!token) throw new CsError('unauthenticated', 'send an API key as "Authorization: Bearer cs_…"');
-  request.principal = await authenticate(deps.db.read, token);
+  if (request.headers.authorization !== undefined) {
+    const token = bearerToken(request);
+    if (!token) throw new CsError('unauthenticated', 'send an API key as "Authorization: Bearer cs_…"');
+    request.principal = await authenticate(deps.db.read, token);
+    return request.principal;
+  }
+  const cookie = readCookie(request, SESSION_COOKIE);
+  if (!cookie) throw new CsError('unauthenticated', 'send an API key as "Authorization: Bearer cs_…", or sign in');
+  const session = await authenticateSession(deps.db.read, cookie, sessionClock(deps));
+  if (!session) throw new CsError('unauthenticated', 'the session has ended (signed out, timed out or revoked); sign in again');
+  checkCsrf(deps, request, cookie);
+  await touchSession(deps, session.row);
+  request.principal = session.principal;
   return request.principal;
+}
+
+export function sessionClock(deps: Deps): { now(): number; idleTimeoutMs: number } {
+  return { now: () => deps.clock.now(), idleTimeoutMs: deps.config.auth.sessions.idleTimeoutMs };
 }

@@ -8,12 +8,17 @@ import { sendError } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { type RouteSpec, registerRoutes } from './route-spec.js';
 import { actionRoutes } from './routes/actions.js';
+import { adminEventRoutes } from './routes/admin-events.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
 import { oidcRoutes } from './routes/oidc.js';
+import { passwordPageRoutes } from './routes/password-pages.js';
+import { policyRoutes } from './routes/policy.js';
 import { receiptRoutes } from './routes/receipts.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { signInRoutes } from './routes/sign-in.js';
 import { systemRoutes } from './routes/system.js';
 import { installStrictInput } from './strict-input.js';
 import { timeoutOptions } from './timeouts.js';
@@ -32,7 +37,12 @@ export const ROUTES: readonly RouteSpec[] = [
   ...receiptRoutes,
   ...auditRoutes,
   ...eventRoutes,
+  ...adminEventRoutes,
+  ...policyRoutes,
   ...systemRoutes,
+  ...signInRoutes,
+  ...sessionRoutes,
+  ...passwordPageRoutes,
   ...oidcRoutes,
 ];
 

@@ -1,18 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { Deps } from '../deps.js';
+import { publicOriginOf } from '../domain/identities/links/origin.js';
 import { csrfTokenFor } from '../domain/identities/sessions/csrf.js';
 
 export const SESSION_COOKIE = 'cs_session';
 /** Readable by the page's script, which echoes it in `X-CSRF-Token` on writes (see http/csrf.ts). */
 export const CSRF_COOKIE = 'cs_csrf';
 
-/** The origin browsers see the gateway at: the public URL, else the address it listens on. */
-export function publicOrigin(config: Config): URL {
-  if (config.server.publicUrl) return new URL(config.server.publicUrl);
-  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-  return new URL(`http://${host}:${config.server.port}`);
-}
+export const publicOrigin = publicOriginOf;
 
 /**
  * Browsers keep a `Secure` cookie only over HTTPS, except on localhost; a gateway tried out on

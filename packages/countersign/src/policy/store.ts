@@ -50,15 +50,30 @@ export function loadPolicy(section: Pick<Config, 'policy' | 'workflows'>, defaul
   return { hash: sha256Hex(source), compiled, workflows, source };
 }
 
-/** Holds the policy in force; a reload swaps it whole, and actions already created keep what they froze. */
+/**
+ * Holds the policy in force and the database version it is (null until the node has adopted one).
+ * A switch swaps it whole, and actions already created keep what they froze. Versions only move
+ * forward, so a slow read of an older version can never undo a newer one adopted meanwhile.
+ */
 export class PolicyStore {
+  private versionNo: number | null = null;
+
   constructor(private loaded: LoadedPolicy) {}
 
   get current(): LoadedPolicy {
     return this.loaded;
   }
 
-  replace(next: LoadedPolicy): void {
+  /** The policy_versions number in force here; null before start-up adopted one. */
+  get version(): number | null {
+    return this.versionNo;
+  }
+
+  /** Switches to `version` unless this node already decides with it or a newer one; says whether it switched. */
+  adopt(next: LoadedPolicy, version: number): boolean {
+    if (this.versionNo !== null && version <= this.versionNo) return false;
     this.loaded = next;
+    this.versionNo = version;
+    return true;
   }
 }

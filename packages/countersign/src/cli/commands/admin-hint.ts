@@ -36,3 +36,12 @@ export function firstRunBanner(s: ServeStart): string {
     `  npx countersign agents add my-agent --owner someone-else@example.com${flags}\n\n`
   );
 }
+
+/** The first-run setup link: whoever opens it first becomes an admin with a password, so it goes to the operator's terminal only. */
+export function setupBanner(url: string, ttlMs: number): string {
+  const minutes = Math.round(ttlMs / 60_000);
+  return (
+    `\nNo admin can sign in yet. Open this one-time link within ${minutes} min to create the first admin and set a password\n` +
+    `(it works once; restarting prints a new one and ends this one):\n  ${url}\n\n`
+  );
+}

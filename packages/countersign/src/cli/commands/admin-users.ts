@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { addUser } from '../../domain/identities/add-user.js';
 import { disableUser } from '../../domain/identities/disable-user.js';
 import { enableUser } from '../../domain/identities/enable-user.js';
+import { issueResetLink } from '../../domain/identities/links/issue-reset-link.js';
+import { publicOriginOf } from '../../domain/identities/links/origin.js';
 import { listUsers } from '../../domain/identities/list-users.js';
 import { setUserGroups } from '../../domain/identities/set-user-groups.js';
 import { setUserRole } from '../../domain/identities/set-user-role.js';
@@ -79,4 +81,14 @@ export function registerUsers(program: Command, out: (s: string) => void, err: (
       out(`${r.email}: groups ${r.previous.join(',') || '(none)'} -> ${r.groups.join(',') || '(none)'}`);
     },
   );
+
+  dataOptions(
+    users
+      .command('reset-link <email>')
+      .description('print a one-time link that lets the person choose a new password (works once, for auth.local.reset_link_ttl)'),
+  ).action(async (email: string, o: DataOptions) => {
+    const r = await withLocalDeps(o, (deps, actor) => issueResetLink(deps, actor, email, publicOriginOf(deps.config)));
+    err(`password reset link for ${r.email}, valid until ${new Date(r.expiresAt).toISOString()}; hand it to them over a trusted channel:`);
+    out(r.url);
+  });
 }

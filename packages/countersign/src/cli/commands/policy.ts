@@ -8,6 +8,7 @@ import { type LoadedPolicy, loadPolicy } from '../../policy/store.js';
 import { readTestFile, runPolicyTests } from '../../policy/test-cases.js';
 import { type DataOptions, withLocalDeps } from '../context.js';
 import { table } from '../output.js';
+import { registerPolicyVersions } from './policy-versions.js';
 
 /** The policy a config file (or the defaults, with none) would load; refused policies raise with every problem named. */
 function policyFrom(configFile: string | undefined): LoadedPolicy {
@@ -15,8 +16,8 @@ function policyFrom(configFile: string | undefined): LoadedPolicy {
   return loadPolicy(config, config.review.defaultExpiryMs);
 }
 
-export function registerPolicy(program: Command, out: (s: string) => void): void {
-  const policy = program.command('policy').description('check, test and replay policies');
+export function registerPolicy(program: Command, out: (s: string) => void, err: (s: string) => void): void {
+  const policy = program.command('policy').description('check, test, replay, apply and roll back policies');
   policy
     .command('check')
     .description('compile the policy and workflows in a config file; exit 2 naming every problem')
@@ -70,4 +71,5 @@ export function registerPolicy(program: Command, out: (s: string) => void): void
         ]),
       );
     });
+  registerPolicyVersions(policy, out, err);
 }

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
+import { issueSetupLinkIfNeeded } from '../../domain/identities/links/setup-link.js';
 import { startGateway } from '../../gateway.js';
 import { CsError } from '../../lib/errors.js';
-import { firstRunBanner } from './admin-hint.js';
+import { firstRunBanner, setupBanner } from './admin-hint.js';
 
 export function registerServe(program: Command): void {
   program
@@ -32,6 +33,9 @@ export function registerServe(program: Command): void {
       if (Number(people?.n ?? 0) === 0) {
         process.stderr.write(firstRunBanner({ data: o.data, config: o.config, env: process.env, cwd: process.cwd() }));
       }
+      // Until an admin can sign in from a browser, each start prints a fresh one-time link (the previous one stops working).
+      const setup = await issueSetupLinkIfNeeded(gw.deps, new URL(config.server.publicUrl ?? gw.url));
+      if (setup) process.stderr.write(setupBanner(setup.url, setup.expiresAt - gw.deps.clock.now()));
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

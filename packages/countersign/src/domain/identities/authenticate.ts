@@ -4,6 +4,7 @@ import type { DB } from '../../db/types.js';
 import { assertNever, CsError } from '../../lib/errors.js';
 import { parseKey, secretMatches } from './api-keys.js';
 import { type Credential, type Principal, ROLES, type Role } from './principal.js';
+import { currentSessionPrincipal, type SessionClock } from './sessions/authenticate-session.js';
 
 const BAD_KEY = 'the API key is missing, malformed, unknown or revoked';
 
@@ -83,11 +84,12 @@ export async function currentKeyPrincipal(db: Kysely<DB>, prefix: string): Promi
  * What a credential that was valid when a request started stands for now; null once it no longer
  * works. Credentials this gateway cannot re-check end the held request (fails closed).
  */
-export async function currentPrincipal(db: Kysely<DB>, credential: Credential): Promise<Principal | null> {
+export async function currentPrincipal(db: Kysely<DB>, credential: Credential, sessions: SessionClock): Promise<Principal | null> {
   switch (credential.kind) {
     case 'api_key':
       return currentKeyPrincipal(db, credential.keyPrefix);
     case 'session':
+      return currentSessionPrincipal(db, credential.sessionId, sessions);
     case 'chat':
       return null;
     default:

@@ -3,6 +3,7 @@ import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
 import { bumpIdentityEpoch } from './epoch.js';
 import { findUser } from './lookup.js';
+import { revokeUserSessions } from './sessions/revoke-user-sessions.js';
 
 export interface DisabledUser {
   id: string;
@@ -15,7 +16,7 @@ export interface DisabledUser {
 
 /**
  * Offboards a person: every key of theirs stops working at once (authenticate refuses a disabled
- * person), their open streams and long-polls are ended (the identity epoch moves), and the standing
+ * person), their browser sessions are ended, their open streams and long-polls are ended (the identity epoch moves), and the standing
  * grants they created stop approving. Nothing is deleted: the audit log keeps naming them, and
  * `enableUser` undoes it.
  */
@@ -44,8 +45,14 @@ export async function disableUser(deps: Deps, actor: Actor, email: string): Prom
       .where('disabled_at', 'is', null)
       .orderBy('name')
       .execute();
+    // Ended, not merely refused while disabled: enabling the person again must not bring old sessions back.
+    const endedSessions = await revokeUserSessions(tx, user.id);
     await bumpIdentityEpoch(tx);
-    tx.audit({ actor, event: 'user.disabled', data: { user_id: user.id, email: user.email, suspended_grants: suspendedGrants } });
+    tx.audit({
+      actor,
+      event: 'user.disabled',
+      data: { user_id: user.id, email: user.email, suspended_grants: suspendedGrants, ended_sessions: endedSessions },
+    });
     return { id: user.id, email: user.email, suspendedGrants, ownedAgents: owned.map((a) => a.name) };
   });
   // This gateway's own held requests are checked now; other gateways see the epoch at their next tick.

@@ -1,0 +1,16 @@
+import type { Actor } from '../../db/committer.js';
+import type { Principal } from '../../domain/identities/principal.js';
+import { CsError } from '../../lib/errors.js';
+
+/**
+ * Consumers and dead letters are operations data (event payloads name every identity and argument), so
+ * only admins see or replay them: over HTTP an admin person, on the CLI whoever can reach the database.
+ */
+export function adminActor(caller: Principal | Actor): { actor: Actor; label: string } {
+  if ('credential' in caller) {
+    if (caller.type !== 'user') throw new CsError('forbidden', 'agents cannot manage event consumers');
+    if (caller.role !== 'admin') throw new CsError('forbidden', 'only admins can manage event consumers');
+    return { actor: { type: 'user', id: caller.id }, label: caller.email };
+  }
+  return { actor: caller, label: caller.id ?? caller.type };
+}

@@ -1,0 +1,246 @@
+import type { Deps } from '../../deps.js';
+import type { TimerHandle } from '../../lib/clock.js';
+import { isCsError } from '../../lib/errors.js';
+import type { StoredEvent } from '../types.js';
+import { claimLease, ensureConsumer, peekLease, releaseLease } from './claim.js';
+import { dueRetries } from './due-retries.js';
+import { readBySeq, readPage } from './read-events.js';
+import { type Failure, recordBatch } from './record.js';
+import { type ConsumerDefinition, idempotencyKey } from './types.js';
+
+export interface WorkerOptions {
+  /** This node's lease owner id (unique per process). */
+  owner: string;
+  leaseMs: number;
+  maxAttempts: number;
+  /**
+   * The poll that finds events the bus did not announce (another node's before the feed delivers them,
+   * a lost wake-up): after a pass that found work, look again this soon…
+   */
+  backstopMs: number;
+  /** …and double the wait on each idle pass up to this, like the Scheduler's 5 s. */
+  maxBackstopMs: number;
+}
+
+const DEFAULT_BATCH = 500;
+/** After an unexpected error (the database went away), try again this much later. */
+const ERROR_RETRY_MS = 1_000;
+
+/**
+ * Runs one consumer on this node. It wakes on every event the bus publishes (the bus carries other
+ * nodes' events too once they are fed in, but correctness never depends on it) and on a backstop timer
+ * on the injected clock; each pass takes or renews the lease, reads a batch after the cursor plus the
+ * retries that are due, runs the handler on each in seq order, and records the outcome in one
+ * transaction. A node that does not hold the lease reads the lease row (no write) and sleeps until it
+ * expires, so idle nodes cost one read per backstop interval.
+ */
+export class ConsumerWorker {
+  private held = false;
+  private leaseUntil = 0;
+  private cursor = 0;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+  private ready: Promise<void> = Promise.resolve();
+  private unsubscribe: (() => void) | undefined;
+  private readonly types: ReadonlySet<string> | null;
+  private readonly batchSize: number;
+  private readonly maxAttempts: number;
+  /** The current backstop sleep: grows while idle, back to backstopMs when there is work. */
+  private idleMs: number;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly def: ConsumerDefinition,
+    private readonly opts: WorkerOptions,
+  ) {
+    this.types = def.types ? new Set(def.types) : null;
+    this.batchSize = def.batchSize ?? DEFAULT_BATCH;
+    this.maxAttempts = def.maxAttempts ?? opts.maxAttempts;
+    this.idleMs = opts.backstopMs;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.register();
+    this.unsubscribe = this.deps.bus.subscribe((e) => {
+      // Only the holder has work to do now; the others learn of the lease's end from their timer.
+      if (this.held && (this.types === null || this.types.has(e.type))) this.wake();
+    });
+    this.wake();
+  }
+
+  /** Runs passes until there is nothing more to do now (tests call it; concurrent calls share the run). */
+  async tick(): Promise<void> {
+    this.wake();
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.timer?.cancel();
+    await this.running;
+    if (this.held) {
+      this.held = false;
+      await releaseLease(this.deps, this.def.name, this.opts.owner).catch((err) =>
+        this.deps.logger.warn({ err, consumer: this.def.name }, 'could not release the consumer lease; it expires on its own'),
+      );
+    }
+  }
+
+  private wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      await this.ready;
+      while (!this.stopped && (await this.pass()));
+    } catch (err) {
+      this.deps.logger.error({ err, consumer: this.def.name }, 'consumer pass failed; retrying');
+      this.register();
+      this.schedule(this.deps.clock.now() + ERROR_RETRY_MS);
+    }
+  }
+
+  /**
+   * Makes sure the consumer's row exists (first run anywhere, or after a failure). The next pass awaits
+   * it and sees its error; until then (or if the worker stops first) a failure must not be unhandled.
+   */
+  private register(): void {
+    const ready = ensureConsumer(this.deps, this.def.name, this.def.startAt ?? 'head');
+    ready.catch(() => undefined);
+    this.ready = ready;
+  }
+
+  /** One batch; true when there may be more to do at once. */
+  private async pass(): Promise<boolean> {
+    const { deps, def, opts } = this;
+    const now = deps.clock.now();
+    if (!(await this.holdLease(now))) return false;
+    const page = await readPage(deps.db.read, this.cursor, this.batchSize, this.types);
+    const retries = await dueRetries(deps, def.name, now, this.batchSize);
+    if (page.last === this.cursor && retries.due.length === 0) {
+      // Renew well before the lease ends, even with nothing to do, so the others keep waiting.
+      this.idleMs = Math.min(this.idleMs * 2, opts.maxBackstopMs);
+      this.schedule(Math.min(retries.nextAt ?? Number.POSITIVE_INFINITY, this.leaseUntil - opts.leaseMs / 2));
+      return false;
+    }
+    this.idleMs = opts.backstopMs;
+    const failures: Failure[] = [];
+    const recovered: number[] = [];
+    for (const event of page.events) {
+      const error = await this.deliver(event, 1);
+      if (error !== null) failures.push({ seq: event.seq, type: event.type, actionId: event.actionId, error, attemptsBefore: 0 });
+    }
+    const stored = await readBySeq(
+      deps.db.read,
+      retries.due.map((r) => r.seq),
+    );
+    for (const r of retries.due) {
+      const event = stored.get(r.seq);
+      // Retention keeps events owed a retry; one deleted by hand has nothing left to deliver: dead-letter it.
+      const error = event ? await this.deliver(event, r.attempts + 1) : 'the event is no longer in the outbox';
+      if (error === null) recovered.push(r.seq);
+      else
+        failures.push({
+          seq: r.seq,
+          type: event?.type ?? 'unknown',
+          actionId: event?.actionId ?? null,
+          error,
+          attemptsBefore: event ? r.attempts : this.maxAttempts - 1,
+        });
+    }
+    const before = deps.clock.now();
+    let recorded: Awaited<ReturnType<typeof recordBatch>>;
+    try {
+      recorded = await recordBatch(deps, {
+        name: def.name,
+        owner: opts.owner,
+        leaseMs: opts.leaseMs,
+        maxAttempts: this.maxAttempts,
+        fromCursor: this.cursor,
+        toCursor: page.last,
+        toCursorTs: page.lastTs,
+        failures,
+        recovered,
+      });
+    } catch (e) {
+      if (!isCsError(e) || e.code !== 'conflict') throw e;
+      // Taken over while the handlers ran: the new holder delivers this batch again (same keys).
+      this.held = false;
+      this.schedule(deps.clock.now() + opts.backstopMs);
+      return false;
+    }
+    this.cursor = page.last;
+    this.leaseUntil = before + opts.leaseMs;
+    this.count(page.events.length + retries.due.length, failures.length, recorded.deadLettered, page.lastTs);
+    return page.full || retries.due.length === this.batchSize;
+  }
+
+  /** Makes sure this node holds the lease (renewing it past half-time); false, with a wake-up set, when another node does. */
+  private async holdLease(now: number): Promise<boolean> {
+    const { deps, def, opts } = this;
+    if (this.held && this.leaseUntil - now > opts.leaseMs / 2) return true;
+    if (!this.held) {
+      const lease = await peekLease(deps, def.name);
+      // Forgotten by an admin while no node ran it (`countersign events forget`): registered afresh, at the head.
+      if (lease === undefined) await ensureConsumer(deps, def.name, 'head');
+      if (lease?.owner && lease.owner !== opts.owner && lease.expiresAt !== null && lease.expiresAt > now) {
+        this.idleMs = Math.min(this.idleMs * 2, opts.maxBackstopMs);
+        this.schedule(lease.expiresAt);
+        return false;
+      }
+    }
+    const state = await claimLease(deps, def.name, opts.owner, opts.leaseMs);
+    this.held = state.held;
+    if (!state.held) {
+      this.schedule(state.expiresAt ?? now + opts.backstopMs);
+      return false;
+    }
+    this.cursor = state.cursor;
+    this.leaseUntil = now + opts.leaseMs;
+    return true;
+  }
+
+  /** Runs the handler; the error text when it threw, null when it succeeded. */
+  private async deliver(event: StoredEvent, attempt: number): Promise<string | null> {
+    try {
+      await this.def.handle({ event, idempotencyKey: idempotencyKey(this.def.name, event.seq), attempt });
+      return null;
+    } catch (e) {
+      return e instanceof Error ? e.message || e.name : String(e);
+    }
+  }
+
+  private count(delivered: number, failed: number, dead: number, lastTs: number | null): void {
+    const m = this.deps.metrics;
+    const consumer = this.def.name;
+    const ok = delivered - failed;
+    if (ok > 0) m.consumerDeliveries.inc({ consumer, result: 'ok' }, ok);
+    if (failed - dead > 0) m.consumerDeliveries.inc({ consumer, result: 'retry' }, failed - dead);
+    if (dead > 0) m.consumerDeliveries.inc({ consumer, result: 'dead_letter' }, dead);
+    if (lastTs !== null) m.consumerLag.observe({ consumer }, Math.max(0, this.deps.clock.now() - lastTs) / 1000);
+  }
+
+  private schedule(at: number): void {
+    if (this.stopped) return;
+    const now = this.deps.clock.now();
+    const target = Math.max(now, Math.min(at, now + this.idleMs));
+    this.timer?.cancel();
+    this.timer = this.deps.clock.setTimeout(() => this.wake(), target - now);
+  }
+}
