@@ -120,6 +120,9 @@ forEachDialect('sign-in with an OpenID Connect provider', (dialect) => {
     assert.equal(sessions[0]?.method, 'oidc');
     const events = (await auditRows(w)).map((r) => r.event);
     for (const e of ['user.created', 'identity.linked', 'session.created']) assert.ok(events.includes(e), `audited ${e}`);
+    const me = await call(w, 'GET', '/v1/me', undefined, undefined, { cookie: `cs_session=${set.get('cs_session')}` });
+    assert.equal(me.status, 200, JSON.stringify(me.body));
+    assert.deepEqual([me.body.email, me.body.credential], ['dana@example.com', 'session']);
   });
 
   test('with just-in-time provisioning off, an IdP account nobody linked is refused, nobody is created, and the refusal is audited', async () => {
