@@ -77,18 +77,16 @@ async function provision(tx: Tx, claims: MappedClaims, jit: boolean): Promise<Us
     email: claims.email,
     name: claims.name ?? claims.email,
     role: claims.access?.role ?? 'viewer',
-    groups: JSON.stringify(claims.access?.groups ?? []),
+    groups: '[]',
     created_at: tx.now,
     disabled_at: null,
   };
   await tx.db.insertInto('users').values(user).execute();
+  const groups = claims.access?.groups ?? [];
+  await writeGroups(tx, user.id, groups);
   await link(tx, claims, user.id);
-  tx.audit({
-    actor: IDP,
-    event: 'user.created',
-    data: { user_id: user.id, email: user.email, role: user.role, groups: JSON.parse(user.groups), via: 'oidc' },
-  });
-  return user;
+  tx.audit({ actor: IDP, event: 'user.created', data: { user_id: user.id, email: user.email, role: user.role, groups, via: 'oidc' } });
+  return { ...user, groups: JSON.stringify([...groups].sort()) };
 }
 
 /** Links an IdP account to a person (also the admin's pre-link). Audited in the caller's transaction. */
@@ -112,15 +110,12 @@ async function applyAccess(tx: Tx, user: UsersTable, claims: MappedClaims): Prom
   if (!claims.access) return false;
   const { groups } = claims.access;
   const role = await keepLastAdmin(tx, user, claims.access.role);
-  const previousGroups = JSON.parse(user.groups) as string[];
+  const previousGroups = await readGroups(tx, user);
   const roleChanged = user.role !== role;
   const groupsChanged = JSON.stringify(previousGroups) !== JSON.stringify(groups);
   if (!roleChanged && !groupsChanged) return false;
-  await tx.db
-    .updateTable('users')
-    .set({ role, groups: JSON.stringify(groups) })
-    .where('id', '=', user.id)
-    .execute();
+  if (roleChanged) await tx.db.updateTable('users').set({ role }).where('id', '=', user.id).execute();
+  if (groupsChanged) await writeGroups(tx, user.id, groups);
   if (roleChanged) {
     tx.audit({ actor: IDP, event: 'user.role_changed', data: { user_id: user.id, email: user.email, from: user.role, to: role } });
   }
@@ -147,4 +142,18 @@ async function keepLastAdmin(tx: Tx, user: UsersTable, role: UsersTable['role'])
   if (others) return role;
   tx.audit({ actor: IDP, event: 'oidc.last_admin_kept', data: { user_id: user.id, email: user.email, idp_role: role } });
   return 'admin';
+}
+
+// A person's groups, read and written in this one place: once groups are rows (migration 009) these become
+// `groupsOf(tx.db, user.id)` and `replaceMemberships(tx, IDP, userId, groups)` (domain/identities/memberships.ts).
+async function readGroups(_tx: Tx, user: UsersTable): Promise<string[]> {
+  return (JSON.parse(user.groups) as string[]).slice().sort();
+}
+
+async function writeGroups(tx: Tx, userId: string, groups: readonly string[]): Promise<void> {
+  await tx.db
+    .updateTable('users')
+    .set({ groups: JSON.stringify([...groups].sort()) })
+    .where('id', '=', userId)
+    .execute();
 }
