@@ -5,7 +5,7 @@ import { Committer } from './db/committer.js';
 import { type Database, openDatabase } from './db/connect.js';
 import { ChainHealth } from './domain/audit/chain-health.js';
 import { OidcRelyingParty } from './domain/identities/oidc/relying-party.js';
-import { DummyHash } from './domain/identities/passwords/kdf.js';
+import { PasswordChecker } from './domain/identities/passwords/password-checker.js';
 import { RefusalLimiter } from './domain/receipts/refusal-limiter.js';
 import { EventBus } from './events/bus.js';
 import { IdentityWatcher } from './events/identity-watcher.js';
@@ -32,8 +32,8 @@ export interface Deps {
   readonly auditHealth: ChainHealth;
   /** Ends held requests (event streams, long-polls) whose key or principal lost its power. */
   readonly identities: IdentityWatcher;
-  /** What an unknown email's password is checked against, so a sign-in takes as long either way. */
-  readonly dummyPasswordHash: DummyHash;
+  /** Checks sign-in passwords with bounded concurrency (scrypt is memory-hard by design). */
+  readonly passwords: PasswordChecker;
   /** Single sign-on with the organisation's IdP, when `auth.oidc` is configured. */
   readonly oidc: OidcRelyingParty | undefined;
 }
@@ -64,7 +64,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   const auditHealth = new ChainHealth(metrics, logger);
   const identities = new IdentityWatcher(db.read, logger, { now: () => clock.now(), idleTimeoutMs: config.auth.sessions.idleTimeoutMs });
   const oidc = config.oidc ? new OidcRelyingParty(config.oidc, clock) : undefined;
-  const dummyPasswordHash = new DummyHash(config.auth.local.scryptLogN);
+  const passwords = new PasswordChecker(config.auth.local.scryptLogN);
   return {
     config,
     db,
@@ -78,7 +78,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
     receiptRefusals,
     auditHealth,
     identities,
-    dummyPasswordHash,
+    passwords,
     oidc,
   };
 }

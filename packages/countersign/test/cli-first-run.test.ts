@@ -47,7 +47,8 @@ describe('first run', () => {
       const session = res.cookies.find((c) => c.startsWith('cs_session='))?.split(';')[0];
       assert.ok(session);
       const me = await fetch(`${s.url}/v1/me`, { headers: { cookie: session } });
-      assert.deepEqual(await me.json().then((b: { email: string; role: string }) => [b.email, b.role]), ['ada@example.com', 'admin']);
+      const who = (await me.json()) as { email: string; role: string };
+      assert.deepEqual([who.email, who.role], ['ada@example.com', 'admin']);
       await stop(s.proc);
       s = await serve(['--data', data]);
       assert.equal(await printedLink(s.stderr), null, 'an admin can sign in now: no link');

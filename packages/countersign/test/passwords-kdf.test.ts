@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { hashPassword, verifyPassword } from '../src/domain/identities/passwords/kdf.js';
+import { PasswordChecker } from '../src/domain/identities/passwords/password-checker.js';
 import { csrfTokenFor } from '../src/domain/identities/sessions/csrf.js';
+import { isCsError } from '../src/lib/errors.js';
 
 /** The same hash with one character of the derived key changed. */
 function tamper(hash: string): string {
@@ -38,5 +40,21 @@ describe('password hashing', () => {
   test("a session's CSRF token follows from its token alone and differs between sessions", () => {
     assert.equal(csrfTokenFor('a'.repeat(43)), csrfTokenFor('a'.repeat(43)));
     assert.notEqual(csrfTokenFor('a'.repeat(43)), csrfTokenFor('b'.repeat(43)));
+  });
+
+  test('sign-in checks run two at a time, and past 64 waiting the next is refused as unavailable, not queued', async () => {
+    // 2^10: the limiter is under test, not scrypt.
+    const checker = new PasswordChecker(10);
+    const hash = await hashPassword('right passphrase', 10);
+    const accepted = Array.from({ length: 66 }, (_, i) => checker.verify(i === 0 ? 'right passphrase' : 'wrong', hash));
+    const refused = await checker.verify('right passphrase', hash).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(isCsError(refused) && refused.code === 'unavailable', String(refused));
+    const results = await Promise.all(accepted);
+    assert.deepEqual([results[0], results.filter(Boolean).length], [true, 1]);
+    assert.equal(await checker.verify('anything', null), false, 'no stored hash: checked against the dummy, never true');
+    assert.equal(await checker.verify('right passphrase', hash), true, 'the queue drained');
   });
 });

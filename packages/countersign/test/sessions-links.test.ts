@@ -54,6 +54,8 @@ forEachDialect('one-time links: first-run setup and password reset', (dialect) =
     const body = (url: string | undefined, password = PASSWORD) => ({ token: tokenOf(url ?? ''), email: 'root@example.com', password });
     assert.equal((await redeem(w, '/v1/auth/setup', body(first?.url))).status, 401, 'a newer link ends the older one');
     assert.equal((await redeem(w, '/v1/auth/setup', { ...body(second?.url), token: 'A'.repeat(43) })).status, 401);
+    const madeUp = await redeem(w, '/v1/auth/reset-password', { token: 'A'.repeat(43), password: 'x'.repeat(200) });
+    assert.equal(madeUp.status, 401, 'a made-up token is refused before any password is hashed');
     const short = await redeem(w, '/v1/auth/setup', body(second?.url, 'short'));
     assert.equal(short.status, 400);
     assert.match(short.body.error.message, /at least 12 characters/);

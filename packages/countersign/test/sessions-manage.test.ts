@@ -3,6 +3,7 @@ import { afterEach, test } from 'node:test';
 import { disableUser } from '../src/domain/identities/disable-user.js';
 import { enableUser } from '../src/domain/identities/enable-user.js';
 import { readIdentityEpoch } from '../src/domain/identities/epoch.js';
+import { FakeClock } from '../src/lib/clock.js';
 import { ADMIN, auditRows, call, forEachDialect, propose, type World, world } from './helpers.js';
 import { browserCall, fastPasswords, login, setCookies, withPassword } from './session-helpers.js';
 import { SseClient } from './sse-client.js';
@@ -133,5 +134,20 @@ forEachDialect('managing my sessions', (dialect) => {
     streams.push(s);
     await disableUser(w.gw.deps, ADMIN, 'alice@example.com');
     assert.ok(await s.endsWithin(PROMPTLY_MS));
+  });
+
+  test('an event stream held by a session ends when the session times out, though nothing bumped the epoch', async () => {
+    const clock = new FakeClock();
+    const w = await world(dialect, { config: fastPasswords, listen: true, clock });
+    open.push(w);
+    const b = await withPassword(w, 'alice@example.com');
+    const s = await SseClient.openWith(w.gw.url, { cookie: b.headers.cookie as string });
+    streams.push(s);
+    const key = await SseClient.open(w.gw.url, w.keys.carol);
+    streams.push(key);
+    await clock.advance(w.gw.deps.config.auth.sessions.idleTimeoutMs);
+    assert.ok(await s.endsWithin(PROMPTLY_MS), "the idle session's stream ended at a re-check");
+    const a = (await propose(w)).body;
+    await key.waitFor('action.created', a.id);
   });
 });

@@ -30,11 +30,15 @@ interface Entry {
   endOnChange: boolean;
   /** The epoch this entry was last verified at; undefined until its first check. */
   verifiedAt: number | undefined;
+  /** When (session clock) it was last verified: sessions also end by time-out, which moves no epoch. */
+  checkedAt: number;
   abort: AbortController;
   reason: EndReason | undefined;
 }
 
 const TICK_MS = 1000;
+/** How often a held session is re-read even when the epoch did not move, so its time-outs end it too. */
+export const SESSION_RECHECK_MS = 60_000;
 
 /**
  * Ends streams and long-polls whose principal lost its power while they were open. Requests are
@@ -68,6 +72,7 @@ export class IdentityWatcher {
       fingerprint: fingerprint(principal),
       endOnChange: opts.endOnChange ?? false,
       verifiedAt: undefined,
+      checkedAt: this.sessions.now(),
       abort: new AbortController(),
       reason: undefined,
     };
@@ -128,7 +133,10 @@ export class IdentityWatcher {
     if (this.entries.size === 0) return;
     // A failed read rejects: a caller about to deliver must not deliver unverified (fails closed).
     const epoch = await readIdentityEpoch(this.db);
-    const stale = [...this.entries].filter((e) => e.verifiedAt !== epoch);
+    const at = this.sessions.now();
+    const stale = [...this.entries].filter(
+      (e) => e.verifiedAt !== epoch || (e.principal.credential.kind === 'session' && at - e.checkedAt >= SESSION_RECHECK_MS),
+    );
     if (stale.length === 0) return;
     const fresh = new Map<string, Principal | null>();
     for (const e of stale) {
@@ -139,7 +147,10 @@ export class IdentityWatcher {
       const now = fresh.get(credentialKey(e.principal.credential)) ?? null;
       if (now === null) this.end(e, 'revoked');
       else if (e.endOnChange && fingerprint(now) !== e.fingerprint) this.end(e, 'changed');
-      else e.verifiedAt = epoch;
+      else {
+        e.verifiedAt = epoch;
+        e.checkedAt = at;
+      }
     }
   }
 

@@ -73,6 +73,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   if (status >= 500) request.log.error({ err: cs.cause ?? err }, 'request failed');
   if (cs.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer realm="countersign"');
   const retryAfter = cs.details?.retry_after_seconds;
-  if (cs.code === 'rate_limited' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
+  if ((cs.code === 'rate_limited' || cs.code === 'unavailable') && typeof retryAfter === 'number')
+    reply.header('retry-after', String(retryAfter));
   return reply.code(status).send({ error: cs.toJSON() });
 }

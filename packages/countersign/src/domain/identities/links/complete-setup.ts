@@ -6,7 +6,7 @@ import { parseInput } from '../../validate.js';
 import { bumpIdentityEpoch } from '../epoch.js';
 import { hashNewPassword, storePassword } from '../passwords/new-password.js';
 import { createSession, type NewSession } from '../sessions/create-session.js';
-import { useLink } from './one-time-link.js';
+import { requireLiveLink, useLink } from './one-time-link.js';
 import { needsSetup } from './setup-link.js';
 
 export const SetupBody = z.strictObject({
@@ -28,6 +28,7 @@ export async function completeSetup(
 ): Promise<NewSession & { userId: string; email: string }> {
   const input = parseInput(SetupBody, body);
   const email = input.email.toLowerCase();
+  await requireLiveLink(deps.db.read, 'setup', input.token, deps.clock.now());
   const hash = await hashNewPassword(deps.config, input.password);
   const result = await deps.committer.run(async (tx) => {
     const link = await useLink(tx, 'setup', input.token);

@@ -1,4 +1,6 @@
+import type { Kysely } from 'kysely';
 import type { Tx } from '../../../db/committer.js';
+import type { DB } from '../../../db/types.js';
 import { CsError } from '../../../lib/errors.js';
 import { newId } from '../../../lib/ids.js';
 import { hashToken, isTokenShaped, newToken } from '../sessions/tokens.js';
@@ -40,11 +42,34 @@ export async function createLink(
 }
 
 /**
+ * Whether a link could be used now, read before the (slow, memory-hard) password hash, so a request with
+ * a made-up token costs a lookup, not a hash. `useLink` decides for real inside the transaction.
+ */
+export async function requireLiveLink(db: Kysely<DB>, kind: LinkKind, token: unknown, now: number): Promise<void> {
+  const row =
+    typeof token === 'string' && isTokenShaped(token)
+      ? await db
+          .selectFrom('one_time_links')
+          .select('id')
+          .where('token_hash', '=', hashToken(token))
+          .where('kind', '=', kind)
+          .where('used_at', 'is', null)
+          .where('expires_at', '>', now)
+          .executeTakeFirst()
+      : undefined;
+  if (!row) throw badLink();
+}
+
+function badLink(): CsError {
+  return new CsError('unauthenticated', 'this link is unknown, used or expired; ask an admin for a new one');
+}
+
+/**
  * Uses a link once: compare-and-set on `used_at`, so two tabs redeeming it together get one success.
  * Unknown, used and expired links all read the same.
  */
 export async function useLink(tx: Tx, kind: LinkKind, token: unknown): Promise<{ id: string; userId: string | null }> {
-  const bad = new CsError('unauthenticated', 'this link is unknown, used or expired; ask an admin for a new one');
+  const bad = badLink();
   if (typeof token !== 'string' || !isTokenShaped(token)) throw bad;
   const row = await tx.db
     .selectFrom('one_time_links')

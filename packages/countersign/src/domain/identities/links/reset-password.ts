@@ -7,7 +7,7 @@ import { hashNewPassword, storePassword } from '../passwords/new-password.js';
 import { clearFailures, throttleKeys } from '../passwords/throttle.js';
 import { createSession, type NewSession } from '../sessions/create-session.js';
 import { revokeUserSessions } from '../sessions/revoke-user-sessions.js';
-import { useLink } from './one-time-link.js';
+import { requireLiveLink, useLink } from './one-time-link.js';
 
 export const ResetPasswordBody = z.strictObject({ token: z.string().max(128), password: z.string().max(1024) });
 
@@ -21,6 +21,7 @@ export async function resetPassword(
   ctx: { ip: string; userAgent: string | null },
 ): Promise<NewSession & { userId: string; email: string }> {
   const input = parseInput(ResetPasswordBody, body);
+  await requireLiveLink(deps.db.read, 'password_reset', input.token, deps.clock.now());
   const hash = await hashNewPassword(deps.config, input.password);
   const result = await deps.committer.run(async (tx) => {
     const link = await useLink(tx, 'password_reset', input.token);

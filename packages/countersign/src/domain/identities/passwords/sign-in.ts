@@ -3,11 +3,16 @@ import type { Deps } from '../../../deps.js';
 import { CsError } from '../../../lib/errors.js';
 import { parseInput } from '../../validate.js';
 import { createSession, type NewSession } from '../sessions/create-session.js';
-import { verifyPassword } from './kdf.js';
 import { clearFailures, lockedFor, recordFailure, throttleKeys } from './throttle.js';
 
 export const SignInBody = z.strictObject({
-  email: z.string().min(1).max(320),
+  // Not z.email(): a malformed address must fail like a wrong one (401), not reveal the check. Control
+  // characters are refused, as nothing stored or audited may hold them (PostgreSQL text cannot hold NUL).
+  email: z
+    .string()
+    .min(1)
+    .max(320)
+    .regex(/^[^\p{Cc}]+$/u, 'no control characters'),
   password: z.string().min(1).max(1024),
 });
 
@@ -43,7 +48,7 @@ export async function signInWithPassword(
     .where('u.email', '=', email)
     .executeTakeFirst();
   const stored = row?.hash ?? null;
-  const matches = await verifyPassword(input.password, stored ?? (await deps.dummyPasswordHash.get()));
+  const matches = await deps.passwords.verify(input.password, stored);
   const ok = row !== undefined && stored !== null && matches && row.disabled_at === null;
   if (ok) {
     const session = await deps.committer.run(async (tx) => {
