@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
 import { type OidcConfig, resolveOidc, Secret } from '../src/config/oidc-schema.js';
+import { ConfigFileSchema } from '../src/config/schema.js';
 import { mapClaims } from '../src/domain/identities/oidc/map-claims.js';
 import type { CsError } from '../src/lib/errors.js';
 import { safeReturnTo } from '../src/lib/return-to.js';
+import { REPO_ROOT } from './helpers.js';
 
 const base = resolveOidc(
   {
@@ -89,4 +93,16 @@ test('auth.oidc needs a public URL, the openid scope and the callback path, and 
   assert.equal(r.redirectUri, 'https://cs.example.com/v1/auth/oidc/callback');
   assert.equal(r.jitProvisioning, false, 'just-in-time provisioning is off unless asked for');
   assert.equal(loadConfig({ env: {} }).oidc, undefined);
+});
+
+test('the configuration shown in docs/people-sso.md is valid and means what the page says', () => {
+  const doc = readFileSync(`${REPO_ROOT}/docs/people-sso.md`, 'utf8');
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+  const file = ConfigFileSchema.parse(parseYaml(yaml));
+  const oidc = resolveOidc(file.auth?.oidc, file.server?.public_url, { COUNTERSIGN_OIDC_CLIENT_SECRET: 's' }, '/') as OidcConfig;
+  assert.equal(oidc.redirectUri, 'https://countersign.example.com/v1/auth/oidc/callback');
+  assert.deepEqual(mapClaims(oidc, claims({ groups: ['sre', 'countersign-approvers'] }), false).access, {
+    role: 'reviewer',
+    groups: ['ops', 'sre'],
+  });
 });
