@@ -25,6 +25,8 @@ export interface StartOptions {
   cpuProfDir?: string;
   /** Load the gateway from this directory of compiled JS instead of its TypeScript source. */
   packageDir?: string;
+  /** Extra environment for the server (bench/server.ts reads BENCH_JOIN and BENCH_NOTIFY). */
+  env?: Record<string, string>;
 }
 
 const live = new Set<ChildProcess>();
@@ -41,7 +43,7 @@ export function startServer(mode: ServerMode, opts: StartOptions = {}): Promise<
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
   }
   const args = [mode, ...(opts.schema ? [opts.schema] : [])];
-  const env = { ...process.env, ...(opts.packageDir ? { BENCH_PACKAGE_DIR: opts.packageDir } : {}) };
+  const env = { ...process.env, ...(opts.packageDir ? { BENCH_PACKAGE_DIR: opts.packageDir } : {}), ...opts.env };
   const child = fork(join(HERE, 'server.ts'), args, { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   live.add(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -19,7 +19,10 @@ export interface LatencyResult {
 }
 
 export interface LatencyOptions {
+  /** The gateway the agent proposes on and waits on. */
   url: string;
+  /** The gateway the reviewer decides on (default `url`); another node measures the cross-node path. */
+  reviewUrl?: string;
   agentKey: string;
   reviewerKey: string;
   iterations: number;
@@ -167,6 +170,7 @@ async function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise
 
 export async function measureDecisionLatency(channel: Channel, o: LatencyOptions): Promise<LatencyResult> {
   const base = new URL(o.url);
+  const reviewBase = new URL(o.reviewUrl ?? o.url);
   // Separate keep-alive pools so the waiter, the reviewer and the setup calls never queue behind each other.
   const setupAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const waiterAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -186,7 +190,7 @@ export async function measureDecisionLatency(channel: Channel, o: LatencyOptions
         await sleep(3);
         await untilWaiting(setupAgent, base, 'long_poll', 1);
         const t0 = performance.now();
-        const reviewed = request(reviewerAgent, base, 'POST', `/v1/actions/${id}/reviews`, o.reviewerKey, { decision: 'approve' });
+        const reviewed = request(reviewerAgent, reviewBase, 'POST', `/v1/actions/${id}/reviews`, o.reviewerKey, { decision: 'approve' });
         const [w, r] = await withDeadline(Promise.all([waiting, reviewed]), 10_000, 'long-poll decision');
         expectStatus(r, 200, 'review');
         expectStatus(w, 200, 'long-poll');
@@ -201,7 +205,7 @@ export async function measureDecisionLatency(channel: Channel, o: LatencyOptions
           await withDeadline(stream.opened, 10_000, 'opening the SSE stream');
           await untilWaiting(setupAgent, base, 'sse', 1);
           const t0 = performance.now();
-          const reviewed = request(reviewerAgent, base, 'POST', `/v1/actions/${id}/reviews`, o.reviewerKey, { decision: 'approve' });
+          const reviewed = request(reviewerAgent, reviewBase, 'POST', `/v1/actions/${id}/reviews`, o.reviewerKey, { decision: 'approve' });
           let reviewAnswered = false;
           reviewed.then(() => (reviewAnswered = true)).catch(() => undefined);
           const [e, r] = await withDeadline(Promise.all([stream.decided, reviewed]), 10_000, 'SSE decision').catch((err: Error) => {

@@ -7,6 +7,10 @@
  *   node --import tsx bench/server.ts sqlite               gateway on a fresh temp SQLite file
  *   node --import tsx bench/server.ts postgres <schema>    gateway on a fresh PostgreSQL schema
  *
+ * With postgres, BENCH_JOIN=1 starts a second gateway on a schema another server child already set up
+ * (no people or agents are added; it reports empty keys: use the first one's), and BENCH_NOTIFY=0 turns
+ * off the commit notify other gateways wake from (bench/cross-node.ts measures what it costs).
+ *
  * It listens on 127.0.0.1 (random port) and reports over IPC (or, when run by
  * hand, on stdout): { type: 'ready', url, keys }. It stops on an IPC 'stop'
  * message, on SIGTERM/SIGINT, or when the parent goes away, and exits
@@ -129,12 +133,17 @@ if (mode === 'echo' || mode === 'echo-sign') {
   const config = { ...base, policy: { ...base.policy, trust_annotations: ['bench-agent'] } };
   // Warnings and errors go to stderr (the parent's terminal); nothing per request.
   const logger = pino({ level: 'warn' }, pino.destination(2));
-  const gw: Gateway = await startGateway(config, { logger, ...(mode === 'postgres' ? { schema } : {}) });
+  const gw: Gateway = await startGateway(config, {
+    logger,
+    ...(mode === 'postgres' ? { schema } : {}),
+    ...(process.env.BENCH_NOTIFY === '0' ? { notify: false } : {}),
+  });
   const d = gw.deps;
+  const joining = process.env.BENCH_JOIN === '1';
   // The agent's owner may never review its actions, so the reviewer is someone else.
-  await addUser(d, ADMIN, { email: 'owner@bench.test', role: 'reviewer' });
-  const reviewer = await addUser(d, ADMIN, { email: 'reviewer@bench.test', role: 'reviewer' });
-  const agent = await addAgent(d, ADMIN, { name: 'bench-agent', owner: 'owner@bench.test' });
+  if (!joining) await addUser(d, ADMIN, { email: 'owner@bench.test', role: 'reviewer' });
+  const reviewer = joining ? { apiKey: '' } : await addUser(d, ADMIN, { email: 'reviewer@bench.test', role: 'reviewer' });
+  const agent = joining ? { apiKey: '' } : await addAgent(d, ADMIN, { name: 'bench-agent', owner: 'owner@bench.test' });
   stop = async () => {
     await gw.close();
     rmSync(dir, { recursive: true, force: true });

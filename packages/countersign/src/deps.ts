@@ -8,7 +8,9 @@ import { OidcRelyingParty } from './domain/identities/oidc/relying-party.js';
 import { PasswordChecker } from './domain/identities/passwords/password-checker.js';
 import { RefusalLimiter } from './domain/receipts/refusal-limiter.js';
 import { EventBus } from './events/bus.js';
+import { EventFeed } from './events/feed.js';
 import { IdentityWatcher } from './events/identity-watcher.js';
+import { headSeq, readAfter } from './events/outbox.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { loadPolicy, PolicyStore } from './policy/store.js';
@@ -21,6 +23,11 @@ export interface Deps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly bus: EventBus;
+  /**
+   * Publishes to `bus` every committed event once, in seq order: this process's commits and, once
+   * started (the gateway starts it; the admin CLI does not), other processes' (LISTEN/NOTIFY, backstop poll).
+   */
+  readonly feed: EventFeed;
   readonly metrics: Metrics;
   /** The policy in force; reloads swap it whole. */
   readonly policy: PolicyStore;
@@ -43,6 +50,8 @@ export interface CreateDepsOptions {
   logger?: Logger;
   /** PostgreSQL schema (tests). */
   schema?: string;
+  /** PostgreSQL: notify other gateways on commit (default true; the benchmark turns it off to measure its cost). */
+  notify?: boolean;
 }
 
 export async function createDeps(config: Config, opts: CreateDepsOptions = {}): Promise<Deps> {
@@ -56,10 +65,21 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
     url: config.database.url,
     poolSize: config.database.poolSize,
     ...(opts.schema ? { schema: opts.schema } : {}),
+    ...(config.database.listenUrl ? { listenUrl: config.database.listenUrl } : {}),
+    ...(opts.notify === false ? { notify: false } : {}),
   });
   const bus = new EventBus();
-  const committer = new Committer(db, clock, logger, (events) => bus.publish(events));
   const metrics = createMetrics();
+  const feed = new EventFeed({
+    db,
+    source: { readAfter: (after, limit) => readAfter(db.read, after, {}, limit), head: () => headSeq(db.read) },
+    bus,
+    clock,
+    logger,
+    metrics,
+    pollIntervalMs: config.events.pollIntervalMs,
+  });
+  const committer = new Committer(db, clock, logger, (events) => feed.committed(events));
   const receiptRefusals = new RefusalLimiter(clock, config.receipts.maxRefusalsPerMinute);
   const auditHealth = new ChainHealth(metrics, logger);
   const identities = new IdentityWatcher(db.read, logger, { now: () => clock.now(), idleTimeoutMs: config.auth.sessions.idleTimeoutMs });
@@ -72,6 +92,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
     clock,
     logger,
     bus,
+    feed,
     metrics,
     policy,
     keyring,
@@ -86,5 +107,6 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
 export async function closeDeps(deps: Deps): Promise<void> {
   deps.identities.stop();
   await deps.committer.flush();
+  await deps.feed.stop();
   await deps.db.close();
 }

@@ -46,6 +46,13 @@ export async function startGateway(
   } = {},
 ): Promise<Gateway> {
   const deps = await createDeps(config, opts);
+  try {
+    // First, so every event this gateway commits from here on reaches its subscribers through the feed.
+    await deps.feed.start();
+  } catch (e) {
+    await closeDeps(deps);
+    throw e;
+  }
   const scheduler = new Scheduler(deps);
   const checkpointer = new Checkpointer(deps);
   const auditWatch = new AuditWatch(deps, { url: config.database.url, schema: opts.schema });

@@ -94,6 +94,39 @@ export function createMetrics() {
       labelNames: ['kind'] as const,
       registers: [registry],
     }),
+    feedPublished: new Counter({
+      name: 'countersign_event_feed_published_total',
+      help: "Events published to this gateway's subscribers, by where they came from (local commit, or read from the outbox)",
+      labelNames: ['source'] as const,
+      registers: [registry],
+    }),
+    feedReads: new Counter({
+      name: 'countersign_event_feed_reads_total',
+      help: 'Outbox reads by the event feed, by what asked for them (notify, gap, reconnect, poll)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    feedLag: new Histogram({
+      name: 'countersign_event_feed_lag_seconds',
+      help: "From an event's commit (its timestamp) to its publication here, for events read from the outbox",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    feedHighWater: new Gauge({
+      name: 'countersign_event_feed_high_water_seq',
+      help: "Highest event sequence number published to this gateway's subscribers",
+      registers: [registry],
+    }),
+    listenConnected: new Gauge({
+      name: 'countersign_event_listen_connected',
+      help: '1 while the PostgreSQL LISTEN connection is up (always 0 on SQLite, which has none)',
+      registers: [registry],
+    }),
+    listenReconnects: new Counter({
+      name: 'countersign_event_listen_reconnects_total',
+      help: 'Times the LISTEN connection was re-established after it dropped (each replays the gap from the outbox)',
+      registers: [registry],
+    }),
   };
   // An unset gauge reads 0, which here would be the alarm: no check has found anything yet.
   metrics.auditChainOk.set(1);

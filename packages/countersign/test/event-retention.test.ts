@@ -132,20 +132,27 @@ forEachDialect('event retention', (dialect) => {
   });
 });
 
-test('the events section sets retention, attempts and the consumer lease; by default 7 days, 8 attempts and 30 s', () => {
+test('the events section sets retention, attempts, the consumer lease and the backstop poll; by default 7 days, 8 attempts, 30 s and 1 s', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cs-events-config-'));
   try {
-    writeFileSync(join(dir, 'c.yaml'), 'events:\n  retention: 2d\n  consumer_max_attempts: 3\n  consumer_lease: 10s\n');
+    writeFileSync(
+      join(dir, 'c.yaml'),
+      'events:\n  retention: 2d\n  consumer_max_attempts: 3\n  consumer_lease: 10s\n  poll_interval: 250ms\n',
+    );
     assert.deepEqual(loadConfig({ file: join(dir, 'c.yaml'), env: {}, cwd: dir }).events, {
       retentionMs: 2 * 86_400_000,
       consumerMaxAttempts: 3,
       consumerLeaseMs: 10_000,
+      pollIntervalMs: 250,
     });
     assert.deepEqual(loadConfig({ env: {}, cwd: dir }).events, {
       retentionMs: 7 * 86_400_000,
       consumerMaxAttempts: 8,
       consumerLeaseMs: 30_000,
+      pollIntervalMs: 1000,
     });
+    writeFileSync(join(dir, 'fast.yaml'), 'events:\n  poll_interval: 10ms\n');
+    assert.throws(() => loadConfig({ file: join(dir, 'fast.yaml'), env: {}, cwd: dir }), /poll_interval must be at least 50ms/);
     writeFileSync(join(dir, 'bad.yaml'), 'events:\n  consumer_max_attempts: 0\n');
     assert.throws(() => loadConfig({ file: join(dir, 'bad.yaml'), env: {}, cwd: dir }), /consumer_max_attempts/);
   } finally {

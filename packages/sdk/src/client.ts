@@ -284,7 +284,8 @@ export class Client {
   /**
    * Follows the gateway's event stream (SSE) with automatic reconnect: resumes after the last event seen
    * (`Last-Event-ID`), so nothing is missed across a dropped connection or a gateway restart. Ends when
-   * `signal` aborts.
+   * `signal` aborts. If it resumes from before the oldest event retention kept, it throws {@link EventsReset}
+   * (or calls `opts.onReset` and goes on from the head), so a gap is never silent.
    *
    * @example
    * for await (const ev of cs.events({ session: runId, types: ['tool.approval_required'] }, { signal })) {

@@ -21,6 +21,36 @@ export interface FollowOptions {
   signal?: AbortSignal;
   /** Start after this event id (resume a stream an earlier process was reading). Default: from now on. */
   after?: number;
+  /**
+   * Called when the gateway can no longer replay from where this stream was (retention deleted the
+   * events after it): resynchronise your state from the API here; following then goes on from the head.
+   * Without it the iteration throws {@link EventsReset} instead, so a gap is never silent.
+   */
+  onReset?: (reset: EventsReset) => void | Promise<void>;
+}
+
+/**
+ * Events this stream should have delivered are gone: it resumed (`after`, or a reconnect's last id) from
+ * before the oldest event the gateway still keeps. Whatever state was built from the events is stale;
+ * re-read it from the API, then follow again from `head` (`{ after: reset.head }`).
+ */
+export class EventsReset extends CountersignError {
+  constructor(
+    /** The id the stream tried to resume after. */
+    readonly requestedAfter: number,
+    /** The oldest event id still stored, or null when none is. */
+    readonly oldestAvailable: number | null,
+    /** The newest event id when the reset was sent; the stream continues after it. */
+    readonly head: number,
+  ) {
+    super(
+      'events_reset',
+      `events after ${requestedAfter} were deleted by retention (oldest kept: ${oldestAvailable ?? 'none'}); resynchronise, then follow after ${head}`,
+      undefined,
+      { reason: 'events_deleted', requested_after: requestedAfter, oldest_available: oldestAvailable, head },
+    );
+    this.name = 'EventsReset';
+  }
 }
 
 /** How to reach the gateway: the client's URL, key and fetch. */
@@ -65,6 +95,13 @@ export async function* followEvents<T extends EventType = EventType>(
         for await (const msg of parseSse(res.body)) {
           if (msg.id !== undefined && /^\d+$/.test(msg.id)) lastId = Number(msg.id);
           if (msg.data === '') continue;
+          if (msg.event === 'reset') {
+            const r = JSON.parse(msg.data) as { requested_after: number; oldest_available: number | null; head: number };
+            const reset = new EventsReset(r.requested_after, r.oldest_available, r.head);
+            if (!opts.onReset) throw reset;
+            await opts.onReset(reset);
+            continue;
+          }
           const ev = JSON.parse(msg.data) as CountersignEvent;
           lastId = ev.event_id;
           if (filter.types && !(filter.types as readonly EventType[]).includes(ev.type)) continue;
@@ -75,6 +112,7 @@ export async function* followEvents<T extends EventType = EventType>(
       }
     } catch (e) {
       if (opts.signal?.aborted) return;
+      // A refused request or a reset the caller did not handle: retrying would not change it.
       if (e instanceof CountersignError) throw e;
     }
     // The stream ended or the gateway went away: reconnect after the last event seen.

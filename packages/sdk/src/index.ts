@@ -22,7 +22,7 @@ export {
   isActionEvent,
   type PolicyActivated,
 } from './event-types.js';
-export type { EventFilter, FollowOptions } from './events.js';
+export { type EventFilter, EventsReset, type FollowOptions } from './events.js';
 export { type CallContext, type Guarded, type GuardOptions, guard, isRefusal, type Refusal } from './guard.js';
 export {
   type ApplyOptions,

@@ -102,6 +102,13 @@ function serverTimeouts(file: ConfigFile): Pick<Config['server'], 'headersTimeou
   return { headersTimeoutMs, requestTimeoutMs, keepAliveTimeoutMs };
 }
 
+function eventsPollInterval(file: ConfigFile): number {
+  const ms = file.events?.poll_interval ?? 1000;
+  // Each poll is one indexed read per gateway; below this it is load, not safety.
+  if (ms < 50) throw new CsError('invalid_request', `events.poll_interval must be at least 50ms, got ${ms}ms`);
+  return ms;
+}
+
 function resolveConfig(
   file: ConfigFile,
   path: string | undefined,
@@ -130,7 +137,11 @@ function resolveConfig(
       trustProxy: file.server?.trust_proxy ?? false,
       ...serverTimeouts(file),
     },
-    database: { url: databaseUrl, poolSize: file.database?.pool_size ?? 10 },
+    database: {
+      url: databaseUrl,
+      poolSize: file.database?.pool_size ?? 10,
+      listenUrl: env.COUNTERSIGN_DATABASE_LISTEN_URL ?? file.database?.listen_url,
+    },
     review: { defaultExpiryMs: file.review?.default_expiry ?? 3_600_000 },
     limits: {
       reasonBytes: file.limits?.reason_bytes ?? 4096,
@@ -162,6 +173,7 @@ function resolveConfig(
       retentionMs: file.events?.retention ?? 7 * 86_400_000,
       consumerMaxAttempts: file.events?.consumer_max_attempts ?? 8,
       consumerLeaseMs: file.events?.consumer_lease ?? 30_000,
+      pollIntervalMs: eventsPollInterval(file),
     },
     auth: authSection(file),
     log: { level: level as Config['log']['level'] },

@@ -37,6 +37,11 @@ export const ConfigFileSchema = z.strictObject({
     .strictObject({
       url: z.string().min(1).optional(),
       pool_size: z.number().int().min(1).max(200).optional(),
+      /**
+       * PostgreSQL: where the gateway's LISTEN connection goes (default `url`). LISTEN needs a session of its
+       * own: behind PgBouncer in transaction mode, point this at PostgreSQL directly or a session-mode pool.
+       */
+      listen_url: z.string().min(1).optional(),
     })
     .optional(),
   review: z
@@ -123,7 +128,7 @@ export const ConfigFileSchema = z.strictObject({
       oidc: OidcConfigSchema.optional(),
     })
     .optional(),
-  /** The event outbox: how long events are kept, and how durable consumers retry. */
+  /** The event outbox: how long events are kept, how durable consumers retry, how often each gateway polls it. */
   events: z
     .strictObject({
       /** Events (never audit entries) older than this are deleted, unless a consumer still owes them a delivery; 0 keeps them all. */
@@ -132,6 +137,8 @@ export const ConfigFileSchema = z.strictObject({
       consumer_max_attempts: z.number().int().min(1).max(100).optional(),
       /** How long a node holds a consumer without renewing before another node takes it over (default 30s). */
       consumer_lease: duration.optional(),
+      /** The backstop: each gateway reads the outbox this often for events it was not told about (default 1s). */
+      poll_interval: duration.optional(),
     })
     .optional(),
   log: z
@@ -158,7 +165,7 @@ export interface Config {
     requestTimeoutMs: number;
     keepAliveTimeoutMs: number;
   };
-  database: { url: string; poolSize: number };
+  database: { url: string; poolSize: number; listenUrl: string | undefined };
   review: { defaultExpiryMs: number };
   limits: { reasonBytes: number; argumentsBytes: number; argumentsDepth: number; maxWaitSeconds: number };
   /** The config file the policy was read from, so it can be reloaded; undefined when none. */
@@ -192,7 +199,7 @@ export interface Config {
       setupLinkTtlMs: number;
     };
   };
-  events: { retentionMs: number; consumerMaxAttempts: number; consumerLeaseMs: number };
+  events: { retentionMs: number; consumerMaxAttempts: number; consumerLeaseMs: number; pollIntervalMs: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** Single sign-on (`auth.oidc`); undefined when not configured. */
   oidc: OidcConfig | undefined;

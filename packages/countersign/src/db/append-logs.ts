@@ -118,7 +118,8 @@ export async function appendLogs(
 
   const newHead = { audit_seq: seq, audit_hash: prev, event_seq: eventSeq };
   if (caps.oneStatementAppend) {
-    await conn.executeQuery(appendStatement(auditRows, eventRows, newHead));
+    const notify = eventRows.length > 0 ? caps.notify : null;
+    await conn.executeQuery(appendStatement(auditRows, eventRows, newHead, notify));
     return stored;
   }
   await insertRows(conn, 'audit_log', AUDIT_COLUMNS, auditRows);
@@ -140,17 +141,27 @@ const fromArrays = (table: Table, columns: readonly string[], first: number) =>
  */
 const APPEND_TEXT = `with a as (${fromArrays('audit_log', AUDIT_COLUMNS, 1)}), e as (${fromArrays('events', EVENT_COLUMNS, 1 + AUDIT_COLUMNS.length)}) update chain_head set audit_seq = $${1 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length}, audit_hash = $${2 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length}, event_seq = $${3 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length} where id = 1`;
 
+/**
+ * The same, telling other gateways the new event head ("<seq> <origin>", the origin naming the writing process). RETURNING runs with the update (a SELECT in a
+ * WITH that nothing reads would not), so the notify rides on the same round trip; PostgreSQL queues it
+ * and delivers it only when the transaction commits, so no listener hears of an uncommitted event.
+ */
+const APPEND_NOTIFY_TEXT = `${APPEND_TEXT} returning pg_notify($${4 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length}, event_seq::text || ' ' || $${5 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length})`;
+
 function appendStatement(
   audits: Record<string, unknown>[],
   events: Record<string, unknown>[],
   head: { audit_seq: number; audit_hash: string; event_seq: number },
+  notify: { channel: string; origin: string } | null,
 ): CompiledQuery {
   const columnsOf = (columns: readonly string[], rows: Record<string, unknown>[]) => columns.map((c) => rows.map((r) => r[c]));
-  return CompiledQuery.raw(APPEND_TEXT, [
+  const parameters = [
     ...columnsOf(AUDIT_COLUMNS, audits),
     ...columnsOf(EVENT_COLUMNS, events),
     head.audit_seq,
     head.audit_hash,
     head.event_seq,
-  ]);
+  ];
+  if (notify === null) return CompiledQuery.raw(APPEND_TEXT, parameters);
+  return CompiledQuery.raw(APPEND_NOTIFY_TEXT, [...parameters, notify.channel, notify.origin]);
 }

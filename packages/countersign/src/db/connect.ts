@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, type PostgresPoolClient, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { CsError } from '../lib/errors.js';
+import { type Listener, type ListenHandlers, listenPostgres, notifyChannel, silentListener } from './listen.js';
 import { migrateToLatest } from './migrate.js';
 import { ReadOnlySqliteDialect } from './sqlite-read-dialect.js';
 import type { DB } from './types.js';
@@ -29,6 +30,13 @@ export interface Capabilities {
   readonly oneStatementAppend: boolean;
   /** Statement serialising migrations across processes inside the migration transaction ('' when the write lock suffices). */
   readonly migrationLock: string;
+  /**
+   * PostgreSQL: the channel a commit that appended events notifies (pg_notify, delivered on commit), so
+   * other gateways on the database wake at once, and this process's tag in the payload, so its own
+   * notifies are told apart (its committer publishes those). Null where no other node can listen
+   * (SQLite) or when the notify is turned off (the benchmark measures its cost).
+   */
+  readonly notify: { channel: string; origin: string } | null;
   isUniqueViolation(error: unknown): boolean;
   /** DDL making a table refuse UPDATE and DELETE (an append-only log), as triggers. */
   appendOnly(table: string): string[];
@@ -40,6 +48,11 @@ export interface Database {
   readonly write: Kysely<DB>;
   /** Reads: on SQLite a separate read-only connection so reads never queue behind a write batch. */
   readonly read: Kysely<DB>;
+  /**
+   * Hears other processes' commits: on PostgreSQL a dedicated LISTEN connection (not from the pool),
+   * re-established when it drops; on SQLite (one node) nothing. The caller closes it.
+   */
+  listen(handlers: ListenHandlers): Listener;
   close(): Promise<void>;
 }
 
@@ -49,6 +62,13 @@ export interface OpenDatabaseOptions {
   /** PostgreSQL only: schema to use (created if missing); lets tests run isolated in one database. */
   schema?: string;
   migrate?: boolean;
+  /** PostgreSQL: notify other gateways when events are appended (default true; the benchmark turns it off to measure it). */
+  notify?: boolean;
+  /**
+   * PostgreSQL: where the LISTEN connection goes (default `url`). LISTEN needs a session of its own, so
+   * behind PgBouncer in transaction mode point this at PostgreSQL directly or at a session-mode pool.
+   */
+  listenUrl?: string;
 }
 
 const sqliteCaps: Capabilities = {
@@ -58,6 +78,7 @@ const sqliteCaps: Capabilities = {
   skipLocked: false,
   oneStatementAppend: false,
   migrationLock: '',
+  notify: null,
   isUniqueViolation: (e) => {
     const code = (e as { code?: unknown })?.code;
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
@@ -75,6 +96,7 @@ const postgresCaps: Capabilities = {
   skipLocked: true,
   oneStatementAppend: true,
   migrationLock: `select pg_advisory_xact_lock(hashtext('countersign:migrate:' || current_schema()))`,
+  notify: null,
   isUniqueViolation: (e) => (e as { code?: unknown })?.code === '23505',
   appendOnly: (t) => [
     `create or replace function ${t}_append_only() returns trigger language plpgsql as $$ begin raise exception '${t} is append-only: % refused', tg_op; end $$`,
@@ -126,6 +148,7 @@ function openSqlite(url: string): Database {
     caps: sqliteCaps,
     write,
     read,
+    listen: () => silentListener,
     async close() {
       await read.destroy();
       await write.destroy();
@@ -226,11 +249,17 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; 
       'no schema on the PostgreSQL search_path exists; create it first or fix the search_path in the database url',
     );
   }
+  const channel = notifyChannel(current);
+  // One per opened database: a gateway's own notifies come back to its LISTEN connection too.
+  const origin = randomBytes(6).toString('hex');
+  const listenUrl = opts.listenUrl ?? opts.url;
   return {
     db: {
-      caps: postgresCaps,
+      caps: { ...postgresCaps, notify: opts.notify === false ? null : { channel, origin } },
       write: db,
       read: db,
+      listen: (handlers) =>
+        listenPostgres({ url: listenUrl, channel, origin, applicationName: `countersign listen ${current}`.slice(0, 63) }, handlers),
       close: () => db.destroy(),
     },
     schema: current,

@@ -1,6 +1,6 @@
 import type { Deps } from '../../deps.js';
 import { EventsQuery } from '../../domain/actions/schemas.js';
-import { headSeq, type OutboxFilter, pagesAfter, visible } from '../../events/outbox.js';
+import { floorSeq, headSeq, type OutboxFilter, pagesAfter, visible } from '../../events/outbox.js';
 import { EventMessage, type StoredEvent } from '../../events/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
@@ -24,6 +24,16 @@ export function formatSse(e: StoredEvent): string {
   return `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(payload)}\n\n`;
 }
 
+/**
+ * A resume from an id whose successors retention has deleted: the stream cannot be gap-free, so it says
+ * so instead of silently skipping. The client resynchronises from the API; the stream goes on live from
+ * the head (`id` moves Last-Event-ID there, so a reconnect does not get the reset again). docs/events.md.
+ */
+export function formatReset(requestedAfter: number, floor: number, head: number): string {
+  const data = { reason: 'events_deleted', requested_after: requestedAfter, oldest_available: floor < head ? floor + 1 : null, head };
+  return `id: ${head}\nevent: reset\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
 async function resolveAgent(deps: Deps, agent: string | undefined): Promise<string | undefined> {
   if (agent === undefined || isId(agent)) return agent;
   const row = await deps.db.read.selectFrom('agents').select('id').where('name', '=', agent).executeTakeFirst();
@@ -40,10 +50,16 @@ export const eventRoutes: RouteSpec[] = [
     tags: ['events'],
     auth: 'any',
     query: EventsQuery,
-    headers: { 'last-event-id': { description: 'Resume after this event id' } },
+    headers: {
+      'last-event-id': {
+        description:
+          'Resume after this event id. If retention has deleted events after it, the stream starts with an `event: reset` message and goes on from the head',
+      },
+    },
     responses: {
       200: {
-        description: 'An event stream: one message per event of the catalogue',
+        description:
+          'An event stream: one message per event of the catalogue (and `event: reset` first when a resume reaches past retention: docs/events.md)',
         contentType: 'text/event-stream',
         itemSchema: EventMessage,
       },
@@ -124,6 +140,10 @@ export const eventRoutes: RouteSpec[] = [
         if (buffering) held.push(e);
         else deliver([e]);
       });
+      // "Now" for a stream without a resume point: what this gateway had published when it subscribed.
+      // Everything published after that is newer, so nothing that reaches the bus from here on is dropped
+      // (a head read after subscribing could count an event the bus delivers only later, and drop it).
+      const publishedAtSubscribe = deps.feed.highWater();
       const heartbeat = setInterval(() => {
         if (closed) return;
         res.write(': keep-alive\n\n');
@@ -147,14 +167,21 @@ export const eventRoutes: RouteSpec[] = [
         if (after === undefined) {
           // "From now on": tell the client where now is (an id-only message moves its Last-Event-ID
           // without an event), so a reconnect before the first event still resumes without a gap.
-          lastSent = await headSeq(deps.db.read);
+          lastSent = publishedAtSubscribe ?? (await headSeq(deps.db.read));
           if (!closed) res.write(`id: ${lastSent}\n\n`);
         } else {
-          for await (const page of pagesAfter(deps.db.read, after, filter)) {
-            // After the page was read, so a revocation committed before any of its events is seen.
-            await watch.sync();
-            if (closed) return;
-            for (const e of page) if (visible(e, principal, filter)) send(e);
+          const floor = await floorSeq(deps.db.read);
+          if (after < floor) {
+            // The head is read after the floor; the live events buffered since subscribing continue from it.
+            lastSent = await headSeq(deps.db.read);
+            if (!closed) res.write(formatReset(after, floor, lastSent));
+          } else {
+            for await (const page of pagesAfter(deps.db.read, after, filter)) {
+              // After the page was read, so a revocation committed before any of its events is seen.
+              await watch.sync();
+              if (closed) return;
+              for (const e of page) if (visible(e, principal, filter)) send(e);
+            }
           }
         }
       } catch (err) {
