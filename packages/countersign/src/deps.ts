@@ -4,6 +4,7 @@ import { type Keyring, loadOrCreateKeyring } from './crypto/keyring.js';
 import { Committer } from './db/committer.js';
 import { type Database, openDatabase } from './db/connect.js';
 import { ChainHealth } from './domain/audit/chain-health.js';
+import { OidcRelyingParty } from './domain/identities/oidc/relying-party.js';
 import { PasswordChecker } from './domain/identities/passwords/password-checker.js';
 import { RefusalLimiter } from './domain/receipts/refusal-limiter.js';
 import { EventBus } from './events/bus.js';
@@ -40,6 +41,8 @@ export interface Deps {
   readonly identities: IdentityWatcher;
   /** Checks sign-in passwords with bounded concurrency (scrypt is memory-hard by design). */
   readonly passwords: PasswordChecker;
+  /** Single sign-on with the organisation's IdP, when `auth.oidc` is configured. */
+  readonly oidc: OidcRelyingParty | undefined;
 }
 
 export interface CreateDepsOptions {
@@ -80,8 +83,25 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   const receiptRefusals = new RefusalLimiter(clock, config.receipts.maxRefusalsPerMinute);
   const auditHealth = new ChainHealth(metrics, logger);
   const identities = new IdentityWatcher(db.read, logger, { now: () => clock.now(), idleTimeoutMs: config.auth.sessions.idleTimeoutMs });
+  const oidc = config.oidc ? new OidcRelyingParty(config.oidc, clock) : undefined;
   const passwords = new PasswordChecker(config.auth.local.scryptLogN);
-  return { config, db, committer, clock, logger, bus, feed, metrics, policy, keyring, receiptRefusals, auditHealth, identities, passwords };
+  return {
+    config,
+    db,
+    committer,
+    clock,
+    logger,
+    bus,
+    feed,
+    metrics,
+    policy,
+    keyring,
+    receiptRefusals,
+    auditHealth,
+    identities,
+    passwords,
+    oidc,
+  };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {

@@ -8,6 +8,7 @@ import {
   WorkflowsSchema,
 } from '../policy/schema.js';
 import { McpConfigSchema } from './mcp-schema.js';
+import { type OidcConfig, OidcConfigSchema } from './oidc-schema.js';
 
 /** The config file as written by people: snake_case keys, durations as text. Unknown keys are errors. */
 export const ConfigFileSchema = z.strictObject({
@@ -123,6 +124,8 @@ export const ConfigFileSchema = z.strictObject({
           setup_link_ttl: duration.optional(),
         })
         .optional(),
+      /** Single sign-on with the organisation's identity provider (OpenID Connect). */
+      oidc: OidcConfigSchema.optional(),
     })
     .optional(),
   /** The event outbox: how long events are kept, how durable consumers retry, how often each gateway polls it. */
@@ -198,4 +201,6 @@ export interface Config {
   };
   events: { retentionMs: number; consumerMaxAttempts: number; consumerLeaseMs: number; pollIntervalMs: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** Single sign-on (`auth.oidc`); undefined when not configured. */
+  oidc: OidcConfig | undefined;
 }

@@ -10,6 +10,7 @@ import * as consumers from './migrations/007-consumers.js';
 import * as policyVersions from './migrations/008-policy-versions.js';
 import * as groups from './migrations/009-groups.js';
 import * as sessions from './migrations/010-sessions.js';
+import * as oidc from './migrations/011-oidc.js';
 
 interface Migration {
   name: string;
@@ -29,6 +30,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '008-policy-versions', up: policyVersions.up },
   { name: '009-groups', up: groups.up },
   { name: '010-sessions', up: sessions.up },
+  { name: '011-oidc', up: oidc.up },
 ];
 
 /**

@@ -295,6 +295,29 @@ export interface EventDeadLettersTable {
   replayed_by: string | null;
 }
 
+/** A person's account at an OpenID Connect provider: found by (issuer, subject), never by email. */
+export interface LinkedIdentitiesTable {
+  issuer: string;
+  subject: string;
+  user_id: string;
+  /** The email the IdP asserted at the last sign-in (informational). */
+  email: string | null;
+  created_at: number;
+  last_sign_in_at: number | null;
+}
+
+/** A sign-in started at the IdP and not yet finished; single-use (`consumed_at`). */
+export interface OidcLoginAttemptsTable {
+  state_hash: string;
+  nonce: string;
+  code_verifier: string;
+  return_to: string;
+  max_age: number | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
 export interface DB {
   users: UsersTable;
   agents: AgentsTable;
@@ -317,6 +340,8 @@ export interface DB {
   event_dead_letters: EventDeadLettersTable;
   groups: GroupsTable;
   group_members: GroupMembersTable;
+  linked_identities: LinkedIdentitiesTable;
+  oidc_login_attempts: OidcLoginAttemptsTable;
   sessions: SessionsTable;
   local_passwords: LocalPasswordsTable;
   one_time_links: OneTimeLinksTable;

@@ -15,6 +15,7 @@ import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { passwordPageRoutes } from './routes/password-pages.js';
 import { policyRoutes } from './routes/policy.js';
 import { receiptRoutes } from './routes/receipts.js';
@@ -46,6 +47,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...signInRoutes,
   ...sessionRoutes,
   ...passwordPageRoutes,
+  ...oidcRoutes,
 ];
 
 export function buildServer(deps: Deps): FastifyInstance {

@@ -7,10 +7,13 @@ import { registerAgents } from './admin-agents.js';
 import { registerGroups } from './admin-groups.js';
 import { registerKeys } from './admin-keys.js';
 import { dataOptions } from './admin-options.js';
+import { registerSso } from './admin-sso.js';
 import { registerUsers } from './admin-users.js';
 
 export function registerAdmin(program: Command, out: (s: string) => void, err: (s: string) => void): void {
   registerUsers(program, out, err);
+  const users = program.commands.find((c) => c.name() === 'users');
+  if (users) registerSso(users, out);
   registerAgents(program, out, err);
   registerKeys(program, out, err);
   registerGroups(program, out, err);
