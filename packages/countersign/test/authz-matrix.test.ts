@@ -5,7 +5,8 @@ import { issueKey } from '../src/domain/identities/issue-key.js';
 import { revokeKey } from '../src/domain/identities/revoke-key.js';
 import type { RouteAuth } from '../src/http/route-spec.js';
 import { ROUTES } from '../src/http/server.js';
-import { bearer, Fixtures, POLICY, type Request, RULES, type Rule } from './authz-rules.js';
+import { bearer, Fixtures } from './authz-fixtures.js';
+import { POLICY, type Request, RULES, type Rule } from './authz-rules.js';
 import { ADMIN, addPeople, forEachDialect, type World, withPolicy, world } from './helpers.js';
 import { browserCall, browserFrom, fastPasswords, login, withPassword } from './session-helpers.js';
 
@@ -13,7 +14,7 @@ import { browserCall, browserFrom, fastPasswords, login, withPassword } from './
  * The authorization matrix: every route of the route table (ROUTES) × every kind of caller, each cell
  * run on fresh fixtures and its status compared with the expected one. The expectation is derived from
  * the route's declared `auth` (none / agent / person / admin / any) and the per-route rules written
- * down in RULES below (what the domain adds: viewers do not review, an agent sees only its own
+ * down in RULES (authz-rules.ts; what the domain adds: viewers do not review, an agent sees only its own
  * actions…). An "escape" is a 2xx where a refusal was expected; there must be none, and every cell
  * must match exactly. A route added to the table without an entry in RULES fails the test.
  */
@@ -57,7 +58,7 @@ async function callersOf(w: World): Promise<Caller[]> {
 /**
  * Extension point: callers with other credentials. Browser sessions, opened by the real flows (a reset
  * link redeemed, then sign-in): alice's and ada's, each with its cookies, CSRF header and same Origin;
- * alice's without the CSRF header; and one signed out (revoked). Expectations follow from `kind`/`role`.
+ * alice's without the CSRF header; one signed out (revoked); a disabled person's. Expectations follow from `kind`/`role`.
  */
 async function EXTRA_CALLERS(w: World): Promise<Caller[]> {
   const alice = await withPassword(w, 'alice@example.com');
@@ -67,6 +68,10 @@ async function EXTRA_CALLERS(w: World): Promise<Caller[]> {
   const { 'x-csrf-token': _dropped, ...noCsrfHeaders } = noCsrf.headers;
   const revoked = await signIn('alice@example.com');
   assert.equal((await browserCall(w, revoked, 'POST', '/v1/auth/logout')).status, 200);
+  // Disabling a person must end their sessions too, not only their keys.
+  await addPeople(w, [{ email: 'leaver@example.com' }]);
+  const leaver = await withPassword(w, 'leaver@example.com');
+  await disableUser(w.gw.deps, ADMIN, 'leaver@example.com');
   return [
     {
       name: 'reviewerSession',
@@ -84,6 +89,7 @@ async function EXTRA_CALLERS(w: World): Promise<Caller[]> {
     },
     { name: 'reviewerNoCsrf', kind: 'person', role: 'reviewer', headers: noCsrfHeaders, noCsrf: true },
     { name: 'revokedSession', kind: 'bad', headers: revoked.headers },
+    { name: 'disabledSession', kind: 'bad', headers: leaver.headers },
   ];
 }
 

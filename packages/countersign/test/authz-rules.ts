@@ -1,16 +1,8 @@
-import assert from 'node:assert/strict';
-import { addAgent } from '../src/domain/identities/add-agent.js';
-import { addPerson } from '../src/domain/identities/add-user.js';
-import { disableAgent } from '../src/domain/identities/disable-agent.js';
-import { disableUser } from '../src/domain/identities/disable-user.js';
-import { issueKey } from '../src/domain/identities/issue-key.js';
-import { issueResetLink } from '../src/domain/identities/links/issue-reset-link.js';
-import { createSession } from '../src/domain/identities/sessions/create-session.js';
 import type { RouteAuth } from '../src/http/route-spec.js';
-import { ADMIN, type World } from './helpers.js';
-import { ORIGIN, PASSWORD, tokenOf, withPassword } from './session-helpers.js';
+import type { Fixtures } from './authz-fixtures.js';
+import { PASSWORD } from './session-helpers.js';
 
-/** The matrix's rules and fixtures (see authz-matrix.test.ts): what each route needs and who may call it. */
+/** The matrix's rules (see authz-matrix.test.ts): what each route needs and who may call it. */
 
 export const POLICY = `
 policy:
@@ -21,104 +13,11 @@ policy:
       effect: allow
 `;
 
-export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-
 export interface Request {
   url: string;
   body?: unknown;
   /** Event streams are held open: read over real HTTP, status only. */
   stream?: boolean;
-}
-
-/** Fresh fixtures for one cell, so no cell sees another's effects. */
-export class Fixtures {
-  private n = 0;
-  constructor(private readonly w: World) {}
-  unique(): string {
-    this.n += 1;
-    return `m${this.n}`;
-  }
-  private async post(url: string, key: string, body: unknown): Promise<{ id: string; receipt: string; batch_id: string }> {
-    const res = await this.w.gw.app.inject({
-      method: 'POST',
-      url,
-      headers: { ...bearer(key), 'content-type': 'application/json' },
-      payload: JSON.stringify(body),
-    });
-    assert.ok(res.statusCode < 300, `fixture ${url}: ${res.statusCode} ${res.body}`);
-    return JSON.parse(res.body);
-  }
-  /** A pending deploy by "deployer" (owned by bob), on behalf of obo. */
-  async pending(): Promise<string> {
-    const a = await this.post('/v1/actions', this.w.keys.agent, {
-      tool: 'deploy',
-      arguments: { n: this.unique() },
-      on_behalf_of: 'obo@example.com',
-    });
-    return a.id;
-  }
-  async batch(): Promise<string> {
-    const b = await this.post('/v1/actions/batch', this.w.keys.agent, {
-      actions: [{ tool: 'deploy', arguments: { n: this.unique() }, on_behalf_of: 'obo@example.com' }],
-    });
-    return b.batch_id;
-  }
-  /** Approved by policy, receipt not yet redeemed. */
-  async approved(): Promise<{ id: string; receipt: string; args: Record<string, string> }> {
-    const args = { n: this.unique() };
-    const a = await this.post('/v1/actions', this.w.keys.agent, { tool: 'read', arguments: args });
-    return { id: a.id, receipt: a.receipt, args };
-  }
-  /** Approved and redeemed in one request: the agent may report its result. */
-  async redeemed(): Promise<string> {
-    return (await this.post('/v1/actions?redeem=true', this.w.keys.agent, { tool: 'read', arguments: { n: this.unique() } })).id;
-  }
-  /** A standing grant created by carol (a reviewer who is not one of the callers). */
-  async grant(): Promise<string> {
-    const id = await this.pending();
-    await this.post(`/v1/actions/${id}/reviews`, this.w.keys.carol, { decision: 'approve', grant: {} });
-    // Ids are time-ordered: the newest grant is the one just made.
-    const g = await this.w.gw.deps.db.read.selectFrom('grants').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow();
-    return g.id;
-  }
-  async person(opts: { disabled?: boolean } = {}): Promise<string> {
-    const email = `${this.unique()}@example.com`;
-    await addPerson(this.w.gw.deps, ADMIN, { email, role: 'reviewer' });
-    if (opts.disabled) await disableUser(this.w.gw.deps, ADMIN, email);
-    return email;
-  }
-  async agent(opts: { disabled?: boolean } = {}): Promise<string> {
-    const name = `agent-${this.unique()}`;
-    await addAgent(this.w.gw.deps, ADMIN, { name, owner: 'dan@example.com' });
-    if (opts.disabled) await disableAgent(this.w.gw.deps, ADMIN, name);
-    return name;
-  }
-  /** The token of a live password reset link for a fresh person. */
-  async resetToken(): Promise<string> {
-    const link = await issueResetLink(this.w.gw.deps, ADMIN, await this.person(), new URL(ORIGIN));
-    return tokenOf(link.url);
-  }
-  private signer?: string;
-  /** A person with a password (set once through a reset link), for sign-in cells. */
-  async signerEmail(): Promise<string> {
-    if (!this.signer) {
-      this.signer = await this.person();
-      await withPassword(this.w, this.signer);
-    }
-    return this.signer;
-  }
-  /** A live session of alice's (the reviewer), opened as a sign-in does: its id, for the revoke cells. */
-  async aliceSession(): Promise<string> {
-    const d = this.w.gw.deps;
-    const u = await d.db.read.selectFrom('users').select('id').where('email', '=', 'alice@example.com').executeTakeFirstOrThrow();
-    const s = await d.committer.run((tx) =>
-      createSession(tx, d.config, { userId: u.id, method: 'password', strongAt: null, userAgent: null, ip: null }),
-    );
-    return s.id;
-  }
-  async keyPrefix(): Promise<string> {
-    return (await issueKey(this.w.gw.deps, ADMIN, { for: 'dan@example.com' })).keyPrefix;
-  }
 }
 
 export interface Rule {
