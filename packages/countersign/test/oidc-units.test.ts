@@ -95,9 +95,9 @@ test('auth.oidc needs a public URL, the openid scope and the callback path, and 
   assert.equal(loadConfig({ env: {} }).oidc, undefined);
 });
 
-test('the configuration shown in docs/people-sso.md is valid and means what the page says', () => {
-  const doc = readFileSync(`${REPO_ROOT}/docs/people-sso.md`, 'utf8');
-  const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+test('the configuration shown in docs/people.md is valid and means what the page says', () => {
+  const doc = readFileSync(`${REPO_ROOT}/docs/people.md`, 'utf8');
+  const yaml = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').find((y) => y.includes('oidc:')) ?? '';
   const file = ConfigFileSchema.parse(parseYaml(yaml));
   const oidc = resolveOidc(file.auth?.oidc, file.server?.public_url, { COUNTERSIGN_OIDC_CLIENT_SECRET: 's' }, '/') as OidcConfig;
   assert.equal(oidc.redirectUri, 'https://countersign.example.com/v1/auth/oidc/callback');

@@ -8,7 +8,7 @@ import { link } from './sign-in-person.js';
 
 const LinkInput = z.strictObject({
   email: z.email().max(320),
-  /** The IdP's `sub` for this person (Keycloak: the user id; Entra ID: `sub`, which is per application: see docs/people-sso.md). */
+  /** The IdP's `sub` for this person (Keycloak: the user id; Entra ID: `sub`, which is per application: see docs/people.md). */
   subject: z.string().min(1).max(512),
   /** Default: the configured `auth.oidc.issuer`. */
   issuer: z.url().max(2048).optional(),
