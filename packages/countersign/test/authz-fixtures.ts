@@ -97,6 +97,14 @@ export class Fixtures {
     );
     return s.id;
   }
+  /** A delegation of alice's vote (alice: the reviewer callers) to a fresh person, for a day: its id. */
+  async aliceDelegation(): Promise<string> {
+    const d = await this.post('/v1/me/delegations', this.w.keys.alice, { delegate: await this.person(), ends_at: this.tomorrow() });
+    return d.id;
+  }
+  tomorrow(): string {
+    return new Date(this.w.gw.deps.clock.now() + 24 * 3600_000).toISOString();
+  }
   async keyPrefix(): Promise<string> {
     return (await issueKey(this.w.gw.deps, ADMIN, { for: 'dan@example.com' })).keyPrefix;
   }

@@ -291,4 +291,28 @@ export const RULES: Record<string, Rule> = {
   // Single sign-on is not configured in the matrix's world: both OIDC routes answer 404 to everyone.
   oidcLogin: { auth: 'none', ok: 404, request: async () => ({ url: '/v1/auth/oidc/login' }) },
   oidcCallback: { auth: 'none', ok: 404, request: async () => ({ url: '/v1/auth/oidc/callback?code=c&state=s' }) },
+  listMyDelegations: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/me/delegations' }) },
+  // A viewer has no vote to delegate (400); everyone else names a fresh reviewer for a day.
+  createMyDelegation: {
+    auth: 'person',
+    ok: 201,
+    except: { viewer: 400 },
+    request: async (f) => ({ url: '/v1/me/delegations', body: { delegate: await f.person(), ends_at: f.tomorrow() } }),
+  },
+  // The delegation is alice's: alice (key or session) or an admin ends it; to anyone else it does not exist.
+  revokeDelegation: {
+    auth: 'person',
+    ok: 404,
+    except: { reviewer: 200, reviewerSession: 200, admin: 200, adminSession: 200 },
+    request: async (f) => ({ url: `/v1/me/delegations/${await f.aliceDelegation()}/revoke` }),
+  },
+  adminListDelegations: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/delegations' }) },
+  adminCreateDelegation: {
+    auth: 'admin',
+    ok: 201,
+    request: async (f) => ({
+      url: '/v1/admin/delegations',
+      body: { delegator: await f.person(), delegate: await f.person(), ends_at: f.tomorrow() },
+    }),
+  },
 };

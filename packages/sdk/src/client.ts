@@ -23,6 +23,8 @@ export interface ReviewInput {
   decision: 'approve' | 'deny';
   reason?: string;
   arguments?: Record<string, unknown>;
+  /** Vote for this person (email or user id) under a delegation of theirs you hold; the vote counts as theirs. */
+  for?: string;
 }
 
 export interface WaitOptions {

@@ -59,7 +59,12 @@ export interface Action {
   reason: string | null;
   reviews: {
     id: string;
+    /** Who voted. */
     reviewer: { id: string; email: string };
+    /** Whose vote it is when the reviewer voted as their delegate ("reviewer for …"); null: their own. */
+    for: { id: string; email: string } | null;
+    /** The delegation the vote was cast under. */
+    delegation_id: string | null;
     decision: 'approve' | 'deny';
     reason: string | null;
     edited: boolean;

@@ -148,6 +148,10 @@ export interface ReviewsTable {
   channel: string;
   created_at: number;
   stage: number | null;
+  /** Whose vote this is when cast by a delegate (migration 013); null: the reviewer's own. */
+  for_user_id: string | null;
+  for_email: string | null;
+  delegation_id: string | null;
 }
 
 /** A durable deadline inside a workflow stage; fired by the scheduler, on any node, exactly once. */
@@ -346,6 +350,21 @@ export interface DB {
   local_passwords: LocalPasswordsTable;
   one_time_links: OneTimeLinksTable;
   sign_in_throttle: SignInThrottleTable;
+  delegations: DelegationsTable;
+}
+
+/** A delegate may vote for the delegator from starts_at until ends_at (exclusive), unless revoked (migration 013). */
+export interface DelegationsTable {
+  id: string;
+  delegator_id: string;
+  delegate_id: string;
+  starts_at: number;
+  ends_at: number;
+  reason: string | null;
+  created_at: number;
+  created_by_id: string;
+  revoked_at: number | null;
+  revoked_by_id: string | null;
 }
 
 export interface SessionsTable {

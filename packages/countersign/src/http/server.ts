@@ -13,6 +13,7 @@ import { adminEventRoutes } from './routes/admin-events.js';
 import { adminPeopleRoutes } from './routes/admin-people.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
+import { delegationRoutes } from './routes/delegations.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
 import { oidcRoutes } from './routes/oidc.js';
@@ -48,6 +49,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...sessionRoutes,
   ...passwordPageRoutes,
   ...oidcRoutes,
+  ...delegationRoutes,
 ];
 
 export function buildServer(deps: Deps): FastifyInstance {

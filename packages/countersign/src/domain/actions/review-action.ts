@@ -9,6 +9,7 @@ import { canReview, channelOf, describeCredential, type Principal, type UserPrin
 import { issueReceipt } from '../receipts/issue-receipt.js';
 import { parseInput } from '../validate.js';
 import { advanceAfterQuorum } from '../workflow/advance.js';
+import { approverLabel, assertOneVote, auditFor, resolveVote, reviewFor } from '../workflow/delegation.js';
 import { approversInForce, describeApprovers, isEligible, ownerMayVote } from '../workflow/eligibility.js';
 import { type FrozenStage, type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
 import { askedForStage, emitActionEvent, emitStatus } from './emit-action-event.js';
@@ -48,7 +49,8 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
       const wf = parseFrozenWorkflow(row.workflow ?? 'null') as FrozenWorkflow | null;
       const stage = wf?.stages[row.stage ?? -1];
       if (!wf || !stage) throw new CsError('internal', `action ${row.id} is pending without a workflow stage`);
-      checkAuthority(principal, row, stage);
+      // Whose vote this is (own, or `for` a delegator) and the authority for it: workflow/delegation.ts.
+      const cast = await resolveVote(tx.db, tx.now, principal, row, stage, input.for, () => checkAuthority(principal, row, stage));
       if (input.grant) {
         // Refused before the vote is recorded: a grant is never broader than what this person could approve alone.
         const why = canApproveAlone(wf, principal, { agentOwnerId: row.agent_owner_id, onBehalfOf: row.on_behalf_of });
@@ -56,11 +58,7 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
           throw new CsError('forbidden', `you cannot grant similar actions: ${why}; a grant is never broader than your own authority`);
       }
       const votes = await loadReviews(tx, row.id);
-      if (votes.some((v) => v.reviewer_id === principal.id)) {
-        throw new CsError('conflict', 'you already voted on this action; each person votes once', {
-          details: { status: row.status, version: row.version },
-        });
-      }
+      assertOneVote(votes, principal, cast, row);
       const edited = approve && editedText !== null && editedText !== row.arguments;
       if (edited && votes.some((v) => v.decision === 'approve')) {
         throw new CsError(
@@ -79,6 +77,7 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
         channel,
         created_at: tx.now,
         stage: stage.index,
+        ...reviewFor(cast),
       };
       await tx.db.insertInto('reviews').values(vote).execute();
       // Every review of the action, this one last (time-ordered ids): the view needs no second read.
@@ -90,6 +89,7 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
         actionId: row.id,
         data: {
           reviewer: principal.email,
+          ...auditFor(cast),
           decision: input.decision,
           reason,
           channel,
@@ -134,7 +134,7 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
         const progressed = await applyProgress(tx, row, 'approve', { ...editChanges, ...next });
         return emitActionEvent(tx, progressed, EVENT.actionUpdated, { known: reviews, asked: askedForStage(progressed, 'stage_started') });
       }
-      const approvers = [...new Set([...votes.filter((v) => v.decision === 'approve').map((v) => v.reviewer_email), principal.email])];
+      const approvers = [...new Set(reviews.filter((v) => v.decision === 'approve').map(approverLabel))];
       const by = { type: 'user', id: principal.id, label: principal.email } as const;
       const issued = await issueReceipt(tx, deps, { ...row, ...editChanges }, by, approvers);
       const approved = await applyTransition(tx, row, 'approve', { ...editChanges, ...decidedBy, ...issued.fields });

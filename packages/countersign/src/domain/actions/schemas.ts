@@ -55,6 +55,9 @@ export const ReviewBody = z
     reason: text().optional(),
     arguments: JsonObject.optional().meta({ description: 'Edited arguments; present means edit-and-approve' }),
     grant: GrantRequest.optional().meta({ description: 'With an approval: also approve similar future actions, within bounds' }),
+    for: z.string().min(1).max(320).optional().meta({
+      description: 'Vote for this person (email or user id) under a delegation of theirs you hold; the vote counts as theirs',
+    }),
   })
   .meta({ id: 'Review' });
 export type ReviewBody = z.infer<typeof ReviewBody>;
@@ -83,7 +86,12 @@ export const Party = z
 export const ReviewView = z
   .object({
     id: z.string(),
-    reviewer: z.object({ id: z.string(), email: z.string() }),
+    reviewer: z.object({ id: z.string(), email: z.string() }).meta({ description: 'Who voted' }),
+    for: z
+      .object({ id: z.string(), email: z.string() })
+      .nullable()
+      .meta({ description: 'Whose vote it is, when the reviewer voted as their delegate ("reviewer for …"); null: their own' }),
+    delegation_id: z.string().nullable().meta({ description: 'The delegation the vote was cast under' }),
     decision: z.enum(['approve', 'deny']),
     reason: z.string().nullable(),
     edited: z.boolean(),

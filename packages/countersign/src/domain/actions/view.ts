@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ActionsTable, DB, ReviewsTable } from '../../db/types.js';
+import { approverLabel } from '../workflow/delegation.js';
 import { approversInForce, describeApprovers } from '../workflow/eligibility.js';
 import { parseFrozenWorkflow } from '../workflow/frozen.js';
 import type { ActionView } from './schemas.js';
@@ -11,6 +12,8 @@ export function toReviewView(r: ReviewsTable): ActionView['reviews'][number] {
   return {
     id: r.id,
     reviewer: { id: r.reviewer_id, email: r.reviewer_email },
+    for: r.for_user_id === null ? null : { id: r.for_user_id, email: r.for_email ?? r.for_user_id },
+    delegation_id: r.delegation_id,
     decision: r.decision as 'approve' | 'deny',
     reason: r.reason,
     edited: r.arguments !== null,
@@ -26,7 +29,7 @@ function workflowProgress(row: ActionsTable, reviews: readonly ReviewsTable[]): 
   const wf = parseFrozenWorkflow(row.workflow);
   const stage = wf.stages[row.stage];
   if (!stage) return null;
-  const approvals = reviews.filter((r) => r.stage === stage.index && r.decision === 'approve').map((r) => r.reviewer_email);
+  const approvals = reviews.filter((r) => r.stage === stage.index && r.decision === 'approve').map(approverLabel);
   return {
     name: wf.name,
     stage: {

@@ -4,6 +4,7 @@ import { isId } from '../../lib/ids.js';
 import { assertReviewer, checkAuthority, reviewAction } from '../actions/review-action.js';
 import type { Principal, UserPrincipal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
+import { resolveVote } from '../workflow/delegation.js';
 import { type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
 import { BatchReviewBody, type BatchReviewResult } from './schemas.js';
 
@@ -27,7 +28,8 @@ interface BatchRow {
  * agent's owner where the stage does not name the owner, the person the action
  * acts for, someone the stage does not name) is refused with that review's 403
  * before any vote is cast, so nothing is written and the refusal is never hidden
- * inside a 200. Per-item results are left for what only the vote itself can
+ * inside a 200. With `for`, every vote is cast for that person under their delegation, each judged as a
+ * single review with the same `for` (workflow/delegation.ts). Per-item results are left for what only the vote itself can
  * tell: an action decided meanwhile, a second vote, a deadline passed.
  */
 export async function reviewBatch(deps: Deps, principal: Principal, batchId: string, body: unknown): Promise<BatchReviewResult> {
@@ -45,11 +47,13 @@ export async function reviewBatch(deps: Deps, principal: Principal, batchId: str
   const unknown = input.ids?.filter((id) => !byId.has(id)) ?? [];
   if (unknown.length > 0) throw new CsError('invalid_request', `not in batch ${batchId}: ${unknown.join(', ')}`);
   const targets = input.ids ?? rows.filter((r) => r.status === 'pending').map((r) => r.id);
-  refuseWithoutAuthority(
+  await refuseWithoutAuthority(
+    deps,
     principal,
     targets.flatMap((id) => byId.get(id) ?? []),
+    input.for,
   );
-  const vote = { decision: input.decision, ...(input.reason ? { reason: input.reason } : {}) };
+  const vote = { decision: input.decision, ...(input.reason ? { reason: input.reason } : {}), ...(input.for ? { for: input.for } : {}) };
   // Concurrent, so the votes share a group commit; each still succeeds or fails alone.
   const results = await Promise.all(
     targets.map(async (id): Promise<BatchReviewResult['results'][number]> => {
@@ -69,14 +73,19 @@ export async function reviewBatch(deps: Deps, principal: Principal, batchId: str
  * is skipped here: a single review answers 409 for it before asking who you are, and so does its item.
  * The vote re-checks under the row lock, so a stage that moved on in between is still decided right.
  */
-function refuseWithoutAuthority(principal: UserPrincipal, targets: readonly BatchRow[]): void {
+async function refuseWithoutAuthority(
+  deps: Deps,
+  principal: UserPrincipal,
+  targets: readonly BatchRow[],
+  forRef: string | undefined,
+): Promise<void> {
   const refused: { id: string; code: string; message: string }[] = [];
   for (const row of targets) {
     if (row.status !== 'pending') continue;
     const stage = (parseFrozenWorkflow(row.workflow ?? 'null') as FrozenWorkflow | null)?.stages[row.stage ?? -1];
     if (!stage) continue;
     try {
-      checkAuthority(principal, row, stage);
+      await resolveVote(deps.db.read, deps.clock.now(), principal, row, stage, forRef, () => checkAuthority(principal, row, stage));
     } catch (e) {
       if (!isCsError(e)) throw e;
       refused.push({ id: row.id, code: e.code, message: e.message });

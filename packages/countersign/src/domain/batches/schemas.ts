@@ -23,6 +23,9 @@ export const BatchReviewBody = z
     reason: freeText().max(65536).optional(),
     /** Only these actions of the batch; default every pending one. */
     ids: z.array(z.uuid()).min(1).max(MAX_BATCH).optional(),
+    for: z.string().min(1).max(320).optional().meta({
+      description: 'Vote for this person (email or user id) under a delegation of theirs you hold, on every targeted action',
+    }),
   })
   .meta({ id: 'BatchReview' });
 

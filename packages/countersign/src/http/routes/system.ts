@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
 import { ErrorBody } from '../../domain/actions/schemas.js';
+import { actingFor } from '../../domain/identities/delegations/list-delegations.js';
+import { ActingFor } from '../../domain/identities/delegations/schemas.js';
 import { CsError } from '../../lib/errors.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
 
@@ -53,6 +55,7 @@ const Me = z
     groups: z.array(z.string()).optional(),
     key_prefix: z.string().nullable().meta({ description: 'The API key used, when the caller used one' }),
     credential: z.enum(['api_key', 'session', 'chat']).meta({ description: 'How the caller authenticated' }),
+    acting_for: z.array(ActingFor).optional().meta({ description: 'A person: whom they may vote for now (delegations they hold)' }),
   })
   .meta({ id: 'Principal' });
 
@@ -104,7 +107,7 @@ export const systemRoutes: RouteSpec[] = [
     tags: ['system'],
     auth: 'any',
     responses: { 200: { description: 'The caller', schema: Me } },
-    handler: async ({ principal }) => {
+    handler: async ({ deps, principal }) => {
       const how = {
         key_prefix: principal.credential.kind === 'api_key' ? principal.credential.keyPrefix : null,
         credential: principal.credential.kind,
@@ -118,6 +121,7 @@ export const systemRoutes: RouteSpec[] = [
             role: principal.role,
             groups: principal.groups,
             ...how,
+            acting_for: await actingFor(deps, principal),
           }
         : { type: 'agent', id: principal.id, name: principal.name, ...how };
     },
