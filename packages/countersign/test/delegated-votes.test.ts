@@ -174,6 +174,16 @@ forEachDialect('delegated votes: X for Y', (dialect) => {
     assert.equal(ok.body.status, 'approved');
   });
 
+  test('a standing grant made with a vote for Y is bounded by X’s own authority, not Y’s', async () => {
+    const { w, keys } = await setup();
+    const { body: a } = await propose(w, prod);
+    const r = await review(w, a.id, keys.x, { decision: 'approve', for: 'yara@example.com', grant: {} });
+    assert.equal(r.status, 403);
+    assert.match(r.body.error.message, /you cannot grant similar actions/);
+    assert.equal((await get(w, a.id)).status, 'pending', 'nothing recorded');
+    assert.equal((await review(w, a.id, keys.x, { decision: 'approve', for: 'yara@example.com' })).body.status, 'approved');
+  });
+
   test('a revoked delegation refuses the next vote at once', async () => {
     const { w, keys, yToX } = await setup();
     const { body: a } = await propose(w, prod);
