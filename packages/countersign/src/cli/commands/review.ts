@@ -61,6 +61,8 @@ export function describeAction(a: ActionView): string {
   return lines.join('\n');
 }
 
+const FOR_HELP = 'vote for this person under a delegation of theirs you hold (the vote counts as theirs)';
+
 export function registerReview(program: Command, out: (s: string) => void): void {
   program
     .command('ls')
@@ -101,26 +103,30 @@ export function registerReview(program: Command, out: (s: string) => void): void
     .description('approve a pending action, optionally with edited arguments')
     .option('--reason <text>', 'why')
     .option('--args <json>', 'edited arguments (a JSON object) to run instead of the proposed ones')
-    .action(async (id: string, o: { reason?: string; args?: string }) => {
+    .option('--for <email>', FOR_HELP)
+    .action(async (id: string, o: { reason?: string; args?: string; for?: string }) => {
       const body = {
         decision: 'approve',
         ...(o.reason ? { reason: o.reason } : {}),
         ...(o.args ? { arguments: parseArgsJson(o.args) } : {}),
+        ...(o.for ? { for: o.for } : {}),
       };
       const a = await ApiClient.fromEnv().request<ActionView>('POST', `/v1/actions/${encodeURIComponent(id)}/reviews`, body);
-      out(`approved ${a.id}${a.edited ? ' with edited arguments' : ''}`);
+      out(`approved ${a.id}${a.edited ? ' with edited arguments' : ''}${o.for ? ` for ${safeLine(o.for)}` : ''}`);
     });
 
   program
     .command('deny <id>')
     .description('deny a pending action; the reason is handed back to the agent')
     .requiredOption('--reason <text>', 'why (the agent sees this)')
-    .action(async (id: string, o: { reason: string }) => {
+    .option('--for <email>', FOR_HELP)
+    .action(async (id: string, o: { reason: string; for?: string }) => {
       const a = await ApiClient.fromEnv().request<ActionView>('POST', `/v1/actions/${encodeURIComponent(id)}/reviews`, {
         decision: 'deny',
         reason: o.reason,
+        ...(o.for ? { for: o.for } : {}),
       });
-      out(`denied ${a.id}`);
+      out(`denied ${a.id}${o.for ? ` for ${safeLine(o.for)}` : ''}`);
     });
 
   program
