@@ -129,6 +129,23 @@ forEachDialect('delegated votes: X for Y', (dialect) => {
     assert.equal((await reviewed(w, a.id)).length, 2);
   });
 
+  test('the schema backs the rule: a second row counting as Y on the same action is refused by the database', async () => {
+    const { w, keys } = await setup();
+    const { body: a } = await propose(w, { tool: 'deploy', arguments: { env: 'two' } });
+    const first = await review(w, a.id, keys.x, { decision: 'approve', for: 'yara@example.com' });
+    const y = first.body.reviews[0].for;
+    const row = { action_id: a.id, decision: 'approve', reason: null, arguments: null, channel: 'api', created_at: 1, stage: 0 };
+    const insert = (r: Record<string, unknown>) =>
+      w.gw.deps.committer.run(async (tx) => {
+        await tx.db
+          .insertInto('reviews')
+          .values({ ...row, for_user_id: null, for_email: null, delegation_id: null, ...r } as never)
+          .execute();
+      });
+    await assert.rejects(insert({ id: '0190a000-0000-7000-8000-0000000000a1', reviewer_id: y.id, reviewer_email: y.email }));
+    assert.equal((await get(w, a.id)).reviews.length, 1);
+  });
+
   test('when Y has voted, a vote for Y is a conflict; and X cannot vote once for themselves and once for Y', async () => {
     const { w, keys, delegate } = await setup();
     const { body: a } = await propose(w, { tool: 'deploy', arguments: { env: 'two' } });

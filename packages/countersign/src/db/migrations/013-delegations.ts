@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
 /**
  * Delegation (out of office): a person (the delegator) names another (the delegate) who may vote for them
@@ -31,4 +31,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('reviews').addColumn('for_user_id', 'text').execute();
   await db.schema.alterTable('reviews').addColumn('for_email', 'text').execute();
   await db.schema.alterTable('reviews').addColumn('delegation_id', 'text').execute();
+  // One person, one vote, also in the schema: each person's vote is cast once per action, by them or for them
+  // (reviews_one_vote already allows one review per reviewer). The same statement in both dialects.
+  await sql`create unique index reviews_one_vote_per_person on reviews (action_id, (coalesce(for_user_id, reviewer_id)))`.execute(db);
 }
