@@ -48,7 +48,10 @@ export async function resolveVote(
     try {
       checkOwn();
     } catch (e) {
-      if (isCsError(e) && e.code === 'forbidden') throw await withDelegationHint(db, now, principal, row, stage, e);
+      // Only the "not an approver" refusal gets the hint; a refusal for any other reason stands as it is.
+      if (isCsError(e) && e.code === 'forbidden' && !isEligible(stage, row.escalations, principal, row.agent_owner_id)) {
+        throw await withDelegationHint(db, now, principal, row, stage, e);
+      }
       throw e;
     }
     return { id: principal.id, email: principal.email, delegation: null };
