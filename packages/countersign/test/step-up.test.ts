@@ -2,32 +2,15 @@ import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { reviewAction } from '../src/domain/actions/review-action.js';
 import type { UserPrincipal } from '../src/domain/identities/principal.js';
-import { createSession } from '../src/domain/identities/sessions/create-session.js';
-import { csrfTokenFor } from '../src/domain/identities/sessions/csrf.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { CsError } from '../src/lib/errors.js';
 import { auditRows, call, forEachDialect, propose, review, type World, withPolicy, world } from './helpers.js';
-import { browserCall, fastPasswords, HOST, ORIGIN, withPassword } from './session-helpers.js';
+import { browserCall, fastPasswords, withPassword } from './session-helpers.js';
+import { STEP_UP_POLICY, strongSession } from './step-up-helpers.js';
 
 // Step-up: a stage can require each approver to have authenticated strongly and recently. Approving
 // there needs a browser session whose strong sign-in (passkey, or the IdP with max_age) is within
 // max_age by the gateway's clock; API keys and chat identities never satisfy it; denying never needs it.
-
-export const STEP_UP_POLICY = `
-policy:
-  rules:
-    - { name: prod-deploys, when: 'tool == "deploy" && arguments.env == "production"', effect: review, workflow: risky }
-    - { name: other-deploys, when: 'tool == "deploy" && arguments.env != "production"', effect: review, workflow: plain }
-workflows:
-  risky:
-    stages:
-      - name: sign-off
-        approvers: { roles: [reviewer] }
-        step_up: { max_age: 5m }
-  plain:
-    stages:
-      - approvers: { roles: [reviewer] }
-`;
 
 const MAX_AGE_MS = 5 * 60_000;
 const prod = { tool: 'deploy', arguments: { env: 'production' } };
@@ -42,14 +25,6 @@ forEachDialect('step-up for risky approvals', (dialect) => {
     const w = await world(dialect, { config: (c) => fastPasswords(withPolicy(STEP_UP_POLICY)(c)), clock });
     open.push(w);
     return { w, clock };
-  }
-  /** A browser session of alice's that authenticated strongly at `strongAt`, as a passkey sign-in opens one. */
-  async function strongSession(w: World, strongAt: number): Promise<Record<string, string>> {
-    const s = await w.gw.deps.committer.run((tx) =>
-      createSession(tx, w.gw.deps.config, { userId: w.ids.alice, method: 'passkey', strongAt, userAgent: null, ip: '127.0.0.1' }),
-    );
-    const csrf = csrfTokenFor(s.token);
-    return { cookie: `cs_session=${s.token}; cs_csrf=${csrf}`, 'x-csrf-token': csrf, origin: ORIGIN, host: HOST };
   }
   const approveWith = (w: World, id: string, headers: Record<string, string>, body: Record<string, unknown> = {}) =>
     call(w, 'POST', `/v1/actions/${id}/reviews`, undefined, { decision: 'approve', ...body }, headers);
