@@ -81,9 +81,9 @@ forEachDialect('step-up in batch reviews and standing grants', (dialect) => {
   afterEach(async () => {
     for (const w of open.splice(0)) await w.close();
   });
-  async function setup() {
+  async function setup(policy = STEP_UP_POLICY) {
     const clock = new FakeClock(Date.UTC(2026, 0, 5, 9));
-    const w = await world(dialect, { config: withPolicy(`${STEP_UP_POLICY}\ngrants: { max_duration: 8h, max_uses: 50 }\n`), clock });
+    const w = await world(dialect, { config: withPolicy(`${policy}\ngrants: { max_duration: 8h, max_uses: 50 }\n`), clock });
     open.push(w);
     return { w, clock };
   }
@@ -171,5 +171,49 @@ forEachDialect('step-up in batch reviews and standing grants', (dialect) => {
     assert.equal(covered.body.status, 'approved', 'the grant still covers what it may');
     const grants = (await call(w, 'GET', '/v1/grants', w.keys.ada)).body.items;
     assert.equal(grants[0].uses, 1);
+  });
+
+  test('a person an escalation adds to a step-up stage needs the same fresh sign-in, and the escalation fires on time as before', async () => {
+    const { w, clock } = await setup(`
+policy:
+  rules:
+    - { name: rollbacks, when: 'tool == "rollback"', effect: review, workflow: escalating }
+workflows:
+  escalating:
+    stages:
+      - approvers: { users: [carol@example.com] }
+        step_up: { max_age: 5m }
+        escalation:
+          - { after: 10m, approvers: { users: [alice@example.com] } }
+`);
+    const { body: a } = await propose(w, { tool: 'rollback', arguments: {} });
+    const early = await call(
+      w,
+      'POST',
+      `/v1/actions/${a.id}/reviews`,
+      undefined,
+      { decision: 'approve' },
+      await strongSession(w, clock.now()),
+    );
+    assert.equal(early.status, 403);
+    assert.equal(early.body.error.code, 'forbidden', 'before the escalation alice is not an approver, however fresh her sign-in');
+    await clock.advance(10 * 60_000);
+    await w.gw.scheduler.tick();
+    await w.gw.scheduler.tick();
+    const escalated = (await call(w, 'GET', `/v1/actions/${a.id}`, w.keys.ada)).body;
+    assert.deepEqual([escalated.workflow.stage.escalations, escalated.workflow.stage.step_up], [1, { max_age_ms: 300_000 }]);
+    const withKey = await review(w, a.id, w.keys.alice, { decision: 'approve' });
+    assert.equal(withKey.status, 403);
+    assert.equal(withKey.body.error.code, 'step_up_required');
+    const fresh = await call(
+      w,
+      'POST',
+      `/v1/actions/${a.id}/reviews`,
+      undefined,
+      { decision: 'approve' },
+      await strongSession(w, clock.now()),
+    );
+    assert.equal(fresh.status, 200, JSON.stringify(fresh.body));
+    assert.equal(fresh.body.status, 'approved');
   });
 });
