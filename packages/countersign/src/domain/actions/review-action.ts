@@ -11,6 +11,7 @@ import { parseInput } from '../validate.js';
 import { advanceAfterQuorum } from '../workflow/advance.js';
 import { approversInForce, describeApprovers, isEligible, ownerMayVote } from '../workflow/eligibility.js';
 import { type FrozenStage, type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
+import { requireStepUp, stepUpContext } from '../workflow/step-up.js';
 import { askedForStage, emitActionEvent, emitStatus } from './emit-action-event.js';
 import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
@@ -49,6 +50,7 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
       const stage = wf?.stages[row.stage ?? -1];
       if (!wf || !stage) throw new CsError('internal', `action ${row.id} is pending without a workflow stage`);
       checkAuthority(principal, row, stage);
+      const stepUp = requireStepUp(principal, stage, input.decision, stepUpContext(deps, tx.now, `/actions/${row.id}`));
       if (input.grant) {
         // Refused before the vote is recorded: a grant is never broader than what this person could approve alone.
         const why = canApproveAlone(wf, principal, { agentOwnerId: row.agent_owner_id, onBehalfOf: row.on_behalf_of });
@@ -94,6 +96,7 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
           reason,
           channel,
           auth: describeCredential(principal.credential),
+          ...(stepUp ? { step_up: stepUp } : {}),
           edited,
           stage: stage.name,
         },
