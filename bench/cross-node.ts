@@ -4,7 +4,8 @@
  *   (a) auto-approved submission throughput with the commit notify (pg_notify on the appending statement)
  *       and without it, alternating in one run, each on a fresh schema;
  *   (b) decision latency when the reviewer decides on gateway A and the agent waits on gateway B
- *       (long-poll and SSE), with the single-node path (both on A) measured the same way in the same run.
+ *       (long-poll and SSE), with the single-node path (both on A) measured the same way in the same run:
+ *       from the decision's own time (decided_at) and from the moment the review was sent.
  *
  *   node --import tsx bench/cross-node.ts      # about 3 minutes; see bench/README.md
  *
@@ -164,20 +165,27 @@ async function latency(): Promise<string> {
     await dropSchema(schema);
   }
   const out = rows.map(({ path, result: r }) => {
-    const p99 = percentile(r.samples, 99);
+    // The target is the issue's "decision made on A reaches a waiter on B": from the decision's own time.
+    const p99 = percentile(r.fromDecision, 99);
     const cross = path.startsWith('cross');
     if (cross && p99 > TARGET_P99_MS)
       failures.push(`cross-node ${r.channel} p99 ${f2(p99)} ms > ${TARGET_P99_MS} ms (reported, not asserted)`);
     return [
       `${r.channel}, ${path}`,
-      f2(percentile(r.samples, 50)),
+      f2(percentile(r.fromDecision, 50)),
       f2(p99),
-      f2(Math.max(...r.samples)),
+      f2(Math.max(...r.fromDecision)),
+      f2(percentile(r.samples, 50)),
+      f2(percentile(r.samples, 99)),
       f2(percentile(r.reviewRtt, 50)),
       cross ? `p99 ≤ ${TARGET_P99_MS}: ${p99 <= TARGET_P99_MS ? 'met' : 'MISSED'}` : '',
     ];
   });
-  return table(['(b) review sent → waiter has the decision', 'p50 ms', 'p99 ms', 'max ms', 'review RTT p50', 'target'], out);
+  return [
+    table(['(b) decision → waiter has it', 'p50 ms', 'p99 ms', 'max ms', 'sent→ p50', 'sent→ p99', 'review RTT p50', 'target'], out),
+    '    "decision": the action\'s decided_at, taken in the deciding transaction before its commit (same machine clock, 1 ms',
+    '    resolution); "sent→": from the moment the reviewer sends the approve, so the review\'s own round trip is inside.',
+  ].join('\n');
 }
 
 async function main(): Promise<void> {

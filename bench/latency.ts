@@ -16,6 +16,21 @@ export interface LatencyResult {
   samples: number[];
   /** Review POST round trip as the reviewer saw it (ms). */
   reviewRtt: number[];
+  /**
+   * The decision's own time (the action's `decided_at`, taken inside the deciding transaction, before its
+   * commit) → waiter has it (ms). Both ends read the same machine's wall clock (the gateway in a child
+   * process, the waiter here), to the millisecond `decided_at` carries: the review's request and response
+   * legs are outside it, the commit and the wake-up inside.
+   */
+  fromDecision: number[];
+}
+
+/** Wall-clock ms of a performance.now() reading, comparable with a gateway's `decided_at` on this machine. */
+const wallClock = (at: number) => performance.timeOrigin + at;
+
+function sinceDecided(decidedAt: unknown, at: number): number {
+  if (typeof decidedAt !== 'string') throw new Error(`the decided action carries no decided_at (${String(decidedAt)})`);
+  return wallClock(at) - Date.parse(decidedAt);
 }
 
 export interface LatencyOptions {
@@ -98,9 +113,10 @@ async function createPending(agent: http.Agent, base: URL, key: string, i: numbe
 
 /** Opens `GET /v1/events?action=ID` and resolves once the stream is open (the server subscribes before its first write). */
 function openStream(base: URL, key: string, actionId: string) {
-  let resolveEvent: (v: { at: number; data: { action_id: string; action: { status: string } } }) => void = () => undefined;
+  type Decided = { at: number; data: { action_id: string; action: { status: string; decided_at?: unknown } } };
+  let resolveEvent: (v: Decided) => void = () => undefined;
   let rejectEvent: (e: Error) => void = () => undefined;
-  const decided = new Promise<{ at: number; data: { action_id: string; action: { status: string } } }>((res, rej) => {
+  const decided = new Promise<Decided>((res, rej) => {
     resolveEvent = res;
     rejectEvent = rej;
   });
@@ -177,6 +193,7 @@ export async function measureDecisionLatency(channel: Channel, o: LatencyOptions
   const reviewerAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const samples: number[] = [];
   const reviewRtt: number[] = [];
+  const fromDecision: number[] = [];
   const deadline = performance.now() + o.timeLimitMs;
   try {
     for (let i = 0; i < o.warmup + o.iterations; i++) {
@@ -184,6 +201,7 @@ export async function measureDecisionLatency(channel: Channel, o: LatencyOptions
       const id = await createPending(setupAgent, base, o.agentKey, i);
       let latency: number;
       let rtt: number;
+      let sinceDecision: number;
       if (channel === 'long-poll') {
         const waiting = request(waiterAgent, base, 'GET', `/v1/actions/${id}?wait=30`, o.agentKey);
         waiting.catch(() => undefined);
@@ -194,11 +212,12 @@ export async function measureDecisionLatency(channel: Channel, o: LatencyOptions
         const [w, r] = await withDeadline(Promise.all([waiting, reviewed]), 10_000, 'long-poll decision');
         expectStatus(r, 200, 'review');
         expectStatus(w, 200, 'long-poll');
-        const view = JSON.parse(w.body) as { id: string; status: string };
+        const view = JSON.parse(w.body) as { id: string; status: string; decided_at?: unknown };
         if (view.id !== id || view.status !== 'approved')
           throw new Error(`long-poll answered ${view.status} for ${view.id}, expected approved ${id}`);
         latency = w.at - t0;
         rtt = r.at - t0;
+        sinceDecision = sinceDecided(view.decided_at, w.at);
       } else {
         const stream = openStream(base, o.agentKey, id);
         try {
@@ -217,6 +236,7 @@ export async function measureDecisionLatency(channel: Channel, o: LatencyOptions
             throw new Error(`SSE delivered ${e.data.action.status} for ${e.data.action_id}`);
           latency = e.at - t0;
           rtt = r.at - t0;
+          sinceDecision = sinceDecided(e.data.action.decided_at, e.at);
         } finally {
           stream.close();
         }
@@ -226,6 +246,7 @@ export async function measureDecisionLatency(channel: Channel, o: LatencyOptions
       if (i >= o.warmup) {
         samples.push(latency);
         reviewRtt.push(rtt);
+        fromDecision.push(sinceDecision);
       }
     }
   } finally {
@@ -233,7 +254,7 @@ export async function measureDecisionLatency(channel: Channel, o: LatencyOptions
     waiterAgent.destroy();
     reviewerAgent.destroy();
   }
-  return { channel, samples, reviewRtt };
+  return { channel, samples, reviewRtt, fromDecision };
 }
 
 /** Nearest-rank percentile. */

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/schema.js';
 import { publishKeys } from './crypto/publish-keys.js';
 import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
+import { warmPasswords } from './domain/identities/passwords/warm-passwords.js';
 import { adoptPolicyAtStart } from './domain/policy/adopt-at-start.js';
 import { watchPolicy } from './domain/policy/reload-policy.js';
 import { decisionMetricsConsumer } from './events/consumers/decision-metrics.js';
@@ -76,6 +77,7 @@ export async function startGateway(
     } else {
       await app.ready();
     }
+    warmPasswords(deps).catch((e: unknown) => deps.logger.warn({ err: e }, 'could not prepare the password checker'));
     checkpointer.start();
     scheduler.start();
     auditWatch.start();

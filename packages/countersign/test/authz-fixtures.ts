@@ -5,9 +5,13 @@ import { disableAgent } from '../src/domain/identities/disable-agent.js';
 import { disableUser } from '../src/domain/identities/disable-user.js';
 import { issueKey } from '../src/domain/identities/issue-key.js';
 import { issueResetLink } from '../src/domain/identities/links/issue-reset-link.js';
+import { linkIdentity } from '../src/domain/identities/oidc/link-identity.js';
 import { createSession } from '../src/domain/identities/sessions/create-session.js';
 import { ADMIN, type World } from './helpers.js';
 import { ORIGIN, tokenOf, withPassword } from './session-helpers.js';
+
+/** An issuer for link cells: linking needs no reachable IdP. */
+export const IDP_ISSUER = 'https://idp.example.com/realms/acme';
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
@@ -67,6 +71,13 @@ export class Fixtures {
     await addPerson(this.w.gw.deps, ADMIN, { email, role: 'reviewer' });
     if (opts.disabled) await disableUser(this.w.gw.deps, ADMIN, email);
     return email;
+  }
+  /** A fresh person with one linked identity-provider account. */
+  async linkedPerson(): Promise<{ email: string; subject: string; issuer: string }> {
+    const email = await this.person();
+    const subject = `sub-${this.unique()}`;
+    await linkIdentity(this.w.gw.deps, ADMIN, { email, subject, issuer: IDP_ISSUER });
+    return { email, subject, issuer: IDP_ISSUER };
   }
   async agent(opts: { disabled?: boolean } = {}): Promise<string> {
     const name = `agent-${this.unique()}`;

@@ -1,5 +1,5 @@
 import type { RouteAuth } from '../src/http/route-spec.js';
-import type { Fixtures } from './authz-fixtures.js';
+import { type Fixtures, IDP_ISSUER } from './authz-fixtures.js';
 import { PASSWORD } from './session-helpers.js';
 
 /** The matrix's rules (see authz-matrix.test.ts): what each route needs and who may call it. */
@@ -200,6 +200,24 @@ export const RULES: Record<string, Rule> = {
     auth: 'admin',
     ok: 201,
     request: async (f) => ({ url: `/v1/admin/users/${await f.person()}/keys`, body: {} }),
+  },
+  adminListLinkedIdentities: {
+    auth: 'admin',
+    ok: 200,
+    request: async (f) => ({ url: `/v1/admin/users/${(await f.linkedPerson()).email}/identities` }),
+  },
+  adminLinkIdentity: {
+    auth: 'admin',
+    ok: 201,
+    request: async (f) => ({ url: `/v1/admin/users/${await f.person()}/identities`, body: { subject: f.unique(), issuer: IDP_ISSUER } }),
+  },
+  adminUnlinkIdentity: {
+    auth: 'admin',
+    ok: 200,
+    request: async (f) => {
+      const p = await f.linkedPerson();
+      return { url: `/v1/admin/users/${p.email}/identities/unlink`, body: { subject: p.subject, issuer: p.issuer } };
+    },
   },
   adminListGroups: {
     auth: 'admin',

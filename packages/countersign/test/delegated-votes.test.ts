@@ -22,6 +22,10 @@ policy:
       when: tool == "owned"
       effect: review
       workflow: owner-ok
+    - name: risky
+      when: tool == "risky"
+      effect: review
+      workflow: sre-step-up
 workflows:
   default:
     stages:
@@ -36,6 +40,10 @@ workflows:
   owner-ok:
     stages:
       - approvers: { owner: true }
+  sre-step-up:
+    stages:
+      - approvers: { groups: [sre] }
+        step_up: { max_age: 5m }
 `;
 
 const prod = { tool: 'deploy', arguments: { env: 'production' } };
@@ -199,6 +207,15 @@ forEachDialect('delegated votes: X for Y', (dialect) => {
     assert.match(r.body.error.message, /you cannot grant similar actions/);
     assert.equal((await get(w, a.id)).status, 'pending', 'nothing recorded');
     assert.equal((await review(w, a.id, keys.x, { decision: 'approve', for: 'yara@example.com' })).body.status, 'approved');
+  });
+
+  test('on a step-up stage the delegate’s own sign-in must be fresh: an API key voting for Y is refused', async () => {
+    const { w, keys } = await setup();
+    const { body: a } = await propose(w, { tool: 'risky', arguments: {} });
+    const r = await review(w, a.id, keys.x, { decision: 'approve', for: 'yara@example.com' });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.error.code, 'step_up_required');
+    assert.equal((await get(w, a.id)).reviews.length, 0);
   });
 
   test('a revoked delegation refuses the next vote at once', async () => {

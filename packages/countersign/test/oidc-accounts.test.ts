@@ -57,6 +57,37 @@ forEachDialect('accounts signing in with an OpenID Connect provider', (dialect) 
     await assert.rejects(unlinkIdentity(w.gw.deps, ADMIN, { subject: 'sub-carol' }), (e: CsError) => e.code === 'not_found');
   });
 
+  test("an admin links, lists and unlinks a person's IdP accounts over HTTP, each change audited; a reviewer cannot", async () => {
+    const w = await setup();
+    idp.accounts.set('sub-carol', { email: 'carol@example.com', groups: [] });
+    const linked = await call(w, 'POST', '/v1/admin/users/carol@example.com/identities', w.keys.ada, { subject: 'sub-carol' });
+    assert.equal(linked.status, 201, JSON.stringify(linked.body));
+    assert.deepEqual(linked.body, { email: 'carol@example.com', issuer: idp.issuer, subject: 'sub-carol' });
+    assert.equal((await signIn(w, idp, 'sub-carol')).status, 302);
+    const listed = await call(w, 'GET', '/v1/admin/users/carol@example.com/identities', w.keys.ada);
+    assert.equal(listed.status, 200);
+    assert.equal(listed.body.items.length, 1);
+    assert.equal(listed.body.items[0].subject, 'sub-carol');
+    assert.ok(listed.body.items[0].last_sign_in_at, 'the sign-in is shown');
+    const again = await call(w, 'POST', '/v1/admin/users/alice@example.com/identities', w.keys.ada, { subject: 'sub-carol' });
+    assert.equal(again.status, 409);
+    const byReviewer = await call(w, 'POST', '/v1/admin/users/carol@example.com/identities/unlink', w.keys.alice, { subject: 'sub-carol' });
+    assert.equal(byReviewer.status, 403);
+    const wrongPerson = await call(w, 'POST', '/v1/admin/users/alice@example.com/identities/unlink', w.keys.ada, { subject: 'sub-carol' });
+    assert.equal(wrongPerson.status, 404, "another person's link is not found through this person");
+    const unlinked = await call(w, 'POST', '/v1/admin/users/carol@example.com/identities/unlink', w.keys.ada, { subject: 'sub-carol' });
+    assert.equal(unlinked.status, 200);
+    assert.equal((await signIn(w, idp, 'sub-carol')).status, 403);
+    const entries = (await auditRows(w)).filter((r) => r.event === 'identity.linked' || r.event === 'identity.unlinked');
+    assert.deepEqual(
+      entries.map((r) => [r.event, r.actor_type]),
+      [
+        ['identity.linked', 'user'],
+        ['identity.unlinked', 'user'],
+      ],
+    );
+  });
+
   test('a disabled person cannot sign in with SSO', async () => {
     const w = await setup();
     idp.accounts.set('sub-alice', { email: 'alice@example.com', groups: [] });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import type { Config } from '../src/config/schema.js';
 import { disableUser } from '../src/domain/identities/disable-user.js';
+import { warmPasswords } from '../src/domain/identities/passwords/warm-passwords.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { ADMIN, auditRows, call, forEachDialect, type World, world } from './helpers.js';
 import { browserCall, browserFrom, fastPasswords, login, PASSWORD, setCookies, withPassword } from './session-helpers.js';
@@ -37,6 +38,15 @@ forEachDialect('signing in with email and password', (dialect) => {
     const created = (await auditRows(w)).filter((r) => r.event === 'session.created');
     assert.equal(created.length, 2, 'the reset link signed in once, the password once');
     assert.equal(JSON.parse(created[1]?.data ?? '{}').method, 'password');
+  });
+
+  test('a gateway with local accounts prepares the dummy hash at start, so the first unknown email costs what every sign-in costs', async () => {
+    const { w } = await setup();
+    assert.equal(await warmPasswords(w.gw.deps), false, 'no local passwords yet: nothing to hide, nothing computed');
+    assert.equal(w.gw.deps.passwords.warmed, false);
+    await withPassword(w, 'alice@example.com');
+    assert.equal(await warmPasswords(w.gw.deps), true);
+    assert.equal(w.gw.deps.passwords.warmed, true);
   });
 
   test('a wrong password and an unknown email are refused alike, and both are audited', async () => {

@@ -39,6 +39,8 @@ export interface Action {
       approvers: { users: string[]; groups: string[]; roles: string[]; owner: boolean };
       escalations: number;
       timeout_at: string | null;
+      /** Approving in this stage needs a strong sign-in (passkey, or the IdP) within max_age_ms; API keys never do. */
+      step_up: { max_age_ms: number } | null;
     };
     expires_at: string | null;
   } | null;

@@ -10,6 +10,7 @@ import { type RouteSpec, registerRoutes } from './route-spec.js';
 import { actionRoutes } from './routes/actions.js';
 import { adminAgentRoutes } from './routes/admin-agents.js';
 import { adminEventRoutes } from './routes/admin-events.js';
+import { adminIdentityRoutes } from './routes/admin-identities.js';
 import { adminPeopleRoutes } from './routes/admin-people.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
@@ -44,6 +45,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...policyRoutes,
   ...systemRoutes,
   ...adminPeopleRoutes,
+  ...adminIdentityRoutes,
   ...adminAgentRoutes,
   ...signInRoutes,
   ...sessionRoutes,

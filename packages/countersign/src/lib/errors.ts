@@ -11,6 +11,8 @@ export const ERROR_CODES = [
   'unauthenticated',
   'forbidden',
   'self_approval',
+  /** The stage needs a recent strong sign-in to approve (step-up); details say how to re-authenticate. */
+  'step_up_required',
   'not_found',
   'conflict',
   'idempotency_conflict',

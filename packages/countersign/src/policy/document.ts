@@ -93,5 +93,6 @@ function renderStage(s: StageConfig): Record<string, unknown> {
     ...s,
     ...(s.timeout === undefined ? {} : { timeout: formatDuration(s.timeout) }),
     ...(escalation === undefined ? {} : { escalation }),
+    ...(s.step_up === undefined ? {} : { step_up: { max_age: formatDuration(s.step_up.max_age) } }),
   };
 }

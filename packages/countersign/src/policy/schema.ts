@@ -80,6 +80,21 @@ export const EscalationLevelSchema = z.strictObject({
   approvers: ApproversSchema,
 });
 
+/** Shortest and longest `step_up.max_age`: shorter cannot be met by a person; longer is no step-up. */
+export const STEP_UP_MIN_MS = 30_000;
+export const STEP_UP_MAX_MS = 86_400_000;
+
+/**
+ * Approving in this stage needs a recent strong sign-in (passkey, or the IdP re-authenticating with
+ * max_age): the voter's session must have authenticated strongly within `max_age`. API keys and chat never do.
+ */
+export const StepUpSchema = z.strictObject({
+  max_age: Duration.refine((ms) => ms >= STEP_UP_MIN_MS && ms <= STEP_UP_MAX_MS, {
+    message: 'step_up.max_age must be between 30s and 24h',
+  }),
+});
+export type StepUpConfig = z.infer<typeof StepUpSchema>;
+
 export const StageSchema = z
   .strictObject({
     name: RuleName.optional(),
@@ -97,6 +112,8 @@ export const StageSchema = z
       .optional(),
     /** How many times the escalation levels run again (re-notifying) once all have fired. */
     repeat: z.number().int().min(0).max(100).optional(),
+    /** Approvals in this stage need a fresh strong sign-in (denials never do). */
+    step_up: StepUpSchema.optional(),
   })
   .superRefine((s, ctx) => {
     if (s.on_timeout !== undefined && s.timeout === undefined) {

@@ -12,6 +12,7 @@ import { advanceAfterQuorum } from '../workflow/advance.js';
 import { approverLabel, assertOneVote, auditFor, resolveVote, reviewFor } from '../workflow/delegation.js';
 import { approversInForce, describeApprovers, isEligible, ownerMayVote } from '../workflow/eligibility.js';
 import { type FrozenStage, type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
+import { requireStepUp, stepUpContext } from '../workflow/step-up.js';
 import { askedForStage, emitActionEvent, emitStatus } from './emit-action-event.js';
 import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
@@ -51,6 +52,8 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
       if (!wf || !stage) throw new CsError('internal', `action ${row.id} is pending without a workflow stage`);
       // Whose vote this is (own, or `for` a delegator) and the authority for it: workflow/delegation.ts.
       const cast = await resolveVote(tx.db, tx.now, principal, row, stage, input.for, () => checkAuthority(principal, row, stage));
+      // Step-up is the voter's own sign-in, whoever the vote is for.
+      const stepUp = requireStepUp(principal, stage, input.decision, stepUpContext(deps, tx.now, `/actions/${row.id}`));
       if (input.grant) {
         // Refused before the vote is recorded: a grant is never broader than what this person could approve alone.
         const why = canApproveAlone(wf, principal, { agentOwnerId: row.agent_owner_id, onBehalfOf: row.on_behalf_of });
@@ -94,6 +97,7 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
           reason,
           channel,
           auth: describeCredential(principal.credential),
+          ...(stepUp ? { step_up: stepUp } : {}),
           edited,
           stage: stage.name,
         },

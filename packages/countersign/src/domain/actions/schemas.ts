@@ -121,6 +121,13 @@ export const WorkflowProgress = z
       approvers: ApproversView.meta({ description: 'Who may vote now (escalations included)' }),
       escalations: z.number().int(),
       timeout_at: z.string().nullable(),
+      step_up: z
+        .object({ max_age_ms: z.number().int().meta({ description: 'How recent the strong sign-in must be, in ms' }) })
+        .nullable()
+        .meta({
+          description:
+            'Approving in this stage needs a browser session that authenticated strongly (passkey, or the IdP with max_age) within max_age_ms; API keys and chat never do. Denying does not need it. null: no step-up',
+        }),
     }),
     expires_at: z.string().nullable(),
   })

@@ -42,6 +42,7 @@ function workflowProgress(row: ActionsTable, reviews: readonly ReviewsTable[]): 
       approvers: describeApprovers(approversInForce(stage, row.escalations)),
       escalations: row.escalations,
       timeout_at: stage.timeout_ms === null || row.stage_started_at === null ? null : iso(row.stage_started_at + stage.timeout_ms),
+      step_up: stage.step_up === undefined ? null : { max_age_ms: stage.step_up.max_age_ms },
     },
     expires_at: iso(row.expires_at),
   };

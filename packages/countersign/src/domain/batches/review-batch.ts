@@ -6,6 +6,7 @@ import type { Principal, UserPrincipal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
 import { resolveVote } from '../workflow/delegation.js';
 import { type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
+import { requireStepUp, type StepUpContext, stepUpContext } from '../workflow/step-up.js';
 import { BatchReviewBody, type BatchReviewResult } from './schemas.js';
 
 interface BatchRow {
@@ -52,6 +53,8 @@ export async function reviewBatch(deps: Deps, principal: Principal, batchId: str
     principal,
     targets.flatMap((id) => byId.get(id) ?? []),
     input.for,
+    input.decision,
+    stepUpContext(deps, deps.clock.now(), `/batches/${batchId}`),
   );
   const vote = { decision: input.decision, ...(input.reason ? { reason: input.reason } : {}), ...(input.for ? { for: input.for } : {}) };
   // Concurrent, so the votes share a group commit; each still succeeds or fails alone.
@@ -69,7 +72,7 @@ export async function reviewBatch(deps: Deps, principal: Principal, batchId: str
 }
 
 /**
- * The single review's authority check on every pending target, read before any vote. A decided action
+ * The single review's authority check (and, when approving, its step-up check) on every pending target, read before any vote. A decided action
  * is skipped here: a single review answers 409 for it before asking who you are, and so does its item.
  * The vote re-checks under the row lock, so a stage that moved on in between is still decided right.
  */
@@ -78,23 +81,25 @@ async function refuseWithoutAuthority(
   principal: UserPrincipal,
   targets: readonly BatchRow[],
   forRef: string | undefined,
+  decision: 'approve' | 'deny',
+  stepUp: StepUpContext,
 ): Promise<void> {
-  const refused: { id: string; code: string; message: string }[] = [];
+  const refused: { id: string; code: string; message: string; details?: Record<string, unknown> }[] = [];
   for (const row of targets) {
     if (row.status !== 'pending') continue;
     const stage = (parseFrozenWorkflow(row.workflow ?? 'null') as FrozenWorkflow | null)?.stages[row.stage ?? -1];
     if (!stage) continue;
     try {
       await resolveVote(deps.db.read, deps.clock.now(), principal, row, stage, forRef, () => checkAuthority(principal, row, stage));
+      requireStepUp(principal, stage, decision, stepUp);
     } catch (e) {
       if (!isCsError(e)) throw e;
-      refused.push({ id: row.id, code: e.code, message: e.message });
+      refused.push({ id: row.id, code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) });
     }
   }
   const first = refused[0];
   if (!first) return;
   const which = refused.length === 1 ? `action ${first.id}` : `${refused.length} actions of the batch (first ${first.id})`;
-  throw new CsError(first.code === 'self_approval' ? 'self_approval' : 'forbidden', `you cannot review ${which}: ${first.message}`, {
-    details: { refused },
-  });
+  const code = first.code === 'self_approval' || first.code === 'step_up_required' ? first.code : 'forbidden';
+  throw new CsError(code, `you cannot review ${which}: ${first.message}`, { details: { refused } });
 }

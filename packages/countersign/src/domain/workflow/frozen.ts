@@ -25,6 +25,8 @@ export interface FrozenStage {
   on_timeout: OnTimeout | null;
   levels: FrozenLevel[];
   repeat: number;
+  /** Approving needs a strong sign-in within this long (step-up.ts); absent in workflows frozen before step-up existed. */
+  step_up?: { max_age_ms: number };
 }
 
 /**
@@ -62,6 +64,7 @@ function freezeStage(s: StageConfig, index: number): FrozenStage {
     on_timeout: s.timeout === undefined ? null : (s.on_timeout ?? 'expire'),
     levels: levels.map((l) => ({ after_ms: l.after, approvers: freezeApprovers(l.approvers) })),
     repeat,
+    ...(s.step_up === undefined ? {} : { step_up: { max_age_ms: s.step_up.max_age } }),
   };
 }
 

@@ -101,7 +101,9 @@ export const actionRoutes: RouteSpec[] = [
     responses: {
       200: { description: 'The decided action', schema: ActionView },
       ...common,
-      403: err('Agents, viewers, the agent owner and the on_behalf_of person cannot review'),
+      403: err(
+        'Agents, viewers, the agent owner and the on_behalf_of person cannot review; step_up_required: approving this stage needs a recent strong sign-in (details say how to re-authenticate)',
+      ),
       404: err('No such action'),
       409: err('The action is no longer pending'),
     },

@@ -68,7 +68,9 @@ export const batchRoutes: RouteSpec[] = [
         schema: BatchReviewResult,
       },
       ...common,
-      403: err('The caller may not review one of the pending actions (as a single review would say); nothing was written'),
+      403: err(
+        'The caller may not review one of the pending actions (as a single review would say, step_up_required included); nothing was written',
+      ),
       404: err('No such batch'),
     },
     handler: async ({ deps, principal, params, body }) => reviewBatch(deps, principal, params.id, body),

@@ -60,7 +60,9 @@ export async function finishOidcLogin(
   }
   try {
     const mapped = mapClaims(rp.config, claims, attempt.max_age !== null);
-    const done = await deps.committer.run((tx) => signInPerson(tx, deps, mapped, rp.config.jitProvisioning, input.client));
+    const done = await signInOnce(deps, () =>
+      deps.committer.run((tx) => signInPerson(tx, deps, mapped, rp.config.jitProvisioning, input.client)),
+    );
     if (done.accessChanged) deps.identities.changed();
     return { ...done, returnTo: attempt.return_to };
   } catch (e) {
@@ -68,6 +70,20 @@ export async function finishOidcLogin(
       await auditRefusal(deps, { issuer: String(claims.iss), subject: String(claims.sub), reason: e.message });
     }
     throw e;
+  }
+}
+
+/**
+ * The first sign-in of a new IdP account can run on two gateways at once (two tabs, a double click through
+ * a load balancer): both find no link and both provision; the later insert meets the earlier's unique key.
+ * Run once more: the link is there now, and this browser signs in as the person the other one created.
+ */
+async function signInOnce(deps: Deps, run: () => Promise<OidcSignIn>): Promise<OidcSignIn> {
+  try {
+    return await run();
+  } catch (e) {
+    if (!isCsError(e) || !deps.db.caps.isUniqueViolation(e.cause)) throw e;
+    return run();
   }
 }
 

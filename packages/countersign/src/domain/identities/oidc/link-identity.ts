@@ -6,7 +6,7 @@ import { parseInput } from '../../validate.js';
 import { findUser } from '../lookup.js';
 import { link } from './sign-in-person.js';
 
-const LinkInput = z.strictObject({
+export const LinkInput = z.strictObject({
   email: z.email().max(320),
   /** The IdP's `sub` for this person (Keycloak: the user id; Entra ID: `sub`, which is per application: see docs/people.md). */
   subject: z.string().min(1).max(512),
@@ -42,10 +42,14 @@ export async function linkIdentity(deps: Deps, actor: Actor, input: z.input<type
   });
 }
 
-const UnlinkInput = LinkInput.pick({ subject: true, issuer: true });
+export const UnlinkInput = LinkInput.pick({ subject: true, issuer: true });
 
-/** Ends the link: the IdP account can no longer sign in here (sessions already open are ended separately). */
-export async function unlinkIdentity(deps: Deps, actor: Actor, input: z.input<typeof UnlinkInput>) {
+/**
+ * Ends the link: the IdP account can no longer sign in here (sessions already open are ended separately).
+ * `of`: the person it must be linked to (the admin API names the person in its path); another person's
+ * link is then not found rather than removed.
+ */
+export async function unlinkIdentity(deps: Deps, actor: Actor, input: z.input<typeof UnlinkInput>, of?: { userId: string }) {
   const data = parseInput(UnlinkInput, input);
   const issuer = issuerOf(deps, data.issuer);
   return deps.committer.run(async (tx) => {
@@ -55,7 +59,9 @@ export async function unlinkIdentity(deps: Deps, actor: Actor, input: z.input<ty
       .where('issuer', '=', issuer)
       .where('subject', '=', data.subject)
       .executeTakeFirst();
-    if (!row) throw new CsError('not_found', `no person is linked to subject ${data.subject} at ${issuer}`);
+    if (!row || (of !== undefined && row.user_id !== of.userId)) {
+      throw new CsError('not_found', `no ${of ? 'such link of this person' : 'person is linked'} to subject ${data.subject} at ${issuer}`);
+    }
     await tx.db.deleteFrom('linked_identities').where('issuer', '=', issuer).where('subject', '=', data.subject).execute();
     tx.audit({ actor, event: 'identity.unlinked', data: { user_id: row.user_id, issuer, subject: data.subject } });
     return { userId: row.user_id, issuer, subject: data.subject };

@@ -54,4 +54,8 @@ export class DummyHash {
     this.hash ??= hashPassword(randomBytes(16).toString('base64url'), this.logN);
     return this.hash;
   }
+  /** Whether it has been asked for (computed or computing). */
+  get started(): boolean {
+    return this.hash !== undefined;
+  }
 }
