@@ -12,6 +12,7 @@ export function exitCode(code: ErrorCode): number {
       return 3;
     case 'forbidden':
     case 'self_approval':
+    case 'reauthentication_required':
       return 4;
     case 'not_found':
       return 5;

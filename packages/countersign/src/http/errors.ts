@@ -11,6 +11,7 @@ export function httpStatus(code: ErrorCode): number {
       return 401;
     case 'forbidden':
     case 'self_approval':
+    case 'reauthentication_required':
       return 403;
     case 'not_found':
       return 404;

@@ -11,6 +11,8 @@ export const ERROR_CODES = [
   'unauthenticated',
   'forbidden',
   'self_approval',
+  /** The session must have signed in or re-authenticated recently (adding or removing a passkey). */
+  'reauthentication_required',
   'not_found',
   'conflict',
   'idempotency_conflict',

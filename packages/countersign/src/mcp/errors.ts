@@ -20,6 +20,7 @@ export function explainForModel(code: ErrorCode): string {
       return "the approval gateway did not accept the proxy's agent key (an operator must fix COUNTERSIGN_AGENT_KEY)";
     case 'forbidden':
     case 'self_approval':
+    case 'reauthentication_required':
       return 'the approval gateway does not allow this';
     case 'not_found':
       return 'the approval gateway does not know this action';

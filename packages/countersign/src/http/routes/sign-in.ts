@@ -4,6 +4,8 @@ import type { Deps } from '../../deps.js';
 import { ErrorBody } from '../../domain/actions/schemas.js';
 import { completeSetup, SetupBody } from '../../domain/identities/links/complete-setup.js';
 import { ResetPasswordBody, resetPassword } from '../../domain/identities/links/reset-password.js';
+import { finishPasskeySignIn } from '../../domain/identities/passkeys/finish-passkey-sign-in.js';
+import { PasskeyRequired, PasskeySignInBody } from '../../domain/identities/passkeys/schemas.js';
 import { SignInBody, signInWithPassword } from '../../domain/identities/passwords/sign-in.js';
 import { csrfTokenFor } from '../../domain/identities/sessions/csrf.js';
 import { revokeSession } from '../../domain/identities/sessions/revoke-session.js';
@@ -42,10 +44,43 @@ export const signInRoutes: RouteSpec[] = [
     tags: ['auth'],
     auth: 'none',
     body: SignInBody,
-    responses: { ...signInResponses, 429: err('Too many failed sign-ins for this account or address; see Retry-After') },
+    responses: {
+      ...signInResponses,
+      202: {
+        description: 'The password is right and the person has a passkey: no session yet; finish with POST /v1/auth/login/passkey',
+        schema: PasskeyRequired,
+      },
+      429: err('Too many failed sign-ins for this account or address; see Retry-After'),
+    },
     handler: async ({ deps, request, reply, body }) => {
       checkSameOrigin(deps, request);
-      return signedIn(deps, reply, await signInWithPassword(deps, body, context(request)));
+      const out = await signInWithPassword(deps, body, context(request));
+      if (out.kind === 'signed_in') return signedIn(deps, reply, out);
+      reply.code(202).header('cache-control', 'no-store');
+      return {
+        passkey_required: true,
+        pending_token: out.pendingToken,
+        expires_at: new Date(out.expiresAt).toISOString(),
+        options: out.options,
+      };
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/v1/auth/login/passkey',
+    operationId: 'signInWithPasskey',
+    summary: "Second step of a sign-in: the pending sign-in's token and the passkey's assertion; sets the session cookie",
+    tags: ['auth'],
+    auth: 'none',
+    body: PasskeySignInBody,
+    responses: {
+      ...signInResponses,
+      401: err('The passkey was not accepted, or the pending sign-in is used, expired or unknown (enter the password again)'),
+      429: err('Too many failed sign-ins for this account or address; see Retry-After'),
+    },
+    handler: async ({ deps, request, reply, body }) => {
+      checkSameOrigin(deps, request);
+      return signedIn(deps, reply, await finishPasskeySignIn(deps, body, context(request)));
     },
   }),
   defineRoute({
