@@ -100,3 +100,11 @@ export async function consumeChallenge(tx: Tx, challengeHash: string): Promise<b
     .executeTakeFirst();
   return Number(res.numUpdatedRows) === 1;
 }
+
+/**
+ * The challenge as bytes for the options: the WebAuthn library encodes a string challenge as UTF-8, while
+ * the browser signs (and clientDataJSON carries) base64url(bytes), which is then exactly our string.
+ */
+export function challengeBytes(challenge: string): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Buffer.from(challenge, 'base64url'));
+}

@@ -3,7 +3,7 @@ import type { Config } from '../../../config/schema.js';
 import type { Tx } from '../../../db/committer.js';
 import type { PasskeysTable } from '../../../db/types.js';
 import { newToken } from '../sessions/tokens.js';
-import { issueChallenge } from './challenges.js';
+import { challengeBytes, issueChallenge } from './challenges.js';
 import { transportsOf } from './passkey-rows.js';
 import { relyingPartyOf } from './relying-party.js';
 
@@ -38,7 +38,7 @@ export async function startPasskeySignIn(
   });
   const options = await generateAuthenticationOptions({
     rpID: rp.rpId,
-    challenge,
+    challenge: challengeBytes(challenge),
     timeout: ttlMs,
     allowCredentials: passkeys.map((p) => ({ id: p.credential_id, transports: transportsOf(p) })),
     // A second factor after a password: possession is what is proved; a PIN or biometric is welcome, not required.

@@ -2,7 +2,7 @@ import { generateAuthenticationOptions, type PublicKeyCredentialRequestOptionsJS
 import type { Deps } from '../../../deps.js';
 import { CsError } from '../../../lib/errors.js';
 import type { UserPrincipal } from '../principal.js';
-import { issueChallenge } from './challenges.js';
+import { challengeBytes, issueChallenge } from './challenges.js';
 import { passkeysOf, transportsOf } from './passkey-rows.js';
 import { relyingPartyOf } from './relying-party.js';
 import { sessionIdOf } from './session-of.js';
@@ -23,7 +23,7 @@ export async function startReauthentication(deps: Deps, principal: UserPrincipal
   );
   return generateAuthenticationOptions({
     rpID: rp.rpId,
-    challenge,
+    challenge: challengeBytes(challenge),
     timeout: ttlMs,
     allowCredentials: passkeys.map((p) => ({ id: p.credential_id, transports: transportsOf(p) })),
     userVerification: 'preferred',

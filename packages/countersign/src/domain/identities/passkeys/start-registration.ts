@@ -1,7 +1,7 @@
 import { generateRegistrationOptions, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
 import type { Deps } from '../../../deps.js';
 import type { UserPrincipal } from '../principal.js';
-import { issueChallenge } from './challenges.js';
+import { challengeBytes, issueChallenge } from './challenges.js';
 import { passkeysOf, transportsOf } from './passkey-rows.js';
 import { relyingPartyOf } from './relying-party.js';
 import { requireRecentSignIn } from './session-of.js';
@@ -31,7 +31,7 @@ export async function startRegistration(deps: Deps, principal: UserPrincipal): P
     userDisplayName: principal.name || principal.email,
     // The user handle is the person's id: stable, and reveals nothing the server does not already know.
     userID: new Uint8Array(Buffer.from(principal.id, 'utf8')),
-    challenge,
+    challenge: challengeBytes(challenge),
     timeout: deps.config.auth.passkeys.challengeTtlMs,
     attestationType: 'none',
     excludeCredentials: existing.map((p) => ({ id: p.credential_id, transports: transportsOf(p) })),
