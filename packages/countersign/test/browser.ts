@@ -142,12 +142,15 @@ export async function pageFetch(page: Page, method: 'GET' | 'POST', url: string,
   return (await callIn(page, 'api', method, url, body)) as PageResponse;
 }
 
+/** A credential as the page's JSON carries it (sent to the gateway as is), or why the browser refused. */
+export type BrowserCredential = { id: string; error?: string } & Record<string, unknown>;
+
 /** navigator.credentials.create() with the server's options; the credential as JSON, or { error }. */
-export async function createCredential(page: Page, options: unknown): Promise<any> {
-  return callIn(page, 'create', options);
+export async function createCredential(page: Page, options: unknown): Promise<BrowserCredential> {
+  return (await callIn(page, 'create', options)) as BrowserCredential;
 }
 
 /** navigator.credentials.get() with the server's options; the assertion as JSON, or { error }. */
-export async function getAssertion(page: Page, options: unknown): Promise<any> {
-  return callIn(page, 'get', options);
+export async function getAssertion(page: Page, options: unknown): Promise<BrowserCredential> {
+  return (await callIn(page, 'get', options)) as BrowserCredential;
 }
