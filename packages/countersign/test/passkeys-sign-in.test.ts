@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { issueResetLink } from '../src/domain/identities/links/issue-reset-link.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { getAssertion, launchChromium, pageFetch } from './browser.js';
-import { auditRows, forEachDialect } from './helpers.js';
+import { ADMIN, auditRows, forEachDialect } from './helpers.js';
 import {
   newTab,
   type PasskeyWorld,
@@ -13,6 +14,7 @@ import {
   signInWithPasskey,
   type Tab,
 } from './passkey-helpers.js';
+import { tokenOf } from './session-helpers.js';
 
 /**
  * Passkeys as the second factor of a local account, in real Chromium with a virtual authenticator (the
@@ -164,6 +166,25 @@ forEachDialect('passkeys at sign-in, in a real browser', (dialect) => {
     assert.equal(swapped.status, 401);
     const reasons = (await auditRows(w)).filter((r) => r.event === 'auth.sign_in_failed').map((r) => data(r).reason);
     assert.deepEqual(reasons, ['wrong_challenge']);
+  });
+
+  test('a password reset link replaces the password, not the passkey: the passkey step follows before any session', async () => {
+    const { w, tab } = await setup();
+    const t = await tab();
+    await signInAndRegister(t, 'alice@example.com');
+    await t.context.clearCookies();
+    const link = await issueResetLink(w.gw.deps, ADMIN, 'alice@example.com', new URL(w.origin));
+    const reset = await pageFetch(t.page, 'POST', '/v1/auth/reset-password', {
+      token: tokenOf(link.url),
+      password: 'a brand new password',
+    });
+    assert.equal(reset.status, 202, JSON.stringify(reset.body));
+    assert.equal((await pageFetch(t.page, 'GET', '/v1/me')).status, 401, 'the link alone opens no session');
+    const credential = await getAssertion(t.page, reset.body.options);
+    const done = await pageFetch(t.page, 'POST', '/v1/auth/login/passkey', { pending_token: reset.body.pending_token, credential });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal((await passwordStep(t, 'alice@example.com', 'a brand new password')).status, 202, 'the new password is in force');
+    assert.ok((await auditRows(w)).some((r) => r.event === 'password.reset'));
   });
 
   test('a cloned authenticator, its sign counter going back, is refused', async () => {
