@@ -7,14 +7,14 @@ import { type Browser, type BrowserContext, type CDPSession, chromium, type Page
  */
 export const CHROMIUM_PATH = process.env.COUNTERSIGN_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
+export async function launchChromium(path = CHROMIUM_PATH): Promise<Browser> {
+  if (!existsSync(path)) {
     throw new Error(
-      `Chromium is not installed at ${CHROMIUM_PATH}: install it (apt-get install chromium) or point COUNTERSIGN_TEST_CHROMIUM at one; these tests run in a real browser and never skip`,
+      `Chromium is not installed at ${path}: install it (apt-get install chromium) or point COUNTERSIGN_TEST_CHROMIUM at one; these tests run in a real browser and never skip`,
     );
   }
   return chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: path,
     args: [
       '--no-sandbox',
       '--disable-gpu',

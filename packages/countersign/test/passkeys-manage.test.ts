@@ -42,7 +42,12 @@ forEachDialect('managing passkeys and re-authenticating, in a real browser', (di
     open.push({ w, tabs });
     const t = await newTab(browser, w);
     tabs.push(t);
-    return { w, clock, t, tab: async () => (tabs.push(await newTab(browser, w)), tabs.at(-1) as Tab) };
+    const tab = async () => {
+      const more = await newTab(browser, w);
+      tabs.push(more);
+      return more;
+    };
+    return { w, clock, t, tab };
   }
   async function reauthenticate(t: Tab) {
     const options = await pageFetch(t.page, 'POST', '/v1/me/reauthenticate/passkey/options');
@@ -155,10 +160,12 @@ forEachDialect('managing passkeys and re-authenticating, in a real browser', (di
       [lost.id],
     );
     const url = `/v1/admin/users/alice@example.com/passkeys/${lost.id}/remove`;
-    const removed = await call(w, 'POST', url, w.keys.ada);
-    assert.equal(removed.status, 200, JSON.stringify(removed.body));
+    // Two admins at once: one removes it, the other is told it is gone.
+    const both = await Promise.all([call(w, 'POST', url, w.keys.ada), call(w, 'POST', url, w.keys.ada)]);
+    const removed = both.find((r) => r.status === 200);
+    assert.ok(removed, JSON.stringify(both.map((r) => r.body)));
     assert.equal(removed.body.remaining, 0);
-    assert.equal((await call(w, 'POST', url, w.keys.ada)).status, 404, 'removed once');
+    assert.ok([404, 409].includes(both.find((r) => r !== removed)?.status ?? 0), 'removed once');
     const audit = (await auditRows(w)).filter((r) => r.event === 'passkey.removed');
     assert.equal(audit.length, 1);
     assert.deepEqual([data(audit[0] as { data: string }).second_factor, audit[0]?.actor_type], [false, 'user']);

@@ -3,7 +3,7 @@ import { after, afterEach, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { issueResetLink } from '../src/domain/identities/links/issue-reset-link.js';
 import { FakeClock } from '../src/lib/clock.js';
-import { getAssertion, launchChromium, pageFetch } from './browser.js';
+import { createCredential, getAssertion, launchChromium, pageFetch } from './browser.js';
 import { ADMIN, auditRows, forEachDialect } from './helpers.js';
 import {
   newTab,
@@ -54,7 +54,17 @@ forEachDialect('passkeys at sign-in, in a real browser', (dialect) => {
   test('a person adds a passkey from a fresh session; it is listed and the addition is audited', async () => {
     const { w, tab } = await setup();
     const t = await tab();
-    const added = await signInAndRegister(t, 'alice@example.com', 'Work laptop');
+    assert.equal((await passwordStep(t, 'alice@example.com')).status, 200);
+    const options = await pageFetch(t.page, 'POST', '/v1/me/passkeys/options');
+    assert.equal(options.body.rp.id, 'localhost');
+    assert.equal(options.body.rp.name, 'Countersign');
+    const credential = await createCredential(t.page, options.body);
+    const body = { name: 'Work laptop', credential };
+    const res = await pageFetch(t.page, 'POST', '/v1/me/passkeys', body);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const added = { id: res.body.id, credentialId: credential.id };
+    const replay = await pageFetch(t.page, 'POST', '/v1/me/passkeys', body);
+    assert.equal(replay.status, 409, 'the registration challenge works once');
     const list = await pageFetch(t.page, 'GET', '/v1/me/passkeys');
     assert.equal(list.status, 200);
     assert.deepEqual(
