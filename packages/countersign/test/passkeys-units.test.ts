@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { relyingPartyOf, signedChallenge } from '../src/domain/identities/passkeys/relying-party.js';
 import { launchChromium } from './browser.js';
+import { REPO_ROOT } from './helpers.js';
 
 /** A config as the gateway loads it: a YAML file and the environment. */
 function load(yaml: string, env: Record<string, string> = {}): Config {
@@ -60,4 +61,16 @@ test('browser tests fail, never skip, when Chromium is missing, saying how to in
     launchChromium('/nonexistent/chromium'),
     /not installed at \/nonexistent\/chromium: install it \(apt-get install chromium\)/,
   );
+});
+
+test('the passkey configuration shown in docs/people.md is valid and means what the page says', () => {
+  const doc = readFileSync(`${REPO_ROOT}/docs/people.md`, 'utf8');
+  const yaml = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').find((y) => y.includes('passkeys:')) ?? '';
+  const config = load(yaml);
+  assert.deepEqual(relyingPartyOf(config), {
+    rpId: 'approvals.example.com',
+    name: 'Countersign',
+    origins: ['https://approvals.example.com'],
+  });
+  assert.deepEqual([config.auth.passkeys.challengeTtlMs, config.auth.passkeys.recentSignInMs], [300_000, 600_000]);
 });
