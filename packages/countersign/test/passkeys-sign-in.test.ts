@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
+import { disableUser } from '../src/domain/identities/disable-user.js';
 import { issueResetLink } from '../src/domain/identities/links/issue-reset-link.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { createCredential, getAssertion, launchChromium, pageFetch } from './browser.js';
@@ -206,6 +207,26 @@ forEachDialect('passkeys at sign-in, in a real browser', (dialect) => {
     assert.equal(sessions.body.items.find((x: { current: boolean }) => x.current).method, 'passkey');
     assert.equal((await passwordStep(t, 'alice@example.com', 'a brand new password')).status, 202, 'the new password is in force');
     assert.ok((await auditRows(w)).some((r) => r.event === 'password.reset'));
+  });
+
+  test('the passkey step expires with its challenge, and a person disabled in between is refused', async () => {
+    const { w, clock, tab } = await setup();
+    const t = await tab();
+    await signInAndRegister(t, 'alice@example.com');
+    await t.context.clearCookies();
+    const slow = await passwordStep(t, 'alice@example.com');
+    const late = await getAssertion(t.page, slow.body.options);
+    await clock.advance(5 * 60_000);
+    const expired = await pageFetch(t.page, 'POST', '/v1/auth/login/passkey', { pending_token: slow.body.pending_token, credential: late });
+    assert.equal(expired.status, 401);
+    const first = await passwordStep(t, 'alice@example.com');
+    const credential = await getAssertion(t.page, first.body.options);
+    await disableUser(w.gw.deps, ADMIN, 'alice@example.com');
+    const res = await pageFetch(t.page, 'POST', '/v1/auth/login/passkey', { pending_token: first.body.pending_token, credential });
+    assert.equal(res.status, 401);
+    assert.equal((await w.gw.deps.db.read.selectFrom('sessions').select('id').where('method', '=', 'passkey').execute()).length, 0);
+    const failed = (await auditRows(w)).filter((r) => r.event === 'auth.sign_in_failed').map((r) => data(r).reason);
+    assert.deepEqual(failed, ['disabled'], 'the expired step was refused before any passkey check');
   });
 
   test('a cloned authenticator, its sign counter going back, is refused', async () => {
