@@ -7,6 +7,7 @@ import { issueKey } from '../src/domain/identities/issue-key.js';
 import { issueResetLink } from '../src/domain/identities/links/issue-reset-link.js';
 import { linkIdentity } from '../src/domain/identities/oidc/link-identity.js';
 import { createSession } from '../src/domain/identities/sessions/create-session.js';
+import { newId } from '../src/lib/ids.js';
 import { ADMIN, type World } from './helpers.js';
 import { ORIGIN, tokenOf, withPassword } from './session-helpers.js';
 
@@ -115,6 +116,31 @@ export class Fixtures {
   }
   tomorrow(): string {
     return new Date(this.w.gw.deps.clock.now() + 24 * 3600_000).toISOString();
+  }
+  /** A stored passkey credential of a person (alice by default; as a registration leaves it), fresh per cell: its id. */
+  async passkey(email = 'alice@example.com'): Promise<string> {
+    const d = this.w.gw.deps;
+    const u = await d.db.read.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow();
+    const id = newId();
+    await d.committer.run((tx) =>
+      tx.db
+        .insertInto('passkeys')
+        .values({
+          id,
+          user_id: u.id,
+          credential_id: Buffer.from(`credential ${id}`).toString('base64url'),
+          public_key: Buffer.from(`public key ${id}`).toString('base64url'),
+          sign_count: 0,
+          transports: '["internal"]',
+          name: 'Laptop',
+          device_type: 'singleDevice',
+          backed_up: 0,
+          created_at: tx.now,
+          last_used_at: null,
+        })
+        .execute(),
+    );
+    return id;
   }
   async keyPrefix(): Promise<string> {
     return (await issueKey(this.w.gw.deps, ADMIN, { for: 'dan@example.com' })).keyPrefix;

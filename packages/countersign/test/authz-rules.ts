@@ -37,6 +37,25 @@ const KEY_PEOPLE = { viewer: 400, reviewer: 400, admin: 400, owner: 400, onBehal
 
 const REVIEW_EXCEPTIONS = { viewer: 403, owner: 403, onBehalfOf: 403 };
 
+/** Well-formed WebAuthn answers to no ceremony the gateway started. */
+const CLIENT_DATA = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge: 'bm90IGEgY2hhbGxlbmdl', origin: 'http://x' })).toString(
+  'base64url',
+);
+const FAKE_REGISTRATION = {
+  id: 'AAAA',
+  rawId: 'AAAA',
+  type: 'public-key',
+  response: { clientDataJSON: CLIENT_DATA, attestationObject: 'AAAA' },
+  clientExtensionResults: {},
+};
+const FAKE_ASSERTION = {
+  id: 'AAAA',
+  rawId: 'AAAA',
+  type: 'public-key',
+  response: { clientDataJSON: CLIENT_DATA, authenticatorData: 'AAAA', signature: 'AAAA' },
+  clientExtensionResults: {},
+};
+
 /** What each route needs and what the domain adds to its declared auth; keyed by operationId. */
 export const RULES: Record<string, Rule> = {
   proposeBatch: {
@@ -306,6 +325,47 @@ export const RULES: Record<string, Rule> = {
   },
   setupPage: { auth: 'none', ok: 200, request: async () => ({ url: '/setup' }) },
   resetPasswordPage: { auth: 'none', ok: 200, request: async () => ({ url: '/reset-password' }) },
+  // Passkeys. The matrix's gateway is reached at an IP address, which no browser accepts as a WebAuthn rp id:
+  // every ceremony start answers 400 (saying so), as does every ceremony end with a made-up credential.
+  // API keys never run a ceremony (400: passkeys are managed from a browser session).
+  startPasskeyRegistration: { auth: 'person', ok: 400, request: async () => ({ url: '/v1/me/passkeys/options' }) },
+  registerPasskey: { auth: 'person', ok: 400, request: async () => ({ url: '/v1/me/passkeys', body: { credential: FAKE_REGISTRATION } }) },
+  listMyPasskeys: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/me/passkeys' }) },
+  // The passkey is alice's: only alice (key or session) renames it; to anyone else it does not exist.
+  renameMyPasskey: {
+    auth: 'person',
+    ok: 404,
+    except: { reviewer: 200, reviewerSession: 200 },
+    request: async (f) => ({ url: `/v1/me/passkeys/${await f.passkey()}/rename`, body: { name: 'Phone' } }),
+  },
+  // Removing needs a recently signed-in session (keys: 400); alice's session removes it, ada's finds none of hers.
+  removeMyPasskey: {
+    auth: 'person',
+    ok: 400,
+    except: { reviewerSession: 200, adminSession: 404 },
+    request: async (f) => ({ url: `/v1/me/passkeys/${await f.passkey()}/remove` }),
+  },
+  startPasskeyReauthentication: { auth: 'person', ok: 400, request: async () => ({ url: '/v1/me/reauthenticate/passkey/options' }) },
+  finishPasskeyReauthentication: {
+    auth: 'person',
+    ok: 400,
+    request: async () => ({ url: '/v1/me/reauthenticate/passkey/verify', body: { credential: FAKE_ASSERTION } }),
+  },
+  adminListPasskeys: { auth: 'admin', ok: 200, request: async (f) => ({ url: `/v1/admin/users/${await f.person()}/passkeys` }) },
+  adminRemovePasskey: {
+    auth: 'admin',
+    ok: 200,
+    request: async (f) => {
+      const email = await f.person();
+      return { url: `/v1/admin/users/${email}/passkeys/${await f.passkey(email)}/remove` };
+    },
+  },
+  // An unknown pending sign-in is refused (401) whoever sends it.
+  signInWithPasskey: {
+    auth: 'none',
+    ok: 401,
+    request: async () => ({ url: '/v1/auth/login/passkey', body: { pending_token: 'A'.repeat(43), credential: FAKE_ASSERTION } }),
+  },
   // Single sign-on is not configured in the matrix's world: both OIDC routes answer 404 to everyone.
   oidcLogin: { auth: 'none', ok: 404, request: async () => ({ url: '/v1/auth/oidc/login' }) },
   oidcCallback: { auth: 'none', ok: 404, request: async () => ({ url: '/v1/auth/oidc/callback?code=c&state=s' }) },

@@ -13,6 +13,7 @@ export function exitCode(code: ErrorCode): number {
     case 'forbidden':
     case 'self_approval':
     case 'step_up_required':
+    case 'reauthentication_required':
       return 4;
     case 'not_found':
       return 5;

@@ -202,5 +202,12 @@ function authSection(file: ConfigFile): Config['auth'] {
       resetLinkTtlMs: l?.reset_link_ttl ?? 3_600_000,
       setupLinkTtlMs: l?.setup_link_ttl ?? 3_600_000,
     },
+    passkeys: {
+      rpId: file.auth?.passkeys?.rp_id,
+      // An origin is scheme://host[:port]; a path or a trailing slash would never match what browsers report.
+      origins: file.auth?.passkeys?.origins?.map((o) => new URL(o).origin),
+      challengeTtlMs: file.auth?.passkeys?.challenge_ttl ?? 300_000,
+      recentSignInMs: file.auth?.passkeys?.recent_sign_in ?? 600_000,
+    },
   };
 }

@@ -124,6 +124,23 @@ export const ConfigFileSchema = z.strictObject({
           setup_link_ttl: duration.optional(),
         })
         .optional(),
+      /** Passkeys (WebAuthn), the second factor of local accounts. */
+      passkeys: z
+        .strictObject({
+          /** The relying party id: the gateway's host name as browsers see it (default: server.public_url's host). */
+          rp_id: z
+            .string()
+            .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'a host name (no scheme, port or path)')
+            .max(253)
+            .optional(),
+          /** The origins browsers may run a ceremony from (default: server.public_url's origin). */
+          origins: z.array(z.url().max(2048)).min(1).max(20).optional(),
+          /** How long a started ceremony (and a pending passkey sign-in) may take; once only (default 5m). */
+          challenge_ttl: duration.optional(),
+          /** Adding or removing a passkey needs a sign-in or re-authentication at most this long ago (default 10m). */
+          recent_sign_in: duration.optional(),
+        })
+        .optional(),
       /** Single sign-on with the organisation's identity provider (OpenID Connect). */
       oidc: OidcConfigSchema.optional(),
     })
@@ -198,6 +215,8 @@ export interface Config {
       resetLinkTtlMs: number;
       setupLinkTtlMs: number;
     };
+    /** rpId/origins undefined: derived from the public URL (see domain/identities/passkeys/relying-party.ts). */
+    passkeys: { rpId: string | undefined; origins: string[] | undefined; challengeTtlMs: number; recentSignInMs: number };
   };
   events: { retentionMs: number; consumerMaxAttempts: number; consumerLeaseMs: number; pollIntervalMs: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };

@@ -11,6 +11,7 @@ import * as policyVersions from './migrations/008-policy-versions.js';
 import * as groups from './migrations/009-groups.js';
 import * as sessions from './migrations/010-sessions.js';
 import * as oidc from './migrations/011-oidc.js';
+import * as passkeys from './migrations/012-passkeys.js';
 import * as delegations from './migrations/013-delegations.js';
 
 interface Migration {
@@ -32,6 +33,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '009-groups', up: groups.up },
   { name: '010-sessions', up: sessions.up },
   { name: '011-oidc', up: oidc.up },
+  { name: '012-passkeys', up: passkeys.up },
   { name: '013-delegations', up: delegations.up },
 ];
 

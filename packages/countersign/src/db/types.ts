@@ -350,6 +350,8 @@ export interface DB {
   local_passwords: LocalPasswordsTable;
   one_time_links: OneTimeLinksTable;
   sign_in_throttle: SignInThrottleTable;
+  passkeys: PasskeysTable;
+  webauthn_challenges: WebauthnChallengesTable;
   delegations: DelegationsTable;
 }
 
@@ -402,4 +404,33 @@ export interface SignInThrottleTable {
   failures: number;
   first_failure_at: number;
   locked_until: number | null;
+}
+
+/** Passkey credentials (migration 012). */
+export interface PasskeysTable {
+  id: string;
+  user_id: string;
+  credential_id: string;
+  public_key: string;
+  sign_count: number;
+  /** JSON array of strings. */
+  transports: string;
+  name: string;
+  device_type: string;
+  /** 0 or 1. */
+  backed_up: number;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+/** WebAuthn challenges, single-use, keyed by sha256(challenge) (migration 012). */
+export interface WebauthnChallengesTable {
+  challenge_hash: string;
+  purpose: string;
+  user_id: string;
+  session_id: string | null;
+  pending_hash: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
 }

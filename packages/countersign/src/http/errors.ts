@@ -12,6 +12,7 @@ export function httpStatus(code: ErrorCode): number {
     case 'forbidden':
     case 'self_approval':
     case 'step_up_required':
+    case 'reauthentication_required':
       return 403;
     case 'not_found':
       return 404;

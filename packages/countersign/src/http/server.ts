@@ -18,6 +18,7 @@ import { delegationRoutes } from './routes/delegations.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
 import { oidcRoutes } from './routes/oidc.js';
+import { passkeyRoutes } from './routes/passkeys.js';
 import { passwordPageRoutes } from './routes/password-pages.js';
 import { policyRoutes } from './routes/policy.js';
 import { receiptRoutes } from './routes/receipts.js';
@@ -49,6 +50,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...adminAgentRoutes,
   ...signInRoutes,
   ...sessionRoutes,
+  ...passkeyRoutes,
   ...passwordPageRoutes,
   ...oidcRoutes,
   ...delegationRoutes,

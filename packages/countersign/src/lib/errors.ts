@@ -13,6 +13,8 @@ export const ERROR_CODES = [
   'self_approval',
   /** The stage needs a recent strong sign-in to approve (step-up); details say how to re-authenticate. */
   'step_up_required',
+  /** The session must have signed in or re-authenticated recently (adding or removing a passkey). */
+  'reauthentication_required',
   'not_found',
   'conflict',
   'idempotency_conflict',

@@ -21,6 +21,7 @@ export function explainForModel(code: ErrorCode): string {
     case 'forbidden':
     case 'self_approval':
     case 'step_up_required':
+    case 'reauthentication_required':
       return 'the approval gateway does not allow this';
     case 'not_found':
       return 'the approval gateway does not know this action';

@@ -4,10 +4,21 @@ import { defineRoute, type RouteSpec } from '../route-spec.js';
 /**
  * The two pages a one-time link opens (first-run setup, password reset), until the reviewer console
  * takes them over. Plain HTML with one script: it reads the token from the fragment (never sent to a
- * server) and posts it with the new password to the JSON API, which sets the session cookie. The CSP
+ * server) and posts it with the new password to the JSON API, which sets the session cookie (for a person
+ * with a passkey, after the passkey step: the link replaces the password, not the second factor). The CSP
  * allows exactly that script (by hash) and requests to this origin.
  */
 const SCRIPT = `
+const b64 = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+const txt = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/[+]/g, '-').replace(/[/]/g, '_').replace(/=+$/, '');
+async function passkey(o) {
+  const allowCredentials = (o.allowCredentials || []).map((c) => ({ ...c, id: b64(c.id) }));
+  const c = await navigator.credentials.get({ publicKey: { ...o, challenge: b64(o.challenge), allowCredentials } });
+  const r = c.response;
+  const response = { clientDataJSON: txt(r.clientDataJSON), authenticatorData: txt(r.authenticatorData), signature: txt(r.signature) };
+  if (r.userHandle) response.userHandle = txt(r.userHandle);
+  return { id: c.id, rawId: txt(c.rawId), type: c.type, response, clientExtensionResults: c.getClientExtensionResults() };
+}
 const form = document.querySelector('form');
 const out = document.querySelector('output');
 const token = new URLSearchParams(location.hash.slice(1)).get('token') || '';
@@ -16,8 +27,15 @@ form.addEventListener('submit', async (e) => {
   e.preventDefault();
   const body = { token };
   for (const el of form.querySelectorAll('input')) if (el.value) body[el.name] = el.value;
-  const res = await fetch(form.dataset.api, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = await res.json().catch(() => ({}));
+  let res = await fetch(form.dataset.api, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  let json = await res.json().catch(() => ({}));
+  if (res.status === 202 && json.passkey_required) {
+    out.textContent = 'Password set. Now confirm with your passkey.';
+    const credential = await passkey(json.options).catch(() => null);
+    if (!credential) return void (out.textContent = 'Password set, but the passkey step was cancelled: sign in with the new password and your passkey.');
+    res = await fetch('/v1/auth/login/passkey', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pending_token: json.pending_token, credential }) });
+    json = await res.json().catch(() => ({}));
+  }
   out.textContent = res.ok ? 'Done: you are signed in as ' + json.email + '.' : (json.error && json.error.message) || 'failed: ' + res.status;
   if (res.ok) form.remove();
 });`;

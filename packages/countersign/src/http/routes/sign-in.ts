@@ -4,7 +4,9 @@ import type { Deps } from '../../deps.js';
 import { ErrorBody } from '../../domain/actions/schemas.js';
 import { completeSetup, SetupBody } from '../../domain/identities/links/complete-setup.js';
 import { ResetPasswordBody, resetPassword } from '../../domain/identities/links/reset-password.js';
-import { SignInBody, signInWithPassword } from '../../domain/identities/passwords/sign-in.js';
+import { finishPasskeySignIn } from '../../domain/identities/passkeys/finish-passkey-sign-in.js';
+import { PasskeyRequired, PasskeySignInBody } from '../../domain/identities/passkeys/schemas.js';
+import { type PasswordSignInResult, SignInBody, signInWithPassword } from '../../domain/identities/passwords/sign-in.js';
 import { csrfTokenFor } from '../../domain/identities/sessions/csrf.js';
 import { revokeSession } from '../../domain/identities/sessions/revoke-session.js';
 import { SignedIn } from '../../domain/identities/sessions/schemas.js';
@@ -26,6 +28,23 @@ function signedIn(deps: Deps, reply: FastifyReply, s: { token: string; expiresAt
   return { user_id: s.userId, email: s.email, expires_at: new Date(s.expiresAt).toISOString(), csrf_token: csrfTokenFor(s.token) };
 }
 
+/** A person with a passkey: no session from the password (or a reset link) alone; the answer starts the passkey step. */
+function signedInOrPasskeyStep(deps: Deps, reply: FastifyReply, out: PasswordSignInResult) {
+  if (out.kind === 'signed_in') return signedIn(deps, reply, out);
+  reply.code(202).header('cache-control', 'no-store');
+  return {
+    passkey_required: true,
+    pending_token: out.pendingToken,
+    expires_at: new Date(out.expiresAt).toISOString(),
+    options: out.options,
+  };
+}
+
+const passkeyStepResponse = {
+  description: 'The person has a passkey: no session yet; finish with the passkey at POST /v1/auth/login/passkey',
+  schema: PasskeyRequired,
+};
+
 const signInResponses = {
   200: { description: 'Signed in: the session cookie (cs_session) and its CSRF cookie (cs_csrf) are set', schema: SignedIn },
   400: err('Invalid request (a password too short says so)'),
@@ -42,10 +61,32 @@ export const signInRoutes: RouteSpec[] = [
     tags: ['auth'],
     auth: 'none',
     body: SignInBody,
-    responses: { ...signInResponses, 429: err('Too many failed sign-ins for this account or address; see Retry-After') },
+    responses: {
+      ...signInResponses,
+      202: passkeyStepResponse,
+      429: err('Too many failed sign-ins for this account or address; see Retry-After'),
+    },
     handler: async ({ deps, request, reply, body }) => {
       checkSameOrigin(deps, request);
-      return signedIn(deps, reply, await signInWithPassword(deps, body, context(request)));
+      return signedInOrPasskeyStep(deps, reply, await signInWithPassword(deps, body, context(request)));
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/v1/auth/login/passkey',
+    operationId: 'signInWithPasskey',
+    summary: "Second step of a sign-in: the pending sign-in's token and the passkey's assertion; sets the session cookie",
+    tags: ['auth'],
+    auth: 'none',
+    body: PasskeySignInBody,
+    responses: {
+      ...signInResponses,
+      401: err('The passkey was not accepted, or the pending sign-in is used, expired or unknown (enter the password again)'),
+      429: err('Too many failed sign-ins for this account or address; see Retry-After'),
+    },
+    handler: async ({ deps, request, reply, body }) => {
+      checkSameOrigin(deps, request);
+      return signedIn(deps, reply, await finishPasskeySignIn(deps, body, context(request)));
     },
   }),
   defineRoute({
@@ -70,10 +111,10 @@ export const signInRoutes: RouteSpec[] = [
     tags: ['auth'],
     auth: 'none',
     body: ResetPasswordBody,
-    responses: signInResponses,
+    responses: { ...signInResponses, 202: passkeyStepResponse },
     handler: async ({ deps, request, reply, body }) => {
       checkSameOrigin(deps, request);
-      return signedIn(deps, reply, await resetPassword(deps, body, context(request)));
+      return signedInOrPasskeyStep(deps, reply, await resetPassword(deps, body, context(request)));
     },
   }),
   defineRoute({

@@ -2,8 +2,10 @@ import { z } from 'zod';
 import type { Deps } from '../../../deps.js';
 import { CsError } from '../../../lib/errors.js';
 import { parseInput } from '../../validate.js';
+import { passkeysOf } from '../passkeys/passkey-rows.js';
+import { type PendingSignIn, startPasskeySignIn } from '../passkeys/start-passkey-sign-in.js';
 import { createSession, type NewSession } from '../sessions/create-session.js';
-import { clearFailures, lockedFor, recordFailure, throttleKeys } from './throttle.js';
+import { clearFailures, lockedFor, recordSignInFailure, throttleKeys } from './throttle.js';
 
 export const SignInBody = z.strictObject({
   // Not z.email(): a malformed address must fail like a wrong one (401), not reveal the check. Control
@@ -23,16 +25,17 @@ export interface SignInContext {
 
 const WRONG = 'wrong email or password';
 
+export type PasswordSignInResult =
+  | ({ kind: 'signed_in'; userId: string; email: string } & NewSession)
+  | ({ kind: 'passkey_required' } & PendingSignIn);
+
 /**
  * Email + password sign-in. Every failure reads the same and takes as long (an unknown email is
  * checked against a dummy hash), is counted per account and per address, and is audited; a locked
- * key is refused with 429 and Retry-After before any hashing.
+ * key is refused with 429 and Retry-After before any hashing. A person with a passkey gets no session
+ * from the password alone: the answer is the passkey step (kind `passkey_required`).
  */
-export async function signInWithPassword(
-  deps: Deps,
-  body: unknown,
-  ctx: SignInContext,
-): Promise<NewSession & { userId: string; email: string }> {
+export async function signInWithPassword(deps: Deps, body: unknown, ctx: SignInContext): Promise<PasswordSignInResult> {
   const input = parseInput(SignInBody, body);
   const email = input.email.trim().toLowerCase();
   const keys = throttleKeys(email, ctx.ip);
@@ -51,26 +54,24 @@ export async function signInWithPassword(
   const matches = await deps.passwords.verify(input.password, stored);
   const ok = row !== undefined && stored !== null && matches && row.disabled_at === null;
   if (ok) {
-    const session = await deps.committer.run(async (tx) => {
+    // With a passkey registered, the password is only the first step (see passkeys/start-passkey-sign-in.ts).
+    return deps.committer.run(async (tx): Promise<PasswordSignInResult> => {
+      const passkeys = await passkeysOf(tx.db, row.id);
+      if (passkeys.length > 0)
+        return { kind: 'passkey_required', ...(await startPasskeySignIn(tx, deps.config, row.id, passkeys, ctx.ip)) };
       await clearFailures(tx, keys.account);
-      return createSession(tx, deps.config, { userId: row.id, method: 'password', strongAt: null, userAgent: ctx.userAgent, ip: ctx.ip });
-    });
-    return { ...session, userId: row.id, email: row.email };
-  }
-  await deps.committer.run(async (tx) => {
-    const local = deps.config.auth.local;
-    const accountLock = await recordFailure(tx, deps.config, keys.account, local.maxFailuresPerAccount);
-    const addressLock = await recordFailure(tx, deps.config, keys.address, local.maxFailuresPerAddress);
-    // The person is named only when the account exists: audit entries are kept for ever, guesses are not worth it.
-    const actor = { type: 'system' as const, id: null };
-    tx.audit({ actor, event: 'auth.sign_in_failed', data: { email, ip: ctx.ip, user_id: row?.id ?? null, method: 'password' } });
-    if (accountLock > 0 || addressLock > 0) {
-      tx.audit({
-        actor,
-        event: 'auth.locked_out',
-        data: { email, ip: ctx.ip, account_lock_ms: accountLock, address_lock_ms: addressLock },
+      const session = await createSession(tx, deps.config, {
+        userId: row.id,
+        method: 'password',
+        strongAt: null,
+        userAgent: ctx.userAgent,
+        ip: ctx.ip,
       });
-    }
-  });
+      return { kind: 'signed_in', ...session, userId: row.id, email: row.email };
+    });
+  }
+  await deps.committer.run((tx) =>
+    recordSignInFailure(tx, deps.config, keys, { email, ip: ctx.ip, user_id: row?.id ?? null, method: 'password' }),
+  );
   throw new CsError('unauthenticated', WRONG);
 }

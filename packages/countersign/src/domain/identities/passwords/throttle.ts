@@ -43,3 +43,27 @@ export async function recordFailure(tx: Tx, config: Config, key: ThrottleKey, li
 export async function clearFailures(tx: Tx, key: ThrottleKey): Promise<void> {
   await tx.db.deleteFrom('sign_in_throttle').where('key', '=', key).execute();
 }
+
+/**
+ * A failed sign-in step (a wrong password, a refused passkey): counted for the account and the address,
+ * and audited, with the lockout it starts. The person is named only when the account exists.
+ */
+export async function recordSignInFailure(
+  tx: Tx,
+  config: Config,
+  keys: { account: ThrottleKey; address: ThrottleKey },
+  data: { email: string; ip: string; user_id: string | null; method: 'password' | 'passkey'; reason?: string },
+): Promise<void> {
+  const local = config.auth.local;
+  const accountLock = await recordFailure(tx, config, keys.account, local.maxFailuresPerAccount);
+  const addressLock = await recordFailure(tx, config, keys.address, local.maxFailuresPerAddress);
+  const actor = { type: 'system' as const, id: null };
+  tx.audit({ actor, event: 'auth.sign_in_failed', data });
+  if (accountLock > 0 || addressLock > 0) {
+    tx.audit({
+      actor,
+      event: 'auth.locked_out',
+      data: { email: data.email, ip: data.ip, account_lock_ms: accountLock, address_lock_ms: addressLock },
+    });
+  }
+}
