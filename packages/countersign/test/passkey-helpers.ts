@@ -23,11 +23,11 @@ export interface PasskeyWorld extends World {
 }
 
 /** A listening gateway at http://localhost:<port>, alice and bob with passwords. */
-export async function passkeyWorld(dialect: Dialect, clock: Clock): Promise<PasskeyWorld> {
+export async function passkeyWorld(dialect: Dialect, clock: Clock, more: (c: Config) => Config = (c) => c): Promise<PasskeyWorld> {
   const port = await freePort();
   const origin = `http://localhost:${port}`;
   const config = (c: Config): Config => {
-    const f = fastPasswords(c);
+    const f = fastPasswords(more(c));
     return { ...f, server: { ...f.server, host: '127.0.0.1', port, publicUrl: origin } };
   };
   const w = await world(dialect, { clock, config, listen: true });
