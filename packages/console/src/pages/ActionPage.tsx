@@ -1,0 +1,329 @@
+import { type FormEvent, type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
+import { ApiError, api } from '../api/client.js';
+import type { Action, InboxItem } from '../api/types.js';
+import { Countdown } from '../components/Countdown.js';
+import { JsonView } from '../components/JsonView.js';
+import { SafeText } from '../components/SafeText.js';
+import { useLive } from '../live.js';
+import { Link } from '../router.js';
+import { FLAG_TEXT, type Flag, flaggedPaths } from '../text/reveal.js';
+
+const PAST: Record<Action['status'], string> = {
+  pending: 'pending',
+  approved: 'approved',
+  denied: 'denied',
+  expired: 'expired',
+  cancelled: 'cancelled',
+  executed: 'approved and executed',
+  failed: 'approved; running it failed',
+};
+
+function who(a: Action): string {
+  const d = a.decided_by;
+  if (!d) return 'nobody';
+  switch (d.type) {
+    case 'user':
+      return d.label ?? d.id ?? 'a person';
+    case 'policy':
+      return `the policy (rule ${a.policy.rule})`;
+    case 'grant':
+      return 'a standing grant';
+    case 'agent':
+      return `the agent ${d.label ?? ''}`.trim();
+    case 'system':
+      return 'the gateway (deadline)';
+  }
+}
+
+function Field({ label, children }: { label: string; children: ReactNode }): ReactNode {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd>{children}</dd>
+    </>
+  );
+}
+
+function Opt({ value, limit = 400 }: { value: string | null; limit?: number }): ReactNode {
+  return value === null ? <span className="muted">none</span> : <SafeText value={value} limit={limit} />;
+}
+
+/** Everything the agent wrote, scanned once: where hidden characters or mixed alphabets hide. */
+function HostileSummary({ a }: { a: Action }): ReactNode {
+  const found = useMemo(
+    () =>
+      flaggedPaths(
+        { tool: a.tool, purpose: a.purpose, resource: a.resource, on_behalf_of: a.on_behalf_of, session_id: a.session_id, arguments: a.arguments, metadata: a.metadata },
+        'action',
+      ),
+    [a],
+  );
+  if (found.length === 0) return null;
+  const all = new Set<Flag>(found.flatMap((f) => [...f.flags]));
+  return (
+    <div className="banner warning" role="alert" data-testid="hostile-warning">
+      <strong>Look closely: this action contains {[...all].map((f) => FLAG_TEXT[f]).join(', ')}.</strong> They are shown as ⟦U+…⟧ markers
+      or highlighted, in: {found.slice(0, 8).map((f, i) => (
+        <span key={f.path + String(i)}>
+          {i > 0 && ', '}
+          <code>
+            <SafeText value={f.path.replace(/^action\./, '')} limit={80} />
+          </code>
+        </span>
+      ))}
+      {found.length > 8 && ` and ${found.length - 8} more`}.
+    </div>
+  );
+}
+
+function Workflow({ a }: { a: Action }): ReactNode {
+  const w = a.workflow;
+  if (!w) return <p className="muted">No review workflow (decided by {who(a)}).</p>;
+  const s = w.stage;
+  const needed = [
+    ...s.approvers.users,
+    ...s.approvers.groups.map((g) => `group ${g}`),
+    ...s.approvers.roles.map((r) => `any ${r}`),
+    ...(s.approvers.owner ? ["the agent's owner"] : []),
+  ];
+  return (
+    <div className="workflow">
+      <p>
+        Workflow “<SafeText value={w.name} limit={80} />”, stage {s.index + 1} of {s.of}: “<SafeText value={s.name} limit={80} />”
+        {s.escalations > 0 && <span className="badge">escalated ×{s.escalations}</span>}
+      </p>
+      <progress max={s.quorum} value={s.approvals.length} aria-label="approvals in this stage" />
+      <p>
+        {s.approvals.length} of {s.quorum} approvals
+        {s.approvals.length > 0 && <> ({s.approvals.join(', ')})</>}
+        {a.status === 'pending' && s.still_needed > 0 && <>; {s.still_needed} more needed from: {needed.join(', ') || 'nobody listed'}</>}
+      </p>
+      <dl className="facts compact">
+        <Field label="Deadline">
+          <Countdown at={w.expires_at} label="deadline" />
+        </Field>
+        {s.timeout_at !== null && (
+          <Field label="Stage time-out">
+            <Countdown at={s.timeout_at} label="time-out" />
+          </Field>
+        )}
+      </dl>
+    </div>
+  );
+}
+
+function Outcome({ a }: { a: Action }): ReactNode {
+  if (a.status === 'pending') return null;
+  return (
+    <section className={`outcome ${a.status}`} aria-label="Decision" data-testid="outcome">
+      <h2>
+        {PAST[a.status][0]?.toUpperCase()}
+        {PAST[a.status].slice(1)} by {who(a)}
+      </h2>
+      {a.decided_at && <p className="muted">{new Date(a.decided_at).toLocaleString()}</p>}
+      {a.reason !== null && (
+        <p>
+          Reason: <SafeText value={a.reason} />
+        </p>
+      )}
+      {(a.status === 'approved' || a.status === 'executed' || a.status === 'failed') && (
+        <p>
+          Receipt: {a.redeemed_at ? `redeemed ${new Date(a.redeemed_at).toLocaleString()}` : a.receipt ? 'issued, not redeemed yet' : 'none'}
+          {a.execute_by && !a.redeemed_at && (
+            <>
+              {' '}
+              (execution window: <Countdown at={a.execute_by} label="window" />)
+            </>
+          )}
+        </p>
+      )}
+      {a.result && (
+        <div>
+          <p>Result: {a.result.outcome}</p>
+          <JsonView value={a.result.output ?? null} label="Result output" />
+        </div>
+      )}
+    </section>
+  );
+}
+
+function Decide({ item, onDecided, onLost }: { item: InboxItem; onDecided: (a: Action) => void; onLost: (msg: string) => void }): ReactNode {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const a = item.action;
+  async function decide(decision: 'approve' | 'deny', reason: string) {
+    setBusy(true);
+    setError(null);
+    try {
+      onDecided(await api.review(a.id, reason ? { decision, reason } : { decision }));
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'conflict') onLost(e.message);
+      else setError(e instanceof ApiError ? e.message : 'The gateway cannot be reached.');
+    } finally {
+      setBusy(false);
+    }
+  }
+  function deny(e: FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    void decide('deny', String(new FormData(e.currentTarget).get('reason') ?? '').trim());
+  }
+  if (!item.can_decide) {
+    return a.status === 'pending' ? <p className="banner">You cannot decide this now: {item.why_not}</p> : null;
+  }
+  return (
+    <section className="decide" aria-label="Your decision">
+      <button type="button" className="primary approve" disabled={busy} onClick={() => void decide('approve', '')}>
+        Approve
+      </button>
+      <form onSubmit={deny} className="deny">
+        <label>
+          Reason for denying (the agent reads it)
+          <textarea name="reason" rows={2} maxLength={4096} />
+        </label>
+        <button type="submit" className="danger" disabled={busy}>
+          Deny
+        </button>
+      </form>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** One action on one screen: who proposed what, for whom and why, the arguments, the workflow, the decision. */
+export function ActionPage({ id }: { id: string }): ReactNode {
+  const [item, setItem] = useState<InboxItem | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [lost, setLost] = useState<string | null>(null);
+  const load = useCallback(() => {
+    api.item(id).then(
+      (i) => {
+        setItem(i);
+        setError(null);
+      },
+      (e: unknown) => setError(e instanceof ApiError ? e.message : 'The gateway cannot be reached.'),
+    );
+  }, [id]);
+  useEffect(load, [load]);
+  useLive(load, id);
+
+  if (error && !item) {
+    return (
+      <main>
+        <p className="error" role="alert">
+          {error}
+        </p>
+        <Link to="/inbox">Back to the inbox</Link>
+      </main>
+    );
+  }
+  if (!item) return <main aria-busy="true">Loading…</main>;
+  const a = item.action;
+  return (
+    <main className="action-page">
+      <p>
+        <Link to="/inbox">← Inbox</Link>
+      </p>
+      <header className="action-head">
+        <h1>
+          <SafeText value={a.tool} limit={200} />
+        </h1>
+        <span className={`status ${a.status}`} data-testid="status">
+          {a.status}
+        </span>
+      </header>
+      {lost && (
+        <div className="banner conflict" role="alert" data-testid="lost-race">
+          <strong>Someone else decided first.</strong> Your vote was not recorded: {lost}
+          {a.status !== 'pending' && (
+            <>
+              {' '}
+              It was <strong>{PAST[a.status]}</strong> by <strong>{who(a)}</strong>
+              {a.reason !== null && (
+                <>
+                  {' '}
+                  (“<SafeText value={a.reason} limit={400} />”)
+                </>
+              )}
+              .
+            </>
+          )}
+        </div>
+      )}
+      <HostileSummary a={a} />
+      <Outcome a={a} />
+      {a.status === 'pending' && (
+        <Decide
+          item={item}
+          onDecided={(decided) => setItem({ ...item, action: decided, can_decide: false, why_not: null })}
+          onLost={(msg) => {
+            setLost(msg);
+            load();
+          }}
+        />
+      )}
+      <dl className="facts">
+        <Field label="Agent">
+          <SafeText value={a.agent.name} limit={200} />
+        </Field>
+        <Field label="Owner">{item.owner ? item.owner.email : <span className="muted">unknown</span>}</Field>
+        <Field label="On behalf of">
+          <Opt value={a.on_behalf_of} />
+        </Field>
+        <Field label="Purpose">
+          <Opt value={a.purpose} limit={1000} />
+        </Field>
+        <Field label="Resource">
+          <Opt value={a.resource} />
+        </Field>
+        <Field label="Session">
+          <Opt value={a.session_id} />
+        </Field>
+        {a.parent_id !== null && (
+          <Field label="Part of">
+            <Link to={`/actions/${a.parent_id}`}>parent action</Link>
+            {a.root_id !== null && a.root_id !== a.parent_id && (
+              <>
+                {' '}
+                · <Link to={`/actions/${a.root_id}`}>root</Link>
+              </>
+            )}
+          </Field>
+        )}
+        <Field label="Rule">
+          <SafeText value={a.policy.rule} limit={200} /> ({a.policy.effect}
+          {a.policy.hash ? `, policy ${a.policy.hash.slice(0, 12)}` : ''})
+        </Field>
+        <Field label="Proposed">{new Date(a.created_at).toLocaleString()}</Field>
+      </dl>
+      <h2>Arguments{a.edited ? ' (edited by a reviewer)' : ''}</h2>
+      <JsonView value={a.arguments} label="Arguments" />
+      {a.original_arguments && (
+        <>
+          <h3>As the agent proposed them</h3>
+          <JsonView value={a.original_arguments} label="Original arguments" />
+        </>
+      )}
+      <h2>Review</h2>
+      <Workflow a={a} />
+      {a.reviews.length > 0 && (
+        <ul className="votes">
+          {a.reviews.map((r) => (
+            <li key={r.id}>
+              {r.reviewer.email} {r.decision === 'approve' ? 'approved' : 'denied'}
+              {r.edited ? ' with edits' : ''} via {r.channel}, {new Date(r.at).toLocaleString()}
+              {r.reason !== null && (
+                <>
+                  : “<SafeText value={r.reason} limit={400} />”
+                </>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </main>
+  );
+}
