@@ -86,6 +86,7 @@ async function loadItems(deps: Deps, ids: string[]): Promise<Map<string, Omit<In
   if (ids.length === 0) return out;
   const db = deps.db.read;
   const rows: ActionsTable[] = await db.selectFrom('actions').selectAll().where('id', 'in', ids).execute();
+  if (rows.length === 0) return out;
   const reviews: ReviewsTable[] = await db
     .selectFrom('reviews')
     .selectAll()
