@@ -43,10 +43,15 @@ export function App(): ReactNode {
 
   const check = useCallback(() => {
     api.me().then(
-      (me) => setSession(me.type === 'user' ? { state: 'signed-in', me } : { state: 'error', message: 'This console is for people, not agents.' }),
+      (me) =>
+        setSession(
+          me.type === 'user' ? { state: 'signed-in', me } : { state: 'error', message: 'This console is for people, not agents.' },
+        ),
       (e: unknown) =>
         setSession(
-          e instanceof ApiError && e.status === 401 ? { state: 'signed-out' } : { state: 'error', message: 'The gateway cannot be reached.' },
+          e instanceof ApiError && e.status === 401
+            ? { state: 'signed-out' }
+            : { state: 'error', message: 'The gateway cannot be reached.' },
         ),
     );
   }, []);

@@ -33,7 +33,8 @@ export class LiveHub {
         let actionId: string | null = null;
         try {
           const data: unknown = JSON.parse((e as MessageEvent<string>).data);
-          if (typeof data === 'object' && data !== null && 'action_id' in data && typeof data.action_id === 'string') actionId = data.action_id;
+          if (typeof data === 'object' && data !== null && 'action_id' in data && typeof data.action_id === 'string')
+            actionId = data.action_id;
         } catch {
           // a message that is not JSON still means something changed
         }
@@ -41,7 +42,9 @@ export class LiveHub {
       });
     }
     // An ended stream (the session was revoked or timed out): the next request finds out and signs out.
-    source.addEventListener('reset', () => this.target.dispatchEvent(new CustomEvent<LiveChange>('change', { detail: { type: 'action.updated', actionId: null } })));
+    source.addEventListener('reset', () =>
+      this.target.dispatchEvent(new CustomEvent<LiveChange>('change', { detail: { type: 'action.updated', actionId: null } })),
+    );
     this.source = source;
   }
 

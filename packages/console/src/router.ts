@@ -71,9 +71,5 @@ export function Link(props: { to: string; className?: string; children: ReactNod
     e.preventDefault();
     navigate(props.to);
   };
-  return createElement(
-    'a',
-    { href: props.to, onClick, className: props.className, 'aria-label': props['aria-label'] },
-    props.children,
-  );
+  return createElement('a', { href: props.to, onClick, className: props.className, 'aria-label': props['aria-label'] }, props.children);
 }

@@ -98,7 +98,11 @@ forEachDialect('the gateway serves the reviewer console', (dialect) => {
       for (const dist of [empty, undefined]) {
         const app = Fastify();
         app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
-        registerRoutes(app, w.gw.deps, consoleRoutes(() => dist));
+        registerRoutes(
+          app,
+          w.gw.deps,
+          consoleRoutes(() => dist),
+        );
         const page = await app.inject({ method: 'GET', url: '/actions/x' });
         assert.equal(page.statusCode, 503);
         assert.equal(page.headers['content-type'], 'text/plain; charset=utf-8');

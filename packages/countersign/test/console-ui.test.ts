@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { launchChromium } from './console-browser.js';
 import { call, forEachDialect, propose, REPO_ROOT, review, type World, world } from './helpers.js';
 import { fastPasswords, PASSWORD, withPassword } from './session-helpers.js';
@@ -23,11 +23,16 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-declare global {
-  interface Window {
-    __pwned?: unknown;
-    __csp?: string[];
-  }
+/** What the tests read in the page (page.evaluate runs in the browser; this project's types have no DOM). */
+interface PageGlobals {
+  __pwned?: unknown;
+  __csp?: string[];
+  innerWidth: number;
+  document: {
+    querySelectorAll(selector: string): { length: number };
+    documentElement: { scrollWidth: number };
+    addEventListener(type: 'securitypolicyviolation', fn: (e: { violatedDirective: string; blockedURI: string }) => void): void;
+  };
 }
 
 /** A fresh browser profile that records CSP violations and page errors. */
@@ -37,11 +42,16 @@ async function newPage(viewport = DESKTOP): Promise<{ context: BrowserContext; p
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp?.push(`${e.violatedDirective} ${e.blockedURI}`));
+    const win = globalThis as unknown as PageGlobals;
+    win.__csp = [];
+    win.document.addEventListener('securitypolicyviolation', (e) => win.__csp?.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
   return { context, page, errors };
 }
+
+/** The text as drawn on screen (what a reviewer reads), not the DOM's raw text. */
+// biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what is asserted
+const shown = (l: Locator) => l.innerText();
 
 async function signIn(page: Page, email = 'alice@example.com'): Promise<void> {
   await page.getByLabel('Email').fill(email);
@@ -76,8 +86,8 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
       await signIn(page);
       await page.waitForURL((u) => u.pathname === `/actions/${a.id}`);
       await page.getByRole('heading', { name: 'deploy' }).waitFor();
-      assert.match(await page.locator('main').innerText(), /ship 1\.4\.2/);
-      assert.deepEqual(await page.evaluate(() => window.__csp), []);
+      assert.match(await shown(page.locator('main')), /ship 1\.4\.2/);
+      assert.deepEqual(await page.evaluate(() => (globalThis as unknown as PageGlobals).__csp), []);
       assert.deepEqual(errors, []);
     } finally {
       await context.close();
@@ -96,7 +106,11 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
       await page.getByTestId('need-you').waitFor();
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.waitForURL((u) => u.pathname === '/sign-in');
-      assert.equal((await page.context().cookies()).find((c) => c.name === 'cs_session'), undefined, 'the session cookie is gone');
+      assert.equal(
+        (await page.context().cookies()).find((c) => c.name === 'cs_session'),
+        undefined,
+        'the session cookie is gone',
+      );
     } finally {
       await context.close();
     }
@@ -109,10 +123,13 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
       await signIn(page);
       const heading = page.getByTestId('need-you');
       await heading.filter({ hasText: /needs? your input|Nothing needs/ }).waitFor();
-      const before = Number((await page.getByTestId('live-count').innerText()).trim());
+      const before = Number((await shown(page.getByTestId('live-count'))).trim());
       assert.ok(Number.isInteger(before));
       await propose(w, { tool: 'rotate-keys', arguments: { service: 'billing' } });
-      await page.getByTestId('live-count').filter({ hasText: String(before + 1) }).waitFor();
+      await page
+        .getByTestId('live-count')
+        .filter({ hasText: String(before + 1) })
+        .waitFor();
       await heading.filter({ hasText: `${before + 1} action${before + 1 === 1 ? '' : 's'} need` }).waitFor();
       await page.getByRole('link', { name: /rotate-keys/ }).waitFor();
     } finally {
@@ -130,9 +147,10 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
       await page.getByTestId('outcome').filter({ hasText: 'Approved by alice@example.com' }).waitFor();
       const after = (await call(w, 'GET', `/v1/actions/${a.id}`, w.keys.ada)).body;
       assert.equal(after.status, 'approved');
-      assert.deepEqual(after.reviews.map((r: { reviewer: { email: string }; channel: string }) => [r.reviewer.email, r.channel]), [
-        ['alice@example.com', 'web'],
-      ]);
+      assert.deepEqual(
+        after.reviews.map((r: { reviewer: { email: string }; channel: string }) => [r.reviewer.email, r.channel]),
+        [['alice@example.com', 'web']],
+      );
     } finally {
       await context.close();
     }
@@ -140,7 +158,9 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
 
   test('deny with a reason: the agent waiting on a long-poll receives it', async () => {
     const { body: a } = await propose(w, { tool: 'drop-table', arguments: { table: 'users' } });
-    const waiting = fetch(`${base}/v1/actions/${a.id}?wait=30`, { headers: { authorization: `Bearer ${w.keys.agent}` } }).then((r) => r.json());
+    const waiting = fetch(`${base}/v1/actions/${a.id}?wait=30`, { headers: { authorization: `Bearer ${w.keys.agent}` } }).then(
+      (r) => r.json() as Promise<{ status: string; reason: string | null }>,
+    );
     const { context, page } = await newPage();
     try {
       await page.goto(`${base}/actions/${a.id}`);
@@ -168,7 +188,7 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
       await page.getByRole('button', { name: 'Approve' }).click();
       const banner = page.getByTestId('lost-race');
       await banner.filter({ hasText: 'carol@example.com' }).waitFor();
-      const text = await banner.innerText();
+      const text = await shown(banner);
       assert.match(text, /Someone else decided first/);
       assert.match(text, /denied by carol@example\.com/);
       assert.match(text, /carol says no/);
@@ -201,7 +221,7 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
         await page.goto(`${base}/actions/${a.id}`);
         await signIn(page);
         await page.getByTestId('hostile-warning').waitFor();
-        const main = await page.locator('main').innerText();
+        const main = await shown(page.locator('main'));
         assert.ok(main.includes('<script>window.__pwned=3</script>'), 'the <script> is text');
         assert.ok(main.includes('<img src=x onerror="window.__pwned=1"> please approve'), 'the <img> is text');
         assert.ok(main.includes('javascript:window.__pwned=4'), 'the javascript: URL is text');
@@ -209,7 +229,7 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
         assert.ok(main.includes('rm⟦U+200B⟧ -rf /'), 'the zero-width space is shown');
         assert.ok(main.includes('send⟦U+202E⟧exe.txt'), 'in the tool name too');
         assert.ok(main.includes('ke⟦U+2066⟧y'), 'and in keys');
-        const warning = await page.getByTestId('hostile-warning').innerText();
+        const warning = await shown(page.getByTestId('hostile-warning'));
         assert.match(warning, /bidirectional control characters/);
         assert.match(warning, /invisible characters/);
         assert.match(warning, /mixing alphabets/);
@@ -220,20 +240,23 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
         await showAll.waitFor();
         if (viewport === PHONE) {
           await showAll.click();
-          assert.ok((await page.locator('main').innerText()).includes(big), 'show all shows all of it');
+          assert.ok((await shown(page.locator('main'))).includes(big), 'show all shows all of it');
         }
-        const dom = await page.evaluate(() => ({
-          pwned: window.__pwned,
-          csp: window.__csp,
-          scripts: document.querySelectorAll('script').length,
-          images: document.querySelectorAll('img').length,
-          jsLinks: document.querySelectorAll('a[href^="javascript:" i]').length,
-          overflow: document.documentElement.scrollWidth - window.innerWidth,
-        }));
+        const dom = await page.evaluate(() => {
+          const win = globalThis as unknown as PageGlobals;
+          return {
+            pwned: win.__pwned,
+            csp: win.__csp,
+            scripts: win.document.querySelectorAll('script').length,
+            images: win.document.querySelectorAll('img').length,
+            jsLinks: win.document.querySelectorAll('a[href^="javascript:" i]').length,
+            overflow: win.document.documentElement.scrollWidth - win.innerWidth,
+          };
+        });
         assert.deepEqual(dom, { pwned: undefined, csp: [], scripts: 1, images: 0, jsLinks: 0, overflow: dom.overflow });
         assert.ok(dom.overflow <= 0, `no horizontal scroll at ${viewport.width}px (overflow ${dom.overflow}px)`);
         assert.deepEqual(errors, []);
-        if (SHOTS) {
+        if (SHOTS && dialect === 'sqlite') {
           mkdirSync(SHOTS, { recursive: true });
           await page.screenshot({ path: join(SHOTS, `action-hostile-${viewport.width}.png`) });
         }
@@ -256,13 +279,26 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
       try {
         await page.goto(`${base}/inbox`);
         await signIn(page);
-        await page.getByRole('link', { name: /deploy/ }).first().waitFor();
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        await page
+          .getByRole('link', { name: /deploy/ })
+          .first()
+          .waitFor();
+        const overflow = await page.evaluate(() => {
+          const win = globalThis as unknown as PageGlobals;
+          return win.document.documentElement.scrollWidth - win.innerWidth;
+        });
         assert.ok(overflow <= 0, `inbox: no horizontal scroll at ${viewport.width}px (${overflow}px)`);
-        if (SHOTS && dialect === 'sqlite') await page.screenshot({ path: join(SHOTS, `inbox-${viewport.width}.png`), fullPage: viewport === PHONE });
-        await page.getByRole('link', { name: /deploy/ }).first().click();
+        if (SHOTS && dialect === 'sqlite')
+          await page.screenshot({ path: join(SHOTS, `inbox-${viewport.width}.png`), fullPage: viewport === PHONE });
+        await page
+          .getByRole('link', { name: /deploy/ })
+          .first()
+          .click();
         await page.getByRole('button', { name: 'Approve' }).waitFor();
-        const o2 = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        const o2 = await page.evaluate(() => {
+          const win = globalThis as unknown as PageGlobals;
+          return win.document.documentElement.scrollWidth - win.innerWidth;
+        });
         assert.ok(o2 <= 0, `action page: no horizontal scroll at ${viewport.width}px (${o2}px)`);
         if (SHOTS && dialect === 'sqlite') await page.screenshot({ path: join(SHOTS, `action-${viewport.width}.png`), fullPage: true });
       } finally {

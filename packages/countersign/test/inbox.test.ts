@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { addAgent } from '../src/domain/identities/add-agent.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { ADMIN, addPeople, call, forEachDialect, propose, review, type World, withPolicy, world } from './helpers.js';
-import { addAgent } from '../src/domain/identities/add-agent.js';
 import { browserCall, fastPasswords, withPassword } from './session-helpers.js';
 
 const MIN = 60_000;
@@ -35,7 +35,7 @@ interface Item {
 forEachDialect('the reviewer inbox', (dialect) => {
   let w: World;
   const clock = new FakeClock();
-  const ids: Record<string, string> = {};
+  const ids = { slow: '', deploy: '', carol: '', forAlice: '' };
   let otherAgentKey: string;
   before(async () => {
     w = await world(dialect, { clock, config: (c) => withPolicy(POLICY)(fastPasswords(c)) });

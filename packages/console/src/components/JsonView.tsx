@@ -11,7 +11,7 @@ function Value({ value, depth }: { value: unknown; depth: number }): ReactNode {
   if (typeof value === 'string') {
     return (
       <span className="json-string">
-        "<SafeText value={value} />"
+        <SafeText value={value} quoted />
       </span>
     );
   }
@@ -28,8 +28,8 @@ function Value({ value, depth }: { value: unknown; depth: number }): ReactNode {
     return (
       <details className="json-node" open={depth < 3}>
         <summary>
-          {open} {entries.length} {Array.isArray(value) ? (entries.length === 1 ? 'item' : 'items') : entries.length === 1 ? 'field' : 'fields'}{' '}
-          {close}
+          {open} {entries.length}{' '}
+          {Array.isArray(value) ? (entries.length === 1 ? 'item' : 'items') : entries.length === 1 ? 'field' : 'fields'} {close}
         </summary>
         <ul>
           {entries.map(([k, v]) => (

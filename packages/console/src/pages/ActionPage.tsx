@@ -53,7 +53,15 @@ function HostileSummary({ a }: { a: Action }): ReactNode {
   const found = useMemo(
     () =>
       flaggedPaths(
-        { tool: a.tool, purpose: a.purpose, resource: a.resource, on_behalf_of: a.on_behalf_of, session_id: a.session_id, arguments: a.arguments, metadata: a.metadata },
+        {
+          tool: a.tool,
+          purpose: a.purpose,
+          resource: a.resource,
+          on_behalf_of: a.on_behalf_of,
+          session_id: a.session_id,
+          arguments: a.arguments,
+          metadata: a.metadata,
+        },
         'action',
       ),
     [a],
@@ -62,8 +70,9 @@ function HostileSummary({ a }: { a: Action }): ReactNode {
   const all = new Set<Flag>(found.flatMap((f) => [...f.flags]));
   return (
     <div className="banner warning" role="alert" data-testid="hostile-warning">
-      <strong>Look closely: this action contains {[...all].map((f) => FLAG_TEXT[f]).join(', ')}.</strong> They are shown as ⟦U+…⟧ markers
-      or highlighted, in: {found.slice(0, 8).map((f, i) => (
+      <strong>Look closely: this action contains {[...all].map((f) => FLAG_TEXT[f]).join(', ')}.</strong> They are shown as ⟦U+…⟧ markers or
+      highlighted, in:{' '}
+      {found.slice(0, 8).map((f, i) => (
         <span key={f.path + String(i)}>
           {i > 0 && ', '}
           <code>
@@ -89,14 +98,19 @@ function Workflow({ a }: { a: Action }): ReactNode {
   return (
     <div className="workflow">
       <p>
-        Workflow “<SafeText value={w.name} limit={80} />”, stage {s.index + 1} of {s.of}: “<SafeText value={s.name} limit={80} />”
+        Workflow “<SafeText value={w.name} limit={80} />
+        ”, stage {s.index + 1} of {s.of}: “<SafeText value={s.name} limit={80} />”
         {s.escalations > 0 && <span className="badge">escalated ×{s.escalations}</span>}
       </p>
       <progress max={s.quorum} value={s.approvals.length} aria-label="approvals in this stage" />
       <p>
         {s.approvals.length} of {s.quorum} approvals
         {s.approvals.length > 0 && <> ({s.approvals.join(', ')})</>}
-        {a.status === 'pending' && s.still_needed > 0 && <>; {s.still_needed} more needed from: {needed.join(', ') || 'nobody listed'}</>}
+        {a.status === 'pending' && s.still_needed > 0 && (
+          <>
+            ; {s.still_needed} more needed from: {needed.join(', ') || 'nobody listed'}
+          </>
+        )}
       </p>
       <dl className="facts compact">
         <Field label="Deadline">
@@ -128,7 +142,8 @@ function Outcome({ a }: { a: Action }): ReactNode {
       )}
       {(a.status === 'approved' || a.status === 'executed' || a.status === 'failed') && (
         <p>
-          Receipt: {a.redeemed_at ? `redeemed ${new Date(a.redeemed_at).toLocaleString()}` : a.receipt ? 'issued, not redeemed yet' : 'none'}
+          Receipt:{' '}
+          {a.redeemed_at ? `redeemed ${new Date(a.redeemed_at).toLocaleString()}` : a.receipt ? 'issued, not redeemed yet' : 'none'}
           {a.execute_by && !a.redeemed_at && (
             <>
               {' '}
@@ -147,7 +162,15 @@ function Outcome({ a }: { a: Action }): ReactNode {
   );
 }
 
-function Decide({ item, onDecided, onLost }: { item: InboxItem; onDecided: (a: Action) => void; onLost: (msg: string) => void }): ReactNode {
+function Decide({
+  item,
+  onDecided,
+  onLost,
+}: {
+  item: InboxItem;
+  onDecided: (a: Action) => void;
+  onLost: (msg: string) => void;
+}): ReactNode {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const a = item.action;
@@ -245,7 +268,9 @@ export function ActionPage({ id }: { id: string }): ReactNode {
               {a.reason !== null && (
                 <>
                   {' '}
-                  (“<SafeText value={a.reason} limit={400} />”)
+                  (“
+                  <SafeText value={a.reason} limit={400} />
+                  ”)
                 </>
               )}
               .
@@ -254,76 +279,83 @@ export function ActionPage({ id }: { id: string }): ReactNode {
         </div>
       )}
       <HostileSummary a={a} />
-      <Outcome a={a} />
-      {a.status === 'pending' && (
-        <Decide
-          item={item}
-          onDecided={(decided) => setItem({ ...item, action: decided, can_decide: false, why_not: null })}
-          onLost={(msg) => {
-            setLost(msg);
-            load();
-          }}
-        />
-      )}
-      <dl className="facts">
-        <Field label="Agent">
-          <SafeText value={a.agent.name} limit={200} />
-        </Field>
-        <Field label="Owner">{item.owner ? item.owner.email : <span className="muted">unknown</span>}</Field>
-        <Field label="On behalf of">
-          <Opt value={a.on_behalf_of} />
-        </Field>
-        <Field label="Purpose">
-          <Opt value={a.purpose} limit={1000} />
-        </Field>
-        <Field label="Resource">
-          <Opt value={a.resource} />
-        </Field>
-        <Field label="Session">
-          <Opt value={a.session_id} />
-        </Field>
-        {a.parent_id !== null && (
-          <Field label="Part of">
-            <Link to={`/actions/${a.parent_id}`}>parent action</Link>
-            {a.root_id !== null && a.root_id !== a.parent_id && (
-              <>
-                {' '}
-                · <Link to={`/actions/${a.root_id}`}>root</Link>
-              </>
+      <div className="action-grid">
+        <div className="action-main">
+          <dl className="facts">
+            <Field label="Agent">
+              <SafeText value={a.agent.name} limit={200} />
+            </Field>
+            <Field label="Owner">{item.owner ? item.owner.email : <span className="muted">unknown</span>}</Field>
+            <Field label="On behalf of">
+              <Opt value={a.on_behalf_of} />
+            </Field>
+            <Field label="Purpose">
+              <Opt value={a.purpose} limit={1000} />
+            </Field>
+            <Field label="Resource">
+              <Opt value={a.resource} />
+            </Field>
+            <Field label="Session">
+              <Opt value={a.session_id} />
+            </Field>
+            {a.parent_id !== null && (
+              <Field label="Part of">
+                <Link to={`/actions/${a.parent_id}`}>parent action</Link>
+                {a.root_id !== null && a.root_id !== a.parent_id && (
+                  <>
+                    {' '}
+                    · <Link to={`/actions/${a.root_id}`}>root</Link>
+                  </>
+                )}
+              </Field>
             )}
-          </Field>
-        )}
-        <Field label="Rule">
-          <SafeText value={a.policy.rule} limit={200} /> ({a.policy.effect}
-          {a.policy.hash ? `, policy ${a.policy.hash.slice(0, 12)}` : ''})
-        </Field>
-        <Field label="Proposed">{new Date(a.created_at).toLocaleString()}</Field>
-      </dl>
-      <h2>Arguments{a.edited ? ' (edited by a reviewer)' : ''}</h2>
-      <JsonView value={a.arguments} label="Arguments" />
-      {a.original_arguments && (
-        <>
-          <h3>As the agent proposed them</h3>
-          <JsonView value={a.original_arguments} label="Original arguments" />
-        </>
-      )}
-      <h2>Review</h2>
-      <Workflow a={a} />
-      {a.reviews.length > 0 && (
-        <ul className="votes">
-          {a.reviews.map((r) => (
-            <li key={r.id}>
-              {r.reviewer.email} {r.decision === 'approve' ? 'approved' : 'denied'}
-              {r.edited ? ' with edits' : ''} via {r.channel}, {new Date(r.at).toLocaleString()}
-              {r.reason !== null && (
-                <>
-                  : “<SafeText value={r.reason} limit={400} />”
-                </>
-              )}
-            </li>
-          ))}
-        </ul>
-      )}
+            <Field label="Rule">
+              <SafeText value={a.policy.rule} limit={200} /> ({a.policy.effect}
+              {a.policy.hash ? `, policy ${a.policy.hash.slice(0, 12)}` : ''})
+            </Field>
+            <Field label="Proposed">{new Date(a.created_at).toLocaleString()}</Field>
+          </dl>
+          <h2>Arguments{a.edited ? ' (edited by a reviewer)' : ''}</h2>
+          <JsonView value={a.arguments} label="Arguments" />
+          {a.original_arguments && (
+            <>
+              <h3>As the agent proposed them</h3>
+              <JsonView value={a.original_arguments} label="Original arguments" />
+            </>
+          )}
+        </div>
+        {/* After the details on a phone (read, then decide); beside them on a wide screen. */}
+        <aside className="action-side" aria-label="Review and decision">
+          <Outcome a={a} />
+          {a.status === 'pending' && (
+            <Decide
+              item={item}
+              onDecided={(decided) => setItem({ ...item, action: decided, can_decide: false, why_not: null })}
+              onLost={(msg) => {
+                setLost(msg);
+                load();
+              }}
+            />
+          )}
+          <h2>Review</h2>
+          <Workflow a={a} />
+          {a.reviews.length > 0 && (
+            <ul className="votes">
+              {a.reviews.map((r) => (
+                <li key={r.id}>
+                  {r.reviewer.email} {r.decision === 'approve' ? 'approved' : 'denied'}
+                  {r.edited ? ' with edits' : ''} via {r.channel}, {new Date(r.at).toLocaleString()}
+                  {r.reason !== null && (
+                    <>
+                      : “<SafeText value={r.reason} limit={400} />”
+                    </>
+                  )}
+                </li>
+              ))}
+            </ul>
+          )}
+        </aside>
+      </div>
     </main>
   );
 }

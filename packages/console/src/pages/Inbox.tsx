@@ -105,11 +105,27 @@ export function Inbox({ filter, onCount }: { filter: InboxFilter; onCount: (n: n
         <>
           <section aria-labelledby="mine">
             <h2 id="mine">Needs you ({data.need_you})</h2>
-            {mine.length === 0 ? <p className="muted">Nothing for you to decide right now.</p> : <ul className="inbox-list">{mine.map((i) => <Item key={i.action.id} item={i} />)}</ul>}
+            {mine.length === 0 ? (
+              <p className="muted">Nothing for you to decide right now.</p>
+            ) : (
+              <ul className="inbox-list">
+                {mine.map((i) => (
+                  <Item key={i.action.id} item={i} />
+                ))}
+              </ul>
+            )}
           </section>
           <section aria-labelledby="others">
             <h2 id="others">Waiting on others ({data.waiting_on_others})</h2>
-            {others.length === 0 ? <p className="muted">Nothing else is pending.</p> : <ul className="inbox-list">{others.map((i) => <Item key={i.action.id} item={i} />)}</ul>}
+            {others.length === 0 ? (
+              <p className="muted">Nothing else is pending.</p>
+            ) : (
+              <ul className="inbox-list">
+                {others.map((i) => (
+                  <Item key={i.action.id} item={i} />
+                ))}
+              </ul>
+            )}
           </section>
         </>
       )}

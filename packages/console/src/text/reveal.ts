@@ -14,31 +14,33 @@ export type Segment =
   | { kind: 'suspicious'; text: string; scripts: string[] };
 
 const NAMES: Record<number, string> = {
-  0x00ad: 'SOFT HYPHEN',
-  0x061c: 'ARABIC LETTER MARK',
-  0x200b: 'ZERO WIDTH SPACE',
-  0x200c: 'ZERO WIDTH NON-JOINER',
-  0x200d: 'ZERO WIDTH JOINER',
-  0x200e: 'LEFT-TO-RIGHT MARK',
-  0x200f: 'RIGHT-TO-LEFT MARK',
-  0x202a: 'LEFT-TO-RIGHT EMBEDDING',
-  0x202b: 'RIGHT-TO-LEFT EMBEDDING',
-  0x202c: 'POP DIRECTIONAL FORMATTING',
-  0x202d: 'LEFT-TO-RIGHT OVERRIDE',
-  0x202e: 'RIGHT-TO-LEFT OVERRIDE',
-  0x2060: 'WORD JOINER',
-  0x2066: 'LEFT-TO-RIGHT ISOLATE',
-  0x2067: 'RIGHT-TO-LEFT ISOLATE',
-  0x2068: 'FIRST STRONG ISOLATE',
-  0x2069: 'POP DIRECTIONAL ISOLATE',
-  0xfeff: 'ZERO WIDTH NO-BREAK SPACE',
+  173: 'SOFT HYPHEN',
+  1564: 'ARABIC LETTER MARK',
+  8203: 'ZERO WIDTH SPACE',
+  8204: 'ZERO WIDTH NON-JOINER',
+  8205: 'ZERO WIDTH JOINER',
+  8206: 'LEFT-TO-RIGHT MARK',
+  8207: 'RIGHT-TO-LEFT MARK',
+  8234: 'LEFT-TO-RIGHT EMBEDDING',
+  8235: 'RIGHT-TO-LEFT EMBEDDING',
+  8236: 'POP DIRECTIONAL FORMATTING',
+  8237: 'LEFT-TO-RIGHT OVERRIDE',
+  8238: 'RIGHT-TO-LEFT OVERRIDE',
+  8288: 'WORD JOINER',
+  8294: 'LEFT-TO-RIGHT ISOLATE',
+  8295: 'RIGHT-TO-LEFT ISOLATE',
+  8296: 'FIRST STRONG ISOLATE',
+  8297: 'POP DIRECTIONAL ISOLATE',
+  65279: 'ZERO WIDTH NO-BREAK SPACE',
 };
 
 const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 // Drawn as nothing: zero-width and joiner characters, fillers, variation selectors, tags, invisible operators.
 const INVISIBLE =
+  // biome-ignore lint/suspicious/noMisleadingCharacterClass: finding lone combining and joiner characters is the point
   /[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200d\u2060-\u2064\u206a-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\u{e0000}-\u{e007f}\u{e0100}-\u{e01ef}]/u;
 // Control characters other than the line breaks and tabs that lay text out.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/u;
 const ANY_HIDDEN = new RegExp(`${BIDI.source}|${INVISIBLE.source}|${CONTROL.source}`, 'u');
 const ANY_HIDDEN_G = new RegExp(ANY_HIDDEN.source, 'gu');
@@ -129,13 +131,21 @@ export const FLAG_TEXT: Record<Flag, string> = {
   'mixed-script': 'words mixing alphabets (look-alike letters)',
 };
 
+/** The same, in a few words, for the marker beside each value. */
+export const FLAG_SHORT: Record<Flag, string> = {
+  bidi: 'bidi control',
+  invisible: 'invisible characters',
+  control: 'control characters',
+  'mixed-script': 'mixed alphabets',
+};
+
 /** Every string inside a JSON value (keys too), with where it is, for a page-level summary of what is flagged. */
 export function flaggedPaths(value: unknown, path: string, out: { path: string; flags: Set<Flag> }[] = []): typeof out {
   if (typeof value === 'string') {
     const flags = flagsOf(value);
     if (flags.size > 0) out.push({ path, flags });
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => flaggedPaths(v, `${path}[${i}]`, out));
+    for (const [i, v] of value.entries()) flaggedPaths(v, `${path}[${i}]`, out);
   } else if (typeof value === 'object' && value !== null) {
     for (const [k, v] of Object.entries(value)) {
       const keyFlags = flagsOf(k);

@@ -25,7 +25,7 @@ export const InboxItem = z
     owner: z
       .object({ id: z.string(), email: z.string() })
       .nullable()
-      .meta({ description: "The person who owns the proposing agent (null if they no longer exist)" }),
+      .meta({ description: 'The person who owns the proposing agent (null if they no longer exist)' }),
     can_decide: z.boolean().meta({ description: 'Whether the caller may vote on it now' }),
     why_not: z.string().nullable().meta({ description: 'Why the caller may not vote now, as a vote would be refused' }),
   })

@@ -4,7 +4,7 @@ import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import type { UserPrincipal } from '../identities/principal.js';
-import { type DecidableRow, type Decidability, decidability } from './decidability.js';
+import { type Decidability, type DecidableRow, decidability } from './decidability.js';
 import type { Inbox, InboxItem } from './inbox-schemas.js';
 import { toActionView } from './view.js';
 
@@ -25,20 +25,21 @@ const CLASSIFY_COLUMNS = ['id', 'status', 'workflow', 'stage', 'escalations', 'a
 export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter): Promise<Inbox> {
   const limit = f.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_INBOX_ITEMS) {
-    throw new CsError('invalid_request', `limit must be between 1 and ${MAX_INBOX_ITEMS}`, { issues: [{ path: 'limit', message: 'out of range' }] });
+    throw new CsError('invalid_request', `limit must be between 1 and ${MAX_INBOX_ITEMS}`, {
+      issues: [{ path: 'limit', message: 'out of range' }],
+    });
   }
   const db = deps.db.read;
-  let q = db.selectFrom('actions').select([...CLASSIFY_COLUMNS]).where('status', '=', 'pending');
+  let q = db
+    .selectFrom('actions')
+    .select([...CLASSIFY_COLUMNS])
+    .where('status', '=', 'pending');
   if (f.agent !== undefined) {
     const agent = f.agent;
     q = isId(agent) ? q.where('agent_id', '=', agent) : q.where('agent_name', '=', agent);
   }
   if (f.tool !== undefined) q = q.where('tool', '=', f.tool);
-  const rows = await q
-    .orderBy(sql`case when expires_at is null then 1 else 0 end`)
-    .orderBy('expires_at')
-    .orderBy('id')
-    .execute();
+  const rows = await q.orderBy(sql`case when expires_at is null then 1 else 0 end`).orderBy('expires_at').orderBy('id').execute();
   // The caller's own votes on pending actions: one vote per person, so these cannot be voted on again.
   const voted = new Set(
     (
@@ -59,14 +60,17 @@ export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter
     (d.can_decide ? mine : others).push({ row, d });
   }
   const page = [...mine, ...others].slice(0, limit);
-  const items = await loadItems(deps, page.map((p) => p.row.id));
+  const items = await loadItems(
+    deps,
+    page.map((p) => p.row.id),
+  );
   return {
     need_you: mine.length,
     waiting_on_others: others.length,
     items: page.flatMap(({ row, d }) => {
       const loaded = items.get(row.id);
       // Decided between the two reads: no longer pending, so no longer in the inbox.
-      if (!loaded || loaded.action.status !== 'pending') return [];
+      if (loaded?.action.status !== 'pending') return [];
       return [{ ...loaded, ...d }];
     }),
   };
@@ -76,7 +80,11 @@ export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter
 export async function inboxItem(deps: Deps, principal: UserPrincipal, id: string): Promise<InboxItem> {
   const loaded = isId(id) ? (await loadItems(deps, [id])).get(id) : undefined;
   if (!loaded) throw new CsError('not_found', `no action with id ${id}`);
-  const row = await deps.db.read.selectFrom('actions').select([...CLASSIFY_COLUMNS]).where('id', '=', id).executeTakeFirstOrThrow();
+  const row = await deps.db.read
+    .selectFrom('actions')
+    .select([...CLASSIFY_COLUMNS])
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
   const voted = loaded.action.reviews.some((r) => r.reviewer.id === principal.id);
   return { ...loaded, ...decidability(principal, row, voted, deps.clock.now()) };
 }

@@ -40,7 +40,9 @@ export function defaultConsoleDist(): string | undefined {
   }
 }
 
-const NOT_BUILT = (dir: string | undefined) => `The Countersign reviewer console is not built${dir ? ` (no ${join(dir, 'index.html')})` : ''}.
+const NOT_BUILT = (
+  dir: string | undefined,
+) => `The Countersign reviewer console is not built${dir ? ` (no ${join(dir, 'index.html')})` : ''}.
 
 Build it from the repository root with:
 

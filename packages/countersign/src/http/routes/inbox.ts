@@ -1,6 +1,6 @@
-import { ErrorBody } from '../../domain/actions/schemas.js';
 import { inbox, inboxItem } from '../../domain/actions/inbox.js';
 import { Inbox, InboxIdParams, InboxItem, InboxQuery } from '../../domain/actions/inbox-schemas.js';
+import { ErrorBody } from '../../domain/actions/schemas.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
 
 const err = (description: string) => ({ description, schema: ErrorBody });
