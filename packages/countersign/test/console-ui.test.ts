@@ -3,7 +3,9 @@ import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './console-browser.js';
 import { consoleWorld, cspViolations, DESKTOP, newPage, PHONE, shown, signIn } from './console-pages.js';
-import { call, forEachDialect, propose, review, type World } from './helpers.js';
+import { call, forEachDialect, propose, review, type World, world } from './helpers.js';
+import { withSso } from './oidc-flow.js';
+import { TestIdp } from './oidc-idp.js';
 
 /**
  * The reviewer console in a real Chromium against a real gateway listening on a port, with a real local
@@ -139,6 +141,36 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
       assert.match(text, /denied by carol@example\.com/);
       assert.match(text, /carol says no/);
       assert.equal((await call(w, 'GET', `/v1/actions/${a.id}`, w.keys.ada)).body.reviews.length, 1, 'no second vote recorded');
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+forEachDialect('single sign-on on the console sign-in page', (dialect) => {
+  let w: World;
+  let idp: TestIdp;
+  before(async () => {
+    idp = await TestIdp.start();
+    w = await world(dialect, { listen: true, config: withSso(idp) });
+  });
+  after(async () => {
+    await w.close();
+    await idp.stop();
+  });
+
+  test('with SSO configured, the sign-in page offers it, keeping where the person was going', async () => {
+    const { context, page } = await newPage(browser);
+    try {
+      await page.goto(`${w.gw.url}/actions/0190a000-0000-7000-8000-000000000000`);
+      const sso = page.getByRole('link', { name: 'Sign in with SSO' });
+      await sso.waitFor();
+      const href = await sso.getAttribute('href');
+      assert.equal(href, '/v1/auth/oidc/login?return_to=%2Factions%2F0190a000-0000-7000-8000-000000000000');
+      // That link starts the sign-in at the identity provider.
+      const started = await fetch(`${w.gw.url}${href}`, { redirect: 'manual' });
+      assert.equal(started.status, 302);
+      assert.ok(started.headers.get('location')?.startsWith(`${idp.issuer}/`), started.headers.get('location') ?? '');
     } finally {
       await context.close();
     }
