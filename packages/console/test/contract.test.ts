@@ -5,8 +5,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { z } from 'zod';
-import type { Inbox, InboxItem, InboxQuery } from '../../countersign/src/domain/actions/inbox-schemas.js';
-import { InboxItem as InboxItemSchema, Inbox as InboxSchema } from '../../countersign/src/domain/actions/inbox-schemas.js';
+import type { ActionSummary, Inbox, InboxEntry, InboxItem, InboxQuery } from '../../countersign/src/domain/actions/inbox-schemas.js';
+import {
+  ActionSummary as ActionSummarySchema,
+  InboxEntry as InboxEntrySchema,
+  InboxItem as InboxItemSchema,
+  Inbox as InboxSchema,
+} from '../../countersign/src/domain/actions/inbox-schemas.js';
 import type { ReviewBody } from '../../countersign/src/domain/actions/schemas.js';
 import type { SignInBody } from '../../countersign/src/domain/identities/passwords/sign-in.js';
 import type { SignedIn } from '../../countersign/src/domain/identities/sessions/schemas.js';
@@ -19,6 +24,10 @@ const check = <T extends true>(_: T) => undefined;
 // What the gateway sends, the console reads as declared, field for field.
 check<Same<keyof Console.Inbox, keyof Inbox>>(true);
 check<Inbox extends Console.Inbox ? true : false>(true);
+check<Same<keyof Console.InboxEntry, keyof InboxEntry>>(true);
+check<InboxEntry extends Console.InboxEntry ? true : false>(true);
+check<Same<keyof Console.ActionSummary, keyof ActionSummary>>(true);
+check<ActionSummary extends Console.ActionSummary ? true : false>(true);
 check<Same<keyof Console.InboxItem, keyof InboxItem>>(true);
 check<InboxItem extends Console.InboxItem ? true : false>(true);
 check<Same<keyof Console.SignedIn, keyof z.output<typeof SignedIn>>>(true);
@@ -33,6 +42,35 @@ test('the console’s inbox types name exactly the fields of the gateway’s sch
   const item: Record<keyof Console.InboxItem, true> = { action: true, owner: true, can_decide: true, why_not: true };
   assert.deepEqual(Object.keys(inbox).sort(), Object.keys(InboxSchema.shape).sort());
   assert.deepEqual(Object.keys(item).sort(), Object.keys(InboxItemSchema.shape).sort());
+  assert.deepEqual(Object.keys(item).sort(), Object.keys(InboxEntrySchema.shape).sort());
+  const summary: Record<keyof Console.ActionSummary, true> = {
+    id: true,
+    status: true,
+    version: true,
+    tool: true,
+    edited: true,
+    resource: true,
+    purpose: true,
+    on_behalf_of: true,
+    session_id: true,
+    parent_id: true,
+    root_id: true,
+    agent: true,
+    policy: true,
+    workflow: true,
+    grant_id: true,
+    batch_id: true,
+    execute_by: true,
+    redeemed_at: true,
+    created_at: true,
+    updated_at: true,
+    expires_at: true,
+    decided_at: true,
+    decided_by: true,
+    reason: true,
+    arguments_bytes: true,
+  };
+  assert.deepEqual(Object.keys(summary).sort(), Object.keys(ActionSummarySchema.shape).sort());
 });
 
 test('every path the console’s client calls is a route of the gateway', () => {

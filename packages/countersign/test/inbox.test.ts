@@ -26,7 +26,7 @@ workflows:
 `;
 
 interface Item {
-  action: { id: string; tool: string; status: string };
+  action: { id: string; tool: string; status: string; arguments?: unknown; arguments_bytes?: number };
   owner: { id: string; email: string } | null;
   can_decide: boolean;
   why_not: string | null;
@@ -70,6 +70,9 @@ forEachDialect('the reviewer inbox', (dialect) => {
     assert.match(carol?.why_not ?? '', /not an approver of stage .*carol@example\.com/);
     assert.match(forAlice?.why_not ?? '', /acts on your behalf/);
     assert.deepEqual(deploy?.owner?.email, 'dora@example.com');
+    // The list carries no payloads (an agent controls their size); the action page reads them whole.
+    assert.equal(deploy?.action.arguments, undefined);
+    assert.equal(deploy?.action.arguments_bytes, Buffer.byteLength(JSON.stringify({ n: 2 })));
     assert.deepEqual(slow?.owner?.email, 'bob@example.com');
   });
 
@@ -116,6 +119,7 @@ forEachDialect('the reviewer inbox', (dialect) => {
     const item = await call(w, 'GET', `/v1/inbox/${ids.deploy}`, w.keys.alice);
     assert.equal(item.status, 200);
     assert.deepEqual([item.body.action.id, item.body.owner.email, item.body.can_decide], [ids.deploy, 'dora@example.com', true]);
+    assert.deepEqual(item.body.action.arguments, { n: 2 }, 'one action is read whole');
     const denied = (await propose(w, { tool: 'deploy', arguments: { n: 6 } })).body.id;
     await review(w, denied, w.keys.carol, { decision: 'deny', reason: 'later' });
     const d = (await call(w, 'GET', `/v1/inbox/${denied}`, w.keys.alice)).body;

@@ -8,6 +8,20 @@ import type { Action, ActionStatus, CountersignEvent } from '@countersign/sdk';
 
 export type { Action, ActionStatus, CountersignEvent };
 
+/** An action in the inbox list: without its payloads (arguments, metadata, result…), with the arguments' size. */
+export type ActionSummary = Omit<
+  Action,
+  'arguments' | 'original_arguments' | 'annotations' | 'metadata' | 'receipt' | 'reviews' | 'result' | 'redeemed'
+> & { arguments_bytes: number };
+
+export interface InboxEntry {
+  action: ActionSummary;
+  owner: { id: string; email: string } | null;
+  can_decide: boolean;
+  why_not: string | null;
+}
+
+/** One action as a person sees it (GET /v1/inbox/:id): the whole action. */
 export interface InboxItem {
   action: Action;
   /** The person who owns the proposing agent. */
@@ -20,7 +34,7 @@ export interface InboxItem {
 export interface Inbox {
   need_you: number;
   waiting_on_others: number;
-  items: InboxItem[];
+  items: InboxEntry[];
 }
 
 export interface InboxFilter {

@@ -1,6 +1,6 @@
 import { type FormEvent, type ReactNode, useCallback, useEffect, useState } from 'react';
 import { ApiError, api } from '../api/client.js';
-import type { Inbox as InboxData, InboxFilter, InboxItem } from '../api/types.js';
+import type { Inbox as InboxData, InboxEntry, InboxFilter } from '../api/types.js';
 import { Countdown } from '../components/Countdown.js';
 import { SafeText } from '../components/SafeText.js';
 import { useLive } from '../live.js';
@@ -11,7 +11,7 @@ export function needYouText(n: number): string {
   return n === 1 ? '1 action needs your input' : `${n} actions need your input`;
 }
 
-function Item({ item }: { item: InboxItem }): ReactNode {
+function Item({ item }: { item: InboxEntry }): ReactNode {
   const a = item.action;
   const stage = a.workflow?.stage;
   return (

@@ -5,7 +5,8 @@ import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import type { UserPrincipal } from '../identities/principal.js';
 import { type Decidability, type DecidableRow, decidability } from './decidability.js';
-import type { Inbox, InboxItem } from './inbox-schemas.js';
+import type { ActionSummary, Inbox, InboxEntry, InboxItem } from './inbox-schemas.js';
+import type { ActionView } from './schemas.js';
 import { toActionView } from './view.js';
 
 export interface InboxFilter {
@@ -71,7 +72,8 @@ export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter
       const loaded = items.get(row.id);
       // Decided between the two reads: no longer pending, so no longer in the inbox.
       if (loaded?.action.status !== 'pending') return [];
-      return [{ ...loaded, ...d }];
+      const entry: InboxEntry = { action: summarize(loaded.action), owner: loaded.owner, ...d };
+      return [entry];
     }),
   };
 }
@@ -87,6 +89,12 @@ export async function inboxItem(deps: Deps, principal: UserPrincipal, id: string
     .executeTakeFirstOrThrow();
   const voted = loaded.action.reviews.some((r) => r.reviewer.id === principal.id);
   return { ...loaded, ...decidability(principal, row, voted, deps.clock.now()) };
+}
+
+/** The action without its payloads (see ActionSummary). */
+function summarize(a: ActionView): ActionSummary {
+  const { arguments: args, original_arguments, annotations, metadata, receipt, reviews, result, redeemed, ...rest } = a;
+  return { ...rest, arguments_bytes: Buffer.byteLength(JSON.stringify(args)) };
 }
 
 async function loadItems(deps: Deps, ids: string[]): Promise<Map<string, Omit<InboxItem, 'can_decide' | 'why_not'>>> {
