@@ -43,6 +43,34 @@ for (const pkg of ['sdk', 'countersign']) {
     process.exit(b.status ?? 1);
   }
 }
+// The reviewer console's pages are served from its build (packages/console/dist); rebuild it when a source
+// file is newer than the build, so the browser tests never drive an old console.
+{
+  const consoleDir = join('packages', 'console');
+  const newest = (dir) => {
+    let t = 0;
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      const s = statSync(p);
+      t = Math.max(t, s.isDirectory() ? newest(p) : s.mtimeMs);
+    }
+    return t;
+  };
+  let built = 0;
+  try {
+    built = statSync(join(consoleDir, 'dist', 'index.html')).mtimeMs;
+  } catch {
+    // not built yet
+  }
+  const sources = Math.max(newest(join(consoleDir, 'src')), statSync(join(consoleDir, 'index.html')).mtimeMs);
+  if (sources > built) {
+    const b = spawnSync('npm', ['run', 'build', '-w', '@countersign/console'], { stdio: 'inherit' });
+    if (b.status !== 0) {
+      console.error('building packages/console failed');
+      process.exit(b.status ?? 1);
+    }
+  }
+}
 // The adapters for frameworks whose current majors need Node 22 (ai 7, Mastra) are tested on Node 22 from the
 // npm registry, in their own project (scripts/test-node22-adapters.sh). They run first, on a full run or when a
 // filter names them, so the main suite's summary is the last thing printed.

@@ -1,4 +1,7 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RouteAuth } from '../src/http/route-spec.js';
+import { defaultConsoleDist } from '../src/http/routes/console.js';
 import { type Fixtures, IDP_ISSUER } from './authz-fixtures.js';
 import { PASSWORD } from './session-helpers.js';
 
@@ -393,4 +396,22 @@ export const RULES: Record<string, Rule> = {
       body: { delegator: await f.person(), delegate: await f.person(), ends_at: f.tomorrow() },
     }),
   },
+  // The reviewer console's inbox and action view: for people (a viewer sees what waits, and cannot decide).
+  getInbox: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/inbox' }) },
+  getInboxItem: { auth: 'person', ok: 200, request: async (f) => ({ url: `/v1/inbox/${await f.pending()}` }) },
+  // The console's pages and files are public (the page's script then signs in); the built console must exist.
+  signInMethods: { auth: 'none', ok: 200, request: async () => ({ url: '/v1/auth/methods' }) },
+  consoleHome: { auth: 'none', ok: 200, request: async () => ({ url: '/' }) },
+  consoleInbox: { auth: 'none', ok: 200, request: async () => ({ url: '/inbox' }) },
+  consoleAction: { auth: 'none', ok: 200, request: async (f) => ({ url: `/actions/${await f.pending()}` }) },
+  consoleSignIn: { auth: 'none', ok: 200, request: async () => ({ url: '/sign-in?return_to=/inbox' }) },
+  consoleAsset: { auth: 'none', ok: 200, request: async () => ({ url: `/assets/${consoleAssetName()}` }) },
 };
+
+/** A file the console build wrote (its names are content hashes). */
+function consoleAssetName(): string {
+  const dist = defaultConsoleDist();
+  const name = dist === undefined ? undefined : readdirSync(join(dist, 'assets')).find((n) => n.endsWith('.js'));
+  if (name === undefined) throw new Error('the console is not built: npm run build -w @countersign/console');
+  return name;
+}

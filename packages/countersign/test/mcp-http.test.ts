@@ -177,7 +177,7 @@ describe('MCP proxy over Streamable HTTP', () => {
     assert.equal(readFileSync(file, 'utf8'), 'via input_required');
     assert.equal(asked.length, 1);
     const action = (await call(w, 'GET', `/v1/actions?tool=write_file&limit=1`, w.keys.alice)).body.items[0];
-    assert.equal(asked[0]?.url, `${w.gw.url}/v1/actions/${action.id}`);
+    assert.equal(asked[0]?.url, `${w.gw.url}/actions/${action.id}`);
     assert.match(asked[0]?.message ?? '', /needs approval by role reviewer/);
     await waitForStatus(w, action.id, 'executed');
   });

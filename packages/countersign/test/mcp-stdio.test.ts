@@ -122,7 +122,7 @@ describe('MCP proxy over stdio: filesystem + memory servers', () => {
     assert.equal(readFileSync(file, 'utf8'), 'as proposed');
     const message = progress.at(-1)?.message ?? '';
     assert.match(message, /^waiting for approval by role reviewer, id /);
-    assert.ok(message.includes(action.id) && message.includes(`${w.gw.url}/v1/actions/${action.id}`), message);
+    assert.ok(message.includes(action.id) && message.includes(`${w.gw.url}/actions/${action.id}`), message);
     assert.ok((await waitForStatus(w, action.id, 'executed')).redeemed_at, 'redeemed before it ran');
   });
 
@@ -153,7 +153,7 @@ describe('MCP proxy over stdio: filesystem + memory servers', () => {
     const first = await client.callTool({ name: 'write_file', arguments: args });
     assert.equal(first.isError, true);
     const action = await waitForAction(w, 'write_file');
-    const url = `${w.gw.url}/v1/actions/${action.id}`;
+    const url = `${w.gw.url}/actions/${action.id}`;
     assert.ok(textOf(first).startsWith(`NOT EXECUTED — pending approval ${action.id} (${url})`), textOf(first));
     assert.equal(existsSync(file), false);
 

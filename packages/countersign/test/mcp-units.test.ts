@@ -79,7 +79,7 @@ describe('proxy settings', () => {
     const s = resolveProxySettings(undefined, { ...ENV, COUNTERSIGN_URL: 'http://gw:1/' }, cli, '/w');
     assert.deepEqual(s.hold, { budgetMs: 45_000, progressBudgetMs: 600_000, progressIntervalMs: 10_000, inputRequired: true });
     assert.equal(s.gateway.url, 'http://gw:1');
-    assert.equal(s.reviewUrl, 'http://gw:1/v1/actions/{id}');
+    assert.equal(s.reviewUrl, 'http://gw:1/actions/{id}');
     assert.equal(s.upstreams[0]?.name, 'server');
     assert.equal(s.listen, undefined);
     assert.equal(s.pinsFile, join(homedir(), '.countersign', 'mcp-pins.json'));

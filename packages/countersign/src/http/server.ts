@@ -14,9 +14,11 @@ import { adminIdentityRoutes } from './routes/admin-identities.js';
 import { adminPeopleRoutes } from './routes/admin-people.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
+import { consoleRoutes } from './routes/console.js';
 import { delegationRoutes } from './routes/delegations.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
+import { inboxRoutes } from './routes/inbox.js';
 import { oidcRoutes } from './routes/oidc.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { passwordPageRoutes } from './routes/password-pages.js';
@@ -54,6 +56,9 @@ export const ROUTES: readonly RouteSpec[] = [
   ...passwordPageRoutes,
   ...oidcRoutes,
   ...delegationRoutes,
+  ...inboxRoutes,
+  // The reviewer console's pages and assets: exact paths, none of them under /v1/.
+  ...consoleRoutes(),
 ];
 
 export function buildServer(deps: Deps): FastifyInstance {

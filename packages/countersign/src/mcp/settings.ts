@@ -89,7 +89,8 @@ export function resolveProxySettings(file: McpConfig | undefined, env: NodeJS.Pr
   const hold = resolveHold(cfg.hold);
   return {
     gateway: { url: gatewayUrl, agentKey },
-    reviewUrl: cfg.review_url ?? `${gatewayUrl}/v1/actions/{id}`,
+    // The reviewer console's page of the action (it signs the person in first and comes back).
+    reviewUrl: cfg.review_url ?? `${gatewayUrl}/actions/{id}`,
     upstreams,
     hold,
     upstreamTimeoutMs: cfg.upstream_timeout ?? DEFAULT_UPSTREAM_TIMEOUT_MS,

@@ -1,0 +1,123 @@
+import { type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
+import { ApiError, api } from './api/client.js';
+import type { Me } from './api/types.js';
+import { LiveContext, LiveHub, useLive } from './live.js';
+import { ActionPage } from './pages/ActionPage.js';
+import { Inbox, needYouText } from './pages/Inbox.js';
+import { SignIn } from './pages/SignIn.js';
+import { Link, navigate, parseRoute, useLocation } from './router.js';
+
+type Session = { state: 'loading' } | { state: 'signed-out' } | { state: 'signed-in'; me: Me } | { state: 'error'; message: string };
+
+/** The live count in the header: how many actions wait for me, on every page. */
+function NeedYou({ count, setCount }: { count: number | null; setCount: (n: number) => void }): ReactNode {
+  const refresh = useCallback(() => {
+    api.inbox({}).then(
+      (d) => setCount(d.need_you),
+      () => undefined,
+    );
+  }, [setCount]);
+  useEffect(refresh, [refresh]);
+  useLive(refresh);
+  return (
+    <Link to="/inbox" className={count ? 'need-you active' : 'need-you'} aria-label={count === null ? 'Inbox' : needYouText(count)}>
+      <span aria-hidden="true">Inbox</span>
+      {count !== null && (
+        <span className="count" data-testid="live-count" aria-hidden="true">
+          {count}
+        </span>
+      )}
+    </Link>
+  );
+}
+
+export function App(): ReactNode {
+  const location = useLocation();
+  const route = useMemo(() => {
+    const at = location.indexOf('?');
+    return parseRoute(at < 0 ? location : location.slice(0, at), at < 0 ? '' : location.slice(at));
+  }, [location]);
+  const [session, setSession] = useState<Session>({ state: 'loading' });
+  const [count, setCount] = useState<number | null>(null);
+  const hub = useMemo(() => new LiveHub(), []);
+
+  const check = useCallback(() => {
+    api.me().then(
+      (me) =>
+        setSession(
+          me.type === 'user' ? { state: 'signed-in', me } : { state: 'error', message: 'This console is for people, not agents.' },
+        ),
+      (e: unknown) =>
+        setSession(
+          e instanceof ApiError && e.status === 401
+            ? { state: 'signed-out' }
+            : { state: 'error', message: 'The gateway cannot be reached.' },
+        ),
+    );
+  }, []);
+  useEffect(check, [check]);
+
+  useEffect(() => {
+    if (session.state !== 'signed-in') return;
+    hub.start();
+    return () => hub.stop();
+  }, [session.state, hub]);
+
+  // Signed out anywhere but the sign-in page: sign in, then come back here (deep links survive sign-in).
+  useEffect(() => {
+    if (session.state === 'signed-out' && route.name !== 'sign-in') {
+      navigate(`/sign-in?return_to=${encodeURIComponent(location)}`, { replace: true });
+    }
+    if (session.state === 'signed-in' && route.name === 'sign-in') navigate(route.returnTo, { replace: true });
+  }, [session.state, route, location]);
+
+  async function signOut() {
+    try {
+      await api.signOut();
+    } finally {
+      setCount(null);
+      setSession({ state: 'signed-out' });
+    }
+  }
+
+  if (session.state === 'loading') return <main aria-busy="true">Loading…</main>;
+  if (session.state === 'error') {
+    return (
+      <main>
+        <p className="error" role="alert">
+          {session.message}
+        </p>
+      </main>
+    );
+  }
+  if (session.state === 'signed-out' || route.name === 'sign-in') {
+    return route.name === 'sign-in' ? <SignIn returnTo={route.returnTo} onSignedIn={check} /> : <main aria-busy="true">Loading…</main>;
+  }
+  const me = session.me;
+  return (
+    <LiveContext.Provider value={hub}>
+      <header className="top">
+        <Link to="/inbox" className="brand">
+          Countersign
+        </Link>
+        <NeedYou count={count} setCount={setCount} />
+        <span className="me" title={`${me.email ?? me.name} (${me.role ?? ''})`}>
+          {me.email ?? me.name}
+        </span>
+        <button type="button" className="link" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </header>
+      {route.name === 'inbox' && <Inbox filter={route.filter} onCount={setCount} />}
+      {route.name === 'action' && <ActionPage id={route.id} />}
+      {route.name === 'not-found' && (
+        <main>
+          <h1>Not found</h1>
+          <p>
+            There is no page at <code>{route.path}</code>. <Link to="/inbox">Go to the inbox</Link>.
+          </p>
+        </main>
+      )}
+    </LiveContext.Provider>
+  );
+}

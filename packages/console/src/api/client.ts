@@ -1,0 +1,71 @@
+import type { Action, ErrorBody, Inbox, InboxFilter, InboxItem, Me, ReviewInput, SignedIn, SignInInput, SignInMethods } from './types.js';
+
+/** A refusal from the gateway, with its stable `code` (conflict, forbidden, unauthorized…). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> | undefined,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+function isErrorBody(v: unknown): v is ErrorBody {
+  if (typeof v !== 'object' || v === null || !('error' in v)) return false;
+  const e = (v as { error: unknown }).error;
+  return typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string';
+}
+
+/** The CSRF token the gateway set beside the session cookie (docs/people.md, "CSRF: writes with a cookie"). */
+function csrfToken(): string | undefined {
+  return /(?:^|;\s*)cs_csrf=([^;]+)/.exec(document.cookie)?.[1];
+}
+
+async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (method === 'POST') {
+    headers['content-type'] = 'application/json';
+    const csrf = csrfToken();
+    if (csrf !== undefined) headers['x-csrf-token'] = csrf;
+  }
+  const res = await fetch(path, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    ...(method === 'POST' ? { body: JSON.stringify(body ?? {}) } : {}),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!res.ok) {
+    if (isErrorBody(parsed)) throw new ApiError(res.status, parsed.error.code, parsed.error.message, parsed.error.details);
+    throw new ApiError(res.status, 'http_error', `the gateway answered ${res.status}`, undefined);
+  }
+  return parsed as T;
+}
+
+function query(params: Record<string, string | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v);
+  const s = q.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+/** Every call the console makes, typed by the gateway's wire format. */
+export const api = {
+  me: () => request<Me>('GET', '/v1/me'),
+  signInMethods: () => request<SignInMethods>('GET', '/v1/auth/methods'),
+  signIn: (input: SignInInput) => request<SignedIn>('POST', '/v1/auth/login', input),
+  signOut: () => request<{ id: string }>('POST', '/v1/auth/logout'),
+  inbox: (f: InboxFilter) => request<Inbox>('GET', `/v1/inbox${query({ agent: f.agent, tool: f.tool })}`),
+  item: (id: string) => request<InboxItem>('GET', `/v1/inbox/${encodeURIComponent(id)}`),
+  review: (id: string, input: ReviewInput) => request<Action>('POST', `/v1/actions/${encodeURIComponent(id)}/reviews`, input),
+  ssoUrl: (returnTo: string) => `/v1/auth/oidc/login${query({ return_to: returnTo })}`,
+};

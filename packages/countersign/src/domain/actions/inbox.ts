@@ -1,0 +1,127 @@
+import { sql } from 'kysely';
+import type { ActionsTable, ReviewsTable } from '../../db/types.js';
+import type { Deps } from '../../deps.js';
+import { CsError } from '../../lib/errors.js';
+import { isId } from '../../lib/ids.js';
+import type { UserPrincipal } from '../identities/principal.js';
+import { type Decidability, type DecidableRow, decidability } from './decidability.js';
+import type { ActionSummary, Inbox, InboxEntry, InboxItem } from './inbox-schemas.js';
+import type { ActionView } from './schemas.js';
+import { toActionView } from './view.js';
+
+export interface InboxFilter {
+  agent?: string | undefined;
+  tool?: string | undefined;
+  limit?: number | undefined;
+}
+
+export const MAX_INBOX_ITEMS = 200;
+const CLASSIFY_COLUMNS = ['id', 'status', 'workflow', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of', 'expires_at'] as const;
+
+/**
+ * A person's inbox: the pending actions they may decide now, then those that wait on others, each group
+ * by deadline (earliest first, actions without one last). Every pending action matching the filters is
+ * classified (its small columns only) so the counts are exact; only the page's items are read whole.
+ */
+export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter): Promise<Inbox> {
+  const limit = f.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_INBOX_ITEMS) {
+    throw new CsError('invalid_request', `limit must be between 1 and ${MAX_INBOX_ITEMS}`, {
+      issues: [{ path: 'limit', message: 'out of range' }],
+    });
+  }
+  const db = deps.db.read;
+  let q = db
+    .selectFrom('actions')
+    .select([...CLASSIFY_COLUMNS])
+    .where('status', '=', 'pending');
+  if (f.agent !== undefined) {
+    const agent = f.agent;
+    q = isId(agent) ? q.where('agent_id', '=', agent) : q.where('agent_name', '=', agent);
+  }
+  if (f.tool !== undefined) q = q.where('tool', '=', f.tool);
+  const rows = await q.orderBy(sql`case when expires_at is null then 1 else 0 end`).orderBy('expires_at').orderBy('id').execute();
+  // The caller's own votes on pending actions: one vote per person, so these cannot be voted on again.
+  const voted = new Set(
+    (
+      await db
+        .selectFrom('reviews')
+        .innerJoin('actions', 'actions.id', 'reviews.action_id')
+        .select('reviews.action_id')
+        .where('actions.status', '=', 'pending')
+        .where('reviews.reviewer_id', '=', principal.id)
+        .execute()
+    ).map((r) => r.action_id),
+  );
+  const now = deps.clock.now();
+  const mine: { row: DecidableRow; d: Decidability }[] = [];
+  const others: { row: DecidableRow; d: Decidability }[] = [];
+  for (const row of rows) {
+    const d = decidability(principal, row, voted.has(row.id), now);
+    (d.can_decide ? mine : others).push({ row, d });
+  }
+  const page = [...mine, ...others].slice(0, limit);
+  const items = await loadItems(
+    deps,
+    page.map((p) => p.row.id),
+  );
+  return {
+    need_you: mine.length,
+    waiting_on_others: others.length,
+    items: page.flatMap(({ row, d }) => {
+      const loaded = items.get(row.id);
+      // Decided between the two reads: no longer pending, so no longer in the inbox.
+      if (loaded?.action.status !== 'pending') return [];
+      const entry: InboxEntry = { action: summarize(loaded.action), owner: loaded.owner, ...d };
+      return [entry];
+    }),
+  };
+}
+
+/** One action as a person sees it in the console: the action, its agent's owner, and whether they may vote now. */
+export async function inboxItem(deps: Deps, principal: UserPrincipal, id: string): Promise<InboxItem> {
+  const loaded = isId(id) ? (await loadItems(deps, [id])).get(id) : undefined;
+  if (!loaded) throw new CsError('not_found', `no action with id ${id}`);
+  const row = await deps.db.read
+    .selectFrom('actions')
+    .select([...CLASSIFY_COLUMNS])
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  const voted = loaded.action.reviews.some((r) => r.reviewer.id === principal.id);
+  return { ...loaded, ...decidability(principal, row, voted, deps.clock.now()) };
+}
+
+/** The action without its payloads (see ActionSummary). */
+function summarize(a: ActionView): ActionSummary {
+  const { arguments: args, original_arguments, annotations, metadata, receipt, reviews, result, redeemed, ...rest } = a;
+  return { ...rest, arguments_bytes: Buffer.byteLength(JSON.stringify(args)) };
+}
+
+async function loadItems(deps: Deps, ids: string[]): Promise<Map<string, Omit<InboxItem, 'can_decide' | 'why_not'>>> {
+  const out = new Map<string, Omit<InboxItem, 'can_decide' | 'why_not'>>();
+  if (ids.length === 0) return out;
+  const db = deps.db.read;
+  const rows: ActionsTable[] = await db.selectFrom('actions').selectAll().where('id', 'in', ids).execute();
+  if (rows.length === 0) return out;
+  const reviews: ReviewsTable[] = await db
+    .selectFrom('reviews')
+    .selectAll()
+    .where('action_id', 'in', ids)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+  const ownerIds = [...new Set(rows.map((r) => r.agent_owner_id))];
+  const owners = new Map(
+    (await db.selectFrom('users').select(['id', 'email']).where('id', 'in', ownerIds).execute()).map((u) => [u.id, u] as const),
+  );
+  for (const row of rows) {
+    out.set(row.id, {
+      action: toActionView(
+        row,
+        reviews.filter((r) => r.action_id === row.id),
+      ),
+      owner: owners.get(row.agent_owner_id) ?? null,
+    });
+  }
+  return out;
+}
