@@ -18,7 +18,10 @@ export async function assertPasskey(options: Record<string, unknown>): Promise<u
     // The options come from @simplewebauthn/server on the gateway, the shape startAuthentication takes.
     return await startAuthentication({ optionsJSON: options as unknown as Parameters<typeof startAuthentication>[0]['optionsJSON'] });
   } catch (e) {
-    const names = [(e as { name?: string } | null)?.name, e instanceof WebAuthnError ? (e.cause as { name?: string } | undefined)?.name : undefined];
+    const names = [
+      (e as { name?: string } | null)?.name,
+      e instanceof WebAuthnError ? (e.cause as { name?: string } | undefined)?.name : undefined,
+    ];
     const name = names.find((n) => n !== undefined && n !== 'WebAuthnError' && n !== 'Error');
     if (name === 'NotAllowedError' || name === 'AbortError' || (e instanceof WebAuthnError && e.code === 'ERROR_CEREMONY_ABORTED')) {
       throw new CeremonyError('The passkey prompt was cancelled or timed out. Try again when your passkey is at hand.');

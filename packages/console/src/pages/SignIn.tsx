@@ -55,7 +55,9 @@ export function SignIn({ returnTo, onSignedIn }: { returnTo: string; onSignedIn:
     return (
       <main className="sign-in">
         <h1>Confirm with your passkey</h1>
-        <p>Your password was right. This account also needs its passkey: use your security key, phone or this device when your browser asks.</p>
+        <p>
+          Your password was right. This account also needs its passkey: use your security key, phone or this device when your browser asks.
+        </p>
         {error && (
           <p id="sign-in-error" className="error" role="alert">
             {error}

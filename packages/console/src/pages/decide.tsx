@@ -27,7 +27,15 @@ export function StepUpNotice({ a }: { a: Action }): ReactNode {
 }
 
 /** The refusal's offer: re-authenticate with a passkey (then the approval is retried once) or through SSO. */
-function StepUpPanel({ details, onConfirmed, busy }: { details: StepUpDetails; onConfirmed: () => Promise<void>; busy: boolean }): ReactNode {
+function StepUpPanel({
+  details,
+  onConfirmed,
+  busy,
+}: {
+  details: StepUpDetails;
+  onConfirmed: () => Promise<void>;
+  busy: boolean;
+}): ReactNode {
   const [working, setWorking] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const re = details.reauthenticate;
@@ -73,7 +81,17 @@ function StepUpPanel({ details, onConfirmed, busy }: { details: StepUpDetails; o
 }
 
 /** Vote as myself, or for someone whose vote I hold; the choice is never made for me when both are open. */
-function VoteAs({ options, self, value, onChange }: { options: VoteFor[]; self: boolean; value: string; onChange: (v: string) => void }): ReactNode {
+function VoteAs({
+  options,
+  self,
+  value,
+  onChange,
+}: {
+  options: VoteFor[];
+  self: boolean;
+  value: string;
+  onChange: (v: string) => void;
+}): ReactNode {
   return (
     <fieldset className="vote-as">
       <legend>Vote as</legend>
