@@ -48,7 +48,10 @@ export async function withDelegations(
   const groupCache = new Map<string, Promise<string[]>>();
   const groups = (id: string) => {
     let g = groupCache.get(id);
-    if (!g) groupCache.set(id, (g = groupsOf(db, id)));
+    if (!g) {
+      g = groupsOf(db, id);
+      groupCache.set(id, g);
+    }
     return g;
   };
   const out: DelegatedDecidability[] = [];
