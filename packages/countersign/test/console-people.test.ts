@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { FakeClock } from '../src/lib/clock.js';
 import { launchChromium } from './console-browser.js';
 import { DESKTOP, PHONE, SHOTS, shown, signIn } from './console-pages.js';
@@ -41,15 +41,18 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-async function shoot(page: Page, name: string, viewport: { width: number; height: number }) {
+async function shoot(page: Page, name: string, viewport: { width: number; height: number }, show?: Locator) {
   if (!SHOTS) return;
   await page.setViewportSize(viewport);
+  await show?.scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(SHOTS, name), fullPage: false });
 }
 
 forEachDialect('the console with passkeys, step-up and delegation, in Chromium', (dialect) => {
   let w: PasskeyWorld;
-  const clock = new FakeClock();
+  // Started at the browser's own time, so the page's countdowns (browser time) read as they would in use;
+  // the gateway's time is still only moved by the test.
+  const clock = new FakeClock(Math.floor(Date.now() / 60_000) * 60_000);
   before(async () => {
     w = await passkeyWorld(dialect, clock, withPolicy(POLICY));
   });
@@ -117,7 +120,7 @@ forEachDialect('the console with passkeys, step-up and delegation, in Chromium',
       assert.match(await shown(panel), /within the last 5 minutes/);
       assert.equal((await call(w, 'GET', `/v1/actions/${a.id}`, w.keys.ada)).body.status, 'pending', 'nothing was voted');
       await shoot(tab.page, 'step-up-1440.png', DESKTOP);
-      await shoot(tab.page, 'step-up-390.png', PHONE);
+      await shoot(tab.page, 'step-up-390.png', PHONE, panel);
       await tab.page.getByRole('button', { name: 'Confirm with your passkey' }).click();
       await tab.page.getByTestId('status').filter({ hasText: 'approved' }).waitFor();
       const reviewed = (await auditRows(w, a.id)).filter((e) => e.event === 'action.reviewed').map((e) => JSON.parse(e.data));

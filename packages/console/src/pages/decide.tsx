@@ -21,7 +21,7 @@ export function StepUpNotice({ a }: { a: Action }): ReactNode {
   if (!s || a.status !== 'pending') return null;
   return (
     <p className="banner step-up-notice" data-testid="step-up-notice">
-      🔒 {stepUpText(s.max_age_ms)} (a passkey, or your identity provider) to approve. Denying needs nothing more.
+      {stepUpText(s.max_age_ms)} (a passkey, or your identity provider) to approve. Denying needs nothing more.
     </p>
   );
 }
