@@ -108,7 +108,7 @@ export function App(): ReactNode {
           Sign out
         </button>
       </header>
-      {route.name === 'inbox' && <Inbox filter={route.filter} onCount={setCount} />}
+      {route.name === 'inbox' && <Inbox filter={route.filter} onCount={setCount} actingFor={me.acting_for ?? []} />}
       {route.name === 'action' && <ActionPage id={route.id} />}
       {route.name === 'not-found' && (
         <main>

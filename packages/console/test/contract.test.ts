@@ -39,7 +39,7 @@ check<Console.InboxFilter extends z.input<typeof InboxQuery> ? true : false>(tru
 
 test('the console’s inbox types name exactly the fields of the gateway’s schemas', () => {
   const inbox: Record<keyof Console.Inbox, true> = { need_you: true, waiting_on_others: true, items: true };
-  const item: Record<keyof Console.InboxItem, true> = { action: true, owner: true, can_decide: true, why_not: true };
+  const item: Record<keyof Console.InboxItem, true> = { action: true, owner: true, can_decide: true, why_not: true, may_vote_for: true };
   assert.deepEqual(Object.keys(inbox).sort(), Object.keys(InboxSchema.shape).sort());
   assert.deepEqual(Object.keys(item).sort(), Object.keys(InboxItemSchema.shape).sort());
   assert.deepEqual(Object.keys(item).sort(), Object.keys(InboxEntrySchema.shape).sort());
@@ -79,6 +79,9 @@ test('every path the console’s client calls is a route of the gateway', () => 
     'GET /v1/me',
     'GET /v1/auth/methods',
     'POST /v1/auth/login',
+    'POST /v1/auth/login/passkey',
+    'POST /v1/me/reauthenticate/passkey/options',
+    'POST /v1/me/reauthenticate/passkey/verify',
     'POST /v1/auth/logout',
     'GET /v1/inbox',
     'GET /v1/inbox/:id',

@@ -1,4 +1,16 @@
-import type { Action, ErrorBody, Inbox, InboxFilter, InboxItem, Me, ReviewInput, SignedIn, SignInInput, SignInMethods } from './types.js';
+import type {
+  Action,
+  ErrorBody,
+  Inbox,
+  InboxFilter,
+  InboxItem,
+  Me,
+  PasskeyStep,
+  ReviewInput,
+  SignedIn,
+  SignInInput,
+  SignInMethods,
+} from './types.js';
 
 /** A refusal from the gateway, with its stable `code` (conflict, forbidden, unauthorized…). */
 export class ApiError extends Error {
@@ -25,6 +37,10 @@ function csrfToken(): string | undefined {
 }
 
 async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  return (await requestWithStatus<T>(method, path, body)).body;
+}
+
+async function requestWithStatus<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (method === 'POST') {
     headers['content-type'] = 'application/json';
@@ -48,7 +64,7 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown):
     if (isErrorBody(parsed)) throw new ApiError(res.status, parsed.error.code, parsed.error.message, parsed.error.details);
     throw new ApiError(res.status, 'http_error', `the gateway answered ${res.status}`, undefined);
   }
-  return parsed as T;
+  return { status: res.status, body: parsed as T };
 }
 
 function query(params: Record<string, string | undefined>): string {
@@ -62,7 +78,16 @@ function query(params: Record<string, string | undefined>): string {
 export const api = {
   me: () => request<Me>('GET', '/v1/me'),
   signInMethods: () => request<SignInMethods>('GET', '/v1/auth/methods'),
-  signIn: (input: SignInInput) => request<SignedIn>('POST', '/v1/auth/login', input),
+  /** 200: signed in; 202: the password was right and a passkey step follows. */
+  signIn: async (input: SignInInput): Promise<{ done: SignedIn } | { passkey: PasskeyStep }> => {
+    const r = await requestWithStatus<SignedIn | PasskeyStep>('POST', '/v1/auth/login', input);
+    return r.status === 202 ? { passkey: r.body as PasskeyStep } : { done: r.body as SignedIn };
+  },
+  signInPasskey: (pending_token: string, credential: unknown) =>
+    request<SignedIn>('POST', '/v1/auth/login/passkey', { pending_token, credential }),
+  /** Step-up: the two routes a step_up_required refusal names (options, then verify). */
+  reauthOptions: (path: string) => request<Record<string, unknown>>('POST', path),
+  reauthVerify: (path: string, credential: unknown) => request<{ session_id: string; strong_at: string }>('POST', path, { credential }),
   signOut: () => request<{ id: string }>('POST', '/v1/auth/logout'),
   inbox: (f: InboxFilter) => request<Inbox>('GET', `/v1/inbox${query({ agent: f.agent, tool: f.tool })}`),
   item: (id: string) => request<InboxItem>('GET', `/v1/inbox/${encodeURIComponent(id)}`),

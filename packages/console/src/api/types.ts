@@ -19,6 +19,14 @@ export interface InboxEntry {
   owner: { id: string; email: string } | null;
   can_decide: boolean;
   why_not: string | null;
+  /** People whose vote I hold through a delegation and may cast here (empty when I vote only as myself). */
+  may_vote_for: VoteFor[];
+}
+
+/** Someone whose vote I may cast on an action, through a delegation in force. */
+export interface VoteFor {
+  email: string;
+  delegation_id: string;
 }
 
 /** One action as a person sees it (GET /v1/inbox/:id): the whole action. */
@@ -29,6 +37,7 @@ export interface InboxItem {
   can_decide: boolean;
   /** Why the caller may not vote now; null when they may. */
   why_not: string | null;
+  may_vote_for: VoteFor[];
 }
 
 export interface Inbox {
@@ -51,6 +60,15 @@ export interface Me {
   groups?: string[] | undefined;
   key_prefix: string | null;
   credential: 'api_key' | 'session' | 'chat';
+  /** Whom I may vote for now (delegations I hold that are in force). */
+  acting_for?: ActingFor[] | undefined;
+}
+
+export interface ActingFor {
+  delegation_id: string;
+  id: string;
+  email: string;
+  until: string;
 }
 
 export interface SignedIn {
@@ -65,6 +83,14 @@ export interface SignInMethods {
   sso: boolean;
 }
 
+/** POST /v1/auth/login for a person with a passkey: the second step to take. */
+export interface PasskeyStep {
+  passkey_required: true;
+  pending_token: string;
+  expires_at: string;
+  options: Record<string, unknown>;
+}
+
 export interface SignInInput {
   email: string;
   password: string;
@@ -73,6 +99,18 @@ export interface SignInInput {
 export interface ReviewInput {
   decision: 'approve' | 'deny';
   reason?: string;
+  /** Cast the vote of this person (a delegation I hold), not my own. */
+  for?: string;
+}
+
+/** What a step-up refusal (403 step_up_required) tells the console to offer. */
+export interface StepUpDetails {
+  stage?: string;
+  step_up?: { max_age_ms: number };
+  reauthenticate?: {
+    oidc: string | null;
+    passkey: { options: string; verify: string } | null;
+  };
 }
 
 export interface ErrorBody {

@@ -1,65 +1,12 @@
-import { type FormEvent, type ReactNode, useCallback, useEffect, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useState } from 'react';
 import { ApiError, api } from '../api/client.js';
-import type { Action, InboxItem } from '../api/types.js';
+import type { InboxItem } from '../api/types.js';
 import { JsonView } from '../components/JsonView.js';
 import { SafeText } from '../components/SafeText.js';
 import { useLive } from '../live.js';
 import { Link } from '../router.js';
 import { Field, HostileSummary, Opt, Outcome, PAST, Workflow, who } from './action-parts.js';
-
-function Decide({
-  item,
-  onDecided,
-  onLost,
-}: {
-  item: InboxItem;
-  onDecided: (a: Action) => void;
-  onLost: (msg: string) => void;
-}): ReactNode {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const a = item.action;
-  async function decide(decision: 'approve' | 'deny', reason: string) {
-    setBusy(true);
-    setError(null);
-    try {
-      onDecided(await api.review(a.id, reason ? { decision, reason } : { decision }));
-    } catch (e) {
-      if (e instanceof ApiError && e.code === 'conflict') onLost(e.message);
-      else setError(e instanceof ApiError ? e.message : 'The gateway cannot be reached.');
-    } finally {
-      setBusy(false);
-    }
-  }
-  function deny(e: FormEvent<HTMLFormElement>) {
-    e.preventDefault();
-    void decide('deny', String(new FormData(e.currentTarget).get('reason') ?? '').trim());
-  }
-  if (!item.can_decide) {
-    return a.status === 'pending' ? <p className="banner">You cannot decide this now: {item.why_not}</p> : null;
-  }
-  return (
-    <section className="decide" aria-label="Your decision">
-      <button type="button" className="primary approve" disabled={busy} onClick={() => void decide('approve', '')}>
-        Approve
-      </button>
-      <form onSubmit={deny} className="deny">
-        <label>
-          Reason for denying (the agent reads it)
-          <textarea name="reason" rows={2} maxLength={4096} />
-        </label>
-        <button type="submit" className="danger" disabled={busy}>
-          Deny
-        </button>
-      </form>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
-    </section>
-  );
-}
+import { Decide, StepUpNotice } from './decide.js';
 
 /** One action on one screen: who proposed what, for whom and why, the arguments, the workflow, the decision. */
 export function ActionPage({ id }: { id: string }): ReactNode {
@@ -172,10 +119,11 @@ export function ActionPage({ id }: { id: string }): ReactNode {
         {/* After the details on a phone (read, then decide); beside them on a wide screen. */}
         <aside className="action-side" aria-label="Review and decision">
           <Outcome a={a} />
+          <StepUpNotice a={a} />
           {a.status === 'pending' && (
             <Decide
               item={item}
-              onDecided={(decided) => setItem({ ...item, action: decided, can_decide: false, why_not: null })}
+              onDecided={(decided) => setItem({ ...item, action: decided, can_decide: false, why_not: null, may_vote_for: [] })}
               onLost={(msg) => {
                 setLost(msg);
                 load();
@@ -188,7 +136,8 @@ export function ActionPage({ id }: { id: string }): ReactNode {
             <ul className="votes">
               {a.reviews.map((r) => (
                 <li key={r.id}>
-                  {r.reviewer.email} {r.decision === 'approve' ? 'approved' : 'denied'}
+                  {r.reviewer.email}
+                  {r.for !== null && <> for {r.for.email}</>} {r.decision === 'approve' ? 'approved' : 'denied'}
                   {r.edited ? ' with edits' : ''} via {r.channel}, {new Date(r.at).toLocaleString()}
                   {r.reason !== null && (
                     <>

@@ -1,6 +1,6 @@
 import { type FormEvent, type ReactNode, useCallback, useEffect, useState } from 'react';
 import { ApiError, api } from '../api/client.js';
-import type { Inbox as InboxData, InboxEntry, InboxFilter } from '../api/types.js';
+import type { ActingFor, Inbox as InboxData, InboxEntry, InboxFilter } from '../api/types.js';
 import { Countdown } from '../components/Countdown.js';
 import { SafeText } from '../components/SafeText.js';
 import { useLive } from '../live.js';
@@ -44,13 +44,50 @@ function Item({ item }: { item: InboxEntry }): ReactNode {
         )}
         <Countdown at={a.expires_at} label="deadline" />
       </p>
+      {item.may_vote_for.length > 0 && (
+        <p className="small delegated" data-testid="vote-for">
+          You can vote for {item.may_vote_for.map((m) => m.email).join(', ')}
+          {item.why_not === null ? ' (or as yourself)' : ''}
+        </p>
+      )}
       {!item.can_decide && item.why_not && <p className="muted small">Not yours now: {item.why_not}</p>}
     </li>
   );
 }
 
+/** "24 Dec" (and the year when it is not this one). */
+function day(iso: string): string {
+  const d = new Date(iso);
+  const sameYear = d.getFullYear() === new Date().getFullYear();
+  return d.toLocaleDateString('en-GB', { day: 'numeric', month: 'short', ...(sameYear ? {} : { year: 'numeric' }) });
+}
+
+/** The delegations I hold now: whose vote I may cast, and until when. */
+export function ActingForBanner({ actingFor }: { actingFor: ActingFor[] }): ReactNode {
+  if (actingFor.length === 0) return null;
+  return (
+    <p className="banner delegation" data-testid="acting-for">
+      {actingFor.map((d, i) => (
+        <span key={d.delegation_id}>
+          {i > 0 && ' · '}
+          You can vote for <strong>{d.email}</strong> until {day(d.until)}
+        </span>
+      ))}
+      .
+    </p>
+  );
+}
+
 /** What I can decide now, then what waits on others; the count updates live as actions arrive and are decided. */
-export function Inbox({ filter, onCount }: { filter: InboxFilter; onCount: (n: number) => void }): ReactNode {
+export function Inbox({
+  filter,
+  onCount,
+  actingFor,
+}: {
+  filter: InboxFilter;
+  onCount: (n: number) => void;
+  actingFor: ActingFor[];
+}): ReactNode {
   const [data, setData] = useState<InboxData | null>(null);
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(() => {
@@ -85,6 +122,7 @@ export function Inbox({ filter, onCount }: { filter: InboxFilter; onCount: (n: n
       <h1 aria-live="polite" data-testid="need-you">
         {data ? needYouText(data.need_you) : 'Loading…'}
       </h1>
+      <ActingForBanner actingFor={actingFor} />
       <form className="filters" onSubmit={applyFilter} key={`${filter.agent ?? ''}|${filter.tool ?? ''}`}>
         <label>
           Agent

@@ -41,11 +41,17 @@ const Owner = z
   .object({ id: z.string(), email: z.string() })
   .nullable()
   .meta({ description: 'The person who owns the proposing agent (null if they no longer exist)' });
-const CanDecide = z.boolean().meta({ description: 'Whether the caller may vote on it now' });
-const WhyNot = z.string().nullable().meta({ description: 'Why the caller may not vote now, as a vote would be refused' });
+const CanDecide = z.boolean().meta({ description: 'Whether the caller may vote on it now (as themselves or for someone)' });
+const WhyNot = z
+  .string()
+  .nullable()
+  .meta({ description: 'Why the caller may not vote now as themselves, as a vote would be refused; null when they may' });
+const MayVoteFor = z
+  .array(z.object({ email: z.string(), delegation_id: z.string() }))
+  .meta({ description: 'People whose vote the caller may cast here (delegations in force; send `for`); empty when none' });
 
 export const InboxEntry = z
-  .object({ action: ActionSummary, owner: Owner, can_decide: CanDecide, why_not: WhyNot })
+  .object({ action: ActionSummary, owner: Owner, can_decide: CanDecide, why_not: WhyNot, may_vote_for: MayVoteFor })
   .meta({ id: 'InboxEntry' });
 export type InboxEntry = z.infer<typeof InboxEntry>;
 
@@ -56,8 +62,9 @@ export const InboxItem = z
       .object({ id: z.string(), email: z.string() })
       .nullable()
       .meta({ description: 'The person who owns the proposing agent (null if they no longer exist)' }),
-    can_decide: z.boolean().meta({ description: 'Whether the caller may vote on it now' }),
-    why_not: z.string().nullable().meta({ description: 'Why the caller may not vote now, as a vote would be refused' }),
+    can_decide: CanDecide,
+    why_not: WhyNot,
+    may_vote_for: MayVoteFor,
   })
   .meta({ id: 'InboxItem' });
 export type InboxItem = z.infer<typeof InboxItem>;

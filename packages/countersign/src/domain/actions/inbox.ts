@@ -4,7 +4,8 @@ import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import type { UserPrincipal } from '../identities/principal.js';
-import { type Decidability, type DecidableRow, decidability } from './decidability.js';
+import { type DecidableRow, decidability } from './decidability.js';
+import { type DelegatedDecidability, withDelegations } from './delegated-decidability.js';
 import type { ActionSummary, Inbox, InboxEntry, InboxItem } from './inbox-schemas.js';
 import type { ActionView } from './schemas.js';
 import { toActionView } from './view.js';
@@ -54,12 +55,15 @@ export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter
     ).map((r) => r.action_id),
   );
   const now = deps.clock.now();
-  const mine: { row: DecidableRow; d: Decidability }[] = [];
-  const others: { row: DecidableRow; d: Decidability }[] = [];
-  for (const row of rows) {
-    const d = decidability(principal, row, voted.has(row.id), now);
+  const own = rows.map((row) => ({ row, voted: voted.has(row.id), d: decidability(principal, row, voted.has(row.id), now) }));
+  // Actions I may decide only for someone whose vote I hold are among those I can decide, marked for whom.
+  const all = await withDelegations(deps, principal, own, now);
+  const mine: { row: DecidableRow; d: DelegatedDecidability }[] = [];
+  const others: { row: DecidableRow; d: DelegatedDecidability }[] = [];
+  own.forEach(({ row }, i) => {
+    const d = all[i] as DelegatedDecidability;
     (d.can_decide ? mine : others).push({ row, d });
-  }
+  });
   const page = [...mine, ...others].slice(0, limit);
   const items = await loadItems(
     deps,
@@ -88,7 +92,9 @@ export async function inboxItem(deps: Deps, principal: UserPrincipal, id: string
     .where('id', '=', id)
     .executeTakeFirstOrThrow();
   const voted = loaded.action.reviews.some((r) => r.reviewer.id === principal.id);
-  return { ...loaded, ...decidability(principal, row, voted, deps.clock.now()) };
+  const now = deps.clock.now();
+  const [d] = await withDelegations(deps, principal, [{ row, voted, d: decidability(principal, row, voted, now) }], now);
+  return { ...loaded, ...(d as DelegatedDecidability) };
 }
 
 /** The action without its payloads (see ActionSummary). */
@@ -97,8 +103,8 @@ function summarize(a: ActionView): ActionSummary {
   return { ...rest, arguments_bytes: Buffer.byteLength(JSON.stringify(args)) };
 }
 
-async function loadItems(deps: Deps, ids: string[]): Promise<Map<string, Omit<InboxItem, 'can_decide' | 'why_not'>>> {
-  const out = new Map<string, Omit<InboxItem, 'can_decide' | 'why_not'>>();
+async function loadItems(deps: Deps, ids: string[]): Promise<Map<string, Omit<InboxItem, 'can_decide' | 'why_not' | 'may_vote_for'>>> {
+  const out = new Map<string, Omit<InboxItem, 'can_decide' | 'why_not' | 'may_vote_for'>>();
   if (ids.length === 0) return out;
   const db = deps.db.read;
   const rows: ActionsTable[] = await db.selectFrom('actions').selectAll().where('id', 'in', ids).execute();

@@ -64,6 +64,26 @@ export async function resolveVote(
   return { id: d.delegator.id, email: d.delegator.email, delegation: { id: d.id, endsAt: d.endsAt } };
 }
 
+/** How a delegator's groups are read: from the database, or a cache over many actions (the inbox). */
+export type GroupsOf = (userId: string) => Promise<string[]>;
+
+/**
+ * The delegations among `held` (in force, see activeDelegationsHeldBy) under which `principal` may vote
+ * on this action's current stage: the same rules a vote with `for` is checked against.
+ */
+export async function usableDelegations(
+  db: Kysely<DB>,
+  principal: UserPrincipal,
+  held: readonly ActiveDelegation[],
+  row: ActionRow,
+  stage: FrozenStage,
+  groups: GroupsOf = (id) => groupsOf(db, id),
+): Promise<ActiveDelegation[]> {
+  const usable: ActiveDelegation[] = [];
+  for (const d of held) if ((await delegatedRefusal(db, principal, d, row, stage, groups)) === null) usable.push(d);
+  return usable;
+}
+
 /** Why X may not vote for Y (the delegator of `d`) on this action now, or null. */
 async function delegatedRefusal(
   db: Kysely<DB>,
@@ -71,6 +91,7 @@ async function delegatedRefusal(
   d: ActiveDelegation,
   row: ActionRow,
   stage: FrozenStage,
+  groups: GroupsOf = (id) => groupsOf(db, id),
 ): Promise<CsError | null> {
   const y = d.delegator;
   const onBehalf = row.on_behalf_of?.toLowerCase() ?? null;
@@ -86,7 +107,7 @@ async function delegatedRefusal(
   if (row.agent_owner_id === y.id && !ownerMayVote(stage, row.escalations)) {
     return new CsError('self_approval', `${y.email} owns the agent that proposed this action, so no vote can be cast for them`);
   }
-  const voter: Voter = { id: y.id, email: y.email, role: y.role as Role, groups: await groupsOf(db, y.id) };
+  const voter: Voter = { id: y.id, email: y.email, role: y.role as Role, groups: await groups(y.id) };
   if (!isEligible(stage, row.escalations, voter, row.agent_owner_id)) {
     return new CsError('forbidden', `${y.email} is not an approver of stage "${stage.name}", so a vote for them does not count here`);
   }
@@ -102,8 +123,7 @@ async function withDelegationHint(
   refused: CsError,
 ): Promise<CsError> {
   const held = await activeDelegationsHeldBy(db, principal.id, now);
-  const usable: ActiveDelegation[] = [];
-  for (const d of held) if ((await delegatedRefusal(db, principal, d, row, stage)) === null) usable.push(d);
+  const usable = await usableDelegations(db, principal, held, row, stage);
   const first = usable[0];
   if (!first) return refused;
   const names = usable.map((d) => `${d.delegator.email} (delegation until ${new Date(d.endsAt).toISOString()})`).join(', ');
