@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { calculateJwkThumbprint } from 'jose';
-import pino from 'pino';
 import { auditEntryHash } from '../src/domain/audit/chain.js';
 import { signCheckpoint } from '../src/domain/audit/checkpoint-note.js';
-import { splitRanges, verifyAudit } from '../src/domain/audit/verify-audit.js';
-import { startGateway } from '../src/gateway.js';
+import { verifyAudit } from '../src/domain/audit/verify-audit.js';
+import { INSERT, QUIET, values } from './audit-helpers.js';
 import { auditRows, call, forEachDialect, PG_URL, propose, review, runCli, type World, world } from './helpers.js';
 import { type AuditRow, openRaw, type RawDb } from './raw-db.js';
 
@@ -24,13 +23,6 @@ async function cliVerify(w: World): Promise<{ code: number | null; stdout: strin
   }
   return runCli(['audit', 'verify', '--data', w.env.config.dataDir], env);
 }
-
-const INSERT =
-  'insert into audit_log (seq, ts, actor_type, actor_id, event, action_id, data, prev_hash, hash) values (?, ?, ?, ?, ?, ?, ?, ?, ?)';
-const values = (r: AuditRow) => [r.seq, r.ts, r.actor_type, r.actor_id, r.event, r.action_id, r.data, r.prev_hash, r.hash];
-
-/** Long enough that the background checkpointer never fires: these tests sign checkpoints when they choose. */
-const QUIET = { config: (c: World['env']['config']) => ({ ...c, audit: { ...c.audit, checkpointIntervalMs: 24 * 3_600_000 } }) };
 
 forEachDialect('the append-only audit table', (dialect) => {
   let w: World;
@@ -319,131 +311,5 @@ forEachDialect('audit chain tampering', (dialect) => {
       await raw.run('update audit_checkpoints set note = ?, head_hash = ? where size = ?', [row.note, row.head_hash, firstCheckpoint]);
     }
     await assertIntact();
-  });
-});
-
-forEachDialect('audit verify in parallel ranges', (dialect) => {
-  let w: World;
-  let raw: RawDb;
-  let total = 0;
-  before(async () => {
-    w = await world(dialect, QUIET);
-    for (let i = 0; i < 6; i++) await propose(w, { purpose: `change ${i}` });
-    await w.gw.checkpointer.checkpointNow();
-    await propose(w);
-    total = (await auditRows(w)).length;
-    raw = await openRaw(w);
-    await raw.disableAppendOnly();
-  });
-  after(async () => {
-    await raw?.close();
-    await w?.close();
-  });
-
-  test('worker threads verifying stretches of the chain find exactly what one walk from genesis finds', async () => {
-    const connection = { url: w.env.schema === undefined ? w.env.config.database.url : PG_URL, schema: w.env.schema };
-    // Three ranges: this thread's and two workers'; `second` and `third` are where the workers start.
-    const [, second, third] = splitRanges(total, 2).map((r) => r.from);
-    assert.ok(second && third && third < total);
-    const same = async (what: string) => {
-      const one = await verifyAudit(w.gw.deps.db.read);
-      const errors: unknown[] = [];
-      const many = await verifyAudit(w.gw.deps.db.read, { connection, workers: 2, parallelFrom: 0, onWorkerError: (e) => errors.push(e) });
-      assert.deepEqual(errors, [], 'the workers ran (no range fell back to this thread)');
-      assert.deepEqual(many, one, what);
-      return one;
-    };
-    const tampered = async (what: string, change: () => Promise<void>, restore: () => Promise<void>) => {
-      await change();
-      try {
-        assert.equal((await same(what)).ok, false, what);
-      } finally {
-        await restore();
-      }
-    };
-    assert.equal((await same('intact')).ok, true);
-    const [atSecond] = await raw.all('select * from audit_log where seq = ?', [second]);
-    const [beforeThird] = await raw.all('select * from audit_log where seq = ?', [third - 1]);
-    const [atThird] = await raw.all('select * from audit_log where seq = ?', [third]);
-    assert.ok(atSecond && beforeThird && atThird);
-    await tampered(
-      'the first entry of a worker’s range edited',
-      () => raw.run('update audit_log set data = ? where seq = ?', ['{}', second]),
-      () => raw.run('update audit_log set data = ? where seq = ?', [atSecond.data, second]),
-    );
-    await tampered(
-      'the last entry before a worker’s range deleted',
-      () => raw.run('delete from audit_log where seq = ?', [third - 1]),
-      () => raw.run(INSERT, values(beforeThird)),
-    );
-    await tampered(
-      'the first entry of a worker’s range deleted',
-      () => raw.run('delete from audit_log where seq = ?', [third]),
-      () => raw.run(INSERT, values(atThird)),
-    );
-    const swap = async () => {
-      await raw.run('update audit_log set seq = ? where seq = ?', [-1, third - 1]);
-      await raw.run('update audit_log set seq = ? where seq = ?', [third - 1, third]);
-      await raw.run('update audit_log set seq = ? where seq = ?', [third, -1]);
-    };
-    await tampered('two entries swapped across the boundary', swap, swap);
-    assert.equal((await same('restored')).ok, true);
-  });
-});
-
-describe('a multi-process race on PostgreSQL', () => {
-  test('approve on gateway A and deny on gateway B at once: exactly one wins every round, the chain verifies, seq numbers stay contiguous', async () => {
-    const a = await world('postgres');
-    // A second gateway on the same schema: its own pool, committer and event bus, as another process would have.
-    const gwB = await startGateway(a.env.config, {
-      listen: false,
-      logger: pino({ level: 'silent' }),
-      ...(a.env.schema ? { schema: a.env.schema } : {}),
-    });
-    const b: World = { ...a, gw: gwB };
-    try {
-      const outcomes = { approved: 0, denied: 0 };
-      for (let round = 0; round < 10; round++) {
-        const ids: string[] = [];
-        for (let i = 0; i < 4; i++) ids.push((await propose(a)).body.id);
-        // B takes the actions in the opposite order, so the two gateways also contend for row locks across actions.
-        const approvals = ids.map((id) => review(a, id, a.keys.alice, { decision: 'approve' }));
-        const denials = [...ids].reverse().map((id) => review(b, id, b.keys.carol, { decision: 'deny', reason: 'race' }));
-        const [approved, denied] = await Promise.all([Promise.all(approvals), Promise.all(denials)]);
-        denied.reverse();
-        for (const [i, id] of ids.entries()) {
-          const pair = [approved[i], denied[i]];
-          const statuses = pair.map((r) => r?.status).sort();
-          assert.deepEqual(statuses, [200, 409], `round ${round}, action ${id}: ${JSON.stringify(pair.map((r) => r?.body))}`);
-          const winner = pair.find((r) => r?.status === 200)?.body.status as 'approved' | 'denied';
-          outcomes[winner] += 1;
-          for (const gw of [a, b]) {
-            const seen = await call(gw, 'GET', `/v1/actions/${id}`, a.keys.alice);
-            assert.equal(seen.body.status, winner, 'both gateways read the one final state');
-            assert.equal(seen.body.version, 2);
-            assert.equal(seen.body.reviews.length, 1);
-          }
-        }
-      }
-      assert.equal(outcomes.approved + outcomes.denied, 40);
-
-      const r = await verifyAudit(a.gw.deps.db.read);
-      assert.equal(r.ok, true, r.firstBad?.problem);
-      const rows = await auditRows(a);
-      assert.deepEqual(
-        rows.map((e) => Number(e.seq)),
-        rows.map((_, i) => i + 1),
-      );
-      const decisions = rows.filter((e) => e.event === 'action.approved' || e.event === 'action.denied');
-      assert.equal(decisions.length, 40, 'one decision entry per action');
-      const events = await a.gw.deps.db.read.selectFrom('events').select('seq').orderBy('seq').execute();
-      assert.deepEqual(
-        events.map((e) => Number(e.seq)),
-        events.map((_, i) => i + 1),
-      );
-    } finally {
-      await gwB.close();
-      await a.close();
-    }
   });
 });

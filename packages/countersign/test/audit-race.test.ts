@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import pino from 'pino';
+import { verifyAudit } from '../src/domain/audit/verify-audit.js';
+import { startGateway } from '../src/gateway.js';
+import { auditRows, call, propose, review, type World, world } from './helpers.js';
+
+describe('a multi-process race on PostgreSQL', () => {
+  test('approve on gateway A and deny on gateway B at once: exactly one wins every round, the chain verifies, seq numbers stay contiguous', async () => {
+    const a = await world('postgres');
+    // A second gateway on the same schema: its own pool, committer and event bus, as another process would have.
+    const gwB = await startGateway(a.env.config, {
+      listen: false,
+      logger: pino({ level: 'silent' }),
+      ...(a.env.schema ? { schema: a.env.schema } : {}),
+    });
+    const b: World = { ...a, gw: gwB };
+    try {
+      const outcomes = { approved: 0, denied: 0 };
+      for (let round = 0; round < 10; round++) {
+        const ids: string[] = [];
+        for (let i = 0; i < 4; i++) ids.push((await propose(a)).body.id);
+        // B takes the actions in the opposite order, so the two gateways also contend for row locks across actions.
+        const approvals = ids.map((id) => review(a, id, a.keys.alice, { decision: 'approve' }));
+        const denials = [...ids].reverse().map((id) => review(b, id, b.keys.carol, { decision: 'deny', reason: 'race' }));
+        const [approved, denied] = await Promise.all([Promise.all(approvals), Promise.all(denials)]);
+        denied.reverse();
+        for (const [i, id] of ids.entries()) {
+          const pair = [approved[i], denied[i]];
+          const statuses = pair.map((r) => r?.status).sort();
+          assert.deepEqual(statuses, [200, 409], `round ${round}, action ${id}: ${JSON.stringify(pair.map((r) => r?.body))}`);
+          const winner = pair.find((r) => r?.status === 200)?.body.status as 'approved' | 'denied';
+          outcomes[winner] += 1;
+          for (const gw of [a, b]) {
+            const seen = await call(gw, 'GET', `/v1/actions/${id}`, a.keys.alice);
+            assert.equal(seen.body.status, winner, 'both gateways read the one final state');
+            assert.equal(seen.body.version, 2);
+            assert.equal(seen.body.reviews.length, 1);
+          }
+        }
+      }
+      assert.equal(outcomes.approved + outcomes.denied, 40);
+
+      const r = await verifyAudit(a.gw.deps.db.read);
+      assert.equal(r.ok, true, r.firstBad?.problem);
+      const rows = await auditRows(a);
+      assert.deepEqual(
+        rows.map((e) => Number(e.seq)),
+        rows.map((_, i) => i + 1),
+      );
+      const decisions = rows.filter((e) => e.event === 'action.approved' || e.event === 'action.denied');
+      assert.equal(decisions.length, 40, 'one decision entry per action');
+      const events = await a.gw.deps.db.read.selectFrom('events').select('seq').orderBy('seq').execute();
+      assert.deepEqual(
+        events.map((e) => Number(e.seq)),
+        events.map((_, i) => i + 1),
+      );
+    } finally {
+      await gwB.close();
+      await a.close();
+    }
+  });
+});
