@@ -32,6 +32,19 @@ forEachDialect('offboarding verbs', (dialect) => {
     return { event: last.event, actor: [last.actor_type, last.actor_id], data: JSON.parse(last.data) };
   }
 
+  test('a person or agent named with a control character (a NUL, say) in the admin API path is not found, never a 500', async () => {
+    const w = await setup();
+    for (const url of [
+      '/v1/admin/agents/%00/enable',
+      '/v1/admin/agents/dep%00loyer/disable',
+      '/v1/admin/users/%00/disable',
+      '/v1/admin/users/a%01b/role',
+    ]) {
+      const res = await call(w, 'POST', url, w.keys.ada, url.endsWith('/role') ? { role: 'viewer' } : undefined);
+      assert.equal(res.status, 404, `${url}: ${JSON.stringify(res.body)}`);
+    }
+  });
+
   test('disabling and enabling a person is audited, names the agents they own, refuses a repeat and an unknown person', async () => {
     const w = await setup();
     const r = await disableUser(w.gw.deps, ADMIN, 'Carol@Example.com');
