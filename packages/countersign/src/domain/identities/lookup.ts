@@ -4,7 +4,7 @@ import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 
 /** No stored name or email holds a control character; PostgreSQL text cannot even hold NUL, so none is looked up. */
-const unstorable = (ref: string) => /[\u0000-\u001f\u007f]/.test(ref);
+const unstorable = (ref: string) => [...ref].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 
 /** A person by email (case-insensitive, as stored) or id, or not_found naming how to list them. */
 export async function findUser(db: Kysely<DB>, emailOrId: string): Promise<UsersTable> {
