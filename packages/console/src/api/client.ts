@@ -36,11 +36,12 @@ function csrfToken(): string | undefined {
   return /(?:^|;\s*)cs_csrf=([^;]+)/.exec(document.cookie)?.[1];
 }
 
-async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+/** One call to the gateway (same origin, session cookie, CSRF header on writes); throws ApiError on a refusal. */
+export async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   return (await requestWithStatus<T>(method, path, body)).body;
 }
 
-async function requestWithStatus<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function requestWithStatus<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = { accept: 'application/json' };
   if (method === 'POST') {
     headers['content-type'] = 'application/json';
@@ -67,7 +68,8 @@ async function requestWithStatus<T>(method: 'GET' | 'POST', path: string, body?:
   return { status: res.status, body: parsed as T };
 }
 
-function query(params: Record<string, string | undefined>): string {
+/** A query string from the defined, non-empty params ('' when none). */
+export function query(params: Record<string, string | undefined>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, v);
   const s = q.toString();
