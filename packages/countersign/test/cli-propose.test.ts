@@ -66,7 +66,7 @@ forEachDialect('countersign propose', (dialect) => {
     assert.equal(out.decided_by.label, 'alice@example.com');
     assert.match(out.receipt, /^[\w-]+\.[\w-]+\.[\w-]+$/);
     assert.equal(typeof out.redeemed_at, 'string');
-    assert.equal(out.url, `${w.gw.url}/v1/actions/${id}`);
+    assert.equal(out.url, `${w.gw.url}/actions/${id}`);
     assert.equal((await action(id)).redeemed_at, out.redeemed_at, 'the gateway recorded this run redeeming it');
     const events = (await auditRows(w, id)).map((e) => `${e.event} by ${e.actor_type}`);
     assert.ok(events.includes('action.created by agent'), events.join(', '));

@@ -55,7 +55,7 @@ export function proposeRequest(o: ProposeOptions, env: NodeJS.ProcessEnv, readSt
   }
   const timeoutMs = o.timeout === undefined ? undefined : parseTimeout(o.timeout);
   const gatewayUrl = (nonEmpty(env.COUNTERSIGN_URL) ?? DEFAULT_GATEWAY_URL).replace(/\/+$/, '');
-  const reviewUrl = o.reviewUrl ?? nonEmpty(env.COUNTERSIGN_REVIEW_URL) ?? `${gatewayUrl}/v1/actions/{id}`;
+  const reviewUrl = o.reviewUrl ?? nonEmpty(env.COUNTERSIGN_REVIEW_URL) ?? `${gatewayUrl}/actions/{id}`;
   if (!reviewUrl.includes('{id}')) throw new CsError('invalid_request', '--review-url (or COUNTERSIGN_REVIEW_URL) must contain {id}');
   // Checked last, so a malformed command is reported as such (exit 2) wherever it runs.
   const agentKey = nonEmpty(env.COUNTERSIGN_AGENT_KEY);
