@@ -14,6 +14,7 @@ import { approversInForce, describeApprovers, isEligible, ownerMayVote } from '.
 import { type FrozenStage, type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
 import { requireStepUp, stepUpContext } from '../workflow/step-up.js';
 import { askedForStage, emitActionEvent, emitStatus } from './emit-action-event.js';
+import { checkEditedArguments } from './edit-schema.js';
 import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
 import { applyProgress, applyTransition, assertBeforeDeadline, conflict, loadForUpdate, loadReviews } from './transition.js';
@@ -63,6 +64,7 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
       const votes = await loadReviews(tx, row.id);
       assertOneVote(votes, principal, cast, row);
       const edited = approve && editedText !== null && editedText !== row.arguments;
+      if (edited && input.arguments) checkEditedArguments(row.metadata, input.arguments);
       if (edited && votes.some((v) => v.decision === 'approve')) {
         throw new CsError(
           'conflict',
