@@ -13,8 +13,8 @@ import { approverLabel, assertOneVote, auditFor, resolveVote, reviewFor } from '
 import { approversInForce, describeApprovers, isEligible, ownerMayVote } from '../workflow/eligibility.js';
 import { type FrozenStage, type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
 import { requireStepUp, stepUpContext } from '../workflow/step-up.js';
-import { askedForStage, emitActionEvent, emitStatus } from './emit-action-event.js';
 import { checkEditedArguments } from './edit-schema.js';
+import { askedForStage, emitActionEvent, emitStatus } from './emit-action-event.js';
 import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
 import { applyProgress, applyTransition, assertBeforeDeadline, conflict, loadForUpdate, loadReviews } from './transition.js';

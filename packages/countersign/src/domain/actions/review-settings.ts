@@ -4,7 +4,9 @@ import type { Deps } from '../../deps.js';
 /** What the reviewer console offers when deciding: deny reason presets and the bounds of a standing grant. */
 export const ReviewSettings = z
   .object({
-    deny_reasons: z.array(z.string()).meta({ description: 'Preset reasons for denying (config console.deny_reasons); free text is always possible' }),
+    deny_reasons: z
+      .array(z.string())
+      .meta({ description: 'Preset reasons for denying (config console.deny_reasons); free text is always possible' }),
     grants: z
       .object({
         max_duration_ms: z.number().int().meta({ description: 'The longest a grant may live (grants.max_duration)' }),

@@ -1,5 +1,5 @@
-import { ErrorBody } from '../../domain/actions/schemas.js';
 import { ReviewSettings, reviewSettings } from '../../domain/actions/review-settings.js';
+import { ErrorBody } from '../../domain/actions/schemas.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
 
 const err = (description: string) => ({ description, schema: ErrorBody });
