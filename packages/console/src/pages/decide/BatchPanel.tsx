@@ -12,7 +12,9 @@ import { stepUpText } from '../decide.js';
 /** Why the gateway refused the whole batch vote, in words (nothing was decided). */
 export function batchRefusal(e: unknown): string {
   if (e instanceof ApiError && e.code === 'step_up_required') {
-    const d = (e.details ?? {}) as StepUpDetails;
+    // The batch lists each refused action with its single review's refusal (details.refused).
+    const refused = Array.isArray(e.details?.refused) ? (e.details.refused as { details?: StepUpDetails }[]) : [];
+    const d = refused[0]?.details ?? ((e.details ?? {}) as StepUpDetails);
     const need = d.step_up ? stepUpText(d.step_up.max_age_ms) : 'A stage of one of these actions needs a recent strong sign-in';
     return `Nothing was decided. ${need}: open one of the actions and confirm it is you, then decide the batch again.`;
   }
