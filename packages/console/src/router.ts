@@ -2,7 +2,7 @@ import { createElement, type MouseEvent, type ReactNode, useSyncExternalStore } 
 
 /** The console's pages. A tiny router over the History API: four routes need no dependency. */
 export type Route =
-  | { name: 'inbox'; filter: { agent?: string; tool?: string } }
+  | { name: 'inbox'; filter: { agent?: string; tool?: string; workflow?: string; older_than?: string } }
   | { name: 'action'; id: string }
   | { name: 'sign-in'; returnTo: string }
   | { name: 'not-found'; path: string };
@@ -27,11 +27,11 @@ export function safeReturnTo(value: string | null | undefined): string {
 export function parseRoute(pathname: string, search: string): Route {
   const q = new URLSearchParams(search);
   if (pathname === '/' || pathname === '/inbox') {
-    const filter: { agent?: string; tool?: string } = {};
-    const agent = q.get('agent');
-    const tool = q.get('tool');
-    if (agent) filter.agent = agent;
-    if (tool) filter.tool = tool;
+    const filter: { agent?: string; tool?: string; workflow?: string; older_than?: string } = {};
+    for (const k of ['agent', 'tool', 'workflow', 'older_than'] as const) {
+      const v = q.get(k);
+      if (v) filter[k] = v;
+    }
     return { name: 'inbox', filter };
   }
   if (pathname === '/sign-in') return { name: 'sign-in', returnTo: safeReturnTo(q.get('return_to')) };

@@ -399,6 +399,7 @@ export const RULES: Record<string, Rule> = {
   // The reviewer console's inbox and action view: for people (a viewer sees what waits, and cannot decide).
   getInbox: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/inbox' }) },
   getInboxItem: { auth: 'person', ok: 200, request: async (f) => ({ url: `/v1/inbox/${await f.pending()}` }) },
+  getReviewSettings: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/review-settings' }) },
   // The console's pages and files are public (the page's script then signs in); the built console must exist.
   signInMethods: { auth: 'none', ok: 200, request: async () => ({ url: '/v1/auth/methods' }) },
   consoleHome: { auth: 'none', ok: 200, request: async () => ({ url: '/' }) },

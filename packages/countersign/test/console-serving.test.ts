@@ -15,7 +15,8 @@ function built(): { dist: string; js: string; css: string } {
   const dist = defaultConsoleDist();
   assert.ok(dist, 'the gateway finds the console package (@countersign/console)');
   const files = readdirSync(join(dist, 'assets'));
-  const js = files.find((f) => f.endsWith('.js'));
+  // The entry script (chunks loaded on demand, such as the argument editor, sit beside it).
+  const js = files.find((f) => f.startsWith('index-') && f.endsWith('.js'));
   const css = files.find((f) => f.endsWith('.css'));
   assert.ok(js && css, `the console is built (npm run build -w @countersign/console): ${files.join(', ')}`);
   return { dist, js, css };

@@ -6,6 +6,11 @@ import { SafeText } from '../components/SafeText.js';
 import { useLive } from '../live.js';
 import { Link } from '../router.js';
 import { Field, HostileSummary, Opt, Outcome, PAST, Workflow, who } from './action-parts.js';
+import { BatchPanel } from './decide/BatchPanel.js';
+import { Chain } from './decide/Chain.js';
+import { KeyHelp } from './decide/KeyHelp.js';
+import { ToolDefinition } from './decide/ToolDefinition.js';
+import { useKeys } from './decide/use-keys.js';
 import { Decide, StepUpNotice } from './decide.js';
 
 /** One action on one screen: who proposed what, for whom and why, the arguments, the workflow, the decision. */
@@ -13,6 +18,12 @@ export function ActionPage({ id }: { id: string }): ReactNode {
   const [item, setItem] = useState<InboxItem | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [lost, setLost] = useState<string | null>(null);
+  const [help, setHelp] = useState(false);
+  useKeys((cmd) => {
+    if (cmd !== 'help') return false;
+    setHelp(true);
+    return true;
+  });
   const load = useCallback(() => {
     api.item(id).then(
       (i) => {
@@ -115,6 +126,8 @@ export function ActionPage({ id }: { id: string }): ReactNode {
               <JsonView value={a.original_arguments} label="Original arguments" />
             </>
           )}
+          <ToolDefinition a={a} />
+          <Chain a={a} />
         </div>
         {/* After the details on a phone (read, then decide); beside them on a wide screen. */}
         <aside className="action-side" aria-label="Review and decision">
@@ -130,6 +143,7 @@ export function ActionPage({ id }: { id: string }): ReactNode {
               }}
             />
           )}
+          {a.batch_id !== null && <BatchPanel batchId={a.batch_id} current={a.id} />}
           <h2>Review</h2>
           <Workflow a={a} />
           {a.reviews.length > 0 && (
@@ -150,6 +164,10 @@ export function ActionPage({ id }: { id: string }): ReactNode {
           )}
         </aside>
       </div>
+      <p className="small muted key-hint">
+        Press <kbd>?</kbd> for keyboard shortcuts.
+      </p>
+      <KeyHelp open={help} onClose={() => setHelp(false)} where="action" />
     </main>
   );
 }

@@ -1,7 +1,11 @@
-import { type FormEvent, type ReactNode, useState } from 'react';
+import { type FormEvent, lazy, type ReactNode, type RefObject, Suspense, useEffect, useRef, useState } from 'react';
 import { ApiError, api } from '../api/client.js';
+import { decideApi } from '../api/decide.js';
+import type { FullReviewInput, ReviewSettings } from '../api/decide-types.js';
 import type { Action, InboxItem, StepUpDetails, VoteFor } from '../api/types.js';
 import { assertPasskey, passkeyFailure } from '../auth/passkey.js';
+import { GrantForm } from './decide/GrantForm.js';
+import { useKeys } from './decide/use-keys.js';
 
 /** "5 minutes", "90 seconds", "2 hours": a step-up window in words. */
 export function durationText(ms: number): string {
@@ -109,6 +113,43 @@ function VoteAs({
   );
 }
 
+const EditArgs = lazy(() => import('./decide/EditArgs.js'));
+
+/** The reason box with the configured presets (console.deny_reasons); a preset fills the box, which stays editable. */
+function DenyReason({
+  presets,
+  value,
+  onChange,
+  boxRef,
+}: {
+  presets: string[];
+  value: string;
+  onChange: (v: string) => void;
+  boxRef: RefObject<HTMLTextAreaElement | null>;
+}): ReactNode {
+  return (
+    <div className="deny-reason">
+      {presets.length > 0 && (
+        <label>
+          Common reasons
+          <select value="" onChange={(e) => e.target.value && onChange(e.target.value)}>
+            <option value="">Choose one to fill in the reason…</option>
+            {presets.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <label>
+        Reason for denying (the agent reads it)
+        <textarea ref={boxRef} name="reason" rows={2} maxLength={4096} value={value} onChange={(e) => onChange(e.target.value)} />
+      </label>
+    </div>
+  );
+}
+
 export function Decide({
   item,
   onDecided,
@@ -122,22 +163,37 @@ export function Decide({
   const [error, setError] = useState<string | null>(null);
   const [stepUp, setStepUp] = useState<StepUpDetails | null>(null);
   const [extra, setExtra] = useState<VoteFor[]>([]);
+  const [mode, setMode] = useState<'vote' | 'edit' | 'grant'>(() => (location.hash === '#edit' ? 'edit' : 'vote'));
+  const [settings, setSettings] = useState<ReviewSettings | null>(null);
+  const [reason, setReason] = useState('');
+  const reasonBox = useRef<HTMLTextAreaElement>(null);
+  // The approval a step-up interrupted, sent again once the person has re-authenticated.
+  const pending = useRef<FullReviewInput | null>(null);
   const options = [...item.may_vote_for, ...extra.filter((x) => !item.may_vote_for.some((m) => m.email === x.email))];
   const self = item.why_not === null;
   const [voteFor, setVoteFor] = useState<string>(self ? '' : (item.may_vote_for[0]?.email ?? ''));
   const a = item.action;
 
-  async function decide(decision: 'approve' | 'deny', reason: string, retry: boolean) {
+  useEffect(() => {
+    decideApi.settings().then(setSettings, () => undefined);
+  }, []);
+  useEffect(() => {
+    if (location.hash === '#deny') reasonBox.current?.focus();
+  }, []);
+
+  async function decide(input: FullReviewInput, retry: boolean) {
     setBusy(true);
     setError(null);
     try {
-      const input = { decision, ...(reason ? { reason } : {}), ...(voteFor ? { for: voteFor } : {}) };
-      onDecided(await api.review(a.id, input));
+      onDecided(await decideApi.review(a.id, { ...input, ...(voteFor ? { for: voteFor } : {}) }));
       setStepUp(null);
+      pending.current = null;
     } catch (e) {
       if (e instanceof ApiError && e.code === 'conflict') onLost(e.message);
-      else if (e instanceof ApiError && e.code === 'step_up_required' && retry) setStepUp((e.details ?? {}) as StepUpDetails);
-      else if (e instanceof ApiError && e.code === 'forbidden' && Array.isArray(e.details?.may_vote_for)) {
+      else if (e instanceof ApiError && e.code === 'step_up_required' && retry) {
+        pending.current = input;
+        setStepUp((e.details ?? {}) as StepUpDetails);
+      } else if (e instanceof ApiError && e.code === 'forbidden' && Array.isArray(e.details?.may_vote_for)) {
         const may = e.details.may_vote_for as VoteFor[];
         setExtra(may);
         if (may[0]) setVoteFor(may[0].email);
@@ -149,28 +205,83 @@ export function Decide({
   }
   function deny(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
-    void decide('deny', String(new FormData(e.currentTarget).get('reason') ?? '').trim(), true);
+    const r = reason.trim();
+    void decide({ decision: 'deny', ...(r ? { reason: r } : {}) }, true);
   }
-  if (!item.can_decide && options.length === 0) {
+  const mayDecide = item.can_decide || options.length > 0;
+  useKeys((cmd) => {
+    if (!mayDecide || busy) return false;
+    if (cmd === 'approve' && mode === 'vote') {
+      void decide({ decision: 'approve' }, true);
+      return true;
+    }
+    if (cmd === 'deny') {
+      setMode('vote');
+      // After the render that shows the vote form again.
+      requestAnimationFrame(() => reasonBox.current?.focus());
+      return true;
+    }
+    if (cmd === 'edit') {
+      setMode('edit');
+      return true;
+    }
+    return false;
+  });
+  if (!mayDecide) {
     return a.status === 'pending' ? <p className="banner">You cannot decide this now: {item.why_not}</p> : null;
   }
+  const forWhom = voteFor ? ` for ${voteFor}` : '';
   return (
     <section className="decide" aria-label="Your decision">
       {options.length > 0 && <VoteAs options={options} self={self} value={voteFor} onChange={setVoteFor} />}
-      <button type="button" className="primary approve" disabled={busy} onClick={() => void decide('approve', '', true)}>
-        {voteFor ? `Approve for ${voteFor}` : 'Approve'}
-      </button>
+      {mode === 'edit' && (
+        <Suspense fallback={<p aria-busy="true">Loading the editor…</p>}>
+          <EditArgs
+            action={a}
+            busy={busy}
+            onApprove={(args) => void decide({ decision: 'approve', arguments: args }, true)}
+            onCancel={() => setMode('vote')}
+          />
+        </Suspense>
+      )}
+      {mode === 'grant' && (
+        <GrantForm
+          action={a}
+          settings={settings}
+          busy={busy}
+          onConfirm={(grant) => void decide({ decision: 'approve', grant }, true)}
+          onCancel={() => setMode('vote')}
+        />
+      )}
+      {mode === 'vote' && (
+        <>
+          <button type="button" className="primary approve" disabled={busy} onClick={() => void decide({ decision: 'approve' }, true)}>
+            {`Approve${forWhom}`}
+          </button>
+          {/* Named without "approve" so the plain Approve button stays the one button of that name. */}
+          <fieldset className="more-approvals">
+            <legend className="sr-only">Other ways to approve</legend>
+            <button type="button" disabled={busy} onClick={() => setMode('edit')}>
+              Edit arguments…
+            </button>
+            {!voteFor && (
+              <button type="button" disabled={busy} onClick={() => setMode('grant')}>
+                Allow similar…
+              </button>
+            )}
+          </fieldset>
+        </>
+      )}
       {/* After re-authenticating, the approval is sent again once; a second refusal is shown as an error. */}
-      {stepUp && <StepUpPanel details={stepUp} busy={busy} onConfirmed={() => decide('approve', '', false)} />}
-      <form onSubmit={deny} className="deny">
-        <label>
-          Reason for denying (the agent reads it)
-          <textarea name="reason" rows={2} maxLength={4096} />
-        </label>
-        <button type="submit" className="danger" disabled={busy}>
-          {voteFor ? `Deny for ${voteFor}` : 'Deny'}
-        </button>
-      </form>
+      {stepUp && <StepUpPanel details={stepUp} busy={busy} onConfirmed={() => decide(pending.current ?? { decision: 'approve' }, false)} />}
+      {mode === 'vote' && (
+        <form onSubmit={deny} className="deny">
+          <DenyReason presets={settings?.deny_reasons ?? []} value={reason} onChange={setReason} boxRef={reasonBox} />
+          <button type="submit" className="danger" disabled={busy}>
+            {`Deny${forWhom}`}
+          </button>
+        </form>
+      )}
       {error && (
         <p className="error" role="alert">
           {error}

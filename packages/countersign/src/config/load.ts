@@ -17,6 +17,14 @@ export interface LoadConfigOptions {
 
 export const DEFAULT_PORT = 8700;
 
+/** The deny reasons the console offers when the config names none (console.deny_reasons). */
+export const DEFAULT_DENY_REASONS: readonly string[] = [
+  'Not what was asked for',
+  'Wrong target or environment',
+  'Too risky: find a safer way',
+  'Needs a ticket or change request first',
+];
+
 /** Reads, validates and resolves configuration once at start-up. Errors name the offending key. */
 export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const env = opts.env ?? process.env;
@@ -153,6 +161,7 @@ function resolveConfig(
     ...policySection(file),
     policySource: file.policy_source ?? 'database',
     grants: { maxDurationMs: file.grants?.max_duration ?? 86_400_000, maxUses: file.grants?.max_uses ?? 1000 },
+    console: { denyReasons: file.console?.deny_reasons ?? [...DEFAULT_DENY_REASONS] },
     signing: {
       keyringFile: resolve(cwd, env.COUNTERSIGN_SIGNING_KEYRING ?? file.signing?.keyring_file ?? resolve(dataDir, 'signing-keys.json')),
     },

@@ -163,6 +163,12 @@ export const ConfigFileSchema = z.strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
     })
     .optional(),
+  /** The reviewer console: the deny reasons it offers as presets (free text is always possible). */
+  console: z
+    .strictObject({
+      deny_reasons: z.array(z.string().trim().min(1).max(200)).max(20).optional(),
+    })
+    .optional(),
   /** `countersign mcp proxy` (the gateway ignores it): upstream servers, hold budgets, pins, listener. */
   mcp: McpConfigSchema.optional(),
 });
@@ -193,6 +199,7 @@ export interface Config {
   /** Whether the database's active policy version (default) or this file's policy wins at start. */
   policySource: 'database' | 'file';
   grants: { maxDurationMs: number; maxUses: number };
+  console: { denyReasons: string[] };
   signing: { keyringFile: string };
   receipts: { executionWindowMs: number; issuer: string; maxRefusalsPerMinute: number };
   audit: {

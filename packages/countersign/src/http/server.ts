@@ -24,6 +24,7 @@ import { passkeyRoutes } from './routes/passkeys.js';
 import { passwordPageRoutes } from './routes/password-pages.js';
 import { policyRoutes } from './routes/policy.js';
 import { receiptRoutes } from './routes/receipts.js';
+import { reviewSettingsRoutes } from './routes/review-settings.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { systemRoutes } from './routes/system.js';
@@ -57,6 +58,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...oidcRoutes,
   ...delegationRoutes,
   ...inboxRoutes,
+  ...reviewSettingsRoutes,
   // The reviewer console's pages and assets: exact paths, none of them under /v1/.
   ...consoleRoutes(),
 ];

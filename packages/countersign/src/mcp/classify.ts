@@ -57,7 +57,12 @@ const MAX_SCHEMA_IN_METADATA = 8192;
  */
 export function toProposal(entry: CatalogueEntry, args: Record<string, unknown>, sessionId: string): ProposedAction {
   // The definition the call is proposed (and so reviewed) against; the proxy refuses to run it against another.
-  const mcp: Record<string, unknown> = { server: entry.upstream.name, exposed_name: entry.name, definition: entry.fingerprint };
+  const mcp: Record<string, unknown> = {
+    server: entry.upstream.name,
+    exposed_name: entry.name,
+    definition: entry.fingerprint,
+    tool: declaredTool(entry.tool),
+  };
   if ('unpinned' in entry.pin) {
     mcp.definition_unpinned = entry.pin.unpinned;
   } else if (entry.pin.changed) {
@@ -77,6 +82,15 @@ export function toProposal(entry: CatalogueEntry, args: Record<string, unknown>,
     session_id: sessionId,
     metadata: { mcp },
   };
+}
+
+/**
+ * The definition the call is proposed against, for the reviewer: its text, hints and input schema
+ * (bounded), so a reviewer can read what the tool says it does and edit the arguments against its schema.
+ */
+function declaredTool(tool: Tool): Record<string, unknown> {
+  const d = definitionOf(tool);
+  return { description: clip(d.description), annotations: d.annotations, input_schema: boundedJson(d.input_schema) };
 }
 
 type Shown = Pick<Definition, 'description' | 'annotations'> & Partial<Pick<Definition, 'input_schema' | 'output_schema'>>;

@@ -12,6 +12,12 @@ const printable = (max: number) =>
 export const InboxQuery = z.strictObject({
   agent: printable(256).optional().meta({ description: 'Only actions proposed by this agent (name or id)' }),
   tool: printable(256).optional().meta({ description: 'Only actions for this tool' }),
+  workflow: printable(256).optional().meta({ description: 'Only actions under review by this workflow (its name)' }),
+  older_than: z
+    .string()
+    .regex(/^\d{1,6}[smhd]$/, 'older_than is a duration such as 30m, 2h or 1d')
+    .optional()
+    .meta({ description: 'Only actions proposed at least this long ago (e.g. 30m, 2h, 1d)' }),
   limit: z
     .string()
     .regex(/^\d{1,3}$/, 'limit must be a whole number')

@@ -13,6 +13,10 @@ import { toActionView } from './view.js';
 export interface InboxFilter {
   agent?: string | undefined;
   tool?: string | undefined;
+  /** The workflow's name, as frozen on the action. */
+  workflow?: string | undefined;
+  /** Only actions proposed at least this many ms ago. */
+  olderThanMs?: number | undefined;
   limit?: number | undefined;
 }
 
@@ -41,7 +45,10 @@ export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter
     q = isId(agent) ? q.where('agent_id', '=', agent) : q.where('agent_name', '=', agent);
   }
   if (f.tool !== undefined) q = q.where('tool', '=', f.tool);
-  const rows = await q.orderBy(sql`case when expires_at is null then 1 else 0 end`).orderBy('expires_at').orderBy('id').execute();
+  if (f.olderThanMs !== undefined) q = q.where('created_at', '<=', deps.clock.now() - f.olderThanMs);
+  const allRows = await q.orderBy(sql`case when expires_at is null then 1 else 0 end`).orderBy('expires_at').orderBy('id').execute();
+  // The workflow is frozen on the action as JSON: its name is matched here, on the rows already read.
+  const rows = f.workflow === undefined ? allRows : allRows.filter((r) => workflowName(r.workflow) === f.workflow);
   // The caller's own votes on pending actions: one vote per person, so these cannot be voted on again.
   const voted = new Set(
     (
@@ -95,6 +102,16 @@ export async function inboxItem(deps: Deps, principal: UserPrincipal, id: string
   const now = deps.clock.now();
   const [d] = await withDelegations(deps, principal, [{ row, voted, d: decidability(principal, row, voted, now) }], now);
   return { ...loaded, ...(d as DelegatedDecidability) };
+}
+
+function workflowName(frozen: string | null): string | null {
+  if (frozen === null) return null;
+  try {
+    const name = (JSON.parse(frozen) as { name?: unknown } | null)?.name;
+    return typeof name === 'string' ? name : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The action without its payloads (see ActionSummary). */

@@ -13,6 +13,7 @@ import { approverLabel, assertOneVote, auditFor, resolveVote, reviewFor } from '
 import { approversInForce, describeApprovers, isEligible, ownerMayVote } from '../workflow/eligibility.js';
 import { type FrozenStage, type FrozenWorkflow, parseFrozenWorkflow } from '../workflow/frozen.js';
 import { requireStepUp, stepUpContext } from '../workflow/step-up.js';
+import { checkEditedArguments } from './edit-schema.js';
 import { askedForStage, emitActionEvent, emitStatus } from './emit-action-event.js';
 import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
@@ -63,6 +64,7 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
       const votes = await loadReviews(tx, row.id);
       assertOneVote(votes, principal, cast, row);
       const edited = approve && editedText !== null && editedText !== row.arguments;
+      if (edited && input.arguments) checkEditedArguments(row.metadata, input.arguments);
       if (edited && votes.some((v) => v.decision === 'approve')) {
         throw new CsError(
           'conflict',

@@ -1,6 +1,7 @@
 import { inbox, inboxItem } from '../../domain/actions/inbox.js';
 import { Inbox, InboxIdParams, InboxItem, InboxQuery } from '../../domain/actions/inbox-schemas.js';
 import { ErrorBody } from '../../domain/actions/schemas.js';
+import { parseDuration } from '../../lib/duration.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
 
 const err = (description: string) => ({ description, schema: ErrorBody });
@@ -23,7 +24,13 @@ export const inboxRoutes: RouteSpec[] = [
       403: err('Not a person'),
     },
     handler: async ({ deps, principal, query }) =>
-      inbox(deps, principal, { agent: query.agent, tool: query.tool, limit: query.limit === undefined ? undefined : Number(query.limit) }),
+      inbox(deps, principal, {
+        agent: query.agent,
+        tool: query.tool,
+        workflow: query.workflow,
+        olderThanMs: query.older_than === undefined ? undefined : parseDuration(query.older_than),
+        limit: query.limit === undefined ? undefined : Number(query.limit),
+      }),
   }),
   defineRoute({
     method: 'GET',
