@@ -23,6 +23,7 @@ import { oidcRoutes } from './routes/oidc.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { passwordPageRoutes } from './routes/password-pages.js';
 import { policyRoutes } from './routes/policy.js';
+import { policyPlaygroundRoutes } from './routes/policy-playground.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { signInRoutes } from './routes/sign-in.js';
@@ -46,6 +47,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...eventRoutes,
   ...adminEventRoutes,
   ...policyRoutes,
+  ...policyPlaygroundRoutes,
   ...systemRoutes,
   ...adminPeopleRoutes,
   ...adminIdentityRoutes,
