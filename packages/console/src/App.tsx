@@ -4,6 +4,8 @@ import type { Me } from './api/types.js';
 import { LiveContext, LiveHub, useLive } from './live.js';
 import { ActionPage } from './pages/ActionPage.js';
 import { Inbox, needYouText } from './pages/Inbox.js';
+import { Playground } from './pages/policy/Playground.js';
+import { PolicyPage } from './pages/policy/PolicyPage.js';
 import { SignIn } from './pages/SignIn.js';
 import { Link, navigate, parseRoute, useLocation } from './router.js';
 
@@ -101,6 +103,9 @@ export function App(): ReactNode {
           Countersign
         </Link>
         <NeedYou count={count} setCount={setCount} />
+        <nav className="main-nav" aria-label="Main">
+          {me.role === 'admin' && <Link to="/admin/policy">Policy</Link>}
+        </nav>
         <span className="me" title={`${me.email ?? me.name} (${me.role ?? ''})`}>
           {me.email ?? me.name}
         </span>
@@ -110,6 +115,8 @@ export function App(): ReactNode {
       </header>
       {route.name === 'inbox' && <Inbox filter={route.filter} onCount={setCount} actingFor={me.acting_for ?? []} />}
       {route.name === 'action' && <ActionPage id={route.id} />}
+      {route.name === 'policy' && <PolicyPage />}
+      {route.name === 'policy-playground' && <Playground />}
       {route.name === 'not-found' && (
         <main>
           <h1>Not found</h1>
