@@ -22,8 +22,13 @@ function NeedYou({ count, setCount }: { count: number | null; setCount: (n: numb
   useEffect(refresh, [refresh]);
   useLive(refresh);
   return (
-    <Link to="/inbox" className={count ? 'need-you active' : 'need-you'} aria-label={count === null ? 'Inbox' : needYouText(count)}>
-      <span aria-hidden="true">Inbox</span>
+    // The name starts with what is visible ("Inbox 3"), so speech and voice control match the screen (WCAG 2.5.3).
+    <Link
+      to="/inbox"
+      className={count ? 'need-you active' : 'need-you'}
+      aria-label={count === null ? 'Inbox' : `Inbox ${count}: ${needYouText(count).toLowerCase()}`}
+    >
+      <span aria-hidden="true">Inbox</span>{' '}
       {count !== null && (
         <span className="count" data-testid="live-count" aria-hidden="true">
           {count}
