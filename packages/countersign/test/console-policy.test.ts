@@ -90,6 +90,7 @@ forEachDialect('the policy pages in Chromium', (dialect) => {
       await page.getByRole('heading', { name: 'Active policy: version 2' }).waitFor();
       const history = page.getByTestId('policy-history');
       assert.match(await shown(history), /Version 2[\s\S]*applied by ada@example\.com[\s\S]*freeze key rotation[\s\S]*Version 1/);
+      await page.evaluate('window.scrollTo(0, 0)');
       await shot(page, 'policy', dialect);
 
       await page.getByRole('button', { name: 'View version 1' }).click();
