@@ -3,14 +3,14 @@ import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { A11Y_PAGES, describeViolations, seriousViolations } from './console-a11y-pages.js';
 import { launchChromium } from './console-browser.js';
-import { cspViolations, DESKTOP, newPage, type PageGlobals, PHONE } from './console-pages.js';
+import { cspViolations, DESKTOP, newPage, overflowX, type PageGlobals, PHONE } from './console-pages.js';
 import { forEachDialect, type World, world } from './helpers.js';
 import { fastPasswords, withPassword } from './session-helpers.js';
 
 /**
  * Every console page (A11Y_PAGES) checked with axe-core in a real Chromium, at 1440×900 and 390×844: no
- * violation of impact serious or critical. axe runs through the DevTools protocol, so each page keeps its
- * real Content-Security-Policy, and the test also asserts that nothing was blocked by it.
+ * violation of impact serious or critical, and no horizontal scroll. axe runs through the DevTools
+ * protocol, so each page keeps its real Content-Security-Policy; the test asserts nothing was blocked.
  */
 
 let browser: Browser;
@@ -39,6 +39,9 @@ forEachDialect('accessibility of the console pages (axe-core)', (dialect) => {
           await page.setViewportSize(viewport);
           const vs = await seriousViolations(page);
           if (vs.length > 0) found.push(describeViolations(`${p.name} at ${viewport.width}×${viewport.height}`, vs));
+          // Reflow (WCAG 1.4.10): a phone never scrolls sideways.
+          const overflow = await overflowX(page);
+          if (overflow > 0) found.push(`${p.name} at ${viewport.width}×${viewport.height}: ${overflow}px of horizontal scroll`);
         }
         assert.deepEqual(await cspViolations(page), [], `${p.name}: the page's CSP blocked nothing (axe included)`);
         assert.deepEqual(errors, [], `${p.name}: no script error`);

@@ -225,5 +225,14 @@ policy:
     const some = await call(w, 'POST', '/v1/policy/replay', w.keys.ada, { candidate: CANDIDATE, limit: 5 });
     assert.equal(some.body.scanned, 5);
     assert.equal(some.body.changed, 0, 'the five newest are reads, allowed by both');
+    // The agent's owner as recorded on each action: deployer's (bob) reads would be denied, the others' not.
+    const owned = await call(w, 'POST', '/v1/policy/replay', w.keys.ada, {
+      candidate:
+        'policy:\n  rules:\n    - { name: not-bobs, when: \'agent.owner == "bob@example.com" && tool == "read"\', effect: deny }\n',
+      limit: 10,
+    });
+    assert.equal(owned.status, 200, JSON.stringify(owned.body));
+    assert.deepEqual(owned.body.transitions, [{ from: 'allow', to: 'deny', count: 10 }]);
+    assert.ok(owned.body.items.every((i: { after: { rule: string } }) => i.after.rule === 'not-bobs'));
   });
 });

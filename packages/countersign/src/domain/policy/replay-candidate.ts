@@ -29,13 +29,6 @@ export async function replayCandidate(deps: Deps, body: unknown): Promise<Policy
   const limit = input.limit ?? DEFAULT_LIMIT;
   const since = input.since === undefined ? undefined : Date.parse(input.since);
   const db = deps.db.read;
-  const labels = new Map<string, Record<string, string>>();
-  for (const a of await db.selectFrom('agents').select(['id', 'labels']).execute()) {
-    labels.set(a.id, JSON.parse(a.labels) as Record<string, string>);
-  }
-  const owners = new Map<string, string>();
-  for (const u of await db.selectFrom('users').select(['id', 'email']).execute()) owners.set(u.id, u.email);
-
   const transitions = new Map<string, { from: string; to: string; count: number }>();
   const items: PolicyReplay['items'] = [];
   let scanned = 0;
@@ -43,32 +36,35 @@ export async function replayCandidate(deps: Deps, body: unknown): Promise<Policy
   let cursor: { at: number; id: string } | undefined;
   while (scanned < limit) {
     let q = db
-      .selectFrom('actions')
+      .selectFrom('actions as a')
+      // The owner recorded on the action (who owned the agent when it proposed); labels are the agent's current ones.
+      .leftJoin('users as o', 'o.id', 'a.agent_owner_id')
+      .leftJoin('agents as g', 'g.id', 'a.agent_id')
       .select([
-        'id',
-        'agent_id',
-        'agent_name',
-        'agent_owner_id',
-        'tool',
-        'arguments',
-        'original_arguments',
-        'resource',
-        'annotations',
-        'on_behalf_of',
-        'session_id',
-        'purpose',
-        'metadata',
-        'policy',
-        'status',
-        'created_at',
+        'a.id',
+        'a.agent_name',
+        'a.tool',
+        'a.arguments',
+        'a.original_arguments',
+        'a.resource',
+        'a.annotations',
+        'a.on_behalf_of',
+        'a.session_id',
+        'a.purpose',
+        'a.metadata',
+        'a.policy',
+        'a.status',
+        'a.created_at',
+        'o.email as owner_email',
+        'g.labels as agent_labels',
       ])
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
+      .orderBy('a.created_at', 'desc')
+      .orderBy('a.id', 'desc')
       .limit(Math.min(PAGE, limit - scanned));
-    if (since !== undefined) q = q.where('created_at', '>=', since);
+    if (since !== undefined) q = q.where('a.created_at', '>=', since);
     const c = cursor;
     if (c !== undefined) {
-      q = q.where((eb) => eb.or([eb('created_at', '<', c.at), eb.and([eb('created_at', '=', c.at), eb('id', '<', c.id)])]));
+      q = q.where((eb) => eb.or([eb('a.created_at', '<', c.at), eb.and([eb('a.created_at', '=', c.at), eb('a.id', '<', c.id)])]));
     }
     const rows = await q.execute();
     for (const r of rows) {
@@ -81,7 +77,11 @@ export async function replayCandidate(deps: Deps, body: unknown): Promise<Policy
         resource: r.resource,
         annotations: withAnnotationDefaults(JSON.parse(r.annotations) as Record<string, unknown>),
         annotations_trusted: candidate.compiled.trustsAnnotations(r.agent_name, r.resource),
-        agent: { name: r.agent_name, owner: owners.get(r.agent_owner_id) ?? '', labels: labels.get(r.agent_id) ?? {} },
+        agent: {
+          name: r.agent_name,
+          owner: r.owner_email ?? '',
+          labels: JSON.parse(r.agent_labels ?? '{}') as Record<string, string>,
+        },
         on_behalf_of: r.on_behalf_of,
         session_id: r.session_id,
         purpose: r.purpose,
