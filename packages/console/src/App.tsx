@@ -4,6 +4,8 @@ import type { Me } from './api/types.js';
 import { LiveContext, LiveHub, useLive } from './live.js';
 import { ActionPage } from './pages/ActionPage.js';
 import { Inbox, needYouText } from './pages/Inbox.js';
+import { Playground } from './pages/policy/Playground.js';
+import { PolicyPage } from './pages/policy/PolicyPage.js';
 import { SignIn } from './pages/SignIn.js';
 import { Link, navigate, parseRoute, useLocation } from './router.js';
 
@@ -20,8 +22,13 @@ function NeedYou({ count, setCount }: { count: number | null; setCount: (n: numb
   useEffect(refresh, [refresh]);
   useLive(refresh);
   return (
-    <Link to="/inbox" className={count ? 'need-you active' : 'need-you'} aria-label={count === null ? 'Inbox' : needYouText(count)}>
-      <span aria-hidden="true">Inbox</span>
+    // The name starts with what is visible ("Inbox 3"), so speech and voice control match the screen (WCAG 2.5.3).
+    <Link
+      to="/inbox"
+      className={count ? 'need-you active' : 'need-you'}
+      aria-label={count === null ? 'Inbox' : `Inbox ${count}: ${needYouText(count).toLowerCase()}`}
+    >
+      <span aria-hidden="true">Inbox</span>{' '}
       {count !== null && (
         <span className="count" data-testid="live-count" aria-hidden="true">
           {count}
@@ -101,6 +108,9 @@ export function App(): ReactNode {
           Countersign
         </Link>
         <NeedYou count={count} setCount={setCount} />
+        <nav className="main-nav" aria-label="Main">
+          {me.role === 'admin' && <Link to="/admin/policy">Policy</Link>}
+        </nav>
         <span className="me" title={`${me.email ?? me.name} (${me.role ?? ''})`}>
           {me.email ?? me.name}
         </span>
@@ -110,6 +120,8 @@ export function App(): ReactNode {
       </header>
       {route.name === 'inbox' && <Inbox filter={route.filter} onCount={setCount} actingFor={me.acting_for ?? []} />}
       {route.name === 'action' && <ActionPage id={route.id} />}
+      {route.name === 'policy' && <PolicyPage />}
+      {route.name === 'policy-playground' && <Playground />}
       {route.name === 'not-found' && (
         <main>
           <h1>Not found</h1>

@@ -5,6 +5,8 @@ export type Route =
   | { name: 'inbox'; filter: { agent?: string; tool?: string; workflow?: string; older_than?: string } }
   | { name: 'action'; id: string }
   | { name: 'sign-in'; returnTo: string }
+  | { name: 'policy' }
+  | { name: 'policy-playground' }
   | { name: 'not-found'; path: string };
 
 const CHANGE = 'cs:navigate';
@@ -34,6 +36,8 @@ export function parseRoute(pathname: string, search: string): Route {
     }
     return { name: 'inbox', filter };
   }
+  if (pathname === '/admin/policy') return { name: 'policy' };
+  if (pathname === '/admin/policy/playground') return { name: 'policy-playground' };
   if (pathname === '/sign-in') return { name: 'sign-in', returnTo: safeReturnTo(q.get('return_to')) };
   const action = /^\/actions\/([^/]+)$/.exec(pathname);
   if (action?.[1]) return { name: 'action', id: decodeURIComponent(action[1]) };

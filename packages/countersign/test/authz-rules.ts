@@ -188,6 +188,9 @@ export const RULES: Record<string, Rule> = {
   // The document in force again: compiled, compared, nothing written (200), so later cells keep the same policy.
   applyPolicy: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy/versions', body: { document: POLICY } }) },
   rollbackPolicy: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy/rollback', body: { version: 1 } }) },
+  // Decides or replays without writing anything.
+  evaluatePolicy: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy/evaluate', body: { action: { tool: 'deploy' } } }) },
+  replayPolicy: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy/replay', body: { candidate: POLICY, limit: 10 } }) },
   adminListUsers: {
     auth: 'admin',
     ok: 200,

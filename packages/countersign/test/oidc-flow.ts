@@ -21,7 +21,8 @@ workflows:
       - approvers: { groups: [ops] }
 `;
 
-export function withSso(idp: TestIdp, overrides: Partial<OidcConfigFile> = {}): (c: Config) => Config {
+/** `publicUrl`: where the gateway is reached (a browser test's real port); the IdP must be started with its callback. */
+export function withSso(idp: TestIdp, overrides: Partial<OidcConfigFile> = {}, publicUrl = PUBLIC_URL): (c: Config) => Config {
   return (c) => {
     const withPolicyConfig = withPolicy(POLICY)(c);
     const file: OidcConfigFile = {
@@ -34,8 +35,8 @@ export function withSso(idp: TestIdp, overrides: Partial<OidcConfigFile> = {}): 
     };
     return {
       ...withPolicyConfig,
-      server: { ...c.server, publicUrl: PUBLIC_URL },
-      oidc: resolveOidc(file, PUBLIC_URL, { COUNTERSIGN_OIDC_CLIENT_SECRET: CLIENT_SECRET }, '/'),
+      server: { ...c.server, publicUrl },
+      oidc: resolveOidc(file, publicUrl, { COUNTERSIGN_OIDC_CLIENT_SECRET: CLIENT_SECRET }, '/'),
     };
   };
 }

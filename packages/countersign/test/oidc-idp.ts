@@ -33,22 +33,25 @@ export class TestIdp {
     readonly issuer: string,
     private readonly server: Server,
     private readonly key: JWK,
+    /** Where the IdP sends the browser back to (the gateway's callback at its public URL). */
+    readonly redirectUri: string,
   ) {}
 
-  static async start(): Promise<TestIdp> {
+  /** `redirectUri`: another registered callback, for a gateway whose public URL is not PUBLIC_URL (a browser test's). */
+  static async start(redirectUri = REDIRECT_URI): Promise<TestIdp> {
     const server = createServer();
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
     const key = { ...(await exportJWK(privateKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
-    const idp: TestIdp = new TestIdp(issuer, server, key);
+    const idp: TestIdp = new TestIdp(issuer, server, key, redirectUri);
     const provider = new Provider(issuer, {
       clients: [
         {
           client_id: CLIENT_ID,
           client_secret: CLIENT_SECRET,
-          redirect_uris: [REDIRECT_URI],
+          redirect_uris: [redirectUri],
           grant_types: ['authorization_code'],
           response_types: ['code'],
           token_endpoint_auth_method: 'client_secret_basic',
@@ -113,7 +116,7 @@ export class TestIdp {
     };
     let url = new URL(authorizationUrl);
     for (let hop = 0; hop < 20; hop++) {
-      if (url.href.startsWith(REDIRECT_URI)) return url;
+      if (url.href.startsWith(this.redirectUri)) return url;
       let res = await fetch(url, { redirect: 'manual', headers: { cookie: cookieHeader() } });
       keep(res);
       if (res.status === 200 && url.pathname.startsWith('/interaction/')) {

@@ -19,6 +19,8 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details: Record<string, unknown> | undefined,
+    /** Every problem with the input, when the gateway named them (a refused policy: each rule and position). */
+    readonly issues: { path: string; message: string }[] = [],
   ) {
     super(message);
     this.name = 'ApiError';
@@ -62,7 +64,8 @@ export async function requestWithStatus<T>(method: 'GET' | 'POST', path: string,
     parsed = undefined;
   }
   if (!res.ok) {
-    if (isErrorBody(parsed)) throw new ApiError(res.status, parsed.error.code, parsed.error.message, parsed.error.details);
+    if (isErrorBody(parsed))
+      throw new ApiError(res.status, parsed.error.code, parsed.error.message, parsed.error.details, parsed.error.issues ?? []);
     throw new ApiError(res.status, 'http_error', `the gateway answered ${res.status}`, undefined);
   }
   return { status: res.status, body: parsed as T };

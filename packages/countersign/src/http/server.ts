@@ -23,6 +23,7 @@ import { oidcRoutes } from './routes/oidc.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { passwordPageRoutes } from './routes/password-pages.js';
 import { policyRoutes } from './routes/policy.js';
+import { policyPlaygroundRoutes } from './routes/policy-playground.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { reviewSettingsRoutes } from './routes/review-settings.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -47,6 +48,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...eventRoutes,
   ...adminEventRoutes,
   ...policyRoutes,
+  ...policyPlaygroundRoutes,
   ...systemRoutes,
   ...adminPeopleRoutes,
   ...adminIdentityRoutes,

@@ -86,6 +86,12 @@ const PAGES: { url: string; operationId: string; summary: string; params?: z.Zod
     summary: "The reviewer console's sign-in page",
     query: z.looseObject({ return_to: z.string().max(2048).optional().meta({ description: 'The console path to go to afterwards' }) }),
   },
+  { url: '/admin/policy', operationId: 'consolePolicy', summary: "The reviewer console's policy page (versions, rollback, apply; admins)" },
+  {
+    url: '/admin/policy/playground',
+    operationId: 'consolePolicyPlayground',
+    summary: "The reviewer console's policy playground and replay (admins)",
+  },
 ];
 
 type Responses = RouteSpec['responses'];
