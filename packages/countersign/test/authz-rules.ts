@@ -409,6 +409,9 @@ export const RULES: Record<string, Rule> = {
   consoleInbox: { auth: 'none', ok: 200, request: async () => ({ url: '/inbox' }) },
   consoleAction: { auth: 'none', ok: 200, request: async (f) => ({ url: `/actions/${await f.pending()}` }) },
   consoleSignIn: { auth: 'none', ok: 200, request: async () => ({ url: '/sign-in?return_to=/inbox' }) },
+  // The page itself is public like every console page; the policy API it calls is for admins (rules above).
+  consolePolicy: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/policy' }) },
+  consolePolicyPlayground: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/policy/playground' }) },
   consoleAsset: { auth: 'none', ok: 200, request: async () => ({ url: `/assets/${consoleAssetName()}` }) },
 };
 
