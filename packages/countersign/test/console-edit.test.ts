@@ -91,7 +91,7 @@ forEachDialect('deciding in full in the console', (dialect) => {
       const diff = page.getByTestId('edit-diff');
       await diff.waitFor();
       assert.equal((await shown(diff)).trim(), 'replicas changed: 2 → 4');
-      await shoot(page, 'decide-edit-1440.png', DESKTOP, diff);
+      await shoot(page, 'decide-1440.png', DESKTOP, diff);
       await page.getByRole('button', { name: 'Approve with these arguments' }).click();
       await page.getByTestId('outcome').filter({ hasText: 'Approved by alice@example.com' }).waitFor();
 
@@ -125,7 +125,7 @@ forEachDialect('deciding in full in the console', (dialect) => {
         /^Approve this action, and allow deploy with env = "production" \(other arguments free\), by agent deployer in session rollout-7, up to 3 times, until \d\d:\d\d (today|tomorrow), without asking anyone again\.$/,
       );
       assert.ok((await overflowX(page)) <= 0, 'no horizontal scroll on a phone');
-      await shoot(page, 'decide-grant-390.png', PHONE, words);
+      await shoot(page, 'decide-390.png', PHONE, words);
       await page.getByRole('button', { name: 'Approve and allow similar' }).click();
       await page.getByTestId('outcome').filter({ hasText: 'Approved by alice@example.com' }).waitFor();
 
