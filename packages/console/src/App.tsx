@@ -4,6 +4,13 @@ import type { Me } from './api/types.js';
 import { LiveContext, LiveHub, useLive } from './live.js';
 import { ActionPage } from './pages/ActionPage.js';
 import { Inbox, needYouText } from './pages/Inbox.js';
+import { Account } from './pages/people/Account.js';
+import { AdminAgents } from './pages/people/AdminAgents.js';
+import { AdminGrants } from './pages/people/AdminGrants.js';
+import { AdminGroups } from './pages/people/AdminGroups.js';
+import { AdminKeys } from './pages/people/AdminKeys.js';
+import { AdminPeople } from './pages/people/AdminPeople.js';
+import { AdminOnly } from './pages/people/parts.js';
 import { SignIn } from './pages/SignIn.js';
 import { Link, navigate, parseRoute, useLocation } from './router.js';
 
@@ -80,6 +87,12 @@ export function App(): ReactNode {
     }
   }
 
+  /** The session ended under this page (revoked from the Account page): back to signing in. */
+  const signedOut = () => {
+    setCount(null);
+    setSession({ state: 'signed-out' });
+  };
+
   if (session.state === 'loading') return <main aria-busy="true">Loading…</main>;
   if (session.state === 'error') {
     return (
@@ -101,6 +114,10 @@ export function App(): ReactNode {
           Countersign
         </Link>
         <NeedYou count={count} setCount={setCount} />
+        <nav className="main-nav" aria-label="Main">
+          <Link to="/account">Account</Link>
+          {me.role === 'admin' && <Link to="/admin/people">Administration</Link>}
+        </nav>
         <span className="me" title={`${me.email ?? me.name} (${me.role ?? ''})`}>
           {me.email ?? me.name}
         </span>
@@ -110,6 +127,13 @@ export function App(): ReactNode {
       </header>
       {route.name === 'inbox' && <Inbox filter={route.filter} onCount={setCount} actingFor={me.acting_for ?? []} />}
       {route.name === 'action' && <ActionPage id={route.id} />}
+      {route.name === 'account' && <Account me={me} onSignedOut={signedOut} />}
+      {route.name === 'admin' && me.role !== 'admin' && <AdminOnly />}
+      {route.name === 'admin' && me.role === 'admin' && route.section === 'people' && <AdminPeople myId={me.id} />}
+      {route.name === 'admin' && me.role === 'admin' && route.section === 'groups' && <AdminGroups />}
+      {route.name === 'admin' && me.role === 'admin' && route.section === 'agents' && <AdminAgents />}
+      {route.name === 'admin' && me.role === 'admin' && route.section === 'keys' && <AdminKeys />}
+      {route.name === 'admin' && me.role === 'admin' && route.section === 'grants' && <AdminGrants />}
       {route.name === 'not-found' && (
         <main>
           <h1>Not found</h1>

@@ -5,6 +5,8 @@ export type Route =
   | { name: 'inbox'; filter: { agent?: string; tool?: string } }
   | { name: 'action'; id: string }
   | { name: 'sign-in'; returnTo: string }
+  | { name: 'account' }
+  | { name: 'admin'; section: 'people' | 'groups' | 'agents' | 'keys' | 'grants' }
   | { name: 'not-found'; path: string };
 
 const CHANGE = 'cs:navigate';
@@ -35,6 +37,9 @@ export function parseRoute(pathname: string, search: string): Route {
     return { name: 'inbox', filter };
   }
   if (pathname === '/sign-in') return { name: 'sign-in', returnTo: safeReturnTo(q.get('return_to')) };
+  if (pathname === '/account') return { name: 'account' };
+  const adminPage = /^\/admin\/(people|groups|agents|keys|grants)$/.exec(pathname);
+  if (adminPage?.[1]) return { name: 'admin', section: adminPage[1] as 'people' | 'groups' | 'agents' | 'keys' | 'grants' };
   const action = /^\/actions\/([^/]+)$/.exec(pathname);
   if (action?.[1]) return { name: 'action', id: decodeURIComponent(action[1]) };
   return { name: 'not-found', path: pathname };

@@ -9,7 +9,18 @@ import { registerRoutes } from '../src/http/route-spec.js';
 import { CONSOLE_CSP, consoleRoutes, defaultConsoleDist } from '../src/http/routes/console.js';
 import { call, forEachDialect, type World, world } from './helpers.js';
 
-const PAGES = ['/', '/inbox', '/actions/0190a000-0000-7000-8000-000000000000', '/sign-in?return_to=%2Factions%2Fx'];
+const PAGES = [
+  '/',
+  '/inbox',
+  '/actions/0190a000-0000-7000-8000-000000000000',
+  '/sign-in?return_to=%2Factions%2Fx',
+  '/account',
+  '/admin/people',
+  '/admin/groups',
+  '/admin/agents',
+  '/admin/keys',
+  '/admin/grants',
+];
 
 function built(): { dist: string; js: string; css: string } {
   const dist = defaultConsoleDist();
