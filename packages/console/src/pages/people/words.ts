@@ -19,7 +19,7 @@ export function fromNow(iso: string, now: number): string {
   const diff = Date.parse(iso) - now;
   if (Number.isNaN(diff)) return iso;
   for (const [unit, ms] of UNITS) {
-    if (Math.abs(diff) >= ms) return relative.format(Math.trunc(diff / ms), unit);
+    if (Math.abs(diff) >= ms) return relative.format(Math.round(diff / ms), unit);
   }
   return 'just now';
 }
