@@ -406,6 +406,14 @@ export const RULES: Record<string, Rule> = {
   consoleAction: { auth: 'none', ok: 200, request: async (f) => ({ url: `/actions/${await f.pending()}` }) },
   consoleSignIn: { auth: 'none', ok: 200, request: async () => ({ url: '/sign-in?return_to=/inbox' }) },
   consoleAsset: { auth: 'none', ok: 200, request: async () => ({ url: `/assets/${consoleAssetName()}` }) },
+  // The account and administration pages are the same public index.html: what they show comes from the API,
+  // which refuses a non-admin's administration calls whatever page made them.
+  consoleAccount: { auth: 'none', ok: 200, request: async () => ({ url: '/account' }) },
+  consoleAdminPeople: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/people' }) },
+  consoleAdminGroups: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/groups' }) },
+  consoleAdminAgents: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/agents' }) },
+  consoleAdminKeys: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/keys' }) },
+  consoleAdminGrants: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/grants' }) },
 };
 
 /** A file the console build wrote (its names are content hashes). */
