@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { deviceOf, fromNow, grantStateText, localToIso, parseGroups, usesText } from '../src/pages/people/words.js';
+import { ago, deviceOf, fromNow, grantStateText, localToIso, parseGroups, usesText } from '../src/pages/people/words.js';
 
 /** The words the Account and Administration pages use for times, devices and grants (src/pages/people/words.ts). */
 
@@ -16,6 +16,11 @@ describe('times in words', () => {
     assert.equal(fromNow(at(-24 * 3600_000), NOW), 'yesterday');
     assert.equal(fromNow(at(3 * 24 * 3600_000), NOW), 'in 3 days');
     assert.equal(fromNow(at(-14 * 24 * 3600_000), NOW), '2 weeks ago');
+  });
+
+  test('what already happened is never "in the future", whatever the clocks say', () => {
+    assert.equal(ago(at(3 * 60_000), NOW), 'just now');
+    assert.equal(ago(at(-3 * 60_000), NOW), '3 minutes ago');
   });
 
   test('a value that is not a time is shown as it is', () => {

@@ -24,6 +24,7 @@ after(async () => browser?.close());
 async function shoot(page: Page, name: string, viewport: { width: number; height: number }) {
   if (!SHOTS) return;
   await page.setViewportSize(viewport);
+  await page.evaluate('window.scrollTo(0, 0)');
   await page.screenshot({ path: join(SHOTS, name), fullPage: false });
 }
 

@@ -5,7 +5,7 @@ import type { PasskeyView } from '../../api/people-types.js';
 import { assertPasskey, passkeyFailure } from '../../auth/passkey.js';
 import { Alert, Confirm, useLoad } from './parts.js';
 import { createPasskey } from './passkey-create.js';
-import { dateText, fromNow } from './words.js';
+import { ago, dateText } from './words.js';
 
 /** What waits for a fresh sign-in: named, and run again once the person has confirmed. */
 interface Pending {
@@ -134,10 +134,10 @@ export function AccountPasskeys({ onSignedOut }: { onSignedOut: () => void }): R
                 {p.device_type === 'multiDevice' && <span className="badge">synced</span>}
               </div>
               <p className="small muted">
-                Added <span title={dateText(p.created_at)}>{fromNow(p.created_at, now)}</span> ·{' '}
+                Added <span title={dateText(p.created_at)}>{ago(p.created_at, now)}</span> ·{' '}
                 {p.last_used_at ? (
                   <>
-                    last used <span title={dateText(p.last_used_at)}>{fromNow(p.last_used_at, now)}</span>
+                    last used <span title={dateText(p.last_used_at)}>{ago(p.last_used_at, now)}</span>
                   </>
                 ) : (
                   'never used to sign in'

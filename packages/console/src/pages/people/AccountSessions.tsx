@@ -2,7 +2,7 @@ import { type ReactNode, useState } from 'react';
 import { account } from '../../api/people.js';
 import type { SessionView } from '../../api/people-types.js';
 import { Alert, Confirm, problem, useLoad } from './parts.js';
-import { dateText, deviceOf, fromNow } from './words.js';
+import { ago, dateText, deviceOf } from './words.js';
 
 const METHOD: Record<SessionView['method'], string> = {
   password: 'a password',
@@ -37,7 +37,7 @@ export function AccountSessions({ onSignedOut }: { onSignedOut: () => void }): R
         <ul className="people-list" data-testid="sessions">
           {data.items.map((s) => {
             const device = deviceOf(s.user_agent);
-            const name = `${device}, signed in ${fromNow(s.created_at, now)}`;
+            const name = `${device}, signed in ${ago(s.created_at, now)}`;
             return (
               <li key={s.id} className="people-card" data-session-id={s.id}>
                 <div className="people-card-head">
@@ -45,8 +45,8 @@ export function AccountSessions({ onSignedOut }: { onSignedOut: () => void }): R
                   {s.current && <span className="badge current">This session</span>}
                 </div>
                 <p className="small muted">
-                  Signed in with {METHOD[s.method]} <span title={dateText(s.created_at)}>{fromNow(s.created_at, now)}</span>
-                  {' · '}last seen <span title={dateText(s.last_seen_at)}>{fromNow(s.last_seen_at, now)}</span>
+                  Signed in with {METHOD[s.method]} <span title={dateText(s.created_at)}>{ago(s.created_at, now)}</span>
+                  {' · '}last seen <span title={dateText(s.last_seen_at)}>{ago(s.last_seen_at, now)}</span>
                   {s.ip && <> · from {s.ip}</>}
                 </p>
                 {s.user_agent && <p className="small muted ua">{s.user_agent}</p>}

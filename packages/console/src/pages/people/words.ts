@@ -24,6 +24,12 @@ export function fromNow(iso: string, now: number): string {
   return 'just now';
 }
 
+/** For what already happened (a sign-in, a last use): a time a little ahead of this browser's clock is "just now". */
+export function ago(iso: string, now: number): string {
+  const t = Date.parse(iso);
+  return !Number.isNaN(t) && t > now ? 'just now' : fromNow(iso, now);
+}
+
 const absolute = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
 
 /** "6 Dec 2026, 19:40" in the browser's time zone. */
