@@ -132,6 +132,7 @@ forEachDialect('the administration pages in Chromium', (dialect) => {
     await card.waitFor();
     const prefix = (await card.getAttribute('data-key')) as string;
     assert.ok(key.startsWith(prefix), `${prefix} is the key's public prefix`);
+    assert.match(await shown(card), /last used (just now|\d+ minutes? ago)/, 'the check above used it');
     await card.getByRole('button', { name: 'Revoke' }).click();
     await card.getByRole('group', { name: new RegExp(`^Revoke key ${prefix} of agent builder\\?`) }).waitFor();
     await card.getByRole('button', { name: `Revoke ${prefix}` }).click();

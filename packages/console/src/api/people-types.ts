@@ -125,6 +125,8 @@ export interface KeyView {
   label: string | null;
   created_at: string;
   revoked_at: string | null;
+  /** When it last authenticated a request (at most a minute stale); null: never. */
+  last_used_at: string | null;
 }
 
 export interface ResetLink {

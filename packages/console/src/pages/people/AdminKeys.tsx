@@ -3,7 +3,7 @@ import { admin } from '../../api/people.js';
 import type { KeyView } from '../../api/people-types.js';
 import { AdminNav } from './AdminPeople.js';
 import { Alert, Confirm, problem, useLoad } from './parts.js';
-import { dateText, fromNow } from './words.js';
+import { ago, dateText, fromNow } from './words.js';
 
 const ownerText = (k: KeyView) => `${k.principal_type === 'agent' ? 'agent' : 'person'} ${k.principal}`;
 
@@ -62,6 +62,14 @@ export function AdminKeys(): ReactNode {
               </div>
               <p className="small muted">
                 {k.label ? `“${k.label}” · ` : ''}issued <span title={dateText(k.created_at)}>{fromNow(k.created_at, now)}</span>
+                {' · '}
+                {k.last_used_at ? (
+                  <>
+                    last used <span title={dateText(k.last_used_at)}>{ago(k.last_used_at, now)}</span>
+                  </>
+                ) : (
+                  'never used'
+                )}
                 {k.revoked_at && <> · revoked {fromNow(k.revoked_at, now)}</>}
               </p>
               {k.revoked_at === null && (
