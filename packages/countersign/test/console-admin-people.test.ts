@@ -110,6 +110,27 @@ forEachDialect('the administration pages in Chromium', (dialect) => {
     assert.match(await shown(alert), /last.*admin/i);
   });
 
+  test('an admin sees a person’s linked SSO account and unlinks it after confirming', async () => {
+    const linked = await call(w, 'POST', '/v1/admin/users/carol@example.com/identities', w.keys.ada, {
+      issuer: 'https://idp.example.com',
+      subject: 'carol-sub-42',
+    });
+    assert.equal(linked.status, 201, JSON.stringify(linked.body));
+    await page.reload();
+    const carol = page.locator('[data-person="carol@example.com"]');
+    const sso = carol.getByRole('list', { name: 'Single sign-on accounts of carol@example.com' });
+    await sso.waitFor();
+    assert.match(await shown(sso), /SSO carol-sub-42 at https:\/\/idp\.example\.com · never signed in/);
+    await sso.getByRole('button', { name: 'Unlink' }).click();
+    await carol
+      .getByRole('group', { name: /^Unlink the SSO account carol-sub-42 \(https:\/\/idp\.example\.com\) from carol@example\.com\?/ })
+      .waitFor();
+    await carol.getByRole('button', { name: 'Unlink carol-sub-42' }).click();
+    await sso.waitFor({ state: 'detached' });
+    const left = await call(w, 'GET', '/v1/admin/users/carol@example.com/identities', w.keys.ada);
+    assert.deepEqual(left.body.items, []);
+  });
+
   test('an admin registers an agent whose key is shown once and works, then revokes that key', async () => {
     await page.getByRole('navigation', { name: 'Administration' }).getByRole('link', { name: 'Agents' }).click();
     await page.getByRole('heading', { name: 'Agents' }).waitFor();
