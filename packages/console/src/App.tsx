@@ -4,6 +4,13 @@ import type { Me } from './api/types.js';
 import { LiveContext, LiveHub, useLive } from './live.js';
 import { ActionPage } from './pages/ActionPage.js';
 import { Inbox, needYouText } from './pages/Inbox.js';
+import { Account } from './pages/people/Account.js';
+import { AdminAgents } from './pages/people/AdminAgents.js';
+import { AdminGrants } from './pages/people/AdminGrants.js';
+import { AdminGroups } from './pages/people/AdminGroups.js';
+import { AdminKeys } from './pages/people/AdminKeys.js';
+import { AdminPeople } from './pages/people/AdminPeople.js';
+import { AdminOnly } from './pages/people/parts.js';
 import { Playground } from './pages/policy/Playground.js';
 import { PolicyPage } from './pages/policy/PolicyPage.js';
 import { SignIn } from './pages/SignIn.js';
@@ -87,6 +94,12 @@ export function App(): ReactNode {
     }
   }
 
+  /** The session ended under this page (revoked from the Account page): back to signing in. */
+  const signedOut = () => {
+    setCount(null);
+    setSession({ state: 'signed-out' });
+  };
+
   if (session.state === 'loading') return <main aria-busy="true">Loading…</main>;
   if (session.state === 'error') {
     return (
@@ -110,6 +123,8 @@ export function App(): ReactNode {
         <NeedYou count={count} setCount={setCount} />
         <nav className="main-nav" aria-label="Main">
           {me.role === 'admin' && <Link to="/admin/policy">Policy</Link>}
+          <Link to="/account">Account</Link>
+          {me.role === 'admin' && <Link to="/admin/people">Administration</Link>}
         </nav>
         <span className="me" title={`${me.email ?? me.name} (${me.role ?? ''})`}>
           {me.email ?? me.name}
@@ -122,6 +137,13 @@ export function App(): ReactNode {
       {route.name === 'action' && <ActionPage id={route.id} />}
       {route.name === 'policy' && <PolicyPage />}
       {route.name === 'policy-playground' && <Playground />}
+      {route.name === 'account' && <Account me={me} onSignedOut={signedOut} />}
+      {route.name === 'admin' && me.role !== 'admin' && <AdminOnly />}
+      {route.name === 'admin' && me.role === 'admin' && route.section === 'people' && <AdminPeople myId={me.id} />}
+      {route.name === 'admin' && me.role === 'admin' && route.section === 'groups' && <AdminGroups />}
+      {route.name === 'admin' && me.role === 'admin' && route.section === 'agents' && <AdminAgents />}
+      {route.name === 'admin' && me.role === 'admin' && route.section === 'keys' && <AdminKeys />}
+      {route.name === 'admin' && me.role === 'admin' && route.section === 'grants' && <AdminGrants />}
       {route.name === 'not-found' && (
         <main>
           <h1>Not found</h1>

@@ -7,6 +7,8 @@ export type Route =
   | { name: 'sign-in'; returnTo: string }
   | { name: 'policy' }
   | { name: 'policy-playground' }
+  | { name: 'account' }
+  | { name: 'admin'; section: 'people' | 'groups' | 'agents' | 'keys' | 'grants' }
   | { name: 'not-found'; path: string };
 
 const CHANGE = 'cs:navigate';
@@ -39,6 +41,9 @@ export function parseRoute(pathname: string, search: string): Route {
   if (pathname === '/admin/policy') return { name: 'policy' };
   if (pathname === '/admin/policy/playground') return { name: 'policy-playground' };
   if (pathname === '/sign-in') return { name: 'sign-in', returnTo: safeReturnTo(q.get('return_to')) };
+  if (pathname === '/account') return { name: 'account' };
+  const adminPage = /^\/admin\/(people|groups|agents|keys|grants)$/.exec(pathname);
+  if (adminPage?.[1]) return { name: 'admin', section: adminPage[1] as 'people' | 'groups' | 'agents' | 'keys' | 'grants' };
   const action = /^\/actions\/([^/]+)$/.exec(pathname);
   if (action?.[1]) return { name: 'action', id: decodeURIComponent(action[1]) };
   return { name: 'not-found', path: pathname };

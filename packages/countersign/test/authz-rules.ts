@@ -413,6 +413,14 @@ export const RULES: Record<string, Rule> = {
   consolePolicy: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/policy' }) },
   consolePolicyPlayground: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/policy/playground' }) },
   consoleAsset: { auth: 'none', ok: 200, request: async () => ({ url: `/assets/${consoleAssetName()}` }) },
+  // The account and administration pages are the same public index.html: what they show comes from the API,
+  // which refuses a non-admin's administration calls whatever page made them.
+  consoleAccount: { auth: 'none', ok: 200, request: async () => ({ url: '/account' }) },
+  consoleAdminPeople: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/people' }) },
+  consoleAdminGroups: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/groups' }) },
+  consoleAdminAgents: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/agents' }) },
+  consoleAdminKeys: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/keys' }) },
+  consoleAdminGrants: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/grants' }) },
 };
 
 /** A file the console build wrote (its names are content hashes). */

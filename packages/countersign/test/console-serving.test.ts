@@ -16,6 +16,12 @@ const PAGES = [
   '/sign-in?return_to=%2Factions%2Fx',
   '/admin/policy',
   '/admin/policy/playground',
+  '/account',
+  '/admin/people',
+  '/admin/groups',
+  '/admin/agents',
+  '/admin/keys',
+  '/admin/grants',
 ];
 
 function built(): { dist: string; js: string; css: string } {

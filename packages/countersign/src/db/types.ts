@@ -40,6 +40,8 @@ export interface ApiKeysTable {
   label: string | null;
   created_at: number;
   revoked_at: number | null;
+  /** At most a minute stale (touch-key.ts); null: never used. */
+  last_used_at: number | null;
 }
 
 export interface ActionsTable {

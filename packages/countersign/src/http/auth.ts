@@ -1,9 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.js';
-import { authenticate } from '../domain/identities/authenticate.js';
+import { authenticateKey } from '../domain/identities/authenticate.js';
 import type { Principal } from '../domain/identities/principal.js';
 import { authenticateSession } from '../domain/identities/sessions/authenticate-session.js';
 import { touchSession } from '../domain/identities/sessions/touch-session.js';
+import { touchKey } from '../domain/identities/touch-key.js';
 import { CsError } from '../lib/errors.js';
 import { checkCsrf } from './csrf.js';
 import { readCookie, SESSION_COOKIE } from './session-cookie.js';
@@ -30,7 +31,9 @@ export async function requirePrincipal(deps: Deps, request: FastifyRequest): Pro
   if (request.headers.authorization !== undefined) {
     const token = bearerToken(request);
     if (!token) throw new CsError('unauthenticated', 'send an API key as "Authorization: Bearer cs_…"');
-    request.principal = await authenticate(deps.db.read, token);
+    const key = await authenticateKey(deps.db.read, token);
+    await touchKey(deps, key.prefix, key.lastUsedAt);
+    request.principal = key.principal;
     return request.principal;
   }
   const cookie = readCookie(request, SESSION_COOKIE);

@@ -21,6 +21,7 @@ const keyWithPrincipal = new PreparedQuery<{ prefix: string }, Record<string, un
       'k.secret_hash',
       'k.principal_type',
       'k.revoked_at',
+      'k.last_used_at',
       'u.id as user_id',
       'u.email',
       'u.name as user_name',
@@ -41,6 +42,7 @@ interface KeyRow {
   secret_hash: string;
   principal_type: string;
   revoked_at: number | null;
+  last_used_at: number | string | null;
   user_id: string | null;
   email: string | null;
   user_name: string | null;
@@ -60,13 +62,22 @@ interface KeyRow {
  * cached: revocation takes effect on the next request.
  */
 export async function authenticate(db: Kysely<DB>, key: string | undefined): Promise<Principal> {
+  return (await authenticateKey(db, key)).principal;
+}
+
+/** As `authenticate`, with the key's own use record (its prefix, when it was last used) for touchKey. */
+export async function authenticateKey(
+  db: Kysely<DB>,
+  key: string | undefined,
+): Promise<{ principal: Principal; prefix: string; lastUsedAt: number | null }> {
   const parsed = key ? parseKey(key) : null;
   if (!parsed) throw new CsError('unauthenticated', BAD_KEY);
   const row = (await keyWithPrincipal.executeTakeFirst(db, { prefix: parsed.prefix })) as KeyRow | undefined;
   if (!row || !secretMatches(parsed.secret, row.secret_hash)) throw new CsError('unauthenticated', BAD_KEY);
   const principal = await toPrincipal(db, row);
   if (!principal) throw new CsError('unauthenticated', BAD_KEY);
-  return principal;
+  // PostgreSQL returns bigint as a string.
+  return { principal, prefix: row.prefix, lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at) };
 }
 
 /**

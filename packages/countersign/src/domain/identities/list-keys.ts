@@ -9,6 +9,7 @@ export interface KeyListItem {
   label: string | null;
   created_at: string;
   revoked_at: string | null;
+  last_used_at: string | null;
 }
 
 /** Keys (public prefixes only; secrets are never stored), oldest first; `of` narrows to one person (email) or agent. */
@@ -17,7 +18,17 @@ export async function listKeys(deps: Deps, of?: string): Promise<KeyListItem[]> 
     .selectFrom('api_keys as k')
     .leftJoin('users as u', (j) => j.onRef('u.id', '=', 'k.principal_id').on('k.principal_type', '=', 'user'))
     .leftJoin('agents as a', (j) => j.onRef('a.id', '=', 'k.principal_id').on('k.principal_type', '=', 'agent'))
-    .select(['k.prefix', 'k.principal_type', 'k.principal_id', 'k.label', 'k.created_at', 'k.revoked_at', 'u.email', 'a.name'])
+    .select([
+      'k.prefix',
+      'k.principal_type',
+      'k.principal_id',
+      'k.label',
+      'k.created_at',
+      'k.revoked_at',
+      'k.last_used_at',
+      'u.email',
+      'a.name',
+    ])
     .orderBy('k.created_at')
     .orderBy('k.prefix');
   if (of !== undefined) {
@@ -32,5 +43,6 @@ export async function listKeys(deps: Deps, of?: string): Promise<KeyListItem[]> 
     label: r.label,
     created_at: new Date(Number(r.created_at)).toISOString(),
     revoked_at: r.revoked_at === null ? null : new Date(Number(r.revoked_at)).toISOString(),
+    last_used_at: r.last_used_at === null ? null : new Date(Number(r.last_used_at)).toISOString(),
   }));
 }

@@ -36,6 +36,10 @@ export const KeyView = z
     label: z.string().nullable(),
     created_at: z.string(),
     revoked_at: z.string().nullable(),
+    last_used_at: z
+      .string()
+      .nullable()
+      .meta({ description: 'When it last authenticated a request (recorded at most once a minute); null: never' }),
   })
   .meta({ id: 'ApiKey' });
 

@@ -92,6 +92,12 @@ const PAGES: { url: string; operationId: string; summary: string; params?: z.Zod
     operationId: 'consolePolicyPlayground',
     summary: "The reviewer console's policy playground and replay (admins)",
   },
+  { url: '/account', operationId: 'consoleAccount', summary: "The reviewer console's account page (sessions, passkeys, delegations)" },
+  { url: '/admin/people', operationId: 'consoleAdminPeople', summary: "The reviewer console's people administration (admins)" },
+  { url: '/admin/groups', operationId: 'consoleAdminGroups', summary: "The reviewer console's groups administration (admins)" },
+  { url: '/admin/agents', operationId: 'consoleAdminAgents', summary: "The reviewer console's agents administration (admins)" },
+  { url: '/admin/keys', operationId: 'consoleAdminKeys', summary: "The reviewer console's API keys administration (admins)" },
+  { url: '/admin/grants', operationId: 'consoleAdminGrants', summary: "The reviewer console's standing grants administration (admins)" },
 ];
 
 type Responses = RouteSpec['responses'];
