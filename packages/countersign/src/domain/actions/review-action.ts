@@ -2,7 +2,7 @@ import type { ActionsTable, ReviewsTable } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
 import { EVENT } from '../../events/types.js';
 import { CsError } from '../../lib/errors.js';
-import { newId } from '../../lib/ids.js';
+import { isId, newId } from '../../lib/ids.js';
 import { canApproveAlone } from '../grants/authority.js';
 import { createGrant, validateGrantRequest } from '../grants/create-grant.js';
 import { canReview, channelOf, describeCredential, type Principal, type UserPrincipal } from '../identities/principal.js';
@@ -42,6 +42,12 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
   }
   if (input.grant) validateGrantRequest(deps.config, input.grant);
   const editedText = input.arguments === undefined ? null : checkArguments(deps.config, 'arguments', input.arguments);
+  // Outside the write transaction (validating against an agent-declared schema costs what the schema costs);
+  // the metadata and proposed arguments it reads never change after the action is created.
+  if (input.arguments !== undefined && editedText !== null && isId(actionId)) {
+    const stored = await deps.db.read.selectFrom('actions').select(['arguments', 'metadata']).where('id', '=', actionId).executeTakeFirst();
+    if (stored && stored.arguments !== editedText) checkEditedArguments(stored.metadata, input.arguments);
+  }
 
   const view = await deps.committer.run(
     async (tx) => {
@@ -64,7 +70,6 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
       const votes = await loadReviews(tx, row.id);
       assertOneVote(votes, principal, cast, row);
       const edited = approve && editedText !== null && editedText !== row.arguments;
-      if (edited && input.arguments) checkEditedArguments(row.metadata, input.arguments);
       if (edited && votes.some((v) => v.decision === 'approve')) {
         throw new CsError(
           'conflict',
