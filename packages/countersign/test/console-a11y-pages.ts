@@ -63,6 +63,37 @@ export const A11Y_PAGES: A11yPage[] = [
     path: async () => '/admin/policy/playground',
     ready: (page) => page.getByRole('button', { name: 'Evaluate' }).waitFor(),
   },
+  {
+    name: 'account',
+    as: 'alice@example.com',
+    path: async () => '/account',
+    ready: (page) => page.getByText('This session').first().waitFor(),
+  },
+  ...(['people', 'agents', 'keys'] as const).map(
+    (section): A11yPage => ({
+      name: `admin ${section}`,
+      as: 'ada@example.com',
+      path: async () => `/admin/${section}`,
+      ready: (page) => page.locator('.people-list').first().waitFor(),
+    }),
+  ),
+  {
+    name: 'admin groups',
+    as: 'ada@example.com',
+    path: async () => '/admin/groups',
+    ready: (page) => page.locator('.people-list').or(page.getByText('No groups yet.')).first().waitFor(),
+  },
+  {
+    name: 'admin grants',
+    as: 'ada@example.com',
+    path: async () => '/admin/grants',
+    ready: (page) =>
+      page
+        .locator('.people-list')
+        .or(page.getByText(/^No grant/))
+        .first()
+        .waitFor(),
+  },
 ];
 
 export interface AxeViolation {
