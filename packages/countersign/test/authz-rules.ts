@@ -149,6 +149,10 @@ export const RULES: Record<string, Rule> = {
     ok: 200,
     request: async () => ({ url: '/v1/audit' }),
   },
+  auditChainStatus: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/audit/head' }) },
+  verifyAudit: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/audit/verify', body: {} }) },
+  exportAudit: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/audit/export' }) },
+  getStats: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/stats?bucket=hour' }) },
   streamEvents: {
     auth: 'any',
     ok: 200,
