@@ -1,11 +1,16 @@
-import { type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, type ReactNode, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, api } from './api/client.js';
 import type { Me } from './api/types.js';
 import { LiveContext, LiveHub, useLive } from './live.js';
 import { ActionPage } from './pages/ActionPage.js';
 import { Inbox, needYouText } from './pages/Inbox.js';
+import { Audit } from './pages/oversight/Audit.js';
+import { History } from './pages/oversight/History.js';
 import { SignIn } from './pages/SignIn.js';
 import { Link, navigate, parseRoute, useLocation } from './router.js';
+
+/** The dashboard's charts load on demand, so the first load (inbox, action page) carries none of them. */
+const Dashboard = lazy(() => import('./pages/oversight/Dashboard.js'));
 
 type Session = { state: 'loading' } | { state: 'signed-out' } | { state: 'signed-in'; me: Me } | { state: 'error'; message: string };
 
@@ -101,6 +106,11 @@ export function App(): ReactNode {
           Countersign
         </Link>
         <NeedYou count={count} setCount={setCount} />
+        <nav className="main-nav" aria-label="Main">
+          <Link to="/history">History</Link>
+          <Link to="/dashboard">Dashboard</Link>
+          <Link to="/audit">Audit</Link>
+        </nav>
         <span className="me" title={`${me.email ?? me.name} (${me.role ?? ''})`}>
           {me.email ?? me.name}
         </span>
@@ -110,6 +120,13 @@ export function App(): ReactNode {
       </header>
       {route.name === 'inbox' && <Inbox filter={route.filter} onCount={setCount} actingFor={me.acting_for ?? []} />}
       {route.name === 'action' && <ActionPage id={route.id} />}
+      {route.name === 'history' && <History search={route.search} />}
+      {route.name === 'dashboard' && (
+        <Suspense fallback={<main aria-busy="true">Loading…</main>}>
+          <Dashboard search={route.search} />
+        </Suspense>
+      )}
+      {route.name === 'audit' && <Audit isAdmin={me.role === 'admin'} />}
       {route.name === 'not-found' && (
         <main>
           <h1>Not found</h1>

@@ -5,6 +5,9 @@ export type Route =
   | { name: 'inbox'; filter: { agent?: string; tool?: string } }
   | { name: 'action'; id: string }
   | { name: 'sign-in'; returnTo: string }
+  | { name: 'history'; search: string }
+  | { name: 'dashboard'; search: string }
+  | { name: 'audit' }
   | { name: 'not-found'; path: string };
 
 const CHANGE = 'cs:navigate';
@@ -34,6 +37,9 @@ export function parseRoute(pathname: string, search: string): Route {
     if (tool) filter.tool = tool;
     return { name: 'inbox', filter };
   }
+  if (pathname === '/history') return { name: 'history', search };
+  if (pathname === '/dashboard') return { name: 'dashboard', search };
+  if (pathname === '/audit') return { name: 'audit' };
   if (pathname === '/sign-in') return { name: 'sign-in', returnTo: safeReturnTo(q.get('return_to')) };
   const action = /^\/actions\/([^/]+)$/.exec(pathname);
   if (action?.[1]) return { name: 'action', id: decodeURIComponent(action[1]) };

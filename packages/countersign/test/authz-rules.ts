@@ -409,6 +409,9 @@ export const RULES: Record<string, Rule> = {
   consoleInbox: { auth: 'none', ok: 200, request: async () => ({ url: '/inbox' }) },
   consoleAction: { auth: 'none', ok: 200, request: async (f) => ({ url: `/actions/${await f.pending()}` }) },
   consoleSignIn: { auth: 'none', ok: 200, request: async () => ({ url: '/sign-in?return_to=/inbox' }) },
+  consoleHistory: { auth: 'none', ok: 200, request: async () => ({ url: '/history' }) },
+  consoleDashboard: { auth: 'none', ok: 200, request: async () => ({ url: '/dashboard' }) },
+  consoleAudit: { auth: 'none', ok: 200, request: async () => ({ url: '/audit' }) },
   consoleAsset: { auth: 'none', ok: 200, request: async () => ({ url: `/assets/${consoleAssetName()}` }) },
 };
 

@@ -9,13 +9,22 @@ import { registerRoutes } from '../src/http/route-spec.js';
 import { CONSOLE_CSP, consoleRoutes, defaultConsoleDist } from '../src/http/routes/console.js';
 import { call, forEachDialect, type World, world } from './helpers.js';
 
-const PAGES = ['/', '/inbox', '/actions/0190a000-0000-7000-8000-000000000000', '/sign-in?return_to=%2Factions%2Fx'];
+const PAGES = [
+  '/',
+  '/inbox',
+  '/actions/0190a000-0000-7000-8000-000000000000',
+  '/sign-in?return_to=%2Factions%2Fx',
+  '/history?status=pending&q=x',
+  '/dashboard?range=24h',
+  '/audit',
+];
 
 function built(): { dist: string; js: string; css: string } {
   const dist = defaultConsoleDist();
   assert.ok(dist, 'the gateway finds the console package (@countersign/console)');
   const files = readdirSync(join(dist, 'assets'));
-  const js = files.find((f) => f.endsWith('.js'));
+  // The entry script (index-*.js); pages loaded on demand (the dashboard) are chunks of their own.
+  const js = files.find((f) => f.startsWith('index-') && f.endsWith('.js'));
   const css = files.find((f) => f.endsWith('.css'));
   assert.ok(js && css, `the console is built (npm run build -w @countersign/console): ${files.join(', ')}`);
   return { dist, js, css };
