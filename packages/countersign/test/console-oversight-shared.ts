@@ -13,6 +13,8 @@ export async function shootBoth(page: Page, area: string): Promise<void> {
     { width: 1440, height: 900 },
   ]) {
     await page.setViewportSize(viewport);
+    // From the top, so the sticky header is drawn where it belongs in a full-page shot.
+    await page.evaluate(() => (globalThis as unknown as { scrollTo(x: number, y: number): void }).scrollTo(0, 0));
     await page.screenshot({ path: join(SHOTS, `${area}-${viewport.width}.png`), fullPage: true });
   }
   if (was) await page.setViewportSize(was);

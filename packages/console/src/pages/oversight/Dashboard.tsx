@@ -41,8 +41,10 @@ export function statsQuery(search: string, now: number): { range: RangeKey | nul
   };
 }
 
-/** 45 s, 12 min, 3.5 h, 2.1 d. */
+/** 350 ms, 4.5 s, 45 s, 12 min, 3.5 h, 2.1 d. */
 export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
   if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
   if (ms < HOUR) return `${Math.round(ms / 60_000)} min`;
   if (ms < DAY) return `${(ms / HOUR).toFixed(1)} h`;
