@@ -1,9 +1,11 @@
-import { type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
+import { lazy, type ReactNode, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, api } from './api/client.js';
 import type { Me } from './api/types.js';
 import { LiveContext, LiveHub, useLive } from './live.js';
 import { ActionPage } from './pages/ActionPage.js';
 import { Inbox, needYouText } from './pages/Inbox.js';
+import { Audit } from './pages/oversight/Audit.js';
+import { History } from './pages/oversight/History.js';
 import { Account } from './pages/people/Account.js';
 import { AdminAgents } from './pages/people/AdminAgents.js';
 import { AdminGrants } from './pages/people/AdminGrants.js';
@@ -15,6 +17,9 @@ import { Playground } from './pages/policy/Playground.js';
 import { PolicyPage } from './pages/policy/PolicyPage.js';
 import { SignIn } from './pages/SignIn.js';
 import { Link, navigate, parseRoute, useLocation } from './router.js';
+
+/** The dashboard's charts load on demand, so the first load (inbox, action page) carries none of them. */
+const Dashboard = lazy(() => import('./pages/oversight/Dashboard.js'));
 
 type Session = { state: 'loading' } | { state: 'signed-out' } | { state: 'signed-in'; me: Me } | { state: 'error'; message: string };
 
@@ -125,6 +130,9 @@ export function App(): ReactNode {
           {me.role === 'admin' && <Link to="/admin/policy">Policy</Link>}
           <Link to="/account">Account</Link>
           {me.role === 'admin' && <Link to="/admin/people">Administration</Link>}
+          <Link to="/history">History</Link>
+          <Link to="/dashboard">Dashboard</Link>
+          <Link to="/audit">Audit</Link>
         </nav>
         <span className="me" title={`${me.email ?? me.name} (${me.role ?? ''})`}>
           {me.email ?? me.name}
@@ -144,6 +152,13 @@ export function App(): ReactNode {
       {route.name === 'admin' && me.role === 'admin' && route.section === 'agents' && <AdminAgents />}
       {route.name === 'admin' && me.role === 'admin' && route.section === 'keys' && <AdminKeys />}
       {route.name === 'admin' && me.role === 'admin' && route.section === 'grants' && <AdminGrants />}
+      {route.name === 'history' && <History search={route.search} />}
+      {route.name === 'dashboard' && (
+        <Suspense fallback={<main aria-busy="true">Loading…</main>}>
+          <Dashboard search={route.search} />
+        </Suspense>
+      )}
+      {route.name === 'audit' && <Audit isAdmin={me.role === 'admin'} />}
       {route.name === 'not-found' && (
         <main>
           <h1>Not found</h1>

@@ -9,6 +9,9 @@ export type Route =
   | { name: 'policy-playground' }
   | { name: 'account' }
   | { name: 'admin'; section: 'people' | 'groups' | 'agents' | 'keys' | 'grants' }
+  | { name: 'history'; search: string }
+  | { name: 'dashboard'; search: string }
+  | { name: 'audit' }
   | { name: 'not-found'; path: string };
 
 const CHANGE = 'cs:navigate';
@@ -40,6 +43,9 @@ export function parseRoute(pathname: string, search: string): Route {
   }
   if (pathname === '/admin/policy') return { name: 'policy' };
   if (pathname === '/admin/policy/playground') return { name: 'policy-playground' };
+  if (pathname === '/history') return { name: 'history', search };
+  if (pathname === '/dashboard') return { name: 'dashboard', search };
+  if (pathname === '/audit') return { name: 'audit' };
   if (pathname === '/sign-in') return { name: 'sign-in', returnTo: safeReturnTo(q.get('return_to')) };
   if (pathname === '/account') return { name: 'account' };
   const adminPage = /^\/admin\/(people|groups|agents|keys|grants)$/.exec(pathname);

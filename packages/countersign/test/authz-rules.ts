@@ -149,6 +149,10 @@ export const RULES: Record<string, Rule> = {
     ok: 200,
     request: async () => ({ url: '/v1/audit' }),
   },
+  auditChainStatus: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/audit/head' }) },
+  verifyAudit: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/audit/verify', body: {} }) },
+  exportAudit: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/audit/export' }) },
+  getStats: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/stats?bucket=hour' }) },
   streamEvents: {
     auth: 'any',
     ok: 200,
@@ -412,6 +416,9 @@ export const RULES: Record<string, Rule> = {
   // The page itself is public like every console page; the policy API it calls is for admins (rules above).
   consolePolicy: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/policy' }) },
   consolePolicyPlayground: { auth: 'none', ok: 200, request: async () => ({ url: '/admin/policy/playground' }) },
+  consoleHistory: { auth: 'none', ok: 200, request: async () => ({ url: '/history' }) },
+  consoleDashboard: { auth: 'none', ok: 200, request: async () => ({ url: '/dashboard' }) },
+  consoleAudit: { auth: 'none', ok: 200, request: async () => ({ url: '/audit' }) },
   consoleAsset: { auth: 'none', ok: 200, request: async () => ({ url: `/assets/${consoleAssetName()}` }) },
   // The account and administration pages are the same public index.html: what they show comes from the API,
   // which refuses a non-admin's administration calls whatever page made them.

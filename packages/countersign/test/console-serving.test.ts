@@ -22,6 +22,9 @@ const PAGES = [
   '/admin/agents',
   '/admin/keys',
   '/admin/grants',
+  '/history?status=pending&q=x',
+  '/dashboard?range=24h',
+  '/audit',
 ];
 
 function built(): { dist: string; js: string; css: string } {
@@ -29,6 +32,7 @@ function built(): { dist: string; js: string; css: string } {
   assert.ok(dist, 'the gateway finds the console package (@countersign/console)');
   const files = readdirSync(join(dist, 'assets'));
   // The entry script (chunks loaded on demand, such as the argument editor, sit beside it).
+  // The entry script (index-*.js); pages loaded on demand (the dashboard) are chunks of their own.
   const js = files.find((f) => f.startsWith('index-') && f.endsWith('.js'));
   const css = files.find((f) => f.endsWith('.css'));
   assert.ok(js && css, `the console is built (npm run build -w @countersign/console): ${files.join(', ')}`);

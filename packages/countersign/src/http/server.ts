@@ -20,6 +20,7 @@ import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
 import { inboxRoutes } from './routes/inbox.js';
 import { oidcRoutes } from './routes/oidc.js';
+import { oversightRoutes } from './routes/oversight.js';
 import { passkeyRoutes } from './routes/passkeys.js';
 import { passwordPageRoutes } from './routes/password-pages.js';
 import { policyRoutes } from './routes/policy.js';
@@ -59,6 +60,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...passwordPageRoutes,
   ...oidcRoutes,
   ...delegationRoutes,
+  ...oversightRoutes,
   ...inboxRoutes,
   ...reviewSettingsRoutes,
   // The reviewer console's pages and assets: exact paths, none of them under /v1/.

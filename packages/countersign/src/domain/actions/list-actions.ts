@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
@@ -13,6 +14,16 @@ export interface ListActionsFilter {
   sessionId?: string | undefined;
   /** The action with this id and every action below it in parent_id chains. */
   rootId?: string | undefined;
+  /** A person (email or id) who decided, or a rule, grant or 'expiry' as decided_by_label names it. */
+  decidedBy?: string | undefined;
+  /** Created at or after (epoch ms). */
+  from?: number | undefined;
+  /** Created before (epoch ms). */
+  to?: number | undefined;
+  /** Text the purpose contains (ASCII case-insensitive; LIKE wildcards match themselves). */
+  q?: string | undefined;
+  /** The frozen workflow's name. */
+  workflow?: string | undefined;
   cursor?: string | undefined;
   limit?: number | undefined;
 }
@@ -36,6 +47,9 @@ export async function listActions(
       issues: [{ path: 'cursor', message: 'invalid' }],
     });
   }
+  if (f.from !== undefined && f.to !== undefined && f.from >= f.to) {
+    throw new CsError('invalid_request', 'from must be before to', { issues: [{ path: 'from', message: 'after to' }] });
+  }
   let q = deps.db.read.selectFrom('actions').selectAll();
   if (principal.type === 'agent') q = q.where('agent_id', '=', principal.id);
   if (f.agent !== undefined) {
@@ -48,6 +62,22 @@ export async function listActions(
   if (f.rootId !== undefined) {
     const root = f.rootId;
     q = q.where((eb) => eb.or([eb('root_id', '=', root), eb('id', '=', root)]));
+  }
+  if (f.decidedBy !== undefined) {
+    const ids = await personIds(deps, f.decidedBy);
+    const label = f.decidedBy;
+    q = q.where((eb) => eb.or([eb('decided_by_label', '=', label), ...(ids.length ? [eb('decided_by_id', 'in', ids)] : [])]));
+  }
+  if (f.from !== undefined) q = q.where('created_at', '>=', f.from);
+  if (f.to !== undefined) q = q.where('created_at', '<', f.to);
+  if (f.q !== undefined) {
+    // Both dialects: lower() on both sides (ASCII case-insensitive), and the text's own % _ and backslash escaped.
+    q = q.where(sql<boolean>`lower(purpose) like ${`%${escapeLike(f.q.toLowerCase())}%`} escape '\\'`);
+  }
+  if (f.workflow !== undefined) {
+    // The frozen workflow is stored as JSON.stringify({ name, expires_after_ms, stages }) (create-action.ts,
+    // freezeWorkflow), so its text starts with the name: a prefix match needs no JSON functions in either dialect.
+    q = q.where(sql<boolean>`workflow like ${`${escapeLike(`{"name":${JSON.stringify(f.workflow)},`)}%`} escape '\\'`);
   }
   if (f.cursor !== undefined) q = q.where('id', '<', f.cursor);
   const rows = await q
@@ -70,4 +100,16 @@ export async function listActions(
     items: page.map((r) => toActionView(r, byAction.get(r.id) ?? [])),
     next_cursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
   };
+}
+
+/** LIKE's wildcards and its escape character (a backslash) taken literally. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** A person as the history filter names them: an id, or an email (any case). */
+async function personIds(deps: Deps, who: string): Promise<string[]> {
+  if (isId(who)) return [who];
+  const users = await deps.db.read.selectFrom('users').select('id').where('email', '=', who.toLowerCase()).execute();
+  return users.map((u) => u.id);
 }

@@ -202,6 +202,15 @@ export const ListActionsQuery = z.strictObject({
   tool: printable(256).optional(),
   session_id: printable(256).optional(),
   root_id: printable(64).optional().meta({ description: 'Only the action with this id and its descendants (parent_id chains)' }),
+  decided_by: printable(320)
+    .optional()
+    .meta({ description: 'Decided by this person (email or id), or by this rule, grant or "expiry" as the action names it' }),
+  from: z.iso.datetime({ offset: true }).optional().meta({ description: 'Created at or after this instant (ISO 8601)' }),
+  to: z.iso.datetime({ offset: true }).optional().meta({ description: 'Created before this instant (ISO 8601)' }),
+  q: printable(100)
+    .optional()
+    .meta({ description: 'Text the purpose contains (case-insensitive for ASCII letters; % and _ match themselves)' }),
+  workflow: printable(256).optional().meta({ description: 'Reviewed under the workflow with this name' }),
   cursor: z.string().max(64).optional(),
   limit: z
     .string()

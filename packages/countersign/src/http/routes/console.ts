@@ -80,6 +80,9 @@ const PAGES: { url: string; operationId: string; summary: string; params?: z.Zod
     summary: "The reviewer console's page of one action (review links and notifications open it)",
     params: z.strictObject({ id: z.string().max(64) }),
   },
+  { url: '/history', operationId: 'consoleHistory', summary: "The reviewer console's history: every action, searched and filtered" },
+  { url: '/dashboard', operationId: 'consoleDashboard', summary: "The reviewer console's dashboard" },
+  { url: '/audit', operationId: 'consoleAudit', summary: "The reviewer console's audit page: chain, checkpoint, verify, export" },
   {
     url: '/sign-in',
     operationId: 'consoleSignIn',

@@ -1,0 +1,160 @@
+/**
+ * The reviewer console's read paths over a long history: seeds 1,000,000 historical actions and 10,000
+ * pending ones straight into the tables (bench/seed-actions.ts), on SQLite and on PostgreSQL, then measures
+ * the server time (Fastify inject: routing, auth, validation, the queries, JSON; no network) of the
+ * dashboard (GET /v1/stats), the inbox (GET /v1/inbox), the action page (GET /v1/inbox/:id) and the history
+ * (GET /v1/actions with filters). Prints p50/p99; asserts nothing. See bench/README.md.
+ *
+ *   node --import tsx bench/oversight.ts
+ *   BENCH_OVERSIGHT_N=200000 BENCH_OVERSIGHT_DIALECTS=sqlite node --import tsx bench/oversight.ts
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import pino from 'pino';
+import { loadConfig } from '../packages/countersign/src/config/load.js';
+import { addAgent } from '../packages/countersign/src/domain/identities/add-agent.js';
+import { addUser } from '../packages/countersign/src/domain/identities/add-user.js';
+import { type Gateway, startGateway } from '../packages/countersign/src/gateway.js';
+import { seedActions } from './seed-actions.js';
+
+const N = Number(process.env.BENCH_OVERSIGHT_N ?? 1_000_000);
+const PENDING = Number(process.env.BENCH_OVERSIGHT_PENDING ?? 10_000);
+const RUNS = Number(process.env.BENCH_OVERSIGHT_RUNS ?? 30);
+const DIALECTS = (process.env.BENCH_OVERSIGHT_DIALECTS ?? 'sqlite,postgres').split(',');
+const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN = { type: 'admin' as const, id: 'bench' };
+const DAY = 86_400_000;
+const DAYS = 90;
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+async function call(gw: Gateway, url: string, key: string): Promise<{ status: number; body: string }> {
+  const r = await gw.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
+  return { status: r.statusCode, body: r.body };
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+}
+
+async function measure(gw: Gateway, key: string, url: string): Promise<{ p50: number; p99: number; bytes: number }> {
+  const first = await call(gw, url, key);
+  if (first.status !== 200) throw new Error(`${url}: ${first.status} ${first.body.slice(0, 300)}`);
+  for (let i = 0; i < 3; i++) await call(gw, url, key);
+  const samples: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = performance.now();
+    await call(gw, url, key);
+    samples.push(performance.now() - t);
+  }
+  samples.sort((a, b) => a - b);
+  return { p50: pct(samples, 0.5), p99: pct(samples, 0.99), bytes: first.body.length };
+}
+
+async function run(dialect: string): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cs-bench-oversight-'));
+  const schema = dialect === 'postgres' ? `cs_bench_${randomBytes(6).toString('hex')}` : undefined;
+  const base = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, ...(schema ? { databaseUrl: PG_URL } : {}) } });
+  // Pending actions wait 30 days; the periodic chain verification stays out of the measurement.
+  const config = { ...base, review: { defaultExpiryMs: 30 * DAY }, audit: { ...base.audit, verifyIntervalMs: 0 } };
+  const gw = await startGateway(config, { listen: false, logger: pino({ level: 'silent' }), ...(schema ? { schema } : {}) });
+  try {
+    const d = gw.deps;
+    const reviewers = [];
+    for (let i = 0; i < 20; i++) reviewers.push(await addUser(d, ADMIN, { email: `reviewer${i}@example.com`, role: 'reviewer' }));
+    const agents = [];
+    for (let i = 0; i < 50; i++) agents.push(await addAgent(d, ADMIN, { name: `agent-${i}`, owner: `reviewer${i % 20}@example.com` }));
+    const r0 = reviewers[0] as (typeof reviewers)[number];
+    const a0 = agents[0] as (typeof agents)[number];
+    // Templates: real rows the gateway wrote (a pending action under the default workflow, one a person approved).
+    const propose = async (n: number) => {
+      const r = await gw.app.inject({
+        method: 'POST',
+        url: '/v1/actions',
+        headers: { authorization: `Bearer ${a0.apiKey}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({ tool: 'deploy', arguments: { n } }),
+      });
+      return JSON.parse(r.body).id as string;
+    };
+    const pendingId = await propose(1);
+    const decidedId = await propose(2);
+    const review = await gw.app.inject({
+      method: 'POST',
+      url: `/v1/actions/${decidedId}/reviews`,
+      headers: { authorization: `Bearer ${(reviewers[1] as (typeof reviewers)[number]).apiKey}`, 'content-type': 'application/json' },
+      payload: JSON.stringify({ decision: 'approve' }),
+    });
+    if (review.statusCode !== 200) throw new Error(`template review: ${review.body}`);
+    const db = d.db.write;
+    const pending = await db.selectFrom('actions').selectAll().where('id', '=', pendingId).executeTakeFirstOrThrow();
+    const decided = await db.selectFrom('actions').selectAll().where('id', '=', decidedId).executeTakeFirstOrThrow();
+    const reviewRow = await db.selectFrom('reviews').selectAll().where('action_id', '=', decidedId).executeTakeFirstOrThrow();
+    const ids = new Map((await db.selectFrom('agents').select(['id', 'name', 'owner_id']).execute()).map((a) => [a.name, a]));
+    const now = d.clock.now();
+    const t0 = performance.now();
+    await seedActions(
+      db,
+      {
+        pending: { ...pending, created_at: Number(pending.created_at) },
+        decided,
+        review: reviewRow,
+        reviewers: reviewers.map((r, i) => ({ id: r.id, email: `reviewer${i}@example.com` })),
+        agents: agents.map((_, i) => {
+          const a = ids.get(`agent-${i}`) as { id: string; name: string; owner_id: string };
+          return { id: a.id, name: a.name, owner: a.owner_id };
+        }),
+      },
+      { now, historical: N, pending: PENDING, days: DAYS, log },
+    );
+    const seedS = (performance.now() - t0) / 1000;
+    log(`${dialect}: seeded ${N} + ${PENDING} actions in ${seedS.toFixed(1)} s`);
+    if (schema) {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`vacuum analyze ${schema}.actions`);
+      await c.query(`vacuum analyze ${schema}.reviews`);
+      await c.end();
+    } else {
+      await db.executeQuery({ sql: 'analyze', parameters: [], query: { kind: 'RawNode' } as never });
+    }
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const key = r0.apiKey;
+    const someone = `reviewer3@example.com`;
+    const cases: [string, string][] = [
+      ['GET /v1/stats (7 days, by day: the dashboard default)', '/v1/stats'],
+      ['GET /v1/stats (24 hours, by hour)', `/v1/stats?from=${iso(now - DAY)}&to=${iso(now)}&bucket=hour`],
+      ['GET /v1/stats (30 days, by day)', `/v1/stats?from=${iso(now - 30 * DAY)}&to=${iso(now)}&bucket=day`],
+      [`GET /v1/stats (all ${DAYS} days, ${N} actions)`, `/v1/stats?from=${iso(now - DAYS * DAY)}&to=${iso(now)}&bucket=day`],
+      ['GET /v1/inbox (10k pending)', '/v1/inbox'],
+      ['GET /v1/inbox/:id (the action page)', `/v1/inbox/${pendingId}`],
+      ['GET /v1/actions (history, no filter)', '/v1/actions'],
+      ['GET /v1/actions?status=denied&tool=deploy', '/v1/actions?status=denied&tool=deploy'],
+      ['GET /v1/actions?decided_by=<person>', `/v1/actions?decided_by=${encodeURIComponent(someone)}`],
+      ['GET /v1/actions?q=rollback', '/v1/actions?q=rollback'],
+      ['GET /v1/actions?q=<no match>', '/v1/actions?q=no-such-purpose'],
+      ['GET /v1/actions?from&to (one day, 60 days ago)', `/v1/actions?from=${iso(now - 60 * DAY)}&to=${iso(now - 59 * DAY)}`],
+    ];
+    const rows: string[] = [];
+    for (const [name, url] of cases) {
+      const m = await measure(gw, key, url);
+      rows.push(`| ${dialect} | ${name} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.bytes} |`);
+      log(rows[rows.length - 1] as string);
+    }
+    process.stdout.write(`\n| db | request | p50 ms | p99 ms | body bytes |\n|---|---|---|---|---|\n${rows.join('\n')}\n`);
+  } finally {
+    await gw.close();
+    rmSync(dir, { recursive: true, force: true });
+    if (schema) {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`drop schema if exists ${schema} cascade`);
+      await c.end();
+    }
+  }
+}
+
+for (const dialect of DIALECTS) await run(dialect);
