@@ -1,25 +1,11 @@
-import { lazy, type ReactNode, Suspense, useCallback, useEffect, useMemo, useState } from 'react';
+import { type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
 import { ApiError, api } from './api/client.js';
 import type { Me } from './api/types.js';
 import { LiveContext, LiveHub, useLive } from './live.js';
-import { ActionPage } from './pages/ActionPage.js';
-import { Inbox, needYouText } from './pages/Inbox.js';
-import { Audit } from './pages/oversight/Audit.js';
-import { History } from './pages/oversight/History.js';
-import { Account } from './pages/people/Account.js';
-import { AdminAgents } from './pages/people/AdminAgents.js';
-import { AdminGrants } from './pages/people/AdminGrants.js';
-import { AdminGroups } from './pages/people/AdminGroups.js';
-import { AdminKeys } from './pages/people/AdminKeys.js';
-import { AdminPeople } from './pages/people/AdminPeople.js';
-import { AdminOnly } from './pages/people/parts.js';
-import { Playground } from './pages/policy/Playground.js';
-import { PolicyPage } from './pages/policy/PolicyPage.js';
+import { needYouText } from './pages/Inbox.js';
+import { Page } from './pages/Page.js';
 import { SignIn } from './pages/SignIn.js';
 import { Link, navigate, parseRoute, useLocation } from './router.js';
-
-/** The dashboard's charts load on demand, so the first load (inbox, action page) carries none of them. */
-const Dashboard = lazy(() => import('./pages/oversight/Dashboard.js'));
 
 type Session = { state: 'loading' } | { state: 'signed-out' } | { state: 'signed-in'; me: Me } | { state: 'error'; message: string };
 
@@ -127,12 +113,12 @@ export function App(): ReactNode {
         </Link>
         <NeedYou count={count} setCount={setCount} />
         <nav className="main-nav" aria-label="Main">
-          {me.role === 'admin' && <Link to="/admin/policy">Policy</Link>}
-          <Link to="/account">Account</Link>
-          {me.role === 'admin' && <Link to="/admin/people">Administration</Link>}
           <Link to="/history">History</Link>
           <Link to="/dashboard">Dashboard</Link>
           <Link to="/audit">Audit</Link>
+          {me.role === 'admin' && <Link to="/admin/policy">Policy</Link>}
+          {me.role === 'admin' && <Link to="/admin/people">Administration</Link>}
+          <Link to="/account">Account</Link>
         </nav>
         <span className="me" title={`${me.email ?? me.name} (${me.role ?? ''})`}>
           {me.email ?? me.name}
@@ -141,32 +127,7 @@ export function App(): ReactNode {
           Sign out
         </button>
       </header>
-      {route.name === 'inbox' && <Inbox filter={route.filter} onCount={setCount} actingFor={me.acting_for ?? []} />}
-      {route.name === 'action' && <ActionPage id={route.id} />}
-      {route.name === 'policy' && <PolicyPage />}
-      {route.name === 'policy-playground' && <Playground />}
-      {route.name === 'account' && <Account me={me} onSignedOut={signedOut} />}
-      {route.name === 'admin' && me.role !== 'admin' && <AdminOnly />}
-      {route.name === 'admin' && me.role === 'admin' && route.section === 'people' && <AdminPeople myId={me.id} />}
-      {route.name === 'admin' && me.role === 'admin' && route.section === 'groups' && <AdminGroups />}
-      {route.name === 'admin' && me.role === 'admin' && route.section === 'agents' && <AdminAgents />}
-      {route.name === 'admin' && me.role === 'admin' && route.section === 'keys' && <AdminKeys />}
-      {route.name === 'admin' && me.role === 'admin' && route.section === 'grants' && <AdminGrants />}
-      {route.name === 'history' && <History search={route.search} />}
-      {route.name === 'dashboard' && (
-        <Suspense fallback={<main aria-busy="true">Loading…</main>}>
-          <Dashboard search={route.search} />
-        </Suspense>
-      )}
-      {route.name === 'audit' && <Audit isAdmin={me.role === 'admin'} />}
-      {route.name === 'not-found' && (
-        <main>
-          <h1>Not found</h1>
-          <p>
-            There is no page at <code>{route.path}</code>. <Link to="/inbox">Go to the inbox</Link>.
-          </p>
-        </main>
-      )}
+      <Page route={route} me={me} onCount={setCount} onSignedOut={signedOut} />
     </LiveContext.Provider>
   );
 }

@@ -1,6 +1,9 @@
 import { createElement, type MouseEvent, type ReactNode, useSyncExternalStore } from 'react';
 
-/** The console's pages. A tiny router over the History API: four routes need no dependency. */
+/** The administration screens under /admin/ (admins only). */
+export type AdminSection = 'people' | 'groups' | 'agents' | 'keys' | 'grants';
+
+/** The console's pages. A tiny router over the History API: a dozen exact paths need no dependency. */
 export type Route =
   | { name: 'inbox'; filter: { agent?: string; tool?: string; workflow?: string; older_than?: string } }
   | { name: 'action'; id: string }
@@ -8,7 +11,7 @@ export type Route =
   | { name: 'policy' }
   | { name: 'policy-playground' }
   | { name: 'account' }
-  | { name: 'admin'; section: 'people' | 'groups' | 'agents' | 'keys' | 'grants' }
+  | { name: 'admin'; section: AdminSection }
   | { name: 'history'; search: string }
   | { name: 'dashboard'; search: string }
   | { name: 'audit' }
@@ -49,7 +52,7 @@ export function parseRoute(pathname: string, search: string): Route {
   if (pathname === '/sign-in') return { name: 'sign-in', returnTo: safeReturnTo(q.get('return_to')) };
   if (pathname === '/account') return { name: 'account' };
   const adminPage = /^\/admin\/(people|groups|agents|keys|grants)$/.exec(pathname);
-  if (adminPage?.[1]) return { name: 'admin', section: adminPage[1] as 'people' | 'groups' | 'agents' | 'keys' | 'grants' };
+  if (adminPage?.[1]) return { name: 'admin', section: adminPage[1] as AdminSection };
   const action = /^\/actions\/([^/]+)$/.exec(pathname);
   if (action?.[1]) return { name: 'action', id: decodeURIComponent(action[1]) };
   return { name: 'not-found', path: pathname };

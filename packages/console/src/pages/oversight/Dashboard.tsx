@@ -76,7 +76,7 @@ function DataTable({ caption, head, rows }: { caption: string; head: string[]; r
       <summary>{caption}: as a table</summary>
       <div className="table-scroll">
         <table>
-          <caption className="visually-hidden">{caption}</caption>
+          <caption className="sr-only">{caption}</caption>
           <thead>
             <tr>
               {head.map((h) => (

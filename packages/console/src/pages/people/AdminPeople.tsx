@@ -1,7 +1,7 @@
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { admin } from '../../api/people.js';
 import type { PersonView, ResetLink, Role } from '../../api/people-types.js';
-import { Link } from '../../router.js';
+import { type AdminSection, Link } from '../../router.js';
 import { Alert, Confirm, OnceSecret, problem, useLoad } from './parts.js';
 import { dateText, fromNow, parseGroups } from './words.js';
 
@@ -250,8 +250,6 @@ export function AdminPeople({ myId }: { myId: string }): ReactNode {
     </main>
   );
 }
-
-export type AdminSection = 'people' | 'groups' | 'agents' | 'keys' | 'grants';
 
 const SECTIONS: [AdminSection, string][] = [
   ['people', 'People'],
