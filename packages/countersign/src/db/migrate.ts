@@ -13,6 +13,8 @@ import * as sessions from './migrations/010-sessions.js';
 import * as oidc from './migrations/011-oidc.js';
 import * as passkeys from './migrations/012-passkeys.js';
 import * as delegations from './migrations/013-delegations.js';
+import * as notificationDeliveries from './migrations/018-notification-deliveries.js';
+import * as emailDecisionLinks from './migrations/019-email-decision-links.js';
 
 interface Migration {
   name: string;
@@ -35,6 +37,8 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '011-oidc', up: oidc.up },
   { name: '012-passkeys', up: passkeys.up },
   { name: '013-delegations', up: delegations.up },
+  { name: '018-notification-deliveries', up: notificationDeliveries.up },
+  { name: '019-email-decision-links', up: emailDecisionLinks.up },
 ];
 
 /**
