@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { FakeClock } from '../src/lib/clock.js';
 import { issueDecisionLinks } from '../src/notify/email/links.js';
-import { auditRows, call, forEachDialect, propose, type World, world } from './helpers.js';
+import { exits } from './cli-serve-helpers.js';
+import { auditRows, call, cliEnvFor, forEachDialect, propose, runCli, type World, world } from './helpers.js';
 import { linksIn, PUBLIC_URL, type ReceivedMail, startSmtp, type TestSmtp, withEmail } from './smtp-helpers.js';
 
 const HOSTILE = { cmd: '<script>alert(1)</script>', file: 'invoice\u202Egpj.exe', note: 'zero\u200Bwidth' };
@@ -245,5 +246,21 @@ forEachDialect('email notifications', (dialect) => {
     assert.equal((await call(w, 'GET', '/v1/admin/deliveries?status=lost', w.keys.ada)).status, 400);
     assert.equal((await call(w, 'GET', '/v1/admin/deliveries?limit=0', w.keys.ada)).status, 400);
     assert.equal((await call(w, 'GET', '/v1/admin/deliveries?bogus=1', w.keys.ada)).status, 400);
+  });
+
+  test('countersign notify deliveries lists the records on the CLI, filtered by action and status, as a table or JSON', async () => {
+    const env = cliEnvFor(w);
+    const json = exits(await runCli(['notify', 'deliveries', '--action', firstId, '--status', 'sent', '--json'], env), 0);
+    const page = JSON.parse(json.stdout);
+    assert.deepEqual(page.items.map((d: { recipient: string }) => d.recipient).sort(), [
+      'ada@example.com',
+      'alice@example.com',
+      'carol@example.com',
+    ]);
+    const table = exits(await runCli(['notify', 'deliveries', '--action', firstId], env), 0);
+    assert.match(table.stdout, /alice@example\.com\s+sent\s+1\s/);
+    const bad = await runCli(['notify', 'deliveries', '--status', 'lost'], env);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /--status must be one of/);
   });
 });
