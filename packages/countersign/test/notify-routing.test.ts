@@ -17,7 +17,16 @@ policy:
       when: tool == "release"
       effect: review
       workflow: release
+    - name: risky
+      when: tool == "drop_table"
+      effect: review
+      workflow: risky
 workflows:
+  risky:
+    stages:
+      - name: strong
+        approvers: { roles: [reviewer] }
+        step_up: { max_age: 5m }
   release:
     stages:
       - name: leads
@@ -33,8 +42,9 @@ forEachDialect('notification routing', (dialect) => {
   before(async () => {
     smtp = await startSmtp();
     const file = NotificationsConfigSchema.parse({
-      email: { enabled: true, host: '127.0.0.1', port: smtp.port, timeout: 5 },
+      email: { enabled: true, host: '127.0.0.1', port: smtp.port, timeout: 5, decision_links: true },
       routes: [
+        { workflow: 'risky', to: [{ kind: 'approvers', channel: 'email' }] },
         { workflow: 'default', events: ['asked', 'decided'], to: [{ kind: 'approvers', channel: 'email' }] },
         {
           workflow: 'release',
@@ -100,6 +110,20 @@ forEachDialect('notification routing', (dialect) => {
     assert.match(decided[0]?.text ?? '', /Outcome: approved by ada@example\.com/);
     const rows = await call(w, 'GET', `/v1/admin/deliveries?action=${id}`, w.keys.ada);
     assert.equal(rows.body.items.length, 3);
+  });
+
+  test('a stage that needs step-up gets no decision links in its email, only the console link and why', async () => {
+    const id = (await propose(w, { tool: 'drop_table' })).body.id;
+    await tick();
+    const mails = mailsFor(id);
+    assert.equal(mails.length, 3);
+    for (const m of mails) {
+      assert.ok(!m.text.includes('/email/decision') && !m.html.includes('/email/decision'), 'no decision link');
+      assert.match(m.text, /needs a recent strong sign-in to approve: open the action in the console/);
+      assert.ok(m.text.includes(`${PUBLIC_URL}/actions/${id}`));
+    }
+    const links = await w.gw.deps.db.read.selectFrom('email_decision_links').selectAll().where('action_id', '=', id).execute();
+    assert.equal(links.length, 0, 'none was even issued');
   });
 });
 

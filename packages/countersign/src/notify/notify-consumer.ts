@@ -123,7 +123,7 @@ async function sendOne(
       : reserved.extra
         ? { approve: reserved.extra.approve, deny: reserved.extra.deny, note: null }
         : null;
-  const message = renderEmail(r.address, kindOf(occasion), summarize(action, consoleUrlOf(publicUrl, action.id)), links);
+  const message = renderEmail(r.address, kindOf(occasion), summarize(action, consoleUrlOf(publicUrl, action.id)), links, r.userId !== null);
   try {
     const ref = await email.send(message);
     await markSent(deps, reserved.id, action.id, ref);

@@ -16,8 +16,11 @@ export type EmailKind = 'asked' | 'reminder' | 'escalated' | 'decided';
  * and cut in `summarize`; here the HTML part escapes it too. No remote images, no scripts, no styles that
  * fetch anything; the only links are the console page and, when configured, the two decision pages.
  */
-export function renderEmail(to: string, kind: EmailKind, s: SafeSummary, links: DecisionLinks | null): EmailMessage {
+export function renderEmail(to: string, kind: EmailKind, s: SafeSummary, links: DecisionLinks | null, personal: boolean): EmailMessage {
   const headline = HEADLINES[kind];
+  const why = personal
+    ? 'You receive this because you were asked to review it.'
+    : 'This address receives the notifications of this workflow.';
   // The subject is a header: one line, revealed (the summary did that), nothing more to escape.
   const subject = `[Countersign] ${headline}: ${safeText(s.tool, 80)}`;
   const rows: [string, string][] = [
@@ -44,7 +47,7 @@ export function renderEmail(to: string, kind: EmailKind, s: SafeSummary, links: 
     ...(links?.deny ? [`Deny (asks you to confirm): ${links.deny}`] : []),
     ...(links?.note ? [links.note] : []),
     '',
-    `Action ${s.actionId}. You receive this because you were asked to review it.`,
+    `Action ${s.actionId}. ${why}`,
   ].join('\n');
 
   const cell = 'padding:4px 12px 4px 0;vertical-align:top';
@@ -57,7 +60,7 @@ export function renderEmail(to: string, kind: EmailKind, s: SafeSummary, links: 
 ${links?.approve ? `<p><a href="${escapeHtml(links.approve)}">Approve</a> (asks you to confirm)</p>` : ''}
 ${links?.deny ? `<p><a href="${escapeHtml(links.deny)}">Deny</a> (asks you to confirm)</p>` : ''}
 ${links?.note ? `<p>${escapeHtml(links.note)}</p>` : ''}
-<p style="color:#666">Action ${escapeHtml(s.actionId)}. You receive this because you were asked to review it.</p>
+<p style="color:#666">Action ${escapeHtml(s.actionId)}. ${escapeHtml(why)}</p>
 </body></html>`;
   return { to, subject, text, html };
 }
