@@ -227,6 +227,57 @@ forEachDialect('email notifications', (dialect) => {
     assert.ok(audit.includes('notification.failed') && audit.includes('notification.dead'));
   });
 
+  test('a delivery another attempt queued less than a lease ago is not sent again until the lease has passed; the other recipients go ahead', async () => {
+    const id = (await propose(w, { arguments: { n: 5 } })).body.id;
+    const event = await w.gw.deps.db.read
+      .selectFrom('events')
+      .select(['seq', 'ts'])
+      .where('action_id', '=', id)
+      .where('type', '=', 'tool.approval_required')
+      .executeTakeFirstOrThrow();
+    // Queued by another attempt one second short of a lease ago: taken over one second from now, not before.
+    const now = clock.now() - w.gw.deps.config.events.consumerLeaseMs + 1000;
+    await w.gw.deps.db.write
+      .insertInto('notification_deliveries')
+      .values({
+        id: `00000000-0000-7000-8000-${String(Number(event.seq)).padStart(12, '0')}`,
+        event_key: `notify:${event.seq}`,
+        event_seq: Number(event.seq),
+        event_type: 'tool.approval_required',
+        event_ts: Number(event.ts),
+        action_id: id,
+        channel: 'email',
+        recipient: 'alice@example.com',
+        user_id: w.ids.alice,
+        status: 'queued',
+        attempts: 1,
+        last_error: null,
+        external_ref: null,
+        created_at: now,
+        updated_at: now,
+        sent_at: null,
+      })
+      .execute();
+    await tick();
+    assert.deepEqual(
+      mailsFor(id)
+        .flatMap((m) => m.to)
+        .sort(),
+      ['ada@example.com', 'carol@example.com'],
+    );
+    assert.equal(mailsFor(id).length, 2, 'within the lease: not taken over');
+    await clock.advance(5_000);
+    await tick();
+    const alice = (await deliveries(id)).find((r) => r.recipient === 'alice@example.com');
+    assert.equal(alice?.status, 'sent');
+    assert.deepEqual(
+      mailsFor(id)
+        .flatMap((m) => m.to)
+        .sort(),
+      ['ada@example.com', 'alice@example.com', 'carol@example.com'],
+    );
+  });
+
   test('GET /v1/admin/deliveries lists records for an admin with filters and pages; a reviewer and an agent get 403, a bad query 400', async () => {
     const all = await call(w, 'GET', `/v1/admin/deliveries?action=${firstId}&channel=email&status=sent`, w.keys.ada);
     assert.equal(all.status, 200);

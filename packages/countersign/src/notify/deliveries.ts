@@ -2,6 +2,7 @@ import type { Tx } from '../db/committer.js';
 import type { NotificationDeliveriesTable } from '../db/types.js';
 import type { Deps } from '../deps.js';
 import type { StoredEvent } from '../events/types.js';
+import { CsError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 
 const SYSTEM = { type: 'system' as const, id: 'notify' };
@@ -32,6 +33,12 @@ export async function reserveDelivery<T>(
   return deps.committer.run(async (tx) => {
     const found = await existing(tx, key, target);
     if (found?.status === 'sent') return { send: false, id: found.id };
+    // Queued moments ago: another attempt may be talking to the server right now (a node that lost the
+    // lease mid-send). Retry later rather than risk a second copy; a node that died leaves it queued,
+    // and once a lease's length has passed the send is taken over.
+    if (found?.status === 'queued' && tx.now - Number(found.updated_at) < deps.config.events.consumerLeaseMs) {
+      throw new CsError('conflict', `the ${target.channel} to ${target.recipient} is being sent by another attempt`);
+    }
     let id: string;
     if (found) {
       id = found.id;
@@ -70,7 +77,7 @@ export async function reserveDelivery<T>(
 async function existing(tx: Tx, key: string, t: DeliveryTarget) {
   return tx.db
     .selectFrom('notification_deliveries')
-    .select(['id', 'status', 'attempts'])
+    .select(['id', 'status', 'attempts', 'updated_at'])
     .where('event_key', '=', key)
     .where('channel', '=', t.channel)
     .where('recipient', '=', t.recipient)

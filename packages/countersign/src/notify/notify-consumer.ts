@@ -1,7 +1,7 @@
 import type { NotifyTarget } from '../config/notify-schema.js';
 import type { Deps } from '../deps.js';
 import type { ConsumerDefinition, Delivery } from '../events/consumers/types.js';
-import { assertNever } from '../lib/errors.js';
+import { assertNever, isCsError } from '../lib/errors.js';
 import { markFailed, markSent, reserveDelivery } from './deliveries.js';
 import { issueDecisionLinks } from './email/links.js';
 import { type DecisionLinks, type EmailKind, renderEmail } from './email/render-email.js';
@@ -98,7 +98,7 @@ async function sendOne(
   const action = occasion.action;
   const stepUp = action.workflow?.stage.step_up != null;
   const wantLinks = cfg.decision_links && occasion.moment === 'asked' && r.userId !== null && action.status === 'pending';
-  const reserved = await reserveDelivery(
+  const reserving = reserveDelivery(
     deps,
     d.idempotencyKey,
     d.event,
@@ -115,6 +115,14 @@ async function sendOne(
           })
         : Promise.resolve(null),
   );
+  let reserved: Awaited<typeof reserving>;
+  try {
+    reserved = await reserving;
+  } catch (e) {
+    // Being sent by another attempt: this event is retried, the other recipients go ahead now.
+    if (isCsError(e) && e.code === 'conflict') return e.message;
+    throw e;
+  }
   if (!reserved.send) return null;
   const links: DecisionLinks | null = !wantLinks
     ? null
