@@ -278,6 +278,23 @@ forEachDialect('email notifications', (dialect) => {
     );
   });
 
+  test("a deny link's confirmation page asks for a reason, and its POST denies with that reason as the recipient", async () => {
+    const id = (await propose(w, { arguments: { n: 6 } })).body.id;
+    await tick();
+    const mail = mailsFor(id).find((m) => m.to.includes('carol@example.com'));
+    assert.ok(mail);
+    const url = linkOf(mail, 'Deny');
+    const page = await w.gw.app.inject({ method: 'GET', url: pathOf(url) });
+    assert.match(page.body, /<textarea name="reason"/);
+    const res = await post(tokenOf(url), { reason: 'not during the freeze' });
+    assert.equal(res.statusCode, 200, res.body);
+    const action = await call(w, 'GET', `/v1/actions/${id}`, w.keys.ada);
+    assert.equal(action.body.status, 'denied');
+    assert.equal(action.body.reason, 'not during the freeze');
+    assert.equal(action.body.reviews[0].reviewer.email, 'carol@example.com');
+    assert.equal(action.body.reviews[0].channel, 'email');
+  });
+
   test('GET /v1/admin/deliveries lists records for an admin with filters and pages; a reviewer and an agent get 403, a bad query 400', async () => {
     const all = await call(w, 'GET', `/v1/admin/deliveries?action=${firstId}&channel=email&status=sent`, w.keys.ada);
     assert.equal(all.status, 200);
