@@ -10,6 +10,8 @@ import { ConsumerRegistry } from './events/consumers/registry.js';
 import { ConsumerRunner } from './events/consumers/runner.js';
 import { PolicyWatcher } from './events/policy-watcher.js';
 import { buildServer } from './http/server.js';
+import { smtpSender } from './notify/email/transport.js';
+import { notifyConsumer } from './notify/notify-consumer.js';
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
 import { Retention } from './scheduler/retention.js';
@@ -60,6 +62,8 @@ export async function startGateway(
   const policyWatcher = new PolicyWatcher(deps, opts.policyCheckMs);
   const consumers = new ConsumerRegistry();
   consumers.register(decisionMetricsConsumer(deps.metrics));
+  // Notifications run only where a channel is configured: a gateway without one keeps no cursor for them.
+  if (config.notifications.email.enabled) consumers.register(notifyConsumer(deps, smtpSender(config.notifications.email)));
   const consumerRunner = new ConsumerRunner(deps, consumers);
   const retention = new Retention(deps);
   const app = buildServer(deps);

@@ -127,6 +127,31 @@ export function createMetrics() {
       help: 'Times the LISTEN connection was re-established after it dropped (each replays the gap from the outbox)',
       registers: [registry],
     }),
+    notificationsSent: new Counter({
+      name: 'countersign_notifications_sent_total',
+      help: 'Notifications sent by this node, by channel (email…); each is sent once across all nodes (sum over instances)',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
+    notificationsFailed: new Counter({
+      name: 'countersign_notifications_failed_total',
+      help: 'Notification sends that failed, by channel and whether the event will be retried (failed) or was given up on (dead)',
+      labelNames: ['channel', 'status'] as const,
+      registers: [registry],
+    }),
+    notificationsRetried: new Counter({
+      name: 'countersign_notifications_retried_total',
+      help: 'Notification sends that were a second or later attempt for the same recipient, by channel',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
+    notificationLatency: new Histogram({
+      name: 'countersign_notification_latency_seconds',
+      help: "From the event's commit to the notification's acceptance by the channel (the SMTP server), by channel",
+      labelNames: ['channel'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+      registers: [registry],
+    }),
   };
   // An unset gauge reads 0, which here would be the alarm: no check has found anything yet.
   metrics.auditChainOk.set(1);

@@ -333,6 +333,11 @@ export const RULES: Record<string, Rule> = {
     ok: 200,
     request: async (f) => ({ url: '/v1/admin/password-reset-links', body: { email: await f.person() } }),
   },
+  listNotificationDeliveries: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/deliveries' }) },
+  // Email decision links are their own credential: no key or cookie changes anything. An unknown link is
+  // answered in words (410 on the page, 403 on the POST) to everyone alike.
+  emailDecisionPage: { auth: 'none', ok: 410, request: async () => ({ url: `/email/decision?token=${'A'.repeat(43)}` }) },
+  emailDecide: { auth: 'none', ok: 403, request: async () => ({ url: '/email/decision', body: { token: 'A'.repeat(43) } }) },
   setupPage: { auth: 'none', ok: 200, request: async () => ({ url: '/setup' }) },
   resetPasswordPage: { auth: 'none', ok: 200, request: async () => ({ url: '/reset-password' }) },
   // Passkeys. The matrix's gateway is reached at an IP address, which no browser accepts as a WebAuthn rp id:

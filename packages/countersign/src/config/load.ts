@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { CsError } from '../lib/errors.js';
 import { withDefaultRules, withDefaultWorkflow } from '../policy/defaults.js';
+import { resolveNotifications } from './notify-schema.js';
 import { resolveOidc } from './oidc-schema.js';
 import { type Config, type ConfigFile, ConfigFileSchema } from './schema.js';
 
@@ -187,6 +188,7 @@ function resolveConfig(
     auth: authSection(file),
     log: { level: level as Config['log']['level'] },
     oidc: resolveOidc(file.auth?.oidc, publicUrl, env, cwd),
+    notifications: resolveNotifications(file.notifications, env, publicUrl),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   WorkflowsSchema,
 } from '../policy/schema.js';
 import { McpConfigSchema } from './mcp-schema.js';
+import { type NotificationsConfig, NotificationsConfigSchema } from './notify-schema.js';
 import { type OidcConfig, OidcConfigSchema } from './oidc-schema.js';
 
 /** The config file as written by people: snake_case keys, durations as text. Unknown keys are errors. */
@@ -169,6 +170,8 @@ export const ConfigFileSchema = z.strictObject({
       deny_reasons: z.array(z.string().trim().min(1).max(200)).max(20).optional(),
     })
     .optional(),
+  /** Notification channels (docs/channels.md): email over SMTP, and which events go to whom. */
+  notifications: NotificationsConfigSchema.optional(),
   /** `countersign mcp proxy` (the gateway ignores it): upstream servers, hold budgets, pins, listener. */
   mcp: McpConfigSchema.optional(),
 });
@@ -229,4 +232,5 @@ export interface Config {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** Single sign-on (`auth.oidc`); undefined when not configured. */
   oidc: OidcConfig | undefined;
+  notifications: NotificationsConfig;
 }

@@ -15,6 +15,8 @@ import * as passkeys from './migrations/012-passkeys.js';
 import * as delegations from './migrations/013-delegations.js';
 import * as oversight from './migrations/014-oversight.js';
 import * as keyLastUsed from './migrations/016-key-last-used.js';
+import * as notificationDeliveries from './migrations/018-notification-deliveries.js';
+import * as emailDecisionLinks from './migrations/019-email-decision-links.js';
 
 interface Migration {
   name: string;
@@ -39,6 +41,8 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '013-delegations', up: delegations.up },
   { name: '014-oversight', up: oversight.up },
   { name: '016-key-last-used', up: keyLastUsed.up },
+  { name: '018-notification-deliveries', up: notificationDeliveries.up },
+  { name: '019-email-decision-links', up: emailDecisionLinks.up },
 ];
 
 /**

@@ -355,6 +355,8 @@ export interface DB {
   passkeys: PasskeysTable;
   webauthn_challenges: WebauthnChallengesTable;
   delegations: DelegationsTable;
+  notification_deliveries: NotificationDeliveriesTable;
+  email_decision_links: EmailDecisionLinksTable;
 }
 
 /** A delegate may vote for the delegator from starts_at until ends_at (exclusive), unless revoked (migration 013). */
@@ -432,6 +434,39 @@ export interface WebauthnChallengesTable {
   user_id: string;
   session_id: string | null;
   pending_hash: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** One notification to one recipient on one channel for one event (migration 018). */
+export interface NotificationDeliveriesTable {
+  id: string;
+  event_key: string;
+  event_seq: number;
+  event_type: string;
+  event_ts: number;
+  action_id: string | null;
+  channel: string;
+  recipient: string;
+  user_id: string | null;
+  status: 'queued' | 'sent' | 'failed' | 'dead';
+  attempts: number;
+  last_error: string | null;
+  external_ref: string | null;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+}
+
+/** An approve or deny link in a notification email: the token's hash, single-use, short-lived (migration 019). */
+export interface EmailDecisionLinksTable {
+  id: string;
+  token_hash: string;
+  action_id: string;
+  user_id: string;
+  decision: 'approve' | 'deny';
+  delivery_id: string;
   created_at: number;
   expires_at: number;
   used_at: number | null;

@@ -11,11 +11,13 @@ import { actionRoutes } from './routes/actions.js';
 import { adminAgentRoutes } from './routes/admin-agents.js';
 import { adminEventRoutes } from './routes/admin-events.js';
 import { adminIdentityRoutes } from './routes/admin-identities.js';
+import { adminNotificationRoutes } from './routes/admin-notifications.js';
 import { adminPeopleRoutes } from './routes/admin-people.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { consoleRoutes } from './routes/console.js';
 import { delegationRoutes } from './routes/delegations.js';
+import { emailDecisionRoutes, installDecisionFormParser } from './routes/email-decisions.js';
 import { eventRoutes } from './routes/events.js';
 import { grantRoutes } from './routes/grants.js';
 import { inboxRoutes } from './routes/inbox.js';
@@ -63,6 +65,8 @@ export const ROUTES: readonly RouteSpec[] = [
   ...oversightRoutes,
   ...inboxRoutes,
   ...reviewSettingsRoutes,
+  ...adminNotificationRoutes,
+  ...emailDecisionRoutes,
   // The reviewer console's pages and assets: exact paths, none of them under /v1/.
   ...consoleRoutes(),
 ];
@@ -106,6 +110,7 @@ export function buildServer(deps: Deps): FastifyInstance {
   // Fastify parses text/plain by default; every body here is JSON, so anything else is a 415, not a confusing 400.
   app.removeContentTypeParser('text/plain');
   installStrictInput(app);
+  installDecisionFormParser(app);
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new CsError('not_found', `no route ${request.method} ${request.url.split('?')[0]}`)),

@@ -1,3 +1,4 @@
+import type { Tx } from '../../db/committer.js';
 import type { ActionsTable, ReviewsTable } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
 import { EVENT } from '../../events/types.js';
@@ -27,7 +28,20 @@ import { applyProgress, applyTransition, assertBeforeDeadline, conflict, loadFor
  * one vote per person, the vote row, and either progress (quorum not yet met,
  * next stage) or the final compare-and-set, with every audit entry.
  */
-export async function reviewAction(deps: Deps, principal: Principal, actionId: string, body: unknown): Promise<ActionView> {
+export async function reviewAction(
+  deps: Deps,
+  principal: Principal,
+  actionId: string,
+  body: unknown,
+  opts: {
+    /**
+     * Runs first inside the vote's transaction: a channel whose credential is good for one vote (an email
+     * decision link) consumes it here, so the link is used up exactly when the vote commits, and a lost
+     * race throws and leaves nothing written.
+     */
+    consume?: (tx: Tx) => Promise<void>;
+  } = {},
+): Promise<ActionView> {
   assertReviewer(principal);
   // Where the vote came from follows from how the voter authenticated, never from what a client says.
   const channel = channelOf(principal);
@@ -51,6 +65,7 @@ export async function reviewAction(deps: Deps, principal: Principal, actionId: s
 
   const view = await deps.committer.run(
     async (tx) => {
+      if (opts.consume) await opts.consume(tx);
       const row = await loadForUpdate(tx, actionId, { lock: true });
       if (row.status !== 'pending') throw conflict(row, approve ? 'approve' : 'deny');
       assertBeforeDeadline(tx, row, approve ? 'approve' : 'deny');

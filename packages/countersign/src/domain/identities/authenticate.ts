@@ -101,6 +101,7 @@ export async function currentPrincipal(db: Kysely<DB>, credential: Credential, s
     case 'session':
       return currentSessionPrincipal(db, credential.sessionId, sessions);
     case 'chat':
+    case 'email_link':
       return null;
     default:
       return assertNever(credential, 'credential');
@@ -116,6 +117,8 @@ export function credentialKey(c: Credential): string {
       return `session:${c.sessionId}`;
     case 'chat':
       return `chat:${c.platform}:${c.externalUserId}`;
+    case 'email_link':
+      return `email_link:${c.linkId}`;
     default:
       return assertNever(c, 'credential');
   }

@@ -15,7 +15,9 @@ export type Credential =
   /** `strongAt`: when the session last authenticated strongly (passkey, or IdP auth_time), for step-up stages. */
   | { kind: 'session'; sessionId: string; method: SignInMethod; strongAt: number | null }
   /** A chat platform's user, linked to a person (the channels issue). */
-  | { kind: 'chat'; platform: 'slack' | 'teams'; externalUserId: string };
+  | { kind: 'chat'; platform: 'slack' | 'teams'; externalUserId: string }
+  /** A single-use decision link from a notification email (notify/email): good for that one vote only. */
+  | { kind: 'email_link'; linkId: string };
 
 export interface UserPrincipal {
   type: 'user';
@@ -41,7 +43,7 @@ export interface AgentPrincipal {
 export type Principal = UserPrincipal | AgentPrincipal;
 
 /** Where a vote came from, as the audit and the review record say it: follows from the credential. */
-export type ReviewChannel = 'api' | 'web' | 'slack' | 'teams';
+export type ReviewChannel = 'api' | 'web' | 'slack' | 'teams' | 'email';
 
 export function channelOf(p: UserPrincipal): ReviewChannel {
   const c = p.credential;
@@ -52,6 +54,8 @@ export function channelOf(p: UserPrincipal): ReviewChannel {
       return 'web';
     case 'chat':
       return c.platform;
+    case 'email_link':
+      return 'email';
     default:
       return assertNever(c, 'credential');
   }
@@ -66,6 +70,8 @@ export function describeCredential(c: Credential): Record<string, string | numbe
       return { kind: 'session', method: c.method, strong_at: c.strongAt };
     case 'chat':
       return { kind: 'chat', platform: c.platform };
+    case 'email_link':
+      return { kind: 'email_link', link_id: c.linkId };
     default:
       return assertNever(c, 'credential');
   }

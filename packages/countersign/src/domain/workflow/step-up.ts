@@ -63,6 +63,8 @@ function whyNot(c: Credential, now: number): string {
       return 'an API key never satisfies it; approve from a browser session and re-authenticate there';
     case 'chat':
       return `a ${c.platform} identity never satisfies it; approve from a browser session and re-authenticate there`;
+    case 'email_link':
+      return 'an email link never satisfies it; approve from a browser session and re-authenticate there';
     case 'session':
       return c.strongAt === null
         ? `this session was opened with ${c.method === 'oidc' ? 'single sign-on without a fresh authentication' : `a ${c.method.replace('_', ' ')}`} and has no strong sign-in; re-authenticate with a passkey or your identity provider`

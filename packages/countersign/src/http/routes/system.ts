@@ -54,7 +54,7 @@ const Me = z
     role: z.string().optional(),
     groups: z.array(z.string()).optional(),
     key_prefix: z.string().nullable().meta({ description: 'The API key used, when the caller used one' }),
-    credential: z.enum(['api_key', 'session', 'chat']).meta({ description: 'How the caller authenticated' }),
+    credential: z.enum(['api_key', 'session', 'chat', 'email_link']).meta({ description: 'How the caller authenticated' }),
     acting_for: z.array(ActingFor).optional().meta({ description: 'A person: whom they may vote for now (delegations they hold)' }),
   })
   .meta({ id: 'Principal' });

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { CsError } from '../lib/errors.js';
+import { Duration as duration } from '../policy/schema.js';
+
+/**
+ * Where a notification goes. `approvers`: each person the event asks (or, for a decision, who was asked),
+ * individually, on a personal channel (email now; Slack and Teams DMs slot in as more `channel` values).
+ * `email`: one shared address (a team list). A Slack or Teams channel becomes one more member of this union.
+ */
+export const NotifyTarget = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('approvers'), channel: z.enum(['email']) }),
+  z.strictObject({ kind: z.literal('email'), address: z.email().max(320) }),
+]);
+export type NotifyTarget = z.infer<typeof NotifyTarget>;
+
+/** `asked`: people are asked to decide (new review, next stage, escalation, reminder). `decided`: the review ended. */
+export const NOTIFY_MOMENTS = ['asked', 'decided'] as const;
+export type NotifyMoment = (typeof NOTIFY_MOMENTS)[number];
+
+/** One routing rule: for this workflow (`*`: any) and optionally one of its stages, these moments go to these targets. */
+export const NotifyRoute = z.strictObject({
+  workflow: z.string().min(1).max(200).default('*'),
+  /** A stage name; absent: every stage. */
+  stage: z.string().min(1).max(200).optional(),
+  events: z.array(z.enum(NOTIFY_MOMENTS)).min(1).default(['asked']),
+  to: z.array(NotifyTarget).min(1).max(50),
+});
+export type NotifyRoute = z.output<typeof NotifyRoute>;
+
+/** `notifications.email`: SMTP through nodemailer. The account's user and password come from the environment only. */
+export const EmailConfigSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  host: z.string().min(1).max(253).default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535).default(587),
+  /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+  secure: z.boolean().default(false),
+  /** The From: header, e.g. `Countersign <countersign@example.com>`. */
+  from: z.string().min(3).max(320).default('countersign@localhost'),
+  /** Approve / deny links in the email (two-step: a confirmation page, then a POST). Off by default. */
+  decision_links: z.boolean().default(false),
+  /** How long a decision link works; never past the action's own deadline. */
+  link_ttl: duration.default(3_600_000),
+  /** Gives up on one SMTP conversation after this long (the event is retried). */
+  timeout: duration.default(30_000),
+});
+
+/** The `notifications:` section of the config file. */
+export const NotificationsConfigSchema = z.strictObject({
+  email: EmailConfigSchema.default(EmailConfigSchema.parse({})),
+  /** Absent: every workflow's `asked` events go to its approvers by email. */
+  routes: z.array(NotifyRoute).max(500).optional(),
+});
+
+export type NotificationsConfigFile = z.input<typeof NotificationsConfigSchema>;
+
+/** The resolved section: defaults applied, SMTP credentials read from the environment. */
+export type NotificationsConfig = {
+  email: z.output<typeof EmailConfigSchema> & { user: string | undefined; password: string | undefined };
+  routes: NotifyRoute[];
+};
+
+export const DEFAULT_ROUTES: NotifyRoute[] = [{ workflow: '*', events: ['asked'], to: [{ kind: 'approvers', channel: 'email' }] }];
+
+/** Applies the defaults; `COUNTERSIGN_SMTP_USER` / `COUNTERSIGN_SMTP_PASSWORD` authenticate to the server. */
+export function resolveNotifications(
+  file: z.output<typeof NotificationsConfigSchema> | undefined,
+  env: NodeJS.ProcessEnv,
+  publicUrl: string | undefined,
+): NotificationsConfig {
+  const parsed = file ?? NotificationsConfigSchema.parse({});
+  if (parsed.email.enabled && publicUrl === undefined) {
+    throw new CsError('invalid_request', 'notifications.email needs server.public_url: every email links to the action in the console');
+  }
+  const user = env.COUNTERSIGN_SMTP_USER || undefined;
+  const password = env.COUNTERSIGN_SMTP_PASSWORD || undefined;
+  if ((user === undefined) !== (password === undefined)) {
+    throw new CsError('invalid_request', 'set both COUNTERSIGN_SMTP_USER and COUNTERSIGN_SMTP_PASSWORD, or neither');
+  }
+  return { email: { ...parsed.email, user, password }, routes: parsed.routes ?? DEFAULT_ROUTES };
+}
