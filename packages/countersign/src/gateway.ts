@@ -10,6 +10,7 @@ import { ConsumerRegistry } from './events/consumers/registry.js';
 import { ConsumerRunner } from './events/consumers/runner.js';
 import { PolicyWatcher } from './events/policy-watcher.js';
 import { buildServer } from './http/server.js';
+import { WebhookConsumers } from './notify/webhooks/webhook-consumers.js';
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
 import { Retention } from './scheduler/retention.js';
@@ -31,6 +32,8 @@ export interface Gateway {
   consumerRunner: ConsumerRunner;
   /** Deletes old outbox events; tests call tick(). */
   retention: Retention;
+  /** Registers a delivering consumer per webhook endpoint; tests call sync(). */
+  webhooks: WebhookConsumers;
   /** Base URL the server listens on (after listen()). */
   url: string;
   close(): Promise<void>;
@@ -61,6 +64,7 @@ export async function startGateway(
   const consumers = new ConsumerRegistry();
   consumers.register(decisionMetricsConsumer(deps.metrics));
   const consumerRunner = new ConsumerRunner(deps, consumers);
+  const webhooks = new WebhookConsumers(deps, consumers);
   const retention = new Retention(deps);
   const app = buildServer(deps);
   let url = '';
@@ -82,10 +86,12 @@ export async function startGateway(
     scheduler.start();
     auditWatch.start();
     consumerRunner.start();
+    webhooks.start();
     retention.start();
   } catch (e) {
     unwatch();
     policyWatcher.stop();
+    webhooks.stop();
     await app.close().catch(() => undefined);
     await closeDeps(deps);
     throw e;
@@ -101,11 +107,13 @@ export async function startGateway(
     consumers,
     consumerRunner,
     retention,
+    webhooks,
     url,
     close() {
       closing ??= (async () => {
         unwatch();
         policyWatcher.stop();
+        webhooks.stop();
         await consumerRunner.stop();
         await retention.stop();
         await scheduler.stop();

@@ -13,6 +13,7 @@ import * as sessions from './migrations/010-sessions.js';
 import * as oidc from './migrations/011-oidc.js';
 import * as passkeys from './migrations/012-passkeys.js';
 import * as delegations from './migrations/013-delegations.js';
+import * as webhooks from './migrations/020-webhooks.js';
 
 interface Migration {
   name: string;
@@ -35,6 +36,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '011-oidc', up: oidc.up },
   { name: '012-passkeys', up: passkeys.up },
   { name: '013-delegations', up: delegations.up },
+  { name: '020-webhooks', up: webhooks.up },
 ];
 
 /**

@@ -12,6 +12,7 @@ import { adminAgentRoutes } from './routes/admin-agents.js';
 import { adminEventRoutes } from './routes/admin-events.js';
 import { adminIdentityRoutes } from './routes/admin-identities.js';
 import { adminPeopleRoutes } from './routes/admin-people.js';
+import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { consoleRoutes } from './routes/console.js';
@@ -45,6 +46,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...auditRoutes,
   ...eventRoutes,
   ...adminEventRoutes,
+  ...adminWebhookRoutes,
   ...policyRoutes,
   ...systemRoutes,
   ...adminPeopleRoutes,
