@@ -8,7 +8,7 @@ export interface Received {
   headers: Record<string, string>;
   body: string;
   /** The parsed body, as `Webhook.verify` returned it (null when it refused). */
-  payload: { type: string; timestamp: string; data: Record<string, any> } | null;
+  payload: { type: string; timestamp: string; data: { event_id?: number; action_id?: string; action?: { id: string } } } | null;
   /** Which of the path's secrets verified it (indexes into `secrets`); empty when none did. */
   verifiedWith: number[];
   /** The status the receiver answered. */
