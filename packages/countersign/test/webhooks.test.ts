@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { FakeClock } from '../src/lib/clock.js';
 import type { DeliveryView, WebhookView } from '../src/notify/webhooks/schemas.js';
-import { auditRows, call, forEachDialect, propose, review, type World, world } from './helpers.js';
+import { exits } from './cli-serve-helpers.js';
+import { auditRows, call, cliEnvFor, forEachDialect, propose, review, runCli, type World, world } from './helpers.js';
 import { WebhookReceiver } from './webhook-receiver.js';
 
 forEachDialect('webhooks', (dialect) => {
@@ -246,5 +247,30 @@ forEachDialect('webhooks', (dialect) => {
     assert.equal((await call(w, 'GET', `/v1/admin/webhooks/${id}/deliveries?cursor=x`, w.keys.ada)).status, 400);
     assert.equal((await call(w, 'POST', '/v1/admin/webhooks/nope/disable', w.keys.ada)).status, 404);
     assert.equal((await call(w, 'POST', '/v1/admin/webhooks/0190a000-0000-7000-8000-000000000000/test', w.keys.ada)).status, 404);
+  });
+
+  test('the CLI adds, lists, rotates, disables and enables endpoints and shows deliveries; its secret signs what the gateway sends', async () => {
+    const env = cliEnvFor(w);
+    const added = exits(await runCli(['webhooks', 'add', rx.url('/cli'), '--allow-private', '--allow-insecure', '--json'], env), 0);
+    const created = JSON.parse(added.stdout);
+    assert.match(created.secret, /^whsec_/);
+    rx.route('/cli').secrets.push(created.secret);
+    const tested = await call(w, 'POST', `/v1/admin/webhooks/${created.id}/test`, w.keys.ada);
+    assert.equal(tested.body.ok, true);
+    assert.deepEqual(rx.route('/cli').got[0]?.verifiedWith, [0], 'the key file is shared by the CLI and the gateway');
+    assert.match(
+      exits(await runCli(['webhooks', 'ls'], env), 0).stdout,
+      new RegExp(`${created.id}\\s+http://127\\.0\\.0\\.1:\\d+/cli\\s+all\\s+enabled`),
+    );
+    const rotated = exits(await runCli(['webhooks', 'rotate', created.id, '--overlap', '1h'], env), 0);
+    assert.match(rotated.stdout, /secret: whsec_/);
+    assert.match(exits(await runCli(['webhooks', 'disable', created.id, '--reason', 'moving'], env), 0).stdout, /disabled/);
+    assert.match(exits(await runCli(['webhooks', 'disable', created.id], env), 6).stderr, /already disabled/);
+    exits(await runCli(['webhooks', 'enable', created.id], env), 0);
+    const log = JSON.parse(exits(await runCli(['webhooks', 'deliveries', created.id, '--json'], env), 0).stdout);
+    assert.equal(log.items.length, 1);
+    assert.equal(log.items[0].event_type, 'webhook.test');
+    const events = (await auditRows(w)).filter((r) => r.data.includes(created.id)).map((r) => r.event);
+    assert.deepEqual(events, ['webhook.created', 'webhook.tested', 'webhook.secret_rotated', 'webhook.disabled', 'webhook.enabled']);
   });
 });
