@@ -273,4 +273,31 @@ forEachDialect('webhooks', (dialect) => {
     const events = (await auditRows(w)).filter((r) => r.data.includes(created.id)).map((r) => r.event);
     assert.deepEqual(events, ['webhook.created', 'webhook.tested', 'webhook.secret_rotated', 'webhook.disabled', 'webhook.enabled']);
   });
+
+  test('delivery log rows older than the events retention are deleted, newer ones kept', async () => {
+    const { id } = await endpoint('/pruned');
+    assert.equal((await call(w, 'POST', `/v1/admin/webhooks/${id}/test`, w.keys.ada)).status, 200);
+    const [recent] = await deliveries(id);
+    // A row written a retention period (and a second) ago, as a gateway running then would have.
+    const old = {
+      ...(await w.gw.deps.db.read
+        .selectFrom('webhook_deliveries')
+        .selectAll()
+        .where('id', '=', recent?.id ?? '')
+        .executeTakeFirstOrThrow()),
+    };
+    await w.gw.deps.committer.run(async (tx) => {
+      await tx.db
+        .insertInto('webhook_deliveries')
+        .values({ ...old, id: '0190a000-0000-7000-8000-000000000001', at: clock.now() - w.gw.deps.config.events.retentionMs - 1_000 })
+        .execute();
+    });
+    assert.equal((await deliveries(id)).length, 2);
+    assert.equal(await w.gw.webhooks.prune(), 1);
+    assert.deepEqual(
+      (await deliveries(id)).map((d) => d.id),
+      [recent?.id],
+      'the recent delivery stays',
+    );
+  });
 });

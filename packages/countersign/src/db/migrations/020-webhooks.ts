@@ -45,4 +45,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('webhook_deliveries_endpoint').on('webhook_deliveries').columns(['endpoint_id', 'id']).execute();
+  // Retention deletes the oldest log rows (events.retention).
+  await db.schema.createIndex('webhook_deliveries_at').on('webhook_deliveries').column('at').execute();
 }
