@@ -12,6 +12,7 @@ import { PolicyWatcher } from './events/policy-watcher.js';
 import { buildServer } from './http/server.js';
 import { smtpSender } from './notify/email/transport.js';
 import { notifyConsumer } from './notify/notify-consumer.js';
+import { WebhookConsumers } from './notify/webhooks/webhook-consumers.js';
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
 import { Retention } from './scheduler/retention.js';
@@ -33,6 +34,8 @@ export interface Gateway {
   consumerRunner: ConsumerRunner;
   /** Deletes old outbox events; tests call tick(). */
   retention: Retention;
+  /** Registers a delivering consumer per webhook endpoint; tests call sync(). */
+  webhooks: WebhookConsumers;
   /** Base URL the server listens on (after listen()). */
   url: string;
   close(): Promise<void>;
@@ -65,6 +68,7 @@ export async function startGateway(
   // Notifications run only where a channel is configured: a gateway without one keeps no cursor for them.
   if (config.notifications.email.enabled) consumers.register(notifyConsumer(deps, smtpSender(config.notifications.email)));
   const consumerRunner = new ConsumerRunner(deps, consumers);
+  const webhooks = new WebhookConsumers(deps, consumers);
   const retention = new Retention(deps);
   const app = buildServer(deps);
   let url = '';
@@ -86,10 +90,12 @@ export async function startGateway(
     scheduler.start();
     auditWatch.start();
     consumerRunner.start();
+    webhooks.start();
     retention.start();
   } catch (e) {
     unwatch();
     policyWatcher.stop();
+    webhooks.stop();
     await app.close().catch(() => undefined);
     await closeDeps(deps);
     throw e;
@@ -105,11 +111,13 @@ export async function startGateway(
     consumers,
     consumerRunner,
     retention,
+    webhooks,
     url,
     close() {
       closing ??= (async () => {
         unwatch();
         policyWatcher.stop();
+        webhooks.stop();
         await consumerRunner.stop();
         await retention.stop();
         await scheduler.stop();

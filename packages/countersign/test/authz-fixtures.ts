@@ -8,6 +8,8 @@ import { issueResetLink } from '../src/domain/identities/links/issue-reset-link.
 import { linkIdentity } from '../src/domain/identities/oidc/link-identity.js';
 import { createSession } from '../src/domain/identities/sessions/create-session.js';
 import { newId } from '../src/lib/ids.js';
+import { createWebhook } from '../src/notify/webhooks/create-endpoint.js';
+import { disableWebhook } from '../src/notify/webhooks/set-enabled.js';
 import { ADMIN, type World } from './helpers.js';
 import { ORIGIN, tokenOf, withPassword } from './session-helpers.js';
 
@@ -66,6 +68,18 @@ export class Fixtures {
     // Ids are time-ordered: the newest grant is the one just made.
     const g = await this.w.gw.deps.db.read.selectFrom('grants').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow();
     return g.id;
+  }
+  /**
+   * A webhook endpoint at a documentation address, which the SSRF guard refuses without any network
+   * traffic; for policy activations only, which the matrix's cells do not cause, so its consumer stays idle.
+   */
+  async webhook(opts: { disabled?: boolean } = {}): Promise<string> {
+    const { id } = await createWebhook(this.w.gw.deps, ADMIN, {
+      url: `https://192.0.2.1/${this.unique()}`,
+      event_types: ['policy.activated'],
+    });
+    if (opts.disabled) await disableWebhook(this.w.gw.deps, ADMIN, id);
+    return id;
   }
   async person(opts: { disabled?: boolean } = {}): Promise<string> {
     const email = `${this.unique()}@example.com`;

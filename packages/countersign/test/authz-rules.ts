@@ -186,6 +186,25 @@ export const RULES: Record<string, Rule> = {
     ok: 404,
     request: async () => ({ url: '/v1/admin/dead-letters/0190a000-0000-7000-8000-000000000000/replay' }),
   },
+  createWebhook: {
+    auth: 'admin',
+    ok: 201,
+    request: async (f) => ({
+      url: '/v1/admin/webhooks',
+      body: { url: `https://192.0.2.1/${f.unique()}`, event_types: ['policy.activated'] },
+    }),
+  },
+  listWebhooks: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/webhooks' }) },
+  disableWebhook: { auth: 'admin', ok: 200, request: async (f) => ({ url: `/v1/admin/webhooks/${await f.webhook()}/disable` }) },
+  enableWebhook: {
+    auth: 'admin',
+    ok: 200,
+    request: async (f) => ({ url: `/v1/admin/webhooks/${await f.webhook({ disabled: true })}/enable` }),
+  },
+  rotateWebhookSecret: { auth: 'admin', ok: 200, request: async (f) => ({ url: `/v1/admin/webhooks/${await f.webhook()}/rotate-secret` }) },
+  // The guard refuses the documentation address: the answer is the logged (failed) delivery.
+  testWebhook: { auth: 'admin', ok: 200, request: async (f) => ({ url: `/v1/admin/webhooks/${await f.webhook()}/test` }) },
+  listWebhookDeliveries: { auth: 'admin', ok: 200, request: async (f) => ({ url: `/v1/admin/webhooks/${await f.webhook()}/deliveries` }) },
   getPolicy: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy' }) },
   listPolicyVersions: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy/versions' }) },
   getPolicyVersion: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/policy/versions/1' }) },

@@ -17,6 +17,7 @@ import * as oversight from './migrations/014-oversight.js';
 import * as keyLastUsed from './migrations/016-key-last-used.js';
 import * as notificationDeliveries from './migrations/018-notification-deliveries.js';
 import * as emailDecisionLinks from './migrations/019-email-decision-links.js';
+import * as webhooks from './migrations/020-webhooks.js';
 
 interface Migration {
   name: string;
@@ -43,6 +44,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '016-key-last-used', up: keyLastUsed.up },
   { name: '018-notification-deliveries', up: notificationDeliveries.up },
   { name: '019-email-decision-links', up: emailDecisionLinks.up },
+  { name: '020-webhooks', up: webhooks.up },
 ];
 
 /**

@@ -357,6 +357,8 @@ export interface DB {
   delegations: DelegationsTable;
   notification_deliveries: NotificationDeliveriesTable;
   email_decision_links: EmailDecisionLinksTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 /** A delegate may vote for the delegator from starts_at until ends_at (exclusive), unless revoked (migration 013). */
@@ -470,4 +472,38 @@ export interface EmailDecisionLinksTable {
   created_at: number;
   expires_at: number;
   used_at: number | null;
+}
+
+/** An outbound webhook endpoint (migration 020); secrets AES-256-GCM encrypted, `version` its compare-and-set counter. */
+export interface WebhookEndpointsTable {
+  id: string;
+  url: string;
+  description: string;
+  /** JSON array of event types; empty: every type. */
+  event_types: string;
+  allow_insecure: number;
+  allow_private: number;
+  secret_enc: string;
+  previous_secret_enc: string | null;
+  previous_expires_at: number | null;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  version: number;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+}
+
+/** One delivery attempt to a webhook endpoint (migration 020). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  endpoint_id: string;
+  seq: number | null;
+  event_type: string;
+  webhook_id: string;
+  attempt: number;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  at: number;
 }

@@ -13,6 +13,7 @@ import { adminEventRoutes } from './routes/admin-events.js';
 import { adminIdentityRoutes } from './routes/admin-identities.js';
 import { adminNotificationRoutes } from './routes/admin-notifications.js';
 import { adminPeopleRoutes } from './routes/admin-people.js';
+import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
 import { consoleRoutes } from './routes/console.js';
@@ -50,6 +51,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...auditRoutes,
   ...eventRoutes,
   ...adminEventRoutes,
+  ...adminWebhookRoutes,
   ...policyRoutes,
   ...policyPlaygroundRoutes,
   ...systemRoutes,

@@ -1,0 +1,63 @@
+import type { Deps } from '../../deps.js';
+import type { ConsumerDefinition } from '../../events/consumers/types.js';
+import type { EventType, StoredEvent } from '../../events/types.js';
+import { consumerName, findEndpoint } from './endpoint-row.js';
+import type { SendOptions } from './send.js';
+import { sendToEndpoint } from './send.js';
+import { disableGoneWebhook } from './set-enabled.js';
+
+/**
+ * The durable consumer that delivers to one endpoint. One consumer per endpoint rather than one for all:
+ * a consumer runs its batch in order, so with one shared consumer an endpoint that times out would hold
+ * up every other endpoint's deliveries, and its failures would retry (re-send) the event to the healthy
+ * ones too. Per endpoint, each has its own cursor, retries, back-off and dead letters.
+ *
+ * The endpoint row is read on every delivery, so a disable, an enable or a rotation on any node applies
+ * to the next message. While disabled, events pass by unsent (the endpoint asked for nothing while off).
+ * 2xx delivers; 410 Gone disables the endpoint (audited) and stops; anything else, a timeout, a network
+ * error or a refused destination throws, so the consumer framework retries with back-off and
+ * dead-letters after its attempts (an admin replays it).
+ */
+export function webhookConsumer(deps: Deps, endpointId: string, types: readonly EventType[], send: SendOptions): ConsumerDefinition {
+  const name = consumerName(endpointId);
+  return {
+    name,
+    ...(types.length > 0 ? { types } : {}),
+    async handle({ event, idempotencyKey, attempt }) {
+      const row = await findEndpoint(deps.db.read, endpointId);
+      if (row.disabled_at !== null) return;
+      const delivery = await sendToEndpoint(
+        deps,
+        row,
+        {
+          webhookId: idempotencyKey,
+          type: event.type,
+          timestamp: new Date(event.ts).toISOString(),
+          data: wireData(event),
+          seq: event.seq,
+          attempt,
+        },
+        send,
+      );
+      if (delivery.ok) return;
+      if (delivery.status_code === 410) {
+        await disableGoneWebhook(deps, endpointId);
+        return;
+      }
+      throw new Error(delivery.error ?? 'delivery failed');
+    },
+  };
+}
+
+/** The event as `GET /v1/events` sends it (envelope and payload), so a webhook receiver and a stream reader parse the same object. */
+export function wireData(e: StoredEvent): Record<string, unknown> {
+  return {
+    event_id: e.seq,
+    action_id: e.actionId,
+    agent_id: e.agentId,
+    session_id: e.sessionId,
+    root_id: e.rootId,
+    time: new Date(e.ts).toISOString(),
+    ...e.data,
+  };
+}
