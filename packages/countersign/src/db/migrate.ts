@@ -14,10 +14,10 @@ import * as oidc from './migrations/011-oidc.js';
 import * as passkeys from './migrations/012-passkeys.js';
 import * as delegations from './migrations/013-delegations.js';
 import * as oversight from './migrations/014-oversight.js';
-import * as keyLastUsed from './migrations/016-key-last-used.js';
-import * as notificationDeliveries from './migrations/018-notification-deliveries.js';
-import * as emailDecisionLinks from './migrations/019-email-decision-links.js';
-import * as webhooks from './migrations/020-webhooks.js';
+import * as keyLastUsed from './migrations/015-key-last-used.js';
+import * as notificationDeliveries from './migrations/016-notification-deliveries.js';
+import * as emailDecisionLinks from './migrations/017-email-decision-links.js';
+import * as webhooks from './migrations/018-webhooks.js';
 
 interface Migration {
   name: string;
@@ -41,10 +41,10 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '012-passkeys', up: passkeys.up },
   { name: '013-delegations', up: delegations.up },
   { name: '014-oversight', up: oversight.up },
-  { name: '016-key-last-used', up: keyLastUsed.up },
-  { name: '018-notification-deliveries', up: notificationDeliveries.up },
-  { name: '019-email-decision-links', up: emailDecisionLinks.up },
-  { name: '020-webhooks', up: webhooks.up },
+  { name: '015-key-last-used', up: keyLastUsed.up },
+  { name: '016-notification-deliveries', up: notificationDeliveries.up },
+  { name: '017-email-decision-links', up: emailDecisionLinks.up },
+  { name: '018-webhooks', up: webhooks.up },
 ];
 
 /**

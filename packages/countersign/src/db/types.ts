@@ -441,7 +441,7 @@ export interface WebauthnChallengesTable {
   used_at: number | null;
 }
 
-/** One notification to one recipient on one channel for one event (migration 018). */
+/** One notification to one recipient on one channel for one event (migration 016). */
 export interface NotificationDeliveriesTable {
   id: string;
   event_key: string;
@@ -461,7 +461,7 @@ export interface NotificationDeliveriesTable {
   sent_at: number | null;
 }
 
-/** An approve or deny link in a notification email: the token's hash, single-use, short-lived (migration 019). */
+/** An approve or deny link in a notification email: the token's hash, single-use, short-lived (migration 017). */
 export interface EmailDecisionLinksTable {
   id: string;
   token_hash: string;
@@ -474,7 +474,7 @@ export interface EmailDecisionLinksTable {
   used_at: number | null;
 }
 
-/** An outbound webhook endpoint (migration 020); secrets AES-256-GCM encrypted, `version` its compare-and-set counter. */
+/** An outbound webhook endpoint (migration 018); secrets AES-256-GCM encrypted, `version` its compare-and-set counter. */
 export interface WebhookEndpointsTable {
   id: string;
   url: string;
@@ -494,7 +494,7 @@ export interface WebhookEndpointsTable {
   updated_at: number;
 }
 
-/** One delivery attempt to a webhook endpoint (migration 020). */
+/** One delivery attempt to a webhook endpoint (migration 018). */
 export interface WebhookDeliveriesTable {
   id: string;
   endpoint_id: string;
