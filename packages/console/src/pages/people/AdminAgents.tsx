@@ -2,7 +2,7 @@ import { type FormEvent, type ReactNode, useState } from 'react';
 import { admin } from '../../api/people.js';
 import type { AgentView, IssuedKey } from '../../api/people-types.js';
 import { AdminNav } from './AdminPeople.js';
-import { Alert, Confirm, OnceSecret, problem, useLoad } from './parts.js';
+import { Alert, Confirm, OnceSecret, useLoad, useOutcome } from './parts.js';
 import { dateText, fromNow } from './words.js';
 
 /** A new key, kept in this page's memory only until "Done": the gateway stores only its hash. */
@@ -12,20 +12,8 @@ interface Shown {
 }
 
 function AgentCard({ agent, reload, onKey }: { agent: AgentView; reload: () => void; onKey: (s: Shown) => void }): ReactNode {
-  const [failed, setFailed] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const { failed, done, run } = useOutcome(reload);
   const a = agent;
-  async function run(what: () => Promise<string>) {
-    setFailed(null);
-    setDone(null);
-    try {
-      setDone(await what());
-    } catch (e) {
-      setFailed(problem(e));
-    } finally {
-      reload();
-    }
-  }
   const labels = Object.entries(a.labels);
   return (
     <li className={a.disabled ? 'people-card disabled' : 'people-card'} data-agent={a.name}>
@@ -91,24 +79,21 @@ function AgentCard({ agent, reload, onKey }: { agent: AgentView; reload: () => v
 /** /admin/agents: every agent with its owner; register one (its key shown once); disable, enable, new key. */
 export function AdminAgents(): ReactNode {
   const { data, error, reload } = useLoad(admin.agents);
-  const [failed, setFailed] = useState<string | null>(null);
+  const { failed, run } = useOutcome(reload);
   const [shown, setShown] = useState<Shown | null>(null);
 
-  async function add(e: FormEvent<HTMLFormElement>) {
+  function add(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
-    setFailed(null);
     setShown(null);
-    try {
+    // The key is shown by OnceSecret, not as a "done" line.
+    void run(async () => {
       const r = await admin.addAgent({ name: String(f.get('name') ?? '').trim(), owner: String(f.get('owner') ?? '').trim() });
       form.reset();
       setShown({ agent: r.agent.name, key: r.key });
-    } catch (err) {
-      setFailed(problem(err));
-    } finally {
-      reload();
-    }
+      return null;
+    });
   }
 
   return (

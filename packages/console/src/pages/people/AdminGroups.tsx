@@ -1,30 +1,23 @@
-import { type FormEvent, type ReactNode, useState } from 'react';
+import type { FormEvent, ReactNode } from 'react';
 import { admin } from '../../api/people.js';
 import { AdminNav } from './AdminPeople.js';
-import { Alert, problem, useLoad } from './parts.js';
+import { Alert, useLoad, useOutcome } from './parts.js';
 
 /** /admin/groups: every group with its members; create an empty one (members are set on each person). */
 export function AdminGroups(): ReactNode {
   const { data, error, reload } = useLoad(admin.groups);
-  const [failed, setFailed] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const { failed, done, run } = useOutcome(reload);
 
-  async function add(e: FormEvent<HTMLFormElement>) {
+  function add(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
     const description = String(f.get('description') ?? '').trim();
-    setFailed(null);
-    setDone(null);
-    try {
+    void run(async () => {
       const g = await admin.addGroup(String(f.get('name') ?? '').trim(), description || undefined);
       form.reset();
-      setDone(`Group ${g.name} created. Add people to it on the People page.`);
-    } catch (err) {
-      setFailed(problem(err));
-    } finally {
-      reload();
-    }
+      return `Group ${g.name} created. Add people to it on the People page.`;
+    });
   }
 
   return (

@@ -2,7 +2,7 @@ import { type FormEvent, type ReactNode, useState } from 'react';
 import { admin } from '../../api/people.js';
 import type { PersonView, ResetLink, Role } from '../../api/people-types.js';
 import { type AdminSection, Link } from '../../router.js';
-import { Alert, Confirm, OnceSecret, problem, useLoad } from './parts.js';
+import { Alert, Confirm, OnceSecret, problem, useLoad, useOutcome } from './parts.js';
 import { dateText, fromNow, parseGroups } from './words.js';
 
 const ROLES: Role[] = ['admin', 'reviewer', 'viewer'];
@@ -59,23 +59,16 @@ function SignInMethods({ person, onError }: { person: PersonView; onError: (s: s
 }
 
 function PersonCard({ person, reload, isMe }: { person: PersonView; reload: () => void; isMe: boolean }): ReactNode {
-  const [failed, setFailed] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const outcome = useOutcome(reload);
+  const { failed, done, setFailed } = outcome;
   const [link, setLink] = useState<ResetLink | null>(null);
   const p = person;
 
-  async function run(what: () => Promise<unknown>, ok: string) {
-    setFailed(null);
-    setDone(null);
-    try {
+  const run = (what: () => Promise<unknown>, ok: string) =>
+    outcome.run(async () => {
       await what();
-      setDone(ok);
-    } catch (e) {
-      setFailed(problem(e));
-    } finally {
-      reload();
-    }
-  }
+      return ok;
+    });
 
   function role(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -169,18 +162,15 @@ function PersonCard({ person, reload, isMe }: { person: PersonView; reload: () =
 /** /admin/people: everyone, their role, groups, state and sign-in methods; add a person; change them. */
 export function AdminPeople({ myId }: { myId: string }): ReactNode {
   const { data, error, reload } = useLoad(admin.people);
-  const [failed, setFailed] = useState<string | null>(null);
-  const [done, setDone] = useState<string | null>(null);
+  const { failed, done, run } = useOutcome(reload);
 
-  async function add(e: FormEvent<HTMLFormElement>) {
+  function add(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const form = e.currentTarget;
     const f = new FormData(form);
     const name = String(f.get('name') ?? '').trim();
     const groups = parseGroups(String(f.get('groups') ?? ''));
-    setFailed(null);
-    setDone(null);
-    try {
+    void run(async () => {
       const r = await admin.addPerson({
         email: String(f.get('email') ?? '').trim(),
         role: String(f.get('role')) as Role,
@@ -188,12 +178,8 @@ export function AdminPeople({ myId }: { myId: string }): ReactNode {
         ...(groups.length ? { groups } : {}),
       });
       form.reset();
-      setDone(`${r.user.email} was added as ${r.user.role}. Give them a password-reset link to set a password, or link their SSO account.`);
-    } catch (err) {
-      setFailed(problem(err));
-    } finally {
-      reload();
-    }
+      return `${r.user.email} was added as ${r.user.role}. Give them a password-reset link to set a password, or link their SSO account.`;
+    });
   }
 
   return (

@@ -33,6 +33,36 @@ export function useLoad<T>(load: () => Promise<T>): { data: T | null; error: str
   return { data, error, reload };
 }
 
+/**
+ * What a write on these pages came to, in words: `run(act)` clears the last outcome, runs `act`, shows what
+ * it returns as done (nothing when it returns null) or the refusal as failed, and reloads the list either way.
+ */
+export function useOutcome(reload: () => void): {
+  failed: string | null;
+  done: string | null;
+  setFailed: (text: string | null) => void;
+  run: (act: () => Promise<string | null>) => Promise<void>;
+} {
+  const [failed, setFailed] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const run = useCallback(
+    async (act: () => Promise<string | null>) => {
+      setFailed(null);
+      setDone(null);
+      try {
+        const said = await act();
+        if (said !== null) setDone(said);
+      } catch (e) {
+        setFailed(problem(e));
+      } finally {
+        reload();
+      }
+    },
+    [reload],
+  );
+  return { failed, done, setFailed, run };
+}
+
 /** An error line read out as it appears. */
 export function Alert({ text }: { text: string | null }): ReactNode {
   if (text === null) return null;
