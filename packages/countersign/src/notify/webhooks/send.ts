@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks';
-import type { WebhookEndpointsTable } from '../../db/types.js';
+import type { WebhookDeliveriesTable, WebhookEndpointsTable } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
 import { newId } from '../../lib/ids.js';
 import { DestinationRefused, type Resolver, resolveDestination, systemResolver } from './destination.js';
@@ -98,18 +98,7 @@ export async function sendToEndpoint(deps: Deps, row: WebhookEndpointsTable, msg
   return toDeliveryView({ ...entry, at });
 }
 
-export function toDeliveryView(r: {
-  id: string;
-  endpoint_id: string;
-  seq: number | null;
-  event_type: string;
-  webhook_id: string;
-  attempt: number;
-  status_code: number | null;
-  duration_ms: number;
-  error: string | null;
-  at: number;
-}): DeliveryView {
+export function toDeliveryView(r: WebhookDeliveriesTable): DeliveryView {
   return {
     id: r.id,
     endpoint_id: r.endpoint_id,
