@@ -4,9 +4,9 @@ import type { Browser } from 'playwright-core';
 import { personOfChatAccount } from '../src/domain/identities/chat-links/chat-account.js';
 import { requestChatLink } from '../src/domain/identities/chat-links/request-chat-link.js';
 import { FakeClock } from '../src/lib/clock.js';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { shown, signIn } from './console-pages.js';
-import { auditRows, forEachDialect } from './helpers.js';
+import { auditRows } from './helpers.js';
 import { newTab, type PasskeyWorld, passkeyWorld, type Tab } from './passkey-helpers.js';
 
 /**
@@ -21,7 +21,7 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-forEachDialect('the /link-chat page in Chromium', (dialect) => {
+inBrowserOn('sqlite', 'the /link-chat page in Chromium', (dialect) => {
   let w: PasskeyWorld;
   let tab: Tab;
   const clock = new FakeClock(Math.floor(Date.now() / 60_000) * 60_000);
