@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { policySectionsOf } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { type Keyring, loadOrCreateKeyring } from './crypto/keyring.js';
 import { Committer } from './db/committer.js';
@@ -57,7 +58,7 @@ export interface CreateDepsOptions {
 export async function createDeps(config: Config, opts: CreateDepsOptions = {}): Promise<Deps> {
   const logger = opts.logger ?? pino({ level: config.log.level });
   // Compiled before anything opens: a refused policy stops start-up with every problem named.
-  const policy = new PolicyStore(loadPolicy(config, config.review.defaultExpiryMs));
+  const policy = new PolicyStore(loadPolicy(policySectionsOf(config), config.review.defaultExpiryMs));
   const clock = opts.clock ?? systemClock;
   // Before the database opens, so a bad keyring stops start-up with nothing to clean up.
   const { keyring } = await loadOrCreateKeyring(config.signing.keyringFile, new Date(clock.now()));

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { CsError } from '../lib/errors.js';
 import { withDefaultRules, withDefaultWorkflow } from '../policy/defaults.js';
+import type { PolicySections } from '../policy/document.js';
 import { resolveNotifications } from './notify-schema.js';
 import { resolveOidc } from './oidc-schema.js';
 import { type Config, type ConfigFile, ConfigFileSchema } from './schema.js';
@@ -53,6 +54,11 @@ export function parseConfigFile(path: string | undefined): ConfigFile {
 /** The policy part of a parsed config file, with the built-in defaults filled in. */
 export function policySection(file: ConfigFile): Pick<Config, 'policy' | 'workflows'> {
   return { policy: withDefaultRules(file.policy), workflows: withDefaultWorkflow(file.workflows) };
+}
+
+/** What a config seeds the policy store with: its policy, workflows and notification routes. */
+export function policySectionsOf(config: Pick<Config, 'policy' | 'workflows' | 'notifications'>): PolicySections {
+  return { policy: config.policy, workflows: config.workflows, routes: config.notifications.routes };
 }
 
 function readConfigFile(path: string): unknown {

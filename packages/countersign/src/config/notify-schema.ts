@@ -26,6 +26,7 @@ export const NotifyRoute = z.strictObject({
   to: z.array(NotifyTarget).min(1).max(50),
 });
 export type NotifyRoute = z.output<typeof NotifyRoute>;
+export const NotifyRoutes = z.array(NotifyRoute).max(500);
 
 /** `notifications.email`: SMTP through nodemailer. The account's user and password come from the environment only. */
 export const EmailConfigSchema = z.strictObject({
@@ -47,8 +48,11 @@ export const EmailConfigSchema = z.strictObject({
 /** The `notifications:` section of the config file. */
 export const NotificationsConfigSchema = z.strictObject({
   email: EmailConfigSchema.default(EmailConfigSchema.parse({})),
-  /** Absent: every workflow's `asked` events go to its approvers by email. */
-  routes: z.array(NotifyRoute).max(500).optional(),
+  /**
+   * Seeds the policy store's routes, like `policy:` and `workflows:` (the active policy version's routes are
+   * what every node follows). Absent: every workflow's `asked` events go to its approvers by email.
+   */
+  routes: NotifyRoutes.optional(),
 });
 
 export type NotificationsConfigFile = z.input<typeof NotificationsConfigSchema>;
@@ -56,7 +60,8 @@ export type NotificationsConfigFile = z.input<typeof NotificationsConfigSchema>;
 /** The resolved section: defaults applied, SMTP credentials read from the environment. */
 export type NotificationsConfig = {
   email: z.output<typeof EmailConfigSchema> & { user: string | undefined; password: string | undefined };
-  routes: NotifyRoute[];
+  /** As written in the config file (undefined: not written); what nodes follow is the policy store's. */
+  routes: NotifyRoute[] | undefined;
 };
 
 export const DEFAULT_ROUTES: NotifyRoute[] = [{ workflow: '*', events: ['asked'], to: [{ kind: 'approvers', channel: 'email' }] }];
@@ -76,5 +81,5 @@ export function resolveNotifications(
   if ((user === undefined) !== (password === undefined)) {
     throw new CsError('invalid_request', 'set both COUNTERSIGN_SMTP_USER and COUNTERSIGN_SMTP_PASSWORD, or neither');
   }
-  return { email: { ...parsed.email, user, password }, routes: parsed.routes ?? DEFAULT_ROUTES };
+  return { email: { ...parsed.email, user, password }, routes: parsed.routes };
 }

@@ -22,12 +22,12 @@ interface Recipient {
 /**
  * The notification dispatcher: a durable consumer (so each event is handled by one node at a time, in
  * order, retried and dead-lettered) that turns the events where people are asked or a review ends into
- * messages, per the `notifications.routes` of the configuration. Every message is a delivery record keyed
+ * messages, per the routes of the policy in force (`notifications.routes`, versioned with the workflows they
+ * name, so every node follows the same). Every message is a delivery record keyed
  * by the event's idempotency key and the recipient: a redelivered event sends only what was not sent. Any
  * failed send makes the handler throw after the others were tried, so the event is retried (nothing lost).
  */
 export function notifyConsumer(deps: Deps, email: EmailSender): ConsumerDefinition {
-  const cfg = deps.config.notifications;
   const publicUrl = deps.config.server.publicUrl ?? '';
   return {
     name: NOTIFY_CONSUMER,
@@ -36,7 +36,7 @@ export function notifyConsumer(deps: Deps, email: EmailSender): ConsumerDefiniti
       const occasion = occasionOf(delivery.event);
       if (!occasion) return;
       const stage = occasion.moment === 'asked' ? occasion.asked.stage.name : (occasion.action.workflow?.stage.name ?? null);
-      const targets = targetsFor(cfg.routes, occasion.moment, occasion.action, stage);
+      const targets = targetsFor(deps.policy.current.routes, occasion.moment, occasion.action, stage);
       const recipients = await expand(deps, occasion, targets);
       const errors: string[] = [];
       for (const r of recipients) {

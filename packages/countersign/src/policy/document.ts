@@ -1,20 +1,28 @@
 import { parse as parseYaml, stringify as stringifyYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { type NotifyRoute, NotifyRoutes } from '../config/notify-schema.js';
 import { formatDuration } from '../lib/duration.js';
 import { CsError, type ErrorIssue } from '../lib/errors.js';
 import { withDefaultRules, withDefaultWorkflow } from './defaults.js';
 import { type PolicyConfig, PolicySchema, type StageConfig, type WorkflowConfig, WorkflowsSchema } from './schema.js';
 
-/** A policy document: the `policy:` and `workflows:` sections of a config file, and nothing else. */
+/**
+ * A policy document: the `policy:` and `workflows:` sections of a config file, and the notification routes
+ * (`notifications: { routes }`), which name workflows and stages and so are versioned with them: every node
+ * follows the active version's routes.
+ */
 export const PolicyDocumentSchema = z.strictObject({
   policy: PolicySchema.optional(),
   workflows: WorkflowsSchema.optional(),
+  notifications: z.strictObject({ routes: NotifyRoutes }).optional(),
 });
 
-/** The two sections with the built-in defaults filled in: what `loadPolicy` compiles. */
+/** The sections with the built-in defaults filled in: what `loadPolicy` compiles. */
 export interface PolicySections {
   policy: PolicyConfig;
   workflows: Record<string, WorkflowConfig>;
+  /** Undefined: the document names no routes (the built-in ones apply: `DEFAULT_ROUTES`). */
+  routes?: NotifyRoute[] | undefined;
 }
 
 export interface ParsedDocument {
@@ -27,7 +35,7 @@ export interface ParsedDocument {
   ignored: string[];
 }
 
-const SECTION_KEYS = new Set(['policy', 'workflows']);
+const SECTION_KEYS = new Set(['policy', 'workflows', 'notifications']);
 
 /**
  * Reads a policy document from YAML (JSON is YAML too). `configKeys` are the other top-level keys a
@@ -49,28 +57,47 @@ export function parsePolicyDocument(text: string, configKeys: readonly string[] 
   const record = raw as Record<string, unknown>;
   const allowed = new Set(configKeys);
   const ignored = Object.keys(record).filter((k) => !SECTION_KEYS.has(k) && allowed.has(k));
-  const picked = Object.fromEntries(Object.entries(record).filter(([k]) => !ignored.includes(k)));
+  // A whole config file's `notifications:` also holds channel settings (SMTP host, Slack mode): only its
+  // routes belong to the policy.
+  const settingsToo = allowed.has('notifications') && isMapping(record.notifications);
+  const picked = Object.fromEntries(
+    Object.entries(record).filter(([k]) => !ignored.includes(k) && !(settingsToo && k === 'notifications')),
+  );
+  if (settingsToo) {
+    const { routes, ...settings } = record.notifications as Record<string, unknown>;
+    if (Object.keys(settings).length > 0) ignored.push('notifications (all but its routes)');
+    if (routes !== undefined) picked.notifications = { routes };
+  }
   const parsed = PolicyDocumentSchema.safeParse(picked);
   if (!parsed.success) {
     const issues: ErrorIssue[] = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
     throw new CsError('invalid_request', `the policy was refused: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
   const sections = sectionsOf(parsed.data);
-  const definesPolicy = parsed.data.policy !== undefined || parsed.data.workflows !== undefined;
+  const definesPolicy = parsed.data.policy !== undefined || parsed.data.workflows !== undefined || parsed.data.notifications !== undefined;
   const kept: Record<string, unknown> = {};
   if (record.policy !== undefined) kept.policy = record.policy;
   if (record.workflows !== undefined) kept.workflows = record.workflows;
+  if (picked.notifications !== undefined) kept.notifications = picked.notifications;
   return { text: ignored.length === 0 ? text : stringifyYaml(kept), sections, definesPolicy, ignored };
 }
 
 /** The document for sections that exist only resolved (a config loaded at start): durations written back as text. */
 export function renderPolicyDocument(sections: PolicySections): string {
   const workflows = Object.fromEntries(Object.entries(sections.workflows).map(([name, w]) => [name, renderWorkflow(w)]));
-  return stringifyYaml({ policy: sections.policy, workflows });
+  return stringifyYaml({
+    policy: sections.policy,
+    workflows,
+    ...(sections.routes === undefined ? {} : { notifications: { routes: sections.routes } }),
+  });
 }
 
 function sectionsOf(doc: z.output<typeof PolicyDocumentSchema>): PolicySections {
-  return { policy: withDefaultRules(doc.policy), workflows: withDefaultWorkflow(doc.workflows) };
+  return { policy: withDefaultRules(doc.policy), workflows: withDefaultWorkflow(doc.workflows), routes: doc.notifications?.routes };
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function renderWorkflow(w: WorkflowConfig): Record<string, unknown> {

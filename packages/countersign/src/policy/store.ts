@@ -1,16 +1,19 @@
-import type { Config } from '../config/schema.js';
+import { DEFAULT_ROUTES, type NotifyRoute } from '../config/notify-schema.js';
 import { type FrozenWorkflow, freezeWorkflow } from '../domain/workflow/frozen.js';
 import { canonicalJson, sha256Hex } from '../lib/canonical.js';
 import { CsError, type ErrorIssue } from '../lib/errors.js';
 import { compileCondition } from './cel-env.js';
 import { type CompiledPolicy, compilePolicy, PolicyError } from './compile-policy.js';
+import type { PolicySections } from './document.js';
 
 /** A policy ready to decide: compiled rules, frozen workflows, and the hash actions record as its version. */
 export interface LoadedPolicy {
   readonly hash: string;
   readonly compiled: CompiledPolicy;
   readonly workflows: ReadonlyMap<string, FrozenWorkflow>;
-  /** What was hashed: the policy and the resolved workflows, as canonical JSON. */
+  /** Where notifications go (the document's routes, else the built-in ones): what every node's channels follow. */
+  readonly routes: readonly NotifyRoute[];
+  /** What was hashed: the policy, the resolved workflows and any routes, as canonical JSON. */
   readonly source: string;
 }
 
@@ -18,7 +21,7 @@ export interface LoadedPolicy {
  * Compiles a policy and its workflows, or refuses all of it: one CsError that
  * names every bad rule or stage, with positions. Nothing half-loaded is ever used.
  */
-export function loadPolicy(section: Pick<Config, 'policy' | 'workflows'>, defaultExpiryMs: number): LoadedPolicy {
+export function loadPolicy(section: PolicySections, defaultExpiryMs: number): LoadedPolicy {
   const issues: ErrorIssue[] = [];
   const workflows = new Map<string, FrozenWorkflow>();
   for (const [name, w] of Object.entries(section.workflows)) {
@@ -43,11 +46,37 @@ export function loadPolicy(section: Pick<Config, 'policy' | 'workflows'>, defaul
       issues.unshift({ path: `policy.rules.${i.rule}${i.path ? `.${i.path}` : ''}`, message: `${i.message}${at}` });
     }
   }
+  issues.push(...routeIssues(section.routes ?? [], workflows));
   if (issues.length > 0 || compiled === undefined) {
     throw new CsError('invalid_request', `the policy was refused: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
   }
-  const source = canonicalJson({ policy: section.policy, workflows: Object.fromEntries(workflows) });
-  return { hash: sha256Hex(source), compiled, workflows, source };
+  // Routes join the hash only when written, so a document without them keeps the hash it always had.
+  const source = canonicalJson({
+    policy: section.policy,
+    workflows: Object.fromEntries(workflows),
+    ...(section.routes === undefined ? {} : { routes: section.routes }),
+  });
+  return { hash: sha256Hex(source), compiled, workflows, routes: section.routes ?? DEFAULT_ROUTES, source };
+}
+
+/** A route naming a workflow or stage that does not exist would never fire: refused with its path. */
+function routeIssues(routes: readonly NotifyRoute[], workflows: ReadonlyMap<string, FrozenWorkflow>): ErrorIssue[] {
+  const issues: ErrorIssue[] = [];
+  routes.forEach((r, i) => {
+    const path = `notifications.routes[${i}]`;
+    if (r.workflow === '*') {
+      const everywhere = [...workflows.values()].some((w) => w.stages.some((s) => s.name === r.stage));
+      if (r.stage !== undefined && !everywhere)
+        issues.push({ path: `${path}.stage`, message: `no workflow has a stage named "${r.stage}"` });
+      return;
+    }
+    const w = workflows.get(r.workflow);
+    if (!w) issues.push({ path: `${path}.workflow`, message: `no workflow named "${r.workflow}"` });
+    else if (r.stage !== undefined && !w.stages.some((s) => s.name === r.stage)) {
+      issues.push({ path: `${path}.stage`, message: `workflow "${r.workflow}" has no stage named "${r.stage}"` });
+    }
+  });
+  return issues;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, parseConfigFile, policySection } from '../../config/load.js';
+import { loadConfig, parseConfigFile, policySection, policySectionsOf } from '../../config/load.js';
 import { parseDuration } from '../../lib/duration.js';
 import { CsError } from '../../lib/errors.js';
 import { replayPolicy } from '../../policy/replay.js';
@@ -13,7 +13,7 @@ import { registerPolicyVersions } from './policy-versions.js';
 /** The policy a config file (or the defaults, with none) would load; refused policies raise with every problem named. */
 function policyFrom(configFile: string | undefined): LoadedPolicy {
   const config = loadConfig({ file: configFile });
-  return loadPolicy(config, config.review.defaultExpiryMs);
+  return loadPolicy(policySectionsOf(config), config.review.defaultExpiryMs);
 }
 
 export function registerPolicy(program: Command, out: (s: string) => void, err: (s: string) => void): void {
@@ -58,7 +58,8 @@ export function registerPolicy(program: Command, out: (s: string) => void, err: 
       const sinceMs = parseDuration(o.since);
       if (sinceMs === undefined) throw new CsError('invalid_request', `--since "${o.since}" is not a duration (use e.g. 24h, 7d)`);
       const config = loadConfig({ file: o.config });
-      const candidate = loadPolicy(policySection(parseConfigFile(resolve(o.policy))), config.review.defaultExpiryMs);
+      const file = parseConfigFile(resolve(o.policy));
+      const candidate = loadPolicy({ ...policySection(file), routes: file.notifications?.routes }, config.review.defaultExpiryMs);
       const report = await withLocalDeps(o, (deps) => replayPolicy(deps.db.read, candidate, deps.clock.now() - sinceMs));
       out(
         `replayed ${report.actions} action(s) from the last ${o.since} under policy ${candidate.hash.slice(0, 12)}: ${report.unchanged} unchanged`,

@@ -1,3 +1,4 @@
+import { policySectionsOf } from '../../config/load.js';
 import type { Actor } from '../../db/committer.js';
 import type { Deps } from '../../deps.js';
 import { renderPolicyDocument } from '../../policy/document.js';
@@ -19,7 +20,7 @@ export async function adoptPolicyAtStart(deps: Deps): Promise<void> {
   const fileWins = deps.config.policySource === 'file';
   const r = await activatePolicy(deps, SYSTEM, 'system', {
     loaded: fromFile,
-    document: renderPolicyDocument(deps.config),
+    document: renderPolicyDocument(policySectionsOf(deps.config)),
     defaultExpiryMs: deps.config.review.defaultExpiryMs,
     trigger: 'start',
     note: fileWins ? 'policy_source: file' : 'seeded from the config of the first node to start',
