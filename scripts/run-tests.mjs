@@ -62,7 +62,12 @@ for (const pkg of ['sdk', 'countersign']) {
   } catch {
     // not built yet
   }
-  const sources = Math.max(newest(join(consoleDir, 'src')), statSync(join(consoleDir, 'index.html')).mtimeMs);
+  // The console bundles code of the SDK (@countersign/sdk/reveal) too.
+  const sources = Math.max(
+    newest(join(consoleDir, 'src')),
+    newest(join('packages', 'sdk', 'src')),
+    statSync(join(consoleDir, 'index.html')).mtimeMs,
+  );
   if (sources > built) {
     const b = spawnSync('npm', ['run', 'build', '-w', '@countersign/console'], { stdio: 'inherit' });
     if (b.status !== 0) {

@@ -14,7 +14,12 @@ import { exits } from './cli-serve-helpers.js';
 import { auditRows, call, cliEnvFor, forEachDialect, propose, runCli, type World, world } from './helpers.js';
 import { linksIn, PUBLIC_URL, type ReceivedMail, startSmtp, type TestSmtp, withEmail } from './smtp-helpers.js';
 
-const HOSTILE = { cmd: '<script>alert(1)</script>', file: 'invoice\u202Egpj.exe', note: 'zero\u200Bwidth' };
+const HOSTILE = {
+  cmd: '<script>alert(1)</script>',
+  file: 'invoice\u202Egpj.exe',
+  note: 'zero\u200Bwidth',
+  url: 'https://p\u0430ypal.com/login', // a Cyrillic а: a look-alike no marker can show
+};
 
 forEachDialect('email notifications', (dialect) => {
   let w: World;
@@ -69,6 +74,9 @@ forEachDialect('email notifications', (dialect) => {
         assert.ok(body.includes('zero⟦U+200B⟧width'), 'the zero-width space is shown');
         assert.ok(body.includes('⟦U+202E⟧fix'), 'the purpose is revealed too');
       }
+      assert.ok(m.text.includes('  arguments.url: words mixing alphabets (look-alike letters)'), 'the look-alike is said in words');
+      assert.ok(m.text.includes('  arguments.file: bidirectional control characters'), 'and where the hidden characters are');
+      assert.ok(m.html.includes('<li>arguments.url: words mixing alphabets (look-alike letters)</li>'));
       assert.ok(!m.html.includes('<script>'), 'the html part never carries the agent script');
       assert.ok(m.html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), 'it is escaped');
       assert.ok(m.text.includes('cmd: <script>alert(1)</script>'), 'the text part says the same thing, as text');

@@ -1,5 +1,5 @@
+import { describeCode, FLAG_SHORT, FLAG_TEXT, type Flag, flagsOf, reveal, type Segment } from '@countersign/sdk/reveal';
 import { type ReactNode, useMemo, useState } from 'react';
-import { describeCode, FLAG_SHORT, FLAG_TEXT, type Flag, flagsOf, reveal, type Segment } from '../text/reveal.js';
 
 /** How much of a long value is drawn until the reviewer asks for all of it. */
 export const DEFAULT_LIMIT = 2000;

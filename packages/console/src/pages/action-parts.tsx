@@ -1,9 +1,9 @@
+import { FLAG_TEXT, type Flag, flaggedPaths } from '@countersign/sdk/reveal';
 import { type ReactNode, useMemo } from 'react';
 import type { Action } from '../api/types.js';
 import { Countdown } from '../components/Countdown.js';
 import { JsonView } from '../components/JsonView.js';
 import { SafeText } from '../components/SafeText.js';
-import { FLAG_TEXT, type Flag, flaggedPaths } from '../text/reveal.js';
 
 /** The read-only parts of the action page: who decided, the facts, what is flagged, the workflow, the outcome. */
 

@@ -42,6 +42,7 @@ export function renderEmail(to: string, kind: EmailKind, s: SafeSummary, links: 
     'Arguments:',
     ...args.map((a) => `  ${a}`),
     '',
+    ...(s.flagged.length > 0 ? ["Look closely, the agent's text has:", ...s.flagged.map((f) => `  ${f}`), ''] : []),
     `Open in the console: ${s.consoleUrl}`,
     ...(links?.approve ? [`Approve (asks you to confirm): ${links.approve}`] : []),
     ...(links?.deny ? [`Deny (asks you to confirm): ${links.deny}`] : []),
@@ -56,6 +57,7 @@ export function renderEmail(to: string, kind: EmailKind, s: SafeSummary, links: 
 <table>${rows.map(([k, v]) => `<tr><th style="${cell};text-align:left">${escapeHtml(k)}</th><td style="${cell}">${escapeHtml(v)}</td></tr>`).join('')}</table>
 <p>Arguments:</p>
 <pre style="white-space:pre-wrap">${args.map(escapeHtml).join('\n')}</pre>
+${s.flagged.length > 0 ? `<p><strong>Look closely, the agent's text has:</strong></p><ul>${s.flagged.map((f) => `<li>${escapeHtml(f)}</li>`).join('')}</ul>` : ''}
 <p><a href="${escapeHtml(s.consoleUrl)}">Open in the console</a></p>
 ${links?.approve ? `<p><a href="${escapeHtml(links.approve)}">Approve</a> (asks you to confirm)</p>` : ''}
 ${links?.deny ? `<p><a href="${escapeHtml(links.deny)}">Deny</a> (asks you to confirm)</p>` : ''}

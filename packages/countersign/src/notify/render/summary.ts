@@ -1,3 +1,4 @@
+import { FLAG_TEXT, flaggedPaths } from '@countersign/sdk/reveal';
 import type { ActionView } from '../../domain/actions/schemas.js';
 import { safeText } from './safe-text.js';
 
@@ -18,6 +19,12 @@ export interface SafeSummary {
   progress: string | null;
   /** For a decided action: "approved by alice@example.com", with the reason. */
   outcome: string | null;
+  /**
+   * What the console would flag, one line per place (`arguments.url: words mixing alphabets (look-alike
+   * letters)`): hidden characters are shown as markers in the text, but a look-alike letter cannot be, so a
+   * message says it in words. At most MAX_FLAGGED lines.
+   */
+  flagged: string[];
   consoleUrl: string;
 }
 
@@ -50,8 +57,20 @@ export function summarize(view: ActionView, consoleUrl: string): SafeSummary {
     deadline: view.expires_at,
     progress,
     outcome: decided ? `${view.status} by ${safeText(by, MAX_LINE)}${reason}` : view.status === 'pending' ? null : view.status,
+    flagged: flaggedOf(view),
     consoleUrl,
   };
+}
+
+const MAX_FLAGGED = 8;
+
+function flaggedOf(view: ActionView): string[] {
+  const found = flaggedPaths({ tool: view.tool, purpose: view.purpose, arguments: view.arguments }, '');
+  const lines = found
+    .slice(0, MAX_FLAGGED)
+    .map((f) => `${safeText(f.path.replace(/^\./, ''), 120)}: ${[...f.flags].map((x) => FLAG_TEXT[x]).join(', ')}`);
+  if (found.length > MAX_FLAGGED) lines.push(`… and ${found.length - MAX_FLAGGED} more places`);
+  return lines;
 }
 
 /** The action's page in the reviewer console, on the configured public URL. */

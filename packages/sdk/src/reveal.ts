@@ -139,8 +139,14 @@ export const FLAG_SHORT: Record<Flag, string> = {
   'mixed-script': 'mixed alphabets',
 };
 
+/** A place in a JSON value (`.a.b[2]`, or `… (a key)`) and what its text raises. */
+export interface FlaggedPath {
+  path: string;
+  flags: Set<Flag>;
+}
+
 /** Every string inside a JSON value (keys too), with where it is, for a page-level summary of what is flagged. */
-export function flaggedPaths(value: unknown, path: string, out: { path: string; flags: Set<Flag> }[] = []): typeof out {
+export function flaggedPaths(value: unknown, path: string, out: FlaggedPath[] = []): FlaggedPath[] {
   if (typeof value === 'string') {
     const flags = flagsOf(value);
     if (flags.size > 0) out.push({ path, flags });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { flaggedPaths, flagsOf, reveal } from '../src/text/reveal.js';
+import { flaggedPaths, flagsOf, reveal } from '../src/reveal.js';
 
-/** What the console makes visible in agent-written text (src/text/reveal.ts), character class by class. */
+/** What the console and the notifications make visible in agent-written text (src/reveal.ts), character class by class. */
 
 const markers = (s: string) =>
   reveal(s)
