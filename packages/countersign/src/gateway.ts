@@ -10,6 +10,7 @@ import { ConsumerRegistry } from './events/consumers/registry.js';
 import { ConsumerRunner } from './events/consumers/runner.js';
 import { PolicyWatcher } from './events/policy-watcher.js';
 import { buildServer } from './http/server.js';
+import { DigestJob } from './notify/digest/digest-job.js';
 import { smtpSender } from './notify/email/transport.js';
 import { notifyConsumer } from './notify/notify-consumer.js';
 import { WebhookConsumers } from './notify/webhooks/webhook-consumers.js';
@@ -36,6 +37,8 @@ export interface Gateway {
   retention: Retention;
   /** Registers a delivering consumer per webhook endpoint; tests call sync(). */
   webhooks: WebhookConsumers;
+  /** Sends the email digests of `digest:` routes (null without email); tests call tick(). */
+  digests: DigestJob | null;
   /** Base URL the server listens on (after listen()). */
   url: string;
   close(): Promise<void>;
@@ -66,7 +69,9 @@ export async function startGateway(
   const consumers = new ConsumerRegistry();
   consumers.register(decisionMetricsConsumer(deps.metrics));
   // Notifications run only where a channel is configured: a gateway without one keeps no cursor for them.
-  if (config.notifications.email.enabled) consumers.register(notifyConsumer(deps, smtpSender(config.notifications.email)));
+  const email = config.notifications.email.enabled ? smtpSender(config.notifications.email) : null;
+  if (email) consumers.register(notifyConsumer(deps, email));
+  const digests = email ? new DigestJob(deps, email) : null;
   const consumerRunner = new ConsumerRunner(deps, consumers);
   const webhooks = new WebhookConsumers(deps, consumers);
   const retention = new Retention(deps);
@@ -92,6 +97,7 @@ export async function startGateway(
     consumerRunner.start();
     webhooks.start();
     retention.start();
+    digests?.start();
   } catch (e) {
     unwatch();
     policyWatcher.stop();
@@ -112,12 +118,14 @@ export async function startGateway(
     consumerRunner,
     retention,
     webhooks,
+    digests,
     url,
     close() {
       closing ??= (async () => {
         unwatch();
         policyWatcher.stop();
         webhooks.stop();
+        await digests?.stop();
         await consumerRunner.stop();
         await retention.stop();
         await scheduler.stop();

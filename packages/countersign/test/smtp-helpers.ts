@@ -6,6 +6,8 @@ import type { Config } from '../src/config/schema.js';
 export interface ReceivedMail {
   to: string[];
   raw: string;
+  /** The Subject header as sent (unfolded; the gateway's subjects are ASCII once revealed). */
+  subject: string;
   /** The decoded text/plain and text/html parts. */
   text: string;
   html: string;
@@ -42,6 +44,7 @@ export async function startSmtp(): Promise<TestSmtp> {
         messages.push({
           to: session.envelope.rcptTo.map((r) => r.address),
           raw,
+          subject: (/^Subject: (.*(?:\r?\n[ \t].*)*)/im.exec(raw)?.[1] ?? '').replace(/\r?\n[ \t]/g, ' '),
           text: part(raw, 'text/plain'),
           html: part(raw, 'text/html'),
         });

@@ -18,13 +18,26 @@ export const NOTIFY_MOMENTS = ['asked', 'decided'] as const;
 export type NotifyMoment = (typeof NOTIFY_MOMENTS)[number];
 
 /** One routing rule: for this workflow (`*`: any) and optionally one of its stages, these moments go to these targets. */
-export const NotifyRoute = z.strictObject({
-  workflow: z.string().min(1).max(200).default('*'),
-  /** A stage name; absent: every stage. */
-  stage: z.string().min(1).max(200).optional(),
-  events: z.array(z.enum(NOTIFY_MOMENTS)).min(1).default(['asked']),
-  to: z.array(NotifyTarget).min(1).max(50),
-});
+export const NotifyRoute = z
+  .strictObject({
+    workflow: z.string().min(1).max(200).default('*'),
+    /** A stage name; absent: every stage. */
+    stage: z.string().min(1).max(200).optional(),
+    events: z.array(z.enum(NOTIFY_MOMENTS)).min(1).default(['asked']),
+    to: z.array(NotifyTarget).min(1).max(50),
+    /**
+     * Instead of a message per request, one message per period (5m to 7d) to each recipient, listing what
+     * this route covers that is still pending then (and, for approvers, theirs to decide). `asked` only.
+     */
+    digest: duration.optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.digest === undefined) return;
+    if (r.digest < 300_000 || r.digest > 7 * 86_400_000)
+      ctx.addIssue({ code: 'custom', path: ['digest'], message: 'a digest period is 5m to 7d' });
+    if (r.events.includes('decided'))
+      ctx.addIssue({ code: 'custom', path: ['events'], message: 'a digest lists what waits; it has no decided events' });
+  });
 export type NotifyRoute = z.output<typeof NotifyRoute>;
 export const NotifyRoutes = z.array(NotifyRoute).max(500);
 

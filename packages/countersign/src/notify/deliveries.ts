@@ -1,7 +1,6 @@
 import type { Tx } from '../db/committer.js';
 import type { NotificationDeliveriesTable } from '../db/types.js';
 import type { Deps } from '../deps.js';
-import type { StoredEvent } from '../events/types.js';
 import { CsError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 
@@ -15,6 +14,14 @@ export interface DeliveryTarget {
   userId: string | null;
 }
 
+/** What a delivery is about: an event, or a digest (seq 0, type `notify.digest`, its period's start as `ts`). */
+export interface DeliverySource {
+  seq: number;
+  type: string;
+  ts: number;
+  actionId: string | null;
+}
+
 export type Reserved<T> = { send: true; id: string; extra: T } | { send: false; id: string };
 
 /**
@@ -26,7 +33,7 @@ export type Reserved<T> = { send: true; id: string; extra: T } | { send: false; 
 export async function reserveDelivery<T>(
   deps: Deps,
   key: string,
-  event: StoredEvent,
+  event: DeliverySource,
   target: DeliveryTarget,
   within: (tx: Tx, deliveryId: string) => Promise<T>,
 ): Promise<Reserved<T>> {

@@ -59,6 +59,7 @@ export function targetsFor(
   const workflow = action.workflow?.name ?? action.policy.workflow;
   const out = new Map<string, NotifyTarget>();
   for (const r of routes) {
+    if (r.digest !== undefined) continue; // sent by the digest job, one message a period
     if (!r.events.includes(moment)) continue;
     if (r.workflow !== '*' && r.workflow !== workflow) continue;
     if (r.stage !== undefined && r.stage !== stageName) continue;

@@ -88,7 +88,11 @@ export function renderPolicyDocument(sections: PolicySections): string {
   return stringifyYaml({
     policy: sections.policy,
     workflows,
-    ...(sections.routes === undefined ? {} : { notifications: { routes: sections.routes } }),
+    ...(sections.routes === undefined
+      ? {}
+      : {
+          notifications: { routes: sections.routes.map((r) => (r.digest === undefined ? r : { ...r, digest: formatDuration(r.digest) })) },
+        }),
   });
 }
 
