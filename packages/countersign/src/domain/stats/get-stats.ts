@@ -24,7 +24,7 @@ export async function getStats(
     decisionTimes(deps, r),
     pendingAges(deps, now),
     topBy(deps, r, 'tool'),
-    topBy(deps, r, 'agent_name'),
+    topBy(deps, r, 'agent'),
     reviewerLoad(deps, r),
   ]);
   const t = outcomes.totals;
