@@ -20,7 +20,7 @@ export interface DecisionTimes {
  */
 export async function decisionTimes(deps: Deps, r: StatsRange): Promise<DecisionTimes[]> {
   const hists = new Map<number, number[]>();
-  for (const row of await rollupPerBucket(deps, r, ['decision_time'])) {
+  for (const row of await rollupPerBucket(deps, r, 'decision_time')) {
     const bin = Number(row.key);
     if (!(bin >= 0 && bin <= EDGES.length)) continue;
     const h = hists.get(row.start) ?? new Array<number>(EDGES.length + 1).fill(0);

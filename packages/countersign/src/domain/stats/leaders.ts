@@ -6,7 +6,7 @@ const TOP = 10;
 
 /** The tools or agents with the most actions created in the range, most first (ties by name). */
 export async function topBy(deps: Deps, r: StatsRange, family: 'tool' | 'agent'): Promise<{ name: string; count: number }[]> {
-  const rows = await rollupTotals(deps, r, [family], TOP);
+  const rows = await rollupTotals(deps, r, family, TOP);
   return rows.map((row) => ({ name: row.key, count: row.n }));
 }
 
@@ -15,14 +15,17 @@ export async function reviewerLoad(
   deps: Deps,
   r: StatsRange,
 ): Promise<{ reviewer: string; votes: number; approve: number; deny: number }[]> {
-  const rows = await rollupTotals(deps, r, ['vote_approve', 'vote_deny']);
+  const [approves, denies] = await Promise.all([rollupTotals(deps, r, 'vote_approve'), rollupTotals(deps, r, 'vote_deny')]);
   const by = new Map<string, { reviewer: string; votes: number; approve: number; deny: number }>();
-  for (const row of rows) {
-    const e = by.get(row.key) ?? { reviewer: row.key, votes: 0, approve: 0, deny: 0 };
-    e.votes += row.n;
-    if (row.kind === 'vote_deny') e.deny += row.n;
-    else e.approve += row.n;
-    by.set(row.key, e);
-  }
+  const add = (rows: { key: string; n: number }[], as: 'approve' | 'deny') => {
+    for (const row of rows) {
+      const e = by.get(row.key) ?? { reviewer: row.key, votes: 0, approve: 0, deny: 0 };
+      e.votes += row.n;
+      e[as] += row.n;
+      by.set(row.key, e);
+    }
+  };
+  add(approves, 'approve');
+  add(denies, 'deny');
   return [...by.values()].sort((a, b) => b.votes - a.votes || a.reviewer.localeCompare(b.reviewer)).slice(0, 20);
 }

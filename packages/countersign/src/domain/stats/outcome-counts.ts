@@ -15,7 +15,7 @@ export async function outcomeCounts(
   deps: Deps,
   r: StatsRange,
 ): Promise<{ buckets: (StatusCounts & { start: number })[]; totals: StatusCounts }> {
-  const rows = await rollupPerBucket(deps, r, ['status']);
+  const rows = await rollupPerBucket(deps, r, 'status');
   const byStart = new Map(r.starts.map((s) => [s, { start: s, ...zero() }]));
   const totals = zero();
   for (const row of rows) {
