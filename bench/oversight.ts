@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -19,11 +19,14 @@ import { loadConfig } from '../packages/countersign/src/config/load.js';
 import { addAgent } from '../packages/countersign/src/domain/identities/add-agent.js';
 import { addUser } from '../packages/countersign/src/domain/identities/add-user.js';
 import { type Gateway, startGateway } from '../packages/countersign/src/gateway.js';
+import { referenceStats } from '../packages/countersign/test/stats-reference.js';
 import { seedActions } from './seed-actions.js';
 
 const N = Number(process.env.BENCH_OVERSIGHT_N ?? 1_000_000);
 const PENDING = Number(process.env.BENCH_OVERSIGHT_PENDING ?? 10_000);
 const RUNS = Number(process.env.BENCH_OVERSIGHT_RUNS ?? 30);
+/** Timed runs of the direct queries the rollup replaced (0: skip them; at 1M on SQLite each takes seconds). */
+const REFERENCE_RUNS = Number(process.env.BENCH_OVERSIGHT_REFERENCE_RUNS ?? 3);
 const DIALECTS = (process.env.BENCH_OVERSIGHT_DIALECTS ?? 'sqlite,postgres').split(',');
 const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ADMIN = { type: 'admin' as const, id: 'bench' };
@@ -142,7 +145,29 @@ async function run(dialect: string): Promise<void> {
     for (const [name, url] of cases) {
       const m = await measure(gw, key, url);
       rows.push(`| ${dialect} | ${name} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.bytes} |`);
-      log(rows[rows.length - 1] as string);
+      log(`${rows[rows.length - 1]} load ${loadavg()[0]?.toFixed(1)}`);
+    }
+    // Before/after on the same data and the same load: the dashboard's figures by the direct GROUP BY queries
+    // over the tables (what GET /v1/stats ran before migration 022; test/stats-reference.ts), domain time
+    // only (no HTTP), and whether the rollup gave the same answers.
+    for (const [name, url] of REFERENCE_RUNS > 0 ? cases.filter(([, u]) => u.startsWith('/v1/stats')) : []) {
+      const q = Object.fromEntries(new URL(url, 'http://x').searchParams) as Parameters<typeof referenceStats>[1];
+      const want = await referenceStats(d, q);
+      const got = JSON.parse((await call(gw, url, key)).body);
+      const same = ['totals', 'outcomes', 'decision_times', 'top_tools', 'top_agents', 'reviewers'].every(
+        (k) => JSON.stringify(got[k]) === JSON.stringify(want[k as keyof typeof want]),
+      );
+      const samples: number[] = [];
+      for (let i = 0; i < REFERENCE_RUNS; i++) {
+        const t = performance.now();
+        await referenceStats(d, q);
+        samples.push(performance.now() - t);
+      }
+      samples.sort((a, b) => a - b);
+      rows.push(
+        `| ${dialect} | direct queries (before the rollup): ${name.replace('GET /v1/stats ', '')}, same answers: ${same ? 'yes' : 'NO'} | ${pct(samples, 0.5).toFixed(1)} | ${(samples[samples.length - 1] as number).toFixed(1)} (max of ${REFERENCE_RUNS}) | |`,
+      );
+      log(`${rows[rows.length - 1]} load ${loadavg()[0]?.toFixed(1)}`);
     }
     process.stdout.write(`\n| db | request | p50 ms | p99 ms | body bytes |\n|---|---|---|---|---|\n${rows.join('\n')}\n`);
   } finally {

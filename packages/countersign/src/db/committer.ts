@@ -6,6 +6,7 @@ import { CsError, isCsError } from '../lib/errors.js';
 import { appendLogs } from './append-logs.js';
 import type { Capabilities, Database } from './connect.js';
 import { type SerializedAudit, type SerializedEvent, serializeEntries } from './serialize-entries.js';
+import { applyTallies, type Tally } from './stats-rollup/tallies.js';
 import type { DB } from './types.js';
 
 export type ActorType = 'user' | 'agent' | 'system' | 'admin';
@@ -30,6 +31,8 @@ export interface Tx {
   readonly now: number;
   audit(entry: AuditInput): void;
   emit(event: EventInput): void;
+  /** A change to the dashboard's counts, written with this transaction (db/stats-rollup/tallies.ts). */
+  tally(t: Tally): void;
 }
 
 export type TxOp<T> = (tx: Tx) => Promise<T>;
@@ -173,16 +176,19 @@ export class Committer {
         const audits: SerializedAudit[] = [];
         const emitted: SerializedEvent[] = [];
         const texts = new Map<object, string>();
+        const tallies: Tally[] = [];
         for (let i = 0; i < batch.length; i++) {
           const item = batch[i] as Pending;
           const opAudits: AuditInput[] = [];
           const opEvents: EventInput[] = [];
+          const opTallies: Tally[] = [];
           const tx: Tx = {
             db: conn,
             caps,
             now: this.clock.now(),
             audit: (a) => opAudits.push(a),
             emit: (e) => opEvents.push(e),
+            tally: (t) => opTallies.push(t),
           };
           try {
             values.push(await item.op(tx));
@@ -190,6 +196,7 @@ export class Committer {
             const serialized = serializeEntries(opAudits, opEvents, texts);
             audits.push(...serialized.audits);
             emitted.push(...serialized.events);
+            tallies.push(...opTallies);
           } catch (error) {
             // A deadlock is not this op's fault: let runBatch retry the whole attempt.
             if (isRetryable(error)) throw error;
@@ -197,6 +204,8 @@ export class Committer {
             return { kind: 'op-failed', index: i, error } satisfies Outcome;
           }
         }
+        // The batch's counts, summed and in key order, before the log's head is taken (see applyTallies).
+        await applyTallies(conn, tallies);
         const events = await appendLogs(conn, caps, this.clock.now(), audits, emitted);
         await sql.raw('commit').execute(conn);
         return { kind: 'committed', values, events } satisfies Outcome;

@@ -37,11 +37,6 @@ export interface Capabilities {
    * (SQLite) or when the notify is turned off (the benchmark measures its cost).
    */
   readonly notify: { channel: string; origin: string } | null;
-  /**
-   * Whether the database computes percentiles itself (PostgreSQL's ordered-set aggregate `percentile_cont`).
-   * SQLite has none: the dashboard reads a bounded histogram there and interpolates (domain/stats/decision-times.ts).
-   */
-  readonly percentileCont: boolean;
   isUniqueViolation(error: unknown): boolean;
   /** DDL making a table refuse UPDATE and DELETE (an append-only log), as triggers. */
   appendOnly(table: string): string[];
@@ -84,7 +79,6 @@ const sqliteCaps: Capabilities = {
   oneStatementAppend: false,
   migrationLock: '',
   notify: null,
-  percentileCont: false,
   isUniqueViolation: (e) => {
     const code = (e as { code?: unknown })?.code;
     return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
@@ -103,7 +97,6 @@ const postgresCaps: Capabilities = {
   oneStatementAppend: true,
   migrationLock: `select pg_advisory_xact_lock(hashtext('countersign:migrate:' || current_schema()))`,
   notify: null,
-  percentileCont: true,
   isUniqueViolation: (e) => (e as { code?: unknown })?.code === '23505',
   appendOnly: (t) => [
     `create or replace function ${t}_append_only() returns trigger language plpgsql as $$ begin raise exception '${t} is append-only: % refused', tg_op; end $$`,

@@ -360,6 +360,18 @@ export interface DB {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   chat_link_requests: ChatLinkRequestsTable;
+  stats_rollup: StatsRollupTable;
+}
+
+/** The dashboard's counts per hour and per day (migration 022; kinds and upkeep in db/stats-rollup/tallies.ts). */
+export interface StatsRollupTable {
+  kind: string;
+  /** The period a row counts, in ms: an hour or a day. */
+  grain: number;
+  /** The period's start (epoch ms, a multiple of grain). */
+  start: number;
+  key: string;
+  n: number;
 }
 
 /** A delegate may vote for the delegator from starts_at until ends_at (exclusive), unless revoked (migration 013). */

@@ -7,6 +7,7 @@ import type { PolicyDecision } from '../../policy/evaluate.js';
 import { useMatchingGrant } from '../grants/use-grant.js';
 import type { AgentPrincipal } from '../identities/principal.js';
 import { type IssuedReceipt, issueReceipt, type Signer } from '../receipts/issue-receipt.js';
+import { tallyCreated } from '../stats/tallies.js';
 import type { FrozenWorkflow } from '../workflow/frozen.js';
 import { nextApplicableStage, scheduleStageTimers } from '../workflow/stages.js';
 import { actionEvent, askedForStage, eventForStatus } from './emit-action-event.js';
@@ -164,6 +165,7 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, r
     if (p.redeem && row.execute_by !== null && row.execute_by > tx.now) row.redeemed_at = tx.now;
   }
   await insertAction.execute(tx.db, row);
+  tallyCreated(tx, row);
   if (row.stage !== null) {
     await scheduleStageTimers(tx, id, (p.workflow as FrozenWorkflow).stages[row.stage] as FrozenWorkflow['stages'][number], tx.now);
   }

@@ -8,6 +8,7 @@ import { canApproveAlone } from '../grants/authority.js';
 import { createGrant, validateGrantRequest } from '../grants/create-grant.js';
 import { canReview, channelOf, describeCredential, type Principal, type UserPrincipal } from '../identities/principal.js';
 import { issueReceipt } from '../receipts/issue-receipt.js';
+import { tallyVote } from '../stats/tallies.js';
 import { parseInput } from '../validate.js';
 import { advanceAfterQuorum } from '../workflow/advance.js';
 import { approverLabel, assertOneVote, auditFor, resolveVote, reviewFor } from '../workflow/delegation.js';
@@ -105,6 +106,7 @@ export async function reviewAction(
         ...reviewFor(cast),
       };
       await tx.db.insertInto('reviews').values(vote).execute();
+      tallyVote(tx, vote);
       // Every review of the action, this one last (time-ordered ids): the view needs no second read.
       const reviews = [...votes, vote];
       const actor = { type: 'user' as const, id: principal.id };

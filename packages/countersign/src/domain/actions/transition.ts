@@ -2,6 +2,7 @@ import type { Tx } from '../../db/committer.js';
 import type { ActionsTable, ReviewsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
+import { tallyChanged } from '../stats/tallies.js';
 import { parseFrozenWorkflow } from '../workflow/frozen.js';
 import { type ActionStatus, nextPhase, parseStatus, phaseOf, statusOf, type Transition } from './status.js';
 
@@ -102,7 +103,10 @@ async function compareAndSet(tx: Tx, row: ActionsTable, t: Transition, to: Actio
     const current = await loadForUpdate(tx, row.id);
     throw conflict(current, t);
   }
-  return { ...row, ...changes, status: to, version: row.version + 1, updated_at: tx.now };
+  const updated = { ...row, ...changes, status: to, version: row.version + 1, updated_at: tx.now };
+  // The dashboard's counts move with the status, in this transaction: every transition passes here.
+  tallyChanged(tx, row, updated);
+  return updated;
 }
 
 /** The action's reviews in the order they were cast. */

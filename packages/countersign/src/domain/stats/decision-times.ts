@@ -1,17 +1,9 @@
-import { sql } from 'kysely';
+import { EDGES } from '../../db/stats-rollup/histogram.js';
 import type { Deps } from '../../deps.js';
 import type { StatsRange } from './range.js';
+import { rollupPerBucket } from './read-rollup.js';
 
-/**
- * Histogram edges (ms) for time to decision where the database has no percentile function (SQLite): from one
- * second to thirty days, each edge at most 2.5 times the one before (1.5 from a minute on), so an
- * interpolated percentile is off by at most the width of its bin. Bounded: a bucket's histogram is at most
- * EDGES.length + 1 rows, however many actions it holds.
- */
-export const EDGES = [
-  1, 2, 5, 10, 15, 30, 45, 60, 90, 120, 180, 300, 450, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400, 21600, 28800, 43200,
-  64800, 86400, 129600, 172800, 259200, 345600, 432000, 604800, 907200, 1209600, 1814400, 2592000,
-].map((s) => s * 1000);
+export { EDGES } from '../../db/stats-rollup/histogram.js';
 
 export interface DecisionTimes {
   start: number;
@@ -22,60 +14,25 @@ export interface DecisionTimes {
 
 /**
  * Time from proposal to a person's decision (decided_by_type 'user': rules, grants, expiry and agents'
- * cancellations are not review latency), per bucket of creation time. PostgreSQL computes exact
- * percentiles (percentile_cont); elsewhere a bounded histogram per bucket is read and interpolated.
+ * cancellations are not review latency), per bucket of creation time: each bucket's histogram (EDGES) summed
+ * from the rollup and interpolated, on both databases, so a percentile is within its bin's width of the exact
+ * one (at most 2.5× the bin's lower edge below a minute, 1.5× from a minute on); the count is exact.
  */
 export async function decisionTimes(deps: Deps, r: StatsRange): Promise<DecisionTimes[]> {
-  const b = sql<number>`created_at - created_at % ${sql.lit(r.size)}`;
-  const base = deps.db.read
-    .selectFrom('actions')
-    .where('created_at', '>=', r.from)
-    .where('created_at', '<', r.to)
-    .where('decided_by_type', '=', 'user')
-    .where('decided_at', 'is not', null);
-  const out = new Map<number, DecisionTimes>(r.starts.map((s) => [s, { start: s, decided: 0, p50_ms: null, p90_ms: null }]));
-  if (deps.db.caps.percentileCont) {
-    const d = sql`decided_at - created_at`;
-    const rows = await base
-      .select((eb) => [
-        b.as('b'),
-        eb.fn.countAll<number | string>().as('n'),
-        sql<number | string>`percentile_cont(0.5) within group (order by ${d})`.as('p50'),
-        sql<number | string>`percentile_cont(0.9) within group (order by ${d})`.as('p90'),
-      ])
-      .groupBy(b)
-      .execute();
-    for (const row of rows) {
-      const t = out.get(Number(row.b));
-      if (!t) continue;
-      t.decided = Number(row.n);
-      t.p50_ms = Math.round(Number(row.p50));
-      t.p90_ms = Math.round(Number(row.p90));
-    }
-    return [...out.values()];
-  }
-  const bin = sql<number>`case ${sql.join(
-    EDGES.map((e, i) => sql`when decided_at - created_at < ${sql.lit(e)} then ${sql.lit(i)}`),
-    sql` `,
-  )} else ${sql.lit(EDGES.length)} end`;
-  const rows = await base
-    .select((eb) => [b.as('b'), bin.as('bin'), eb.fn.countAll<number | string>().as('n')])
-    .groupBy([b, bin])
-    .execute();
   const hists = new Map<number, number[]>();
-  for (const row of rows) {
-    const h = hists.get(Number(row.b)) ?? new Array<number>(EDGES.length + 1).fill(0);
-    h[Number(row.bin)] = Number(row.n);
-    hists.set(Number(row.b), h);
+  for (const row of await rollupPerBucket(deps, r, 'decision_time')) {
+    const bin = Number(row.key);
+    if (!(bin >= 0 && bin <= EDGES.length)) continue;
+    const h = hists.get(row.start) ?? new Array<number>(EDGES.length + 1).fill(0);
+    h[bin] = (h[bin] as number) + row.n;
+    hists.set(row.start, h);
   }
-  for (const [start, h] of hists) {
-    const t = out.get(start);
-    if (!t) continue;
-    t.decided = h.reduce((a, c) => a + c, 0);
-    t.p50_ms = fromHistogram(h, 0.5);
-    t.p90_ms = fromHistogram(h, 0.9);
-  }
-  return [...out.values()];
+  return r.starts.map((start) => {
+    const h = hists.get(start);
+    const decided = h ? h.reduce((a, c) => a + c, 0) : 0;
+    if (!h || decided === 0) return { start, decided: 0, p50_ms: null, p90_ms: null };
+    return { start, decided, p50_ms: fromHistogram(h, 0.5), p90_ms: fromHistogram(h, 0.9) };
+  });
 }
 
 /** The p-quantile from counts per EDGES bin, linearly interpolated inside its bin (the open last bin reports its lower edge). */

@@ -9,8 +9,8 @@ import type { Stats, StatsBucket } from './schemas.js';
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * The dashboard's figures for one range (GET /v1/stats), each family from its own aggregate query; all are
- * read models over the actions and reviews tables (indexes in migration 014), nothing is kept beside them.
+ * The dashboard's figures for one range (GET /v1/stats), each family from its own read: pending ages live
+ * from the actions table, the rest from the rollup the committer keeps beside it (read-rollup.ts, migration 022).
  * For people: actions name agents, tools and reviewers, which agents have no business reading.
  */
 export async function getStats(
@@ -24,7 +24,7 @@ export async function getStats(
     decisionTimes(deps, r),
     pendingAges(deps, now),
     topBy(deps, r, 'tool'),
-    topBy(deps, r, 'agent_name'),
+    topBy(deps, r, 'agent'),
     reviewerLoad(deps, r),
   ]);
   const t = outcomes.totals;

@@ -1,36 +1,28 @@
-import { sql } from 'kysely';
 import type { Deps } from '../../deps.js';
 import { ACTION_STATUSES, type ActionStatus } from '../actions/status.js';
 import type { StatsRange } from './range.js';
+import { rollupPerBucket } from './read-rollup.js';
 import type { StatusCounts } from './schemas.js';
 
 const zero = (): StatusCounts => Object.fromEntries(ACTION_STATUSES.map((s) => [s, 0])) as StatusCounts;
 const isStatus = (s: string): s is ActionStatus => (ACTION_STATUSES as readonly string[]).includes(s);
 
 /**
- * Actions created in the range, per bucket and status: one GROUP BY over the range of the covering index
- * actions_created_stats (migration 014), so the table's wide rows are never read.
+ * Actions created in the range, per bucket and by status now: the rollup's status rows of the bucket's grain
+ * (at most 7 a bucket), kept by the transition that changes a status (domain/stats/tallies.ts).
  */
 export async function outcomeCounts(
   deps: Deps,
   r: StatsRange,
 ): Promise<{ buckets: (StatusCounts & { start: number })[]; totals: StatusCounts }> {
-  // A literal bucket size (a number this code chose), so the select and the GROUP BY are the same expression on PostgreSQL.
-  const b = sql<number>`created_at - created_at % ${sql.lit(r.size)}`;
-  const rows = await deps.db.read
-    .selectFrom('actions')
-    .select((eb) => [b.as('b'), 'status', eb.fn.countAll<number | string>().as('n')])
-    .where('created_at', '>=', r.from)
-    .where('created_at', '<', r.to)
-    .groupBy([b, 'status'])
-    .execute();
+  const rows = await rollupPerBucket(deps, r, 'status');
   const byStart = new Map(r.starts.map((s) => [s, { start: s, ...zero() }]));
   const totals = zero();
   for (const row of rows) {
-    const bucket = byStart.get(Number(row.b));
-    if (!bucket || !isStatus(row.status)) continue;
-    bucket[row.status] += Number(row.n);
-    totals[row.status] += Number(row.n);
+    const bucket = byStart.get(row.start);
+    if (!bucket || !isStatus(row.key)) continue;
+    bucket[row.key] += row.n;
+    totals[row.key] += row.n;
   }
   return { buckets: [...byStart.values()], totals };
 }
