@@ -12,6 +12,9 @@ import { PolicyWatcher } from './events/policy-watcher.js';
 import { buildServer } from './http/server.js';
 import { smtpSender } from './notify/email/transport.js';
 import { notifyConsumer } from './notify/notify-consumer.js';
+import { slackWebClient } from './notify/slack/client.js';
+import { slackConsumer } from './notify/slack/slack-consumer.js';
+import { SlackSocket } from './notify/slack/socket-mode.js';
 import { WebhookConsumers } from './notify/webhooks/webhook-consumers.js';
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
@@ -67,6 +70,10 @@ export async function startGateway(
   consumers.register(decisionMetricsConsumer(deps.metrics));
   // Notifications run only where a channel is configured: a gateway without one keeps no cursor for them.
   if (config.notifications.email.enabled) consumers.register(notifyConsumer(deps, smtpSender(config.notifications.email)));
+  const slack = config.notifications.slack;
+  const slackWeb = slack.enabled ? slackWebClient(slack) : undefined;
+  if (slackWeb) consumers.register(slackConsumer(deps, slackWeb));
+  const slackSocket = slackWeb && slack.mode === 'socket' ? new SlackSocket(deps, slackWeb, slack) : undefined;
   const consumerRunner = new ConsumerRunner(deps, consumers);
   const webhooks = new WebhookConsumers(deps, consumers);
   const retention = new Retention(deps);
@@ -92,8 +99,10 @@ export async function startGateway(
     consumerRunner.start();
     webhooks.start();
     retention.start();
+    await slackSocket?.start();
   } catch (e) {
     unwatch();
+    await slackSocket?.stop().catch(() => undefined);
     policyWatcher.stop();
     webhooks.stop();
     await app.close().catch(() => undefined);
@@ -118,6 +127,7 @@ export async function startGateway(
         unwatch();
         policyWatcher.stop();
         webhooks.stop();
+        await slackSocket?.stop().catch(() => undefined);
         await consumerRunner.stop();
         await retention.stop();
         await scheduler.stop();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CsError } from '../lib/errors.js';
 import { Duration as duration } from '../policy/schema.js';
+import { resolveSlack, type SlackConfig, SlackConfigSchema } from './slack-schema.js';
 
 /**
  * Where a notification goes. `approvers`: each person the event asks (or, for a decision, who was asked),
@@ -8,8 +9,13 @@ import { Duration as duration } from '../policy/schema.js';
  * `email`: one shared address (a team list). A Slack or Teams channel becomes one more member of this union.
  */
 export const NotifyTarget = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('approvers'), channel: z.enum(['email']) }),
+  z.strictObject({ kind: z.literal('approvers'), channel: z.enum(['email', 'slack']) }),
   z.strictObject({ kind: z.literal('email'), address: z.email().max(320) }),
+  /** A Slack channel by id (`C…` public, `G…` private; the app must be a member). */
+  z.strictObject({
+    kind: z.literal('slack'),
+    channel: z.string().regex(/^[CG][A-Z0-9]{2,30}$/, 'a Slack channel id such as C0123ABCD'),
+  }),
 ]);
 export type NotifyTarget = z.infer<typeof NotifyTarget>;
 
@@ -47,6 +53,7 @@ export const EmailConfigSchema = z.strictObject({
 /** The `notifications:` section of the config file. */
 export const NotificationsConfigSchema = z.strictObject({
   email: EmailConfigSchema.default(EmailConfigSchema.parse({})),
+  slack: SlackConfigSchema.default(SlackConfigSchema.parse({})),
   /** Absent: every workflow's `asked` events go to its approvers by email. */
   routes: z.array(NotifyRoute).max(500).optional(),
 });
@@ -56,6 +63,7 @@ export type NotificationsConfigFile = z.input<typeof NotificationsConfigSchema>;
 /** The resolved section: defaults applied, SMTP credentials read from the environment. */
 export type NotificationsConfig = {
   email: z.output<typeof EmailConfigSchema> & { user: string | undefined; password: string | undefined };
+  slack: SlackConfig;
   routes: NotifyRoute[];
 };
 
@@ -76,5 +84,8 @@ export function resolveNotifications(
   if ((user === undefined) !== (password === undefined)) {
     throw new CsError('invalid_request', 'set both COUNTERSIGN_SMTP_USER and COUNTERSIGN_SMTP_PASSWORD, or neither');
   }
-  return { email: { ...parsed.email, user, password }, routes: parsed.routes ?? DEFAULT_ROUTES };
+  if (parsed.slack.enabled && publicUrl === undefined) {
+    throw new CsError('invalid_request', 'notifications.slack needs server.public_url: every message links to the action in the console');
+  }
+  return { email: { ...parsed.email, user, password }, slack: resolveSlack(parsed.slack, env), routes: parsed.routes ?? DEFAULT_ROUTES };
 }
