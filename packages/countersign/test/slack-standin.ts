@@ -69,6 +69,8 @@ export class SlackStandIn {
   private readonly acks = new Map<string, (payload: unknown) => void>();
   private seq = 0;
   private readonly waiters = new Set<() => void>();
+  /** Told of every call as it is answered (the benchmark indexes them). */
+  readonly listeners = new Set<(call: SlackCall) => void>();
   port = 0;
 
   get apiUrl(): string {
@@ -242,6 +244,8 @@ export class SlackStandIn {
     } else error = 'invalid_form_data';
     const record = (status: number, ok: boolean, err: string | null) => {
       this.calls.push({ method, token, contentType, args, status, ok, error: err, at: performance.now() });
+      const call = this.calls.at(-1) as SlackCall;
+      for (const listen of this.listeners) listen(call);
       for (const wake of this.waiters) wake();
     };
     const failAt = this.failures.findIndex((f) => f.method === method);
