@@ -5,8 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import pino from 'pino';
 import { NotificationsConfigSchema, resolveNotifications } from '../src/config/notify-schema.js';
+import type { Deps } from '../src/deps.js';
 import type { SafeSummary } from '../src/notify/render/summary.js';
+import { answerInTime } from '../src/notify/slack/answer-in-time.js';
 import { askMessage } from '../src/notify/slack/blocks.js';
 import { escapeMrkdwn, plain } from '../src/notify/slack/text.js';
 import { checkMessage } from './slack-standin.js';
@@ -94,5 +97,18 @@ describe('the Block Kit message', () => {
 
   it('says how many arguments were left out', () => {
     assert.match(JSON.stringify(askMessage(huge, false).blocks), /… and 40 more/);
+  });
+});
+
+describe("answering within Slack's three seconds", () => {
+  const deps = { logger: pino({ level: 'silent' }) } as unknown as Deps;
+
+  it("gives the handler's answer when it has one", async () => {
+    assert.deepEqual(await answerInTime(deps, Promise.resolve({ response_action: 'clear' })), { response_action: 'clear' });
+  });
+
+  it('answers empty for a handler that never finishes, or fails, instead of holding the request', async () => {
+    assert.equal(await answerInTime(deps, new Promise(() => undefined)), null);
+    assert.equal(await answerInTime(deps, Promise.reject(new Error('boom'))), null);
   });
 });

@@ -344,6 +344,11 @@ forEachDialect('Slack channel', (dialect) => {
     const before = slack.calls.length;
     await tick();
     assert.equal(slack.calls.length, before, 'nothing is updated twice');
+    const [channelRow] = rows;
+    assert.ok(channelRow);
+    await send(slack.click({ user: ALICE_SLACK, channel: channelRow.channel, ts: channelRow.ts, actionId: 'cs_approve' }));
+    assert.match(String(ephemeralsTo(ALICE_SLACK).at(-1)?.args.text), /You cannot approve this action: .*denied/);
+    assert.equal((await action(id)).status, 'denied', 'a late click on an old message changes nothing');
   });
 
   test('Slack answering 429 (Retry-After) and then 500: retried by the consumer, then dead-lettered with the delivery dead; a replay posts it once', async () => {
