@@ -13,6 +13,9 @@ import { buildServer } from './http/server.js';
 import { DigestJob } from './notify/digest/digest-job.js';
 import { smtpSender } from './notify/email/transport.js';
 import { notifyConsumer } from './notify/notify-consumer.js';
+import { slackWebClient } from './notify/slack/client.js';
+import { slackConsumer } from './notify/slack/slack-consumer.js';
+import { SlackSocket } from './notify/slack/socket-mode.js';
 import { WebhookConsumers } from './notify/webhooks/webhook-consumers.js';
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
@@ -72,6 +75,10 @@ export async function startGateway(
   const email = config.notifications.email.enabled ? smtpSender(config.notifications.email) : null;
   if (email) consumers.register(notifyConsumer(deps, email));
   const digests = email ? new DigestJob(deps, email) : null;
+  const slack = config.notifications.slack;
+  const slackWeb = slack.enabled ? slackWebClient(slack) : undefined;
+  if (slackWeb) consumers.register(slackConsumer(deps, slackWeb));
+  const slackSocket = slackWeb && slack.mode === 'socket' ? new SlackSocket(deps, slackWeb, slack) : undefined;
   const consumerRunner = new ConsumerRunner(deps, consumers);
   const webhooks = new WebhookConsumers(deps, consumers);
   const retention = new Retention(deps);
@@ -98,8 +105,10 @@ export async function startGateway(
     webhooks.start();
     retention.start();
     digests?.start();
+    await slackSocket?.start();
   } catch (e) {
     unwatch();
+    await slackSocket?.stop().catch(() => undefined);
     policyWatcher.stop();
     webhooks.stop();
     await app.close().catch(() => undefined);
@@ -126,6 +135,7 @@ export async function startGateway(
         policyWatcher.stop();
         webhooks.stop();
         await digests?.stop();
+        await slackSocket?.stop().catch(() => undefined);
         await consumerRunner.stop();
         await retention.stop();
         await scheduler.stop();

@@ -384,6 +384,8 @@ export const RULES: Record<string, Rule> = {
   // answered in words (410 on the page, 403 on the POST) to everyone alike.
   emailDecisionPage: { auth: 'none', ok: 410, request: async () => ({ url: `/email/decision?token=${'A'.repeat(43)}` }) },
   emailDecide: { auth: 'none', ok: 403, request: async () => ({ url: '/email/decision', body: { token: 'A'.repeat(43) } }) },
+  // Slack's interactivity URL: signed by Slack, never by a key or cookie; with the channel off it does not exist.
+  slackInteraction: { auth: 'none', ok: 404, request: async () => ({ url: '/slack/interactions', body: {} }) },
   setupPage: { auth: 'none', ok: 200, request: async () => ({ url: '/setup' }) },
   resetPasswordPage: { auth: 'none', ok: 200, request: async () => ({ url: '/reset-password' }) },
   // Passkeys. The matrix's gateway is reached at an IP address, which no browser accepts as a WebAuthn rp id:

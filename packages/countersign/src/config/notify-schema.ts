@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CsError } from '../lib/errors.js';
 import { Duration as duration } from '../policy/schema.js';
+import { resolveSlack, type SlackConfig, SlackConfigSchema } from './slack-schema.js';
 
 /**
  * Where a notification goes. `approvers`: each person the event asks (or, for a decision, who was asked),
@@ -8,8 +9,13 @@ import { Duration as duration } from '../policy/schema.js';
  * `email`: one shared address (a team list). A Slack or Teams channel becomes one more member of this union.
  */
 export const NotifyTarget = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('approvers'), channel: z.enum(['email']) }),
+  z.strictObject({ kind: z.literal('approvers'), channel: z.enum(['email', 'slack']) }),
   z.strictObject({ kind: z.literal('email'), address: z.email().max(320) }),
+  /** A Slack channel by id (`C…` public, `G…` private; the app must be a member). */
+  z.strictObject({
+    kind: z.literal('slack'),
+    channel: z.string().regex(/^[CG][A-Z0-9]{2,30}$/, 'a Slack channel id such as C0123ABCD'),
+  }),
 ]);
 export type NotifyTarget = z.infer<typeof NotifyTarget>;
 
@@ -37,6 +43,10 @@ export const NotifyRoute = z
       ctx.addIssue({ code: 'custom', path: ['digest'], message: 'a digest period is 5m to 7d' });
     if (r.events.includes('decided'))
       ctx.addIssue({ code: 'custom', path: ['events'], message: 'a digest lists what waits; it has no decided events' });
+    r.to.forEach((t, i) => {
+      if (t.kind === 'email' || (t.kind === 'approvers' && t.channel === 'email')) return;
+      ctx.addIssue({ code: 'custom', path: ['to', i], message: 'a digest goes by email: to approvers by email or to an address' });
+    });
   });
 export type NotifyRoute = z.output<typeof NotifyRoute>;
 export const NotifyRoutes = z.array(NotifyRoute).max(500);
@@ -61,6 +71,7 @@ export const EmailConfigSchema = z.strictObject({
 /** The `notifications:` section of the config file. */
 export const NotificationsConfigSchema = z.strictObject({
   email: EmailConfigSchema.default(EmailConfigSchema.parse({})),
+  slack: SlackConfigSchema.default(SlackConfigSchema.parse({})),
   /**
    * Seeds the policy store's routes, like `policy:` and `workflows:` (the active policy version's routes are
    * what every node follows). Absent: every workflow's `asked` events go to its approvers by email.
@@ -73,6 +84,7 @@ export type NotificationsConfigFile = z.input<typeof NotificationsConfigSchema>;
 /** The resolved section: defaults applied, SMTP credentials read from the environment. */
 export type NotificationsConfig = {
   email: z.output<typeof EmailConfigSchema> & { user: string | undefined; password: string | undefined };
+  slack: SlackConfig;
   /** As written in the config file (undefined: not written); what nodes follow is the policy store's. */
   routes: NotifyRoute[] | undefined;
 };
@@ -94,5 +106,8 @@ export function resolveNotifications(
   if ((user === undefined) !== (password === undefined)) {
     throw new CsError('invalid_request', 'set both COUNTERSIGN_SMTP_USER and COUNTERSIGN_SMTP_PASSWORD, or neither');
   }
-  return { email: { ...parsed.email, user, password }, routes: parsed.routes };
+  if (parsed.slack.enabled && publicUrl === undefined) {
+    throw new CsError('invalid_request', 'notifications.slack needs server.public_url: every message links to the action in the console');
+  }
+  return { email: { ...parsed.email, user, password }, slack: resolveSlack(parsed.slack, env), routes: parsed.routes };
 }

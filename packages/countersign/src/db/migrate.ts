@@ -19,6 +19,7 @@ import * as notificationDeliveries from './migrations/016-notification-deliverie
 import * as emailDecisionLinks from './migrations/017-email-decision-links.js';
 import * as webhooks from './migrations/018-webhooks.js';
 import * as chatLinkRequests from './migrations/019-chat-link-requests.js';
+import * as slackMessages from './migrations/020-slack-messages.js';
 import * as statsRollup from './migrations/022-stats-rollup.js';
 
 interface Migration {
@@ -48,6 +49,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '017-email-decision-links', up: emailDecisionLinks.up },
   { name: '018-webhooks', up: webhooks.up },
   { name: '019-chat-link-requests', up: chatLinkRequests.up },
+  { name: '020-slack-messages', up: slackMessages.up },
   { name: '022-stats-rollup', up: statsRollup.up },
 ];
 

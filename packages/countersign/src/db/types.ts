@@ -357,6 +357,8 @@ export interface DB {
   delegations: DelegationsTable;
   notification_deliveries: NotificationDeliveriesTable;
   email_decision_links: EmailDecisionLinksTable;
+  slack_messages: SlackMessagesTable;
+  slack_seen_requests: SlackSeenRequestsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   chat_link_requests: ChatLinkRequestsTable;
@@ -534,4 +536,28 @@ export interface ChatLinkRequestsTable {
   used_at: number | null;
   /** Who confirmed it (null while unused, and for a request a newer one superseded). */
   confirmed_by: string | null;
+}
+
+/** A Slack message posted about an action (migration 020): where it is, so every copy is updated after the decision. */
+export interface SlackMessagesTable {
+  id: string;
+  action_id: string;
+  /** The conversation it was posted in (C… / G… channel, or the D… of a direct message). */
+  channel: string;
+  /** Slack's id of the message in that conversation. */
+  ts: string;
+  /** The notification delivery that posted it (one message per delivery). */
+  delivery_id: string;
+  /** `#C…` for a channel target, `@U…` for a direct message. */
+  recipient: string;
+  created_at: number;
+  updated_at: number;
+  /** The final status it was last updated to show; null while it still asks. */
+  outcome: string | null;
+}
+
+/** The signature of an accepted Slack interaction request, kept until it is too old to be accepted anyway (migration 020). */
+export interface SlackSeenRequestsTable {
+  signature: string;
+  expires_at: number;
 }

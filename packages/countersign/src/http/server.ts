@@ -33,6 +33,7 @@ import { receiptRoutes } from './routes/receipts.js';
 import { reviewSettingsRoutes } from './routes/review-settings.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { signInRoutes } from './routes/sign-in.js';
+import { slackRoutes } from './routes/slack.js';
 import { systemRoutes } from './routes/system.js';
 import { installStrictInput } from './strict-input.js';
 import { timeoutOptions } from './timeouts.js';
@@ -71,6 +72,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...adminNotificationRoutes,
   ...emailDecisionRoutes,
   ...chatLinkRoutes,
+  ...slackRoutes,
   // The reviewer console's pages and assets: exact paths, none of them under /v1/.
   ...consoleRoutes(),
 ];

@@ -91,11 +91,21 @@ async function existing(tx: Tx, key: string, t: DeliveryTarget) {
     .executeTakeFirst();
 }
 
-/** The message left: sent, with the server's reference for it (the SMTP Message-ID). Audited. */
-export async function markSent(deps: Deps, id: string, actionId: string | null, externalRef: string | null): Promise<void> {
+/**
+ * The message left: sent, with the server's reference for it (the SMTP Message-ID). Audited. `within` runs in
+ * the same transaction (the Slack channel records where its message is, with the delivery that posted it).
+ */
+export async function markSent(
+  deps: Deps,
+  id: string,
+  actionId: string | null,
+  externalRef: string | null,
+  within?: (tx: Tx) => Promise<void>,
+): Promise<void> {
   await deps.committer.run(async (tx) => {
     const row = await queued(tx, id);
     if (!row) return;
+    if (within) await within(tx);
     await tx.db
       .updateTable('notification_deliveries')
       .set({ status: 'sent', external_ref: externalRef, last_error: null, sent_at: tx.now, updated_at: tx.now })

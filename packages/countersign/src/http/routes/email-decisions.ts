@@ -8,6 +8,7 @@ import { consoleUrlOf, summarize } from '../../notify/render/summary.js';
 import { checkSameOrigin } from '../csrf.js';
 import { httpStatus } from '../errors.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
+import { SLACK_INTERACTIONS_PATH } from './slack.js';
 
 /**
  * The two steps of an email decision link. GET (what a person's click, and any mail scanner, fetches)
@@ -71,7 +72,10 @@ function confirmPage(state: Extract<LinkState, { ok: true }>, token: string, pub
 /** The form body of the confirmation page, parsed only on its own path; every other route stays JSON-only. */
 export function installDecisionFormParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: MAX_FORM_BYTES }, (request, body, done) => {
-    if (request.url.split('?')[0] !== DECISION_PAGE_PATH) {
+    const path = request.url.split('?')[0];
+    // Slack's interactions are signed over the exact bytes: that route gets the raw body and checks it first.
+    if (path === SLACK_INTERACTIONS_PATH) return done(null, body);
+    if (path !== DECISION_PAGE_PATH) {
       return done(new CsError('unsupported_media_type', 'this route accepts JSON only'));
     }
     done(null, Object.fromEntries(new URLSearchParams(body as string)));

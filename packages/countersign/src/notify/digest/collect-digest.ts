@@ -63,12 +63,15 @@ export async function collectDigest(deps: Deps, route: NotifyRoute): Promise<Dig
       switch (t.kind) {
         case 'approvers': {
           const approvers = view.workflow?.stage.approvers;
+          if (t.channel !== 'email') break; // refused for a digest route by its schema
           if (approvers) for (const p of await resolveRecipients(deps.db.read, view, approvers)) add(p.email, p.id, view);
           break;
         }
         case 'email':
           add(t.address, null, view);
           break;
+        case 'slack':
+          break; // refused for a digest route by its schema: a digest goes by email
         default:
           assertNever(t, 'notification target');
       }
