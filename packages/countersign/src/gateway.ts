@@ -12,6 +12,7 @@ import { PolicyWatcher } from './events/policy-watcher.js';
 import { buildServer } from './http/server.js';
 import { smtpSender } from './notify/email/transport.js';
 import { notifyConsumer } from './notify/notify-consumer.js';
+import { teamsConsumer } from './notify/teams/teams-consumer.js';
 import { WebhookConsumers } from './notify/webhooks/webhook-consumers.js';
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
@@ -67,6 +68,7 @@ export async function startGateway(
   consumers.register(decisionMetricsConsumer(deps.metrics));
   // Notifications run only where a channel is configured: a gateway without one keeps no cursor for them.
   if (config.notifications.email.enabled) consumers.register(notifyConsumer(deps, smtpSender(config.notifications.email)));
+  if (config.notifications.teams.enabled) consumers.register(teamsConsumer(deps));
   const consumerRunner = new ConsumerRunner(deps, consumers);
   const webhooks = new WebhookConsumers(deps, consumers);
   const retention = new Retention(deps);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CsError } from '../lib/errors.js';
 import { Duration as duration } from '../policy/schema.js';
+import { resolveTeams, type TeamsConfig, TeamsConfigSchema, TeamsWebhookName } from './teams-schema.js';
 
 /**
  * Where a notification goes. `approvers`: each person the event asks (or, for a decision, who was asked),
@@ -8,8 +9,12 @@ import { Duration as duration } from '../policy/schema.js';
  * `email`: one shared address (a team list). A Slack or Teams channel becomes one more member of this union.
  */
 export const NotifyTarget = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('approvers'), channel: z.enum(['email']) }),
+  z.strictObject({ kind: z.literal('approvers'), channel: z.enum(['email', 'teams']) }),
   z.strictObject({ kind: z.literal('email'), address: z.email().max(320) }),
+  /** A Teams channel the bot is installed in (its conversation id, `19:…@thread.tacv2`): one card, buttons per viewer. */
+  z.strictObject({ kind: z.literal('teams_channel'), conversation: z.string().min(1).max(300) }),
+  /** A notify-only Teams Workflows webhook named in `notifications.teams.webhooks`: a card without buttons. */
+  z.strictObject({ kind: z.literal('teams_webhook'), webhook: TeamsWebhookName }),
 ]);
 export type NotifyTarget = z.infer<typeof NotifyTarget>;
 
@@ -47,6 +52,8 @@ export const EmailConfigSchema = z.strictObject({
 /** The `notifications:` section of the config file. */
 export const NotificationsConfigSchema = z.strictObject({
   email: EmailConfigSchema.default(EmailConfigSchema.parse({})),
+  /** Microsoft Teams (teams-schema.ts): the bot, and notify-only Workflows webhooks. */
+  teams: TeamsConfigSchema.default(TeamsConfigSchema.parse({})),
   /** Absent: every workflow's `asked` events go to its approvers by email. */
   routes: z.array(NotifyRoute).max(500).optional(),
 });
@@ -57,6 +64,7 @@ export type NotificationsConfigFile = z.input<typeof NotificationsConfigSchema>;
 export type NotificationsConfig = {
   email: z.output<typeof EmailConfigSchema> & { user: string | undefined; password: string | undefined };
   routes: NotifyRoute[];
+  teams: TeamsConfig;
 };
 
 export const DEFAULT_ROUTES: NotifyRoute[] = [{ workflow: '*', events: ['asked'], to: [{ kind: 'approvers', channel: 'email' }] }];
@@ -76,5 +84,19 @@ export function resolveNotifications(
   if ((user === undefined) !== (password === undefined)) {
     throw new CsError('invalid_request', 'set both COUNTERSIGN_SMTP_USER and COUNTERSIGN_SMTP_PASSWORD, or neither');
   }
-  return { email: { ...parsed.email, user, password }, routes: parsed.routes ?? DEFAULT_ROUTES };
+  for (const route of parsed.routes ?? []) {
+    for (const t of route.to) {
+      if (t.kind === 'teams_webhook' && !parsed.teams.webhooks.includes(t.webhook)) {
+        throw new CsError(
+          'invalid_request',
+          `a notification route names the Teams webhook ${t.webhook}, which notifications.teams.webhooks does not list`,
+        );
+      }
+    }
+  }
+  return {
+    email: { ...parsed.email, user, password },
+    routes: parsed.routes ?? DEFAULT_ROUTES,
+    teams: resolveTeams(parsed.teams, env, publicUrl),
+  };
 }

@@ -33,6 +33,7 @@ import { reviewSettingsRoutes } from './routes/review-settings.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { systemRoutes } from './routes/system.js';
+import { teamsRoutes } from './routes/teams.js';
 import { installStrictInput } from './strict-input.js';
 import { timeoutOptions } from './timeouts.js';
 
@@ -69,6 +70,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...reviewSettingsRoutes,
   ...adminNotificationRoutes,
   ...emailDecisionRoutes,
+  ...teamsRoutes,
   // The reviewer console's pages and assets: exact paths, none of them under /v1/.
   ...consoleRoutes(),
 ];

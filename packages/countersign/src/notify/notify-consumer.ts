@@ -53,15 +53,20 @@ async function expand(deps: Deps, occasion: NonNullable<Occasion>, targets: Noti
   for (const t of targets) {
     switch (t.kind) {
       case 'approvers': {
+        if (t.channel !== 'email') break;
         const approvers = occasion.moment === 'asked' ? occasion.asked.approvers : occasion.action.workflow?.stage.approvers;
         if (!approvers) break;
         for (const p of await resolveRecipients(deps.db.read, occasion.action, approvers)) {
-          out.set(p.email.toLowerCase(), { channel: t.channel, address: p.email, userId: p.id });
+          out.set(p.email.toLowerCase(), { channel: 'email', address: p.email, userId: p.id });
         }
         break;
       }
       case 'email':
         if (!out.has(t.address.toLowerCase())) out.set(t.address.toLowerCase(), { channel: 'email', address: t.address, userId: null });
+        break;
+      case 'teams_channel':
+      case 'teams_webhook':
+        // Another channel's target: the teams consumer (notify/teams) sends it.
         break;
       default:
         assertNever(t, 'notification target');

@@ -31,7 +31,7 @@ export const DeliveryList = z
 export const ListDeliveriesQuery = z.strictObject({
   action: z.string().max(64).optional(),
   status: z.enum(DELIVERY_STATUSES).optional(),
-  channel: z.enum(['email']).optional(),
+  channel: z.enum(['email', 'teams']).optional(),
   cursor: z.string().max(64).optional(),
   limit: z
     .string()
