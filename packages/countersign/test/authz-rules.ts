@@ -357,6 +357,8 @@ export const RULES: Record<string, Rule> = {
   // answered in words (410 on the page, 403 on the POST) to everyone alike.
   emailDecisionPage: { auth: 'none', ok: 410, request: async () => ({ url: `/email/decision?token=${'A'.repeat(43)}` }) },
   emailDecide: { auth: 'none', ok: 403, request: async () => ({ url: '/email/decision', body: { token: 'A'.repeat(43) } }) },
+  // No Teams bot on the matrix's gateway: the endpoint answers 404 to everyone (a Countersign key is never a Bot Framework token).
+  teamsMessages: { auth: 'none', ok: 404, request: async () => ({ url: '/teams/messages', body: { type: 'message' } }) },
   setupPage: { auth: 'none', ok: 200, request: async () => ({ url: '/setup' }) },
   resetPasswordPage: { auth: 'none', ok: 200, request: async () => ({ url: '/reset-password' }) },
   // Passkeys. The matrix's gateway is reached at an IP address, which no browser accepts as a WebAuthn rp id:

@@ -95,6 +95,8 @@ export class TeamsStandIn {
   private readonly issued = new Set<string>();
   /** Statuses the Connector answers next for activity posts and updates, first to last. */
   readonly connectorFailures: number[] = [];
+  /** Conversations whose posts and updates are answered with this status until cleared. */
+  private readonly refusals = new Map<string, number>();
   /** Statuses the Workflows webhook answers next. */
   readonly workflowFailures: number[] = [];
   private keys = new Map<KeyName, { privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']; jwk: JWK }>();
@@ -144,6 +146,12 @@ export class TeamsStandIn {
       .setNotBefore(now - 5)
       .setExpirationTime(now + (wrong.expiresInS ?? 3600))
       .sign(key.privateKey);
+  }
+
+  /** Answers every post and update in this conversation with `status` (429, 500…) until called with null. */
+  refuse(conversationId: string, status: number | null): void {
+    if (status === null) this.refusals.delete(conversationId);
+    else this.refusals.set(conversationId, status);
   }
 
   /** The cards the Connector holds now for a conversation, oldest first. */
@@ -230,7 +238,7 @@ export class TeamsStandIn {
     const record = (status: number, activityId: string | null) =>
       this.calls.push({ method: req.method as 'POST' | 'PUT', path: rest, conversationId, activityId, body, status });
     if (parts[1] !== 'activities' || parts.length > 3) return this.json(res, 404, { error: { code: 'NotFound' } });
-    const failure = this.connectorFailures.shift();
+    const failure = this.connectorFailures.shift() ?? this.refusals.get(conversationId);
     if (failure !== undefined) {
       record(failure, parts[2] ?? null);
       return this.json(res, failure, { error: { code: failure === 429 ? 'Throttled' : 'ServiceError' } });
