@@ -26,6 +26,8 @@ export interface ConnectorCall {
   activityId: string | null;
   body: Record<string, unknown>;
   status: number;
+  /** When the stand-in received it (performance.now(), for the benchmark). */
+  at: number;
 }
 
 export interface StoredActivity {
@@ -236,7 +238,15 @@ export class TeamsStandIn {
     if (req.method === 'POST' && parts.length === 0) return this.createConversation(res, body);
     const conversationId = parts[0] ?? '';
     const record = (status: number, activityId: string | null) =>
-      this.calls.push({ method: req.method as 'POST' | 'PUT', path: rest, conversationId, activityId, body, status });
+      this.calls.push({
+        method: req.method as 'POST' | 'PUT',
+        path: rest,
+        conversationId,
+        activityId,
+        body,
+        status,
+        at: performance.now(),
+      });
     if (parts[1] !== 'activities' || parts.length > 3) return this.json(res, 404, { error: { code: 'NotFound' } });
     const failure = this.connectorFailures.shift() ?? this.refusals.get(conversationId);
     if (failure !== undefined) {
