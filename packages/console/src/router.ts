@@ -11,6 +11,7 @@ export type Route =
   | { name: 'policy' }
   | { name: 'policy-playground' }
   | { name: 'account' }
+  | { name: 'link-chat' }
   | { name: 'admin'; section: AdminSection }
   | { name: 'history'; search: string }
   | { name: 'dashboard'; search: string }
@@ -51,6 +52,7 @@ export function parseRoute(pathname: string, search: string): Route {
   if (pathname === '/audit') return { name: 'audit' };
   if (pathname === '/sign-in') return { name: 'sign-in', returnTo: safeReturnTo(q.get('return_to')) };
   if (pathname === '/account') return { name: 'account' };
+  if (pathname === '/link-chat') return { name: 'link-chat' };
   const adminPage = /^\/admin\/(people|groups|agents|keys|grants)$/.exec(pathname);
   if (adminPage?.[1]) return { name: 'admin', section: adminPage[1] as AdminSection };
   const action = /^\/actions\/([^/]+)$/.exec(pathname);

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { z } from 'zod';
 import type { GrantView } from '../../countersign/src/domain/grants/schemas.js';
+import type { ChatLinkPreview, ChatLinkView, ConfirmedChatLink } from '../../countersign/src/domain/identities/chat-links/schemas.js';
 import type { CreateDelegationBody, DelegationView, MyDelegations } from '../../countersign/src/domain/identities/delegations/schemas.js';
 import type { LinkedIdentityView } from '../../countersign/src/domain/identities/oidc/list-linked-identities.js';
 import type { PasskeyView } from '../../countersign/src/domain/identities/passkeys/schemas.js';
@@ -45,6 +46,12 @@ check<Same<keyof People.LinkedIdentity, keyof LinkedIdentityView>>(true);
 check<LinkedIdentityView extends People.LinkedIdentity ? true : false>(true);
 check<Same<keyof People.GrantView, keyof GrantView>>(true);
 check<GrantView extends People.GrantView ? true : false>(true);
+check<Same<keyof People.ChatLinkView, keyof ChatLinkView>>(true);
+check<ChatLinkView extends People.ChatLinkView ? true : false>(true);
+check<Same<keyof People.ChatLinkPreview, keyof ChatLinkPreview>>(true);
+check<ChatLinkPreview extends People.ChatLinkPreview ? true : false>(true);
+check<Same<keyof People.ConfirmedChatLink, keyof ConfirmedChatLink>>(true);
+check<ConfirmedChatLink extends People.ConfirmedChatLink ? true : false>(true);
 // What the pages send is accepted as-is.
 check<People.CreateDelegationInput extends z.input<typeof CreateDelegationBody> ? true : false>(true);
 check<People.CreatePersonInput extends z.input<typeof CreatePersonBody> ? true : false>(true);
@@ -65,6 +72,10 @@ test('every path the Account and Administration pages call is a route of the gat
     'GET /v1/me/delegations',
     'POST /v1/me/delegations',
     'POST /v1/me/delegations/:id/revoke',
+    'GET /v1/me/chat-links',
+    'POST /v1/me/chat-links/unlink',
+    'POST /v1/chat-links/preview',
+    'POST /v1/me/chat-links/confirm',
     'GET /v1/admin/users',
     'POST /v1/admin/users',
     'POST /v1/admin/users/:user/role',

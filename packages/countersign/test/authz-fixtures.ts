@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { addAgent } from '../src/domain/identities/add-agent.js';
 import { addPerson } from '../src/domain/identities/add-user.js';
+import { linkChatAccountByEmail } from '../src/domain/identities/chat-links/link-by-email.js';
+import { requestChatLink } from '../src/domain/identities/chat-links/request-chat-link.js';
 import { disableAgent } from '../src/domain/identities/disable-agent.js';
 import { disableUser } from '../src/domain/identities/disable-user.js';
 import { issueKey } from '../src/domain/identities/issue-key.js';
@@ -127,6 +129,22 @@ export class Fixtures {
   async aliceDelegation(): Promise<string> {
     const d = await this.post('/v1/me/delegations', this.w.keys.alice, { delegate: await this.person(), ends_at: this.tomorrow() });
     return d.id;
+  }
+  /** A fresh Slack account (team T0AUTHZ), not linked to anyone. */
+  slackAccount(): { platform: 'slack'; workspace: string; user: string; display: string } {
+    return { platform: 'slack', workspace: 'T0AUTHZ', user: `U${this.unique().toUpperCase()}`, display: 'someone' };
+  }
+  /** The token of a live request to link a fresh Slack account (as the Slack channel makes it). */
+  async chatLinkToken(): Promise<string> {
+    const d = this.w.gw.deps;
+    const deps = { ...d, config: { ...d.config, server: { ...d.config.server, publicUrl: ORIGIN } } };
+    return tokenOf((await requestChatLink(deps, this.slackAccount())).url);
+  }
+  /** A fresh Slack account linked to alice (the reviewer callers): its key, for the unlink cells. */
+  async aliceChatAccount(): Promise<{ platform: 'slack'; workspace: string; user: string }> {
+    const a = this.slackAccount();
+    assert.ok(await linkChatAccountByEmail(this.w.gw.deps, a, 'alice@example.com'), 'linked');
+    return { platform: a.platform, workspace: a.workspace, user: a.user };
   }
   tomorrow(): string {
     return new Date(this.w.gw.deps.clock.now() + 24 * 3600_000).toISOString();

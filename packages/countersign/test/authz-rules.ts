@@ -267,6 +267,33 @@ export const RULES: Record<string, Rule> = {
       return { url: `/v1/admin/users/${p.email}/identities/unlink`, body: { subject: p.subject, issuer: p.issuer } };
     },
   },
+  // Chat-account links: a preview is for whoever holds the token; only a browser session confirms (API keys: 403).
+  previewChatLink: {
+    auth: 'none',
+    ok: 200,
+    request: async (f) => ({ url: '/v1/chat-links/preview', body: { token: await f.chatLinkToken() } }),
+  },
+  confirmChatLink: {
+    auth: 'person',
+    ok: 403,
+    except: { reviewerSession: 200, adminSession: 200 },
+    request: async (f) => ({ url: '/v1/me/chat-links/confirm', body: { token: await f.chatLinkToken() } }),
+  },
+  listMyChatLinks: { auth: 'person', ok: 200, request: async () => ({ url: '/v1/me/chat-links' }) },
+  // The chat account is alice's: only alice (key or session) unlinks it; to anyone else it is not linked to them.
+  unlinkMyChatAccount: {
+    auth: 'person',
+    ok: 404,
+    except: { reviewer: 200, reviewerSession: 200 },
+    request: async (f) => ({ url: '/v1/me/chat-links/unlink', body: await f.aliceChatAccount() }),
+  },
+  adminListChatLinks: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/users/alice@example.com/chat-links' }) },
+  adminUnlinkChatAccount: {
+    auth: 'admin',
+    ok: 200,
+    request: async (f) => ({ url: '/v1/admin/users/alice@example.com/chat-links/unlink', body: await f.aliceChatAccount() }),
+  },
+  consoleLinkChat: { auth: 'none', ok: 200, request: async () => ({ url: '/link-chat' }) },
   adminListGroups: {
     auth: 'admin',
     ok: 200,

@@ -2,18 +2,19 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { type A11yPage, describeViolations, seriousViolations } from './console-a11y-pages.js';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { cspViolations, DESKTOP, newPage, overflowX, PHONE } from './console-pages.js';
-import { forEachDialect, type World, world } from './helpers.js';
+import { type Dialect, type World, world } from './helpers.js';
 import { fastPasswords, withPassword } from './session-helpers.js';
 
 /**
  * Console pages checked with axe-core in a real Chromium, at 1440×900 and 390×844: no violation of impact
  * serious or critical, and no horizontal scroll. axe runs through the DevTools protocol, so each page keeps
  * its real Content-Security-Policy; the check asserts nothing was blocked. `extra` adds tests that share the
- * file's browser and gateway.
+ * file's browser and gateway. `dialect`: the database the file's gateway runs on (see `inBrowserOn`).
  */
 export function a11ySuite(
+  dialect: Dialect,
   title: string,
   pages: readonly A11yPage[],
   extra?: (ctx: { browser: () => Browser; w: () => World }) => void,
@@ -24,10 +25,10 @@ export function a11ySuite(
   });
   after(async () => browser?.close());
 
-  forEachDialect(title, (dialect) => {
+  inBrowserOn(dialect, title, (on) => {
     let w: World;
     before(async () => {
-      w = await world(dialect, { listen: true, config: fastPasswords });
+      w = await world(on, { listen: true, config: fastPasswords });
       for (const email of new Set(pages.map((p) => p.as))) if (email !== null) await withPassword(w, email);
     });
     after(async () => w.close());

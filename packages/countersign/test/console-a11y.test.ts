@@ -9,7 +9,7 @@ import { cspViolations, DESKTOP, newPage, type PageGlobals } from './console-pag
  * Chromium (console-a11y-suite.ts; the other pages: console-a11y-oversight, -policy and -admin.test.ts),
  * and proof that running axe leaves each page's own Content-Security-Policy in force.
  */
-a11ySuite('accessibility of the reviewing pages (axe-core)', A11Y_REVIEW_PAGES, ({ browser, w }) => {
+a11ySuite('postgres', 'accessibility of the reviewing pages (axe-core)', A11Y_REVIEW_PAGES, ({ browser, w }) => {
   test("axe runs while the page's own CSP stays in force: an inline script injected beside it is still blocked", async () => {
     const { context, page } = await newPage(browser(), DESKTOP);
     try {

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { FakeClock } from '../src/lib/clock.js';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { cspViolations, DESKTOP, overflowX, type PageGlobals, PHONE, SHOTS, shown } from './console-pages.js';
-import { call, forEachDialect } from './helpers.js';
+import { call } from './helpers.js';
 import { newTab, type PasskeyWorld, passkeyWorld, passwordStep, type Tab } from './passkey-helpers.js';
 import { PASSWORD } from './session-helpers.js';
 
@@ -51,7 +51,7 @@ function localInput(ms: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-forEachDialect('the Account page in Chromium', (dialect) => {
+inBrowserOn('postgres', 'the Account page in Chromium', (dialect) => {
   let w: PasskeyWorld;
   let tab: Tab;
   // At the browser's own time, so "2 minutes ago" reads as in use; the gateway's time moves only with the test.

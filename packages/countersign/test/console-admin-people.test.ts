@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { consoleWorld, cspViolations, DESKTOP, newPage, overflowX, PHONE, SHOTS, shown } from './console-pages.js';
-import { call, forEachDialect, propose, review, type World } from './helpers.js';
+import { call, propose, review, type World } from './helpers.js';
 import { PASSWORD, tokenOf, withPassword } from './session-helpers.js';
 
 /**
@@ -42,7 +42,7 @@ async function redeemLink(base: string, url: string): Promise<string> {
 
 const status = async (base: string, headers: Record<string, string>) => (await fetch(`${base}/v1/me`, { headers })).status;
 
-forEachDialect('the administration pages in Chromium', (dialect) => {
+inBrowserOn('postgres', 'the administration pages in Chromium', (dialect) => {
   let w: World;
   let base: string;
   let page: Page;

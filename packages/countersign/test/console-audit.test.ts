@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { verifyExport } from '../src/domain/audit/verify-export.js';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { shootBoth } from './console-oversight-shared.js';
 import { consoleWorld, cspViolations, DESKTOP, newPage, overflowX, PHONE, shown } from './console-pages.js';
-import { auditRows, forEachDialect, propose, review, type World } from './helpers.js';
+import { auditRows, propose, review, type World } from './helpers.js';
 import { openRaw } from './raw-db.js';
 import { withPassword } from './session-helpers.js';
 
@@ -24,7 +24,7 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-forEachDialect('the audit page in Chromium', (dialect) => {
+inBrowserOn('sqlite', 'the audit page in Chromium', (dialect) => {
   let w: World;
   let base: string;
   let dir: string;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { decideWorld } from './console-decide-world.js';
 import { cspViolations, DESKTOP, newPage, overflowX, PHONE, shown } from './console-pages.js';
-import { call, forEachDialect, type World } from './helpers.js';
+import { call, type World } from './helpers.js';
 
 /** Batch decisions in Chromium: actions an agent proposed together, decided at once from the inbox or an action. */
 
@@ -14,7 +14,7 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-forEachDialect('batch decisions in the console', (dialect) => {
+inBrowserOn('postgres', 'batch decisions in the console', (dialect) => {
   let w: World;
   let base: string;
   const alice = () => ({ base, email: 'alice@example.com' });

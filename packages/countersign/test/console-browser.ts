@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { describe } from 'node:test';
 import { type Browser, chromium } from 'playwright-core';
+import { DIALECTS, type Dialect } from './helpers.js';
 
 /** Debian's Chromium, which CI installs with apt-get (.ci/run). */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -24,4 +26,15 @@ export async function launchChromium(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+/**
+ * A browser suite runs against one database, named by its file: what a page does is the same on both, and
+ * the API under every page runs on both dialects in the API tests. The browser files are split between
+ * SQLite and PostgreSQL, so the console is driven against each. `COUNTERSIGN_BROWSER_DIALECTS=both` runs
+ * every browser suite on both (twice the time: the whole suite has 15 minutes on two cores).
+ */
+export function inBrowserOn(dialect: Dialect, title: string, fn: (dialect: Dialect) => void): void {
+  const dialects = process.env.COUNTERSIGN_BROWSER_DIALECTS === 'both' ? DIALECTS : [dialect];
+  for (const d of dialects) describe(`${title} [${d}]`, () => fn(d));
 }

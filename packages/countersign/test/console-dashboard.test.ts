@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { shootBoth } from './console-oversight-shared.js';
 import { consoleWorld, cspViolations, DESKTOP, newPage, overflowX, PHONE, shown } from './console-pages.js';
-import { forEachDialect, propose, review, type World } from './helpers.js';
+import { propose, review, type World } from './helpers.js';
 
 /** The console's dashboard in Chromium against a real gateway: the figures of a known set of actions, drawn and tabled. */
 
@@ -14,7 +14,7 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-forEachDialect('the dashboard in Chromium', (dialect) => {
+inBrowserOn('sqlite', 'the dashboard in Chromium', (dialect) => {
   let w: World;
   let base: string;
   before(async () => {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { consoleWorld, cspViolations, DESKTOP, newPage, overflowX, PHONE, SHOTS, shown } from './console-pages.js';
-import { call, forEachDialect, propose, type World } from './helpers.js';
+import { call, propose, type World } from './helpers.js';
 
 /**
  * Deciding in full in Chromium against a real gateway: editing the arguments against the MCP tool's declared
@@ -40,7 +40,7 @@ async function shoot(page: Page, name: string, viewport: { width: number; height
   await page.screenshot({ path: join(SHOTS, name), fullPage: false });
 }
 
-forEachDialect('deciding in full in the console', (dialect) => {
+inBrowserOn('postgres', 'deciding in full in the console', (dialect) => {
   let w: World;
   let base: string;
   const alice = () => ({ base, email: 'alice@example.com' });

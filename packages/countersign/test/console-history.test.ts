@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { shootBoth } from './console-oversight-shared.js';
 import { consoleWorld, cspViolations, DESKTOP, newPage, overflowX, PHONE, shown } from './console-pages.js';
-import { auditRows, forEachDialect, propose, review, type World } from './helpers.js';
+import { auditRows, propose, review, type World } from './helpers.js';
 
 /** The console's history page in Chromium against a real gateway: filters find the right actions, a row's timeline is its audit entries in order. */
 
@@ -14,7 +14,7 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-forEachDialect('the history page in Chromium', (dialect) => {
+inBrowserOn('sqlite', 'the history page in Chromium', (dialect) => {
   let w: World;
   let base: string;
   const ids = { approved: '', denied: '', pending: '' };

@@ -3,9 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { consoleWorld, DESKTOP, newPage, overflowX, type PageGlobals, PHONE, SHOTS, shown } from './console-pages.js';
-import { forEachDialect, propose, type World } from './helpers.js';
+import { propose, type World } from './helpers.js';
 
 /**
  * The reviewer console in a real Chromium: what an agent writes is shown as text and flagged, never run;
@@ -18,7 +18,7 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-forEachDialect('hostile content and layout in the reviewer console', (dialect) => {
+inBrowserOn('sqlite', 'hostile content and layout in the reviewer console', (dialect) => {
   let w: World;
   let base: string;
   const alice = () => ({ base, email: 'alice@example.com' });

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { FakeClock } from '../src/lib/clock.js';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { decideWorld } from './console-decide-world.js';
 import { cspViolations, DESKTOP, newPage, PHONE, SHOTS, shown } from './console-pages.js';
-import { call, forEachDialect, propose, type World } from './helpers.js';
+import { call, propose, type World } from './helpers.js';
 
 /** The keyboard (inbox and action page), the inbox filters kept in the URL, and the subagent chain, in Chromium. */
 
@@ -16,7 +16,7 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-forEachDialect('the console by keyboard, filtered, and the subagent chain', (dialect) => {
+inBrowserOn('postgres', 'the console by keyboard, filtered, and the subagent chain', (dialect) => {
   let w: World;
   let clock: FakeClock;
   let base: string;

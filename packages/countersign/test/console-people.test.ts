@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { FakeClock } from '../src/lib/clock.js';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { DESKTOP, PHONE, SHOTS, shown, signIn } from './console-pages.js';
-import { addPeople, auditRows, call, forEachDialect, propose, withPolicy } from './helpers.js';
+import { addPeople, auditRows, call, propose, withPolicy } from './helpers.js';
 import { newTab, type PasskeyWorld, passkeyWorld, signInAndRegister } from './passkey-helpers.js';
 import { PASSWORD, withPassword } from './session-helpers.js';
 
@@ -48,7 +48,7 @@ async function shoot(page: Page, name: string, viewport: { width: number; height
   await page.screenshot({ path: join(SHOTS, name), fullPage: false });
 }
 
-forEachDialect('the console with passkeys, step-up and delegation, in Chromium', (dialect) => {
+inBrowserOn('postgres', 'the console with passkeys, step-up and delegation, in Chromium', (dialect) => {
   let w: PasskeyWorld;
   // Started at the browser's own time, so the page's countdowns (browser time) read as they would in use;
   // the gateway's time is still only moved by the test.

@@ -3,9 +3,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { cspViolations, DESKTOP, newPage, overflowX, PHONE, SHOTS, shown } from './console-pages.js';
-import { call, forEachDialect, propose, type World, withPolicy, world } from './helpers.js';
+import { call, propose, type World, withPolicy, world } from './helpers.js';
 import { fastPasswords, withPassword } from './session-helpers.js';
 
 /**
@@ -49,7 +49,7 @@ async function shot(page: Page, name: string, dialect: string) {
   await page.screenshot({ path: join(SHOTS, `${name}-${page.viewportSize()?.width}.png`), fullPage: false });
 }
 
-forEachDialect('the policy pages in Chromium', (dialect) => {
+inBrowserOn('sqlite', 'the policy pages in Chromium', (dialect) => {
   let w: World;
   let base: string;
   before(async () => {

@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { cspViolations, newPage, shown } from './console-pages.js';
-import { call, forEachDialect, propose, type World, world } from './helpers.js';
+import { call, propose, type World, world } from './helpers.js';
 import { userByEmail, withSso } from './oidc-flow.js';
 import { TestIdp } from './oidc-idp.js';
 
@@ -31,7 +31,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-forEachDialect('single sign-on in the browser', (dialect) => {
+inBrowserOn('postgres', 'single sign-on in the browser', (dialect) => {
   let w: World;
   let idp: TestIdp;
   let base: string;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from './console-browser.js';
+import { inBrowserOn, launchChromium } from './console-browser.js';
 import { consoleWorld, cspViolations, DESKTOP, newPage, PHONE, shown, signIn } from './console-pages.js';
-import { call, forEachDialect, propose, review, type World, world } from './helpers.js';
+import { call, propose, review, type World, world } from './helpers.js';
 import { withSso } from './oidc-flow.js';
 import { TestIdp } from './oidc-idp.js';
 
@@ -19,7 +19,7 @@ before(async () => {
 });
 after(async () => browser?.close());
 
-forEachDialect('the reviewer console in Chromium', (dialect) => {
+inBrowserOn('sqlite', 'the reviewer console in Chromium', (dialect) => {
   let w: World;
   let base: string;
   const alice = () => ({ base, email: 'alice@example.com' });
@@ -147,7 +147,7 @@ forEachDialect('the reviewer console in Chromium', (dialect) => {
   });
 });
 
-forEachDialect('single sign-on on the console sign-in page', (dialect) => {
+inBrowserOn('sqlite', 'single sign-on on the console sign-in page', (dialect) => {
   let w: World;
   let idp: TestIdp;
   before(async () => {

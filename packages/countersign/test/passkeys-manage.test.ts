@@ -3,7 +3,8 @@ import { after, afterEach, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { FakeClock } from '../src/lib/clock.js';
 import { getAssertion, launchChromium, pageFetch } from './browser.js';
-import { auditRows, call, forEachDialect } from './helpers.js';
+import { inBrowserOn } from './console-browser.js';
+import { auditRows, call } from './helpers.js';
 import {
   newTab,
   type PasskeyWorld,
@@ -27,7 +28,7 @@ after(async () => {
 const data = (r: { data: string }) => JSON.parse(r.data);
 const MIN = 60_000;
 
-forEachDialect('managing passkeys and re-authenticating, in a real browser', (dialect) => {
+inBrowserOn('postgres', 'managing passkeys and re-authenticating, in a real browser', (dialect) => {
   const open: { w: PasskeyWorld; tabs: Tab[] }[] = [];
   afterEach(async () => {
     for (const o of open.splice(0)) {

@@ -5,7 +5,8 @@ import { disableUser } from '../src/domain/identities/disable-user.js';
 import { issueResetLink } from '../src/domain/identities/links/issue-reset-link.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { createCredential, getAssertion, launchChromium, pageFetch } from './browser.js';
-import { ADMIN, auditRows, forEachDialect } from './helpers.js';
+import { inBrowserOn } from './console-browser.js';
+import { ADMIN, auditRows } from './helpers.js';
 import {
   newTab,
   type PasskeyWorld,
@@ -31,7 +32,7 @@ after(async () => {
 
 const data = (r: { data: string }) => JSON.parse(r.data);
 
-forEachDialect('passkeys at sign-in, in a real browser', (dialect) => {
+inBrowserOn('sqlite', 'passkeys at sign-in, in a real browser', (dialect) => {
   const open: { w: PasskeyWorld; tabs: Tab[] }[] = [];
   afterEach(async () => {
     for (const o of open.splice(0)) {

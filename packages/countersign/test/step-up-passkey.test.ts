@@ -3,7 +3,8 @@ import { after, afterEach, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { FakeClock } from '../src/lib/clock.js';
 import { getAssertion, launchChromium, pageFetch } from './browser.js';
-import { auditRows, call, forEachDialect, withPolicy } from './helpers.js';
+import { inBrowserOn } from './console-browser.js';
+import { auditRows, call, withPolicy } from './helpers.js';
 import { newTab, type PasskeyWorld, passkeyWorld, signInAndRegister, type Tab } from './passkey-helpers.js';
 import { STEP_UP_POLICY } from './step-up-helpers.js';
 
@@ -18,7 +19,7 @@ after(async () => {
 
 const MIN = 60_000;
 
-forEachDialect('a step-up stage approved after re-authenticating with a passkey', (dialect) => {
+inBrowserOn('postgres', 'a step-up stage approved after re-authenticating with a passkey', (dialect) => {
   const open: { w: PasskeyWorld; tab: Tab }[] = [];
   afterEach(async () => {
     for (const o of open.splice(0)) {

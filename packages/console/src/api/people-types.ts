@@ -151,3 +151,28 @@ export interface GrantView {
   revoked_by: string | null;
   active: boolean;
 }
+
+/** A linked Slack or Teams account (GET /v1/me/chat-links). `display` is chat-supplied text. */
+export interface ChatLinkView {
+  platform: 'slack' | 'teams';
+  workspace: string;
+  user: string;
+  display: string | null;
+  linked_at: string;
+}
+
+/** What a chat link would link (POST /v1/chat-links/preview). `display` is chat-supplied text. */
+export interface ChatLinkPreview {
+  platform: 'slack' | 'teams';
+  workspace: string;
+  user: string;
+  display: string;
+  expires_at: string;
+}
+
+export interface ConfirmedChatLink extends ChatLinkView {
+  email: string;
+  already_linked: boolean;
+}
+
+export type ChatAccountKey = Pick<ChatLinkView, 'platform' | 'workspace' | 'user'>;

@@ -1,6 +1,10 @@
 import { request } from './client.js';
 import type {
   AgentView,
+  ChatAccountKey,
+  ChatLinkPreview,
+  ChatLinkView,
+  ConfirmedChatLink,
   CreateAgentInput,
   CreateDelegationInput,
   CreatePersonInput,
@@ -36,6 +40,11 @@ export const account = {
   delegations: () => request<MyDelegations>('GET', '/v1/me/delegations'),
   delegate: (input: CreateDelegationInput) => request<DelegationView>('POST', '/v1/me/delegations', input),
   revokeDelegation: (id: string) => request<DelegationView>('POST', `/v1/me/delegations/${seg(id)}/revoke`),
+  chatLinks: () => request<{ items: ChatLinkView[] }>('GET', '/v1/me/chat-links'),
+  unlinkChat: (key: ChatAccountKey) =>
+    request<ChatLinkView>('POST', '/v1/me/chat-links/unlink', { platform: key.platform, workspace: key.workspace, user: key.user }),
+  previewChatLink: (token: string) => request<ChatLinkPreview>('POST', '/v1/chat-links/preview', { token }),
+  confirmChatLink: (token: string) => request<ConfirmedChatLink>('POST', '/v1/me/chat-links/confirm', { token }),
 };
 
 /** The Administration pages' calls (admins only; the gateway refuses anyone else with 403). */

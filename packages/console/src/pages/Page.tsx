@@ -18,6 +18,7 @@ const Audit = named(() => import('./oversight/Audit.js'), 'Audit');
 const PolicyPage = named(() => import('./policy/PolicyPage.js'), 'PolicyPage');
 const Playground = named(() => import('./policy/Playground.js'), 'Playground');
 const Account = named(() => import('./people/Account.js'), 'Account');
+const LinkChat = named(() => import('./people/LinkChat.js'), 'LinkChat');
 const AdminSection = named(() => import('./people/AdminSection.js'), 'AdminSection');
 
 function assertNever(x: never): never {
@@ -49,6 +50,8 @@ function page({ route, me, onCount, onSignedOut }: PageProps): ReactNode {
       return <Playground />;
     case 'account':
       return <Account me={me} onSignedOut={onSignedOut} />;
+    case 'link-chat':
+      return <LinkChat me={me} />;
     case 'admin':
       return <AdminSection section={route.section} me={me} />;
     case 'not-found':

@@ -362,6 +362,7 @@ export interface DB {
   teams_cards: TeamsCardsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  chat_link_requests: ChatLinkRequestsTable;
 }
 
 /** A delegate may vote for the delegator from starts_at until ends_at (exclusive), unless revoked (migration 013). */
@@ -509,6 +510,21 @@ export interface WebhookDeliveriesTable {
   duration_ms: number;
   error: string | null;
   at: number;
+}
+
+/** A request to link a chat account to whoever confirms it in the console (migration 019); single-use, the token's sha256 only. */
+export interface ChatLinkRequestsTable {
+  token_hash: string;
+  platform: 'slack' | 'teams';
+  workspace: string;
+  chat_user: string;
+  /** The chat name shown to the person confirming (chat-supplied text). */
+  display: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  /** Who confirmed it (null while unused, and for a request a newer one superseded). */
+  confirmed_by: string | null;
 }
 
 /** A conversation the Teams bot may post to: a personal chat, a channel, a group chat (migration 021). */

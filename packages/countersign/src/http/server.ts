@@ -16,6 +16,7 @@ import { adminPeopleRoutes } from './routes/admin-people.js';
 import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { auditRoutes } from './routes/audit.js';
 import { batchRoutes } from './routes/batches.js';
+import { chatLinkRoutes } from './routes/chat-links.js';
 import { consoleRoutes } from './routes/console.js';
 import { delegationRoutes } from './routes/delegations.js';
 import { emailDecisionRoutes, installDecisionFormParser } from './routes/email-decisions.js';
@@ -70,6 +71,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...reviewSettingsRoutes,
   ...adminNotificationRoutes,
   ...emailDecisionRoutes,
+  ...chatLinkRoutes,
   ...teamsRoutes,
   // The reviewer console's pages and assets: exact paths, none of them under /v1/.
   ...consoleRoutes(),

@@ -1,10 +1,11 @@
 import type { ReactNode } from 'react';
 import type { Me } from '../../api/types.js';
+import { AccountChatLinks } from './AccountChatLinks.js';
 import { AccountDelegations } from './AccountDelegations.js';
 import { AccountPasskeys } from './AccountPasskeys.js';
 import { AccountSessions } from './AccountSessions.js';
 
-/** /account: every person's own sessions, passkeys and delegations. */
+/** /account: every person's own sessions, passkeys, delegations and linked chat accounts. */
 export function Account({ me, onSignedOut }: { me: Me; onSignedOut: () => void }): ReactNode {
   return (
     <main className="people-page">
@@ -16,6 +17,7 @@ export function Account({ me, onSignedOut }: { me: Me; onSignedOut: () => void }
       <AccountSessions onSignedOut={onSignedOut} />
       <AccountPasskeys onSignedOut={onSignedOut} />
       <AccountDelegations />
+      <AccountChatLinks />
     </main>
   );
 }

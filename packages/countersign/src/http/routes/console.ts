@@ -96,6 +96,7 @@ const PAGES: { url: string; operationId: string; summary: string; params?: z.Zod
     summary: "The reviewer console's policy playground and replay (admins)",
   },
   { url: '/account', operationId: 'consoleAccount', summary: "The reviewer console's account page (sessions, passkeys, delegations)" },
+  { url: '/link-chat', operationId: 'consoleLinkChat', summary: "The reviewer console's page to confirm linking a Slack or Teams account" },
   { url: '/admin/people', operationId: 'consoleAdminPeople', summary: "The reviewer console's people administration (admins)" },
   { url: '/admin/groups', operationId: 'consoleAdminGroups', summary: "The reviewer console's groups administration (admins)" },
   { url: '/admin/agents', operationId: 'consoleAdminAgents', summary: "The reviewer console's agents administration (admins)" },
