@@ -47,46 +47,59 @@ function routed(deps: Deps, occasion: NonNullable<Occasion>) {
 async function asked(deps: Deps, d: Delivery, occasion: NonNullable<Occasion>): Promise<string[]> {
   const audience = await teamsAudience(deps, occasion, routed(deps, occasion));
   const summary = summaryOf(deps, occasion);
-  const errors: string[] = [];
-  for (const r of audience.recipients) {
+  return inPool(audience.recipients, async (r) => {
     const target = { channel: TEAMS_CHANNEL, recipient: r.key, userId: r.kind === 'person' ? r.userId : null };
     const error = await once(deps, d, target, (deliveryId) =>
       sendCard(deps, deps.teams, r, { id: deliveryId, actionId: occasion.action.id }, audience.approverAads, (userIds) =>
         renderCard(summary, r.kind === 'webhook' ? { kind: 'notify' } : { kind: 'posted', userIds }),
       ),
     );
-    if (error !== null) errors.push(`${r.key}: ${error}`);
-  }
-  return errors;
+    return error === null ? null : `${r.key}: ${error}`;
+  });
+}
+
+/** How many recipients of one event are sent to at once: their commits share group-commit batches, and Teams is not flooded. */
+const PARALLEL_SENDS = 8;
+
+/** Runs `fn` over the items, at most PARALLEL_SENDS at a time; the errors it returned, in item order. */
+async function inPool<T>(items: readonly T[], fn: (item: T) => Promise<string | null>): Promise<string[]> {
+  const out: (string | null)[] = new Array(items.length).fill(null);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_SENDS, items.length) }, worker));
+  return out.filter((e): e is string => e !== null);
 }
 
 async function decided(deps: Deps, d: Delivery, occasion: NonNullable<Occasion>): Promise<string[]> {
   const summary = summaryOf(deps, occasion);
   const final = renderCard(summary, { kind: 'final' });
-  const errors: string[] = [];
   // Every card about the action, whichever route posted it: one delivery per recipient covers their cards.
   const cards = deps.teams ? await cardsOfAction(deps, occasion.action.id) : [];
   const byRecipient = new Map<string, typeof cards>();
   for (const c of cards) byRecipient.set(c.recipient, [...(byRecipient.get(c.recipient) ?? []), c]);
-  for (const [recipient, theirs] of byRecipient) {
-    const target = { channel: TEAMS_CHANNEL, recipient, userId: null };
-    const error = await once(deps, d, target, async () => {
-      await updateCards(deps, theirs, final);
-      return theirs.map((c) => c.activity_id).join(' ');
-    });
-    if (error !== null) errors.push(`${recipient}: ${error}`);
-  }
   // Webhooks cannot be updated: the routes that ask for decisions get a second card saying how it ended.
   const audience = await teamsAudience(deps, occasion, routed(deps, occasion));
-  for (const r of audience.recipients) {
-    if (r.kind !== 'webhook') continue;
-    const target = { channel: TEAMS_CHANNEL, recipient: r.key, userId: null };
-    const error = await once(deps, d, target, (deliveryId) =>
-      sendCard(deps, deps.teams, r, { id: deliveryId, actionId: occasion.action.id }, [], () => final),
-    );
-    if (error !== null) errors.push(`${r.key}: ${error}`);
-  }
-  return errors;
+  const webhooks = audience.recipients.filter((r) => r.kind === 'webhook');
+  type Job = { recipient: string; run: (deliveryId: string) => Promise<string | null> };
+  const jobs: Job[] = [
+    ...[...byRecipient].map(([recipient, theirs]) => ({
+      recipient,
+      run: async () => {
+        await updateCards(deps, theirs, final);
+        return theirs.map((c) => c.activity_id).join(' ');
+      },
+    })),
+    ...webhooks.map((r) => ({
+      recipient: r.key,
+      run: (deliveryId: string) => sendCard(deps, deps.teams, r, { id: deliveryId, actionId: occasion.action.id }, [], () => final),
+    })),
+  ];
+  return inPool(jobs, async (job) => {
+    const error = await once(deps, d, { channel: TEAMS_CHANNEL, recipient: job.recipient, userId: null }, job.run);
+    return error === null ? null : `${job.recipient}: ${error}`;
+  });
 }
 
 /** Reserve (skip what was sent before), do, record. Returns the error, or null when done or skipped. */
