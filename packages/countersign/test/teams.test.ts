@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { confirmChatLink } from '../src/domain/identities/chat-links/confirm-chat-link.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { auditRows, call, forEachDialect, propose, review, type World, world } from './helpers.js';
 import {
@@ -149,6 +150,29 @@ forEachDialect('Teams channel', (dialect) => {
     assert.match(link?.url ?? '', /^https:\/\/countersign\.example\/link-chat#token=/);
     const unknown = await toBot(w, standin, invoke(standin, P.alice, 'refresh', { actionId: 'not-an-action' }));
     assert.equal(unknown.body.statusCode, 404);
+  });
+
+  test('an unlinked approver who confirms the link in the console then sees the buttons on their next refresh', async () => {
+    const ada = await toBot(w, standin, invoke(standin, P.ada, 'refresh', { actionId: firstId }));
+    const url = (ada.body.value.actions as { title: string; url?: string }[]).find((a) => a.title === 'Link my Teams account')?.url ?? '';
+    const token = new URL(url).hash.replace(/^#token=/, '');
+    const person = await w.gw.deps.db.read.selectFrom('users').selectAll().where('email', '=', P.ada.email).executeTakeFirstOrThrow();
+    // Ada, signed in to the console in a browser, confirms (the chat-links verb; only a session may).
+    await confirmChatLink(
+      w.gw.deps,
+      {
+        type: 'user',
+        id: person.id,
+        email: person.email,
+        name: person.name,
+        role: 'admin',
+        groups: [],
+        credential: { kind: 'session', sessionId: 'test', method: 'password', strongAt: null },
+      },
+      { token },
+    );
+    const after = await toBot(w, standin, invoke(standin, P.ada, 'refresh', { actionId: firstId }));
+    assert.deepEqual(verbsOf(after.body.value), ['approve', 'deny']);
   });
 
   test('the owner pressing Approve (a forged card) is refused in words and nothing is recorded', async () => {

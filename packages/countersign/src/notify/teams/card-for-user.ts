@@ -5,6 +5,7 @@ import { loadActionView } from '../../domain/actions/view.js';
 import type { ChatAccount } from '../../domain/identities/chat-links/chat-account.js';
 import { requestChatLink } from '../../domain/identities/chat-links/request-chat-link.js';
 import { parseFrozenWorkflow } from '../../domain/workflow/frozen.js';
+import { isCsError } from '../../lib/errors.js';
 import { consoleUrlOf, summarize } from '../render/summary.js';
 import { renderCard } from './card.js';
 import { teamsPrincipal } from './people.js';
@@ -29,7 +30,17 @@ export async function cardForUser(
   const prefix = said ? `${said} ` : '';
   const principal = await teamsPrincipal(deps, account);
   if (principal === 'unlinked') {
-    const link = await requestChatLink(deps, account);
+    let link: Awaited<ReturnType<typeof requestChatLink>>;
+    try {
+      link = await requestChatLink(deps, account);
+    } catch (e) {
+      if (!isCsError(e)) throw e;
+      return renderCard(summary, {
+        kind: 'note',
+        userIds,
+        note: `${prefix}Your Teams account is not linked, and no link could be made: ${e.message}.`,
+      });
+    }
     return renderCard(summary, {
       kind: 'note',
       userIds,

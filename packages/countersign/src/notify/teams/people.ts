@@ -5,7 +5,9 @@ import { ROLES, type Role, type UserPrincipal } from '../../domain/identities/pr
 
 /** The Teams user behind an activity, as the chat-links module names accounts (workspace: the tenant). */
 export function teamsAccount(tenant: string, aadObjectId: string, display: string | undefined): ChatAccount {
-  return { platform: 'teams', workspace: tenant, user: aadObjectId, display: display ?? aadObjectId };
+  // The name Teams sends is the user's own text: kept to what a chat link stores (1–200 characters, no NUL).
+  const name = [...(display ?? '').replace(/\0/g, '')].slice(0, 200).join('').trim();
+  return { platform: 'teams', workspace: tenant, user: aadObjectId, display: name === '' ? aadObjectId : name };
 }
 
 /**
