@@ -8,7 +8,7 @@ export const DeliveryView = z
     action_id: z.string().nullable(),
     event_seq: z.number().int().meta({ description: 'The event this notification is about' }),
     event_type: z.string(),
-    channel: z.string().meta({ description: 'email (more channels to come)' }),
+    channel: z.string().meta({ description: 'email or teams (more channels to come)' }),
     recipient: z.string(),
     status: z.enum(DELIVERY_STATUSES).meta({
       description:
@@ -16,7 +16,10 @@ export const DeliveryView = z
     }),
     attempts: z.number().int(),
     last_error: z.string().nullable(),
-    external_ref: z.string().nullable().meta({ description: "The channel's reference for the message (SMTP Message-ID)" }),
+    external_ref: z
+      .string()
+      .nullable()
+      .meta({ description: "The channel's reference for the message (SMTP Message-ID; Teams activity ids)" }),
     created_at: z.string(),
     updated_at: z.string(),
     sent_at: z.string().nullable(),
