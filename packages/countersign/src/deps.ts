@@ -14,6 +14,7 @@ import { IdentityWatcher } from './events/identity-watcher.js';
 import { headSeq, readAfter } from './events/outbox.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { TeamsBot } from './notify/teams/bot.js';
 import { loadPolicy, PolicyStore } from './policy/store.js';
 
 /** Everything a component may use, built once at start-up and passed in explicitly. */
@@ -44,6 +45,8 @@ export interface Deps {
   readonly passwords: PasswordChecker;
   /** Single sign-on with the organisation's IdP, when `auth.oidc` is configured. */
   readonly oidc: OidcRelyingParty | undefined;
+  /** The Microsoft Teams bot (notify/teams), when `notifications.teams` configures one. */
+  readonly teams: TeamsBot | undefined;
 }
 
 export interface CreateDepsOptions {
@@ -86,6 +89,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   const identities = new IdentityWatcher(db.read, logger, { now: () => clock.now(), idleTimeoutMs: config.auth.sessions.idleTimeoutMs });
   const oidc = config.oidc ? new OidcRelyingParty(config.oidc, clock) : undefined;
   const passwords = new PasswordChecker(config.auth.local.scryptLogN);
+  const teams = config.notifications.teams.bot ? new TeamsBot(config.notifications.teams, clock) : undefined;
   return {
     config,
     db,
@@ -102,6 +106,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
     identities,
     passwords,
     oidc,
+    teams,
   };
 }
 

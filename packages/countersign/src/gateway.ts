@@ -16,6 +16,7 @@ import { notifyConsumer } from './notify/notify-consumer.js';
 import { slackWebClient } from './notify/slack/client.js';
 import { slackConsumer } from './notify/slack/slack-consumer.js';
 import { SlackSocket } from './notify/slack/socket-mode.js';
+import { teamsConsumer } from './notify/teams/teams-consumer.js';
 import { WebhookConsumers } from './notify/webhooks/webhook-consumers.js';
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
@@ -79,6 +80,7 @@ export async function startGateway(
   const slackWeb = slack.enabled ? slackWebClient(slack) : undefined;
   if (slackWeb) consumers.register(slackConsumer(deps, slackWeb));
   const slackSocket = slackWeb && slack.mode === 'socket' ? new SlackSocket(deps, slackWeb, slack) : undefined;
+  if (config.notifications.teams.enabled) consumers.register(teamsConsumer(deps));
   const consumerRunner = new ConsumerRunner(deps, consumers);
   const webhooks = new WebhookConsumers(deps, consumers);
   const retention = new Retention(deps);

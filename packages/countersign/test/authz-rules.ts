@@ -386,6 +386,8 @@ export const RULES: Record<string, Rule> = {
   emailDecide: { auth: 'none', ok: 403, request: async () => ({ url: '/email/decision', body: { token: 'A'.repeat(43) } }) },
   // Slack's interactivity URL: signed by Slack, never by a key or cookie; with the channel off it does not exist.
   slackInteraction: { auth: 'none', ok: 404, request: async () => ({ url: '/slack/interactions', body: {} }) },
+  // No Teams bot on the matrix's gateway: the endpoint answers 404 to everyone (a Countersign key is never a Bot Framework token).
+  teamsMessages: { auth: 'none', ok: 404, request: async () => ({ url: '/teams/messages', body: { type: 'message' } }) },
   setupPage: { auth: 'none', ok: 200, request: async () => ({ url: '/setup' }) },
   resetPasswordPage: { auth: 'none', ok: 200, request: async () => ({ url: '/reset-password' }) },
   // Passkeys. The matrix's gateway is reached at an IP address, which no browser accepts as a WebAuthn rp id:

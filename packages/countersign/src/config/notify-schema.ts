@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CsError } from '../lib/errors.js';
 import { Duration as duration } from '../policy/schema.js';
 import { resolveSlack, type SlackConfig, SlackConfigSchema } from './slack-schema.js';
+import { resolveTeams, type TeamsConfig, TeamsConfigSchema, TeamsWebhookName } from './teams-schema.js';
 
 /**
  * Where a notification goes. `approvers`: each person the event asks (or, for a decision, who was asked),
@@ -9,13 +10,17 @@ import { resolveSlack, type SlackConfig, SlackConfigSchema } from './slack-schem
  * `email`: one shared address (a team list). A Slack or Teams channel becomes one more member of this union.
  */
 export const NotifyTarget = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('approvers'), channel: z.enum(['email', 'slack']) }),
+  z.strictObject({ kind: z.literal('approvers'), channel: z.enum(['email', 'slack', 'teams']) }),
   z.strictObject({ kind: z.literal('email'), address: z.email().max(320) }),
   /** A Slack channel by id (`C…` public, `G…` private; the app must be a member). */
   z.strictObject({
     kind: z.literal('slack'),
     channel: z.string().regex(/^[CG][A-Z0-9]{2,30}$/, 'a Slack channel id such as C0123ABCD'),
   }),
+  /** A Teams channel the bot is installed in (its conversation id, `19:…@thread.tacv2`): one card, buttons per viewer. */
+  z.strictObject({ kind: z.literal('teams_channel'), conversation: z.string().min(1).max(300) }),
+  /** A notify-only Teams Workflows webhook named in `notifications.teams.webhooks`: a card without buttons. */
+  z.strictObject({ kind: z.literal('teams_webhook'), webhook: TeamsWebhookName }),
 ]);
 export type NotifyTarget = z.infer<typeof NotifyTarget>;
 
@@ -72,6 +77,8 @@ export const EmailConfigSchema = z.strictObject({
 export const NotificationsConfigSchema = z.strictObject({
   email: EmailConfigSchema.default(EmailConfigSchema.parse({})),
   slack: SlackConfigSchema.default(SlackConfigSchema.parse({})),
+  /** Microsoft Teams (teams-schema.ts): the bot, and notify-only Workflows webhooks. */
+  teams: TeamsConfigSchema.default(TeamsConfigSchema.parse({})),
   /**
    * Seeds the policy store's routes, like `policy:` and `workflows:` (the active policy version's routes are
    * what every node follows). Absent: every workflow's `asked` events go to its approvers by email.
@@ -87,6 +94,7 @@ export type NotificationsConfig = {
   slack: SlackConfig;
   /** As written in the config file (undefined: not written); what nodes follow is the policy store's. */
   routes: NotifyRoute[] | undefined;
+  teams: TeamsConfig;
 };
 
 export const DEFAULT_ROUTES: NotifyRoute[] = [{ workflow: '*', events: ['asked'], to: [{ kind: 'approvers', channel: 'email' }] }];
@@ -109,5 +117,20 @@ export function resolveNotifications(
   if (parsed.slack.enabled && publicUrl === undefined) {
     throw new CsError('invalid_request', 'notifications.slack needs server.public_url: every message links to the action in the console');
   }
-  return { email: { ...parsed.email, user, password }, slack: resolveSlack(parsed.slack, env), routes: parsed.routes };
+  for (const route of parsed.routes ?? []) {
+    for (const t of route.to) {
+      if (t.kind === 'teams_webhook' && !parsed.teams.webhooks.includes(t.webhook)) {
+        throw new CsError(
+          'invalid_request',
+          `a notification route names the Teams webhook ${t.webhook}, which notifications.teams.webhooks does not list`,
+        );
+      }
+    }
+  }
+  return {
+    email: { ...parsed.email, user, password },
+    slack: resolveSlack(parsed.slack, env),
+    routes: parsed.routes,
+    teams: resolveTeams(parsed.teams, env, publicUrl),
+  };
 }

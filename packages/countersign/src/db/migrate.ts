@@ -20,6 +20,7 @@ import * as emailDecisionLinks from './migrations/017-email-decision-links.js';
 import * as webhooks from './migrations/018-webhooks.js';
 import * as chatLinkRequests from './migrations/019-chat-link-requests.js';
 import * as slackMessages from './migrations/020-slack-messages.js';
+import * as teams from './migrations/021-teams.js';
 import * as statsRollup from './migrations/022-stats-rollup.js';
 
 interface Migration {
@@ -50,6 +51,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '018-webhooks', up: webhooks.up },
   { name: '019-chat-link-requests', up: chatLinkRequests.up },
   { name: '020-slack-messages', up: slackMessages.up },
+  { name: '021-teams', up: teams.up },
   { name: '022-stats-rollup', up: statsRollup.up },
 ];
 

@@ -359,6 +359,9 @@ export interface DB {
   email_decision_links: EmailDecisionLinksTable;
   slack_messages: SlackMessagesTable;
   slack_seen_requests: SlackSeenRequestsTable;
+  teams_conversations: TeamsConversationsTable;
+  teams_users: TeamsUsersTable;
+  teams_cards: TeamsCardsTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   chat_link_requests: ChatLinkRequestsTable;
@@ -560,4 +563,36 @@ export interface SlackMessagesTable {
 export interface SlackSeenRequestsTable {
   signature: string;
   expires_at: number;
+}
+
+/** A conversation the Teams bot may post to: a personal chat, a channel, a group chat (migration 021). */
+export interface TeamsConversationsTable {
+  id: string;
+  tenant_id: string;
+  service_url: string;
+  conversation_type: string;
+  aad_object_id: string | null;
+  teams_user_id: string | null;
+  updated_at: number;
+}
+
+/** A Teams user the bot has seen: Entra object id → Teams user id (migration 021). */
+export interface TeamsUsersTable {
+  tenant_id: string;
+  aad_object_id: string;
+  teams_user_id: string;
+  service_url: string;
+  updated_at: number;
+}
+
+/** A card the Teams bot posted for an action, one per delivery; updates PUT to its activity (migration 021). */
+export interface TeamsCardsTable {
+  id: string;
+  delivery_id: string;
+  action_id: string;
+  recipient: string;
+  conversation_id: string;
+  service_url: string;
+  activity_id: string;
+  created_at: number;
 }

@@ -35,6 +35,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { slackRoutes } from './routes/slack.js';
 import { systemRoutes } from './routes/system.js';
+import { teamsRoutes } from './routes/teams.js';
 import { installStrictInput } from './strict-input.js';
 import { timeoutOptions } from './timeouts.js';
 
@@ -73,6 +74,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...emailDecisionRoutes,
   ...chatLinkRoutes,
   ...slackRoutes,
+  ...teamsRoutes,
   // The reviewer console's pages and assets: exact paths, none of them under /v1/.
   ...consoleRoutes(),
 ];

@@ -67,6 +67,10 @@ async function expand(deps: Deps, occasion: NonNullable<Occasion>, targets: Noti
       case 'email':
         if (!out.has(t.address.toLowerCase())) out.set(t.address.toLowerCase(), { channel: 'email', address: t.address, userId: null });
         break;
+      case 'teams_channel':
+      case 'teams_webhook':
+        // Another channel's target: the teams consumer (notify/teams) sends it.
+        break;
       default:
         assertNever(t, 'notification target');
     }

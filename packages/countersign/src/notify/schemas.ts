@@ -8,7 +8,7 @@ export const DeliveryView = z
     action_id: z.string().nullable(),
     event_seq: z.number().int().meta({ description: 'The event this notification is about' }),
     event_type: z.string(),
-    channel: z.string().meta({ description: 'email or slack' }),
+    channel: z.string().meta({ description: 'email, slack or teams' }),
     recipient: z.string(),
     status: z.enum(DELIVERY_STATUSES).meta({
       description:
@@ -19,7 +19,7 @@ export const DeliveryView = z
     external_ref: z
       .string()
       .nullable()
-      .meta({ description: "The channel's reference for the message (SMTP Message-ID; Slack channel/ts)" }),
+      .meta({ description: "The channel's reference for the message (SMTP Message-ID; Slack channel/ts; Teams activity ids)" }),
     created_at: z.string(),
     updated_at: z.string(),
     sent_at: z.string().nullable(),
@@ -34,7 +34,7 @@ export const DeliveryList = z
 export const ListDeliveriesQuery = z.strictObject({
   action: z.string().max(64).optional(),
   status: z.enum(DELIVERY_STATUSES).optional(),
-  channel: z.enum(['email', 'slack']).optional(),
+  channel: z.enum(['email', 'slack', 'teams']).optional(),
   cursor: z.string().max(64).optional(),
   limit: z
     .string()

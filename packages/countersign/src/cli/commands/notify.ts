@@ -15,7 +15,7 @@ export function registerNotify(program: Command, out: (s: string) => void, err: 
   dataOptions(notify.command('deliveries').description('list notification deliveries, oldest first: one per event, channel and recipient'))
     .option('--action <id>', 'only deliveries about this action')
     .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
-    .option('--channel <channel>', 'only this channel (email, slack)')
+    .option('--channel <channel>', 'only this channel (email, slack, teams)')
     .option('--limit <n>', 'entries per page', '100')
     .option('--cursor <id>', 'continue after this entry (the last id of the previous page)')
     .option('--json', 'print JSON')

@@ -71,6 +71,8 @@ export async function collectDigest(deps: Deps, route: NotifyRoute): Promise<Dig
           add(t.address, null, view);
           break;
         case 'slack':
+        case 'teams_channel':
+        case 'teams_webhook':
           break; // refused for a digest route by its schema: a digest goes by email
         default:
           assertNever(t, 'notification target');

@@ -1,0 +1,61 @@
+import type { Deps } from '../../deps.js';
+import type { TeamsBot } from './bot.js';
+import { cardActivity } from './card.js';
+import { cardOfDelivery, recordCard } from './cards-store.js';
+import { conversationById, personalConversation, rememberPersonalChat, serviceUrlFor, teamsUserIds } from './conversations.js';
+import { postToWorkflow } from './post-webhook.js';
+import type { TeamsRecipient } from './targets.js';
+
+/** Where a card goes in the Bot Connector: the conversation and its service URL. */
+interface Place {
+  conversationId: string;
+  serviceUrl: string;
+}
+
+/**
+ * Posts one card for one delivery and records it. A card already posted for this delivery (the node died
+ * between the Connector's answer and `sent`) is not posted again: its activity id is returned. Returns the
+ * external reference (the activity id; null for a webhook, which has none).
+ */
+export async function sendCard(
+  deps: Deps,
+  bot: TeamsBot | undefined,
+  r: TeamsRecipient,
+  delivery: { id: string; actionId: string },
+  /** The linked approvers (Entra object ids): whom a channel card refreshes for. */
+  approverAads: string[],
+  card: (refreshUserIds: string[]) => Record<string, unknown>,
+): Promise<string | null> {
+  const cfg = deps.config.notifications.teams;
+  if (r.kind === 'webhook') {
+    await postToWorkflow(r.url, card([]), cfg.timeout);
+    return null;
+  }
+  if (!bot) throw new Error('the Teams bot is not configured');
+  const posted = await cardOfDelivery(deps, delivery.id);
+  if (posted) return posted.activity_id;
+  const place = r.kind === 'person' ? await personalChat(deps, bot, r.aad) : await channel(deps, r.conversation);
+  const userIds = await teamsUserIds(deps.db.read, cfg.tenant, r.kind === 'person' ? [r.aad] : approverAads);
+  const activityId = await bot.connector.sendActivity(place.serviceUrl, place.conversationId, cardActivity(card(userIds)));
+  await recordCard(deps, { deliveryId: delivery.id, actionId: delivery.actionId, recipient: r.key, ...place, activityId });
+  return activityId;
+}
+
+/** The person's chat with the bot; created (and kept) when the bot has none yet, which needs the app installed for them. */
+async function personalChat(deps: Deps, bot: TeamsBot, aad: string): Promise<Place> {
+  const tenant = deps.config.notifications.teams.tenant;
+  const known = await personalConversation(deps.db.read, tenant, aad);
+  if (known) return { conversationId: known.id, serviceUrl: known.service_url };
+  const serviceUrl = await serviceUrlFor(deps.db.read, tenant, aad);
+  if (!serviceUrl) throw new Error('no Teams service URL is known for the tenant yet: install the app (an activity from Teams teaches it)');
+  const conversationId = await bot.connector.createPersonalConversation(serviceUrl, aad);
+  await rememberPersonalChat(deps, tenant, aad, conversationId, serviceUrl);
+  return { conversationId, serviceUrl };
+}
+
+async function channel(deps: Deps, conversation: string): Promise<Place> {
+  const known = await conversationById(deps.db.read, conversation);
+  const serviceUrl = known?.service_url ?? (await serviceUrlFor(deps.db.read, deps.config.notifications.teams.tenant, null));
+  if (!serviceUrl) throw new Error(`the bot has not seen the Teams channel ${conversation}: add the app to its team first`);
+  return { conversationId: conversation, serviceUrl };
+}
