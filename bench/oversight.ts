@@ -25,6 +25,8 @@ const N = Number(process.env.BENCH_OVERSIGHT_N ?? 1_000_000);
 const PENDING = Number(process.env.BENCH_OVERSIGHT_PENDING ?? 10_000);
 const RUNS = Number(process.env.BENCH_OVERSIGHT_RUNS ?? 30);
 const DIALECTS = (process.env.BENCH_OVERSIGHT_DIALECTS ?? 'sqlite,postgres').split(',');
+/** Only the requests whose name contains one of these (comma-separated), e.g. `inbox`; all when unset. */
+const ONLY = process.env.BENCH_OVERSIGHT_ONLY?.split(',').filter((s) => s !== '');
 const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ADMIN = { type: 'admin' as const, id: 'bench' };
 const DAY = 86_400_000;
@@ -140,6 +142,7 @@ async function run(dialect: string): Promise<void> {
     ];
     const rows: string[] = [];
     for (const [name, url] of cases) {
+      if (ONLY && !ONLY.some((o) => name.includes(o))) continue;
       const m = await measure(gw, key, url);
       rows.push(`| ${dialect} | ${name} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.bytes} |`);
       log(rows[rows.length - 1] as string);
