@@ -18,7 +18,7 @@ import * as keyLastUsed from './migrations/015-key-last-used.js';
 import * as notificationDeliveries from './migrations/016-notification-deliveries.js';
 import * as emailDecisionLinks from './migrations/017-email-decision-links.js';
 import * as webhooks from './migrations/018-webhooks.js';
-import * as inboxDeadlines from './migrations/023-inbox-deadlines.js';
+import * as inboxIndexes from './migrations/023-inbox-indexes.js';
 
 interface Migration {
   name: string;
@@ -46,7 +46,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '016-notification-deliveries', up: notificationDeliveries.up },
   { name: '017-email-decision-links', up: emailDecisionLinks.up },
   { name: '018-webhooks', up: webhooks.up },
-  { name: '023-inbox-deadlines', up: inboxDeadlines.up },
+  { name: '023-inbox-indexes', up: inboxIndexes.up },
 ];
 
 /**

@@ -36,7 +36,7 @@ type Eb = ExpressionBuilder<DB & { a: DB['actions'] }, 'a'>;
 
 /**
  * The pending actions matching the filters, with their flags. `status = 'pending'` is a literal so both
- * databases may use the partial deadline index of migration 023 (a bound parameter hides it from SQLite).
+ * databases may use the partial indexes of migration 023 (a bound parameter hides them from SQLite).
  */
 function pendingQuery(deps: Deps, f: InboxFilter, voters: Voters, now: number) {
   let q = deps.db.read
