@@ -28,6 +28,8 @@ const RUNS = Number(process.env.BENCH_OVERSIGHT_RUNS ?? 30);
 /** Timed runs of the direct queries the rollup replaced (0: skip them; at 1M on SQLite each takes seconds). */
 const REFERENCE_RUNS = Number(process.env.BENCH_OVERSIGHT_REFERENCE_RUNS ?? 3);
 const DIALECTS = (process.env.BENCH_OVERSIGHT_DIALECTS ?? 'sqlite,postgres').split(',');
+/** Only the requests whose name contains one of these (comma-separated), e.g. `inbox`; all when unset. */
+const ONLY = process.env.BENCH_OVERSIGHT_ONLY?.split(',').filter((s) => s !== '');
 const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ADMIN = { type: 'admin' as const, id: 'bench' };
 const DAY = 86_400_000;
@@ -133,6 +135,7 @@ async function run(dialect: string): Promise<void> {
       ['GET /v1/stats (30 days, by day)', `/v1/stats?from=${iso(now - 30 * DAY)}&to=${iso(now)}&bucket=day`],
       [`GET /v1/stats (all ${DAYS} days, ${N} actions)`, `/v1/stats?from=${iso(now - DAYS * DAY)}&to=${iso(now)}&bucket=day`],
       ['GET /v1/inbox (10k pending)', '/v1/inbox'],
+      ['GET /v1/inbox?limit=1 (the live count in the header)', '/v1/inbox?limit=1'],
       ['GET /v1/inbox/:id (the action page)', `/v1/inbox/${pendingId}`],
       ['GET /v1/actions (history, no filter)', '/v1/actions'],
       ['GET /v1/actions?status=denied&tool=deploy', '/v1/actions?status=denied&tool=deploy'],
@@ -143,6 +146,7 @@ async function run(dialect: string): Promise<void> {
     ];
     const rows: string[] = [];
     for (const [name, url] of cases) {
+      if (ONLY && !ONLY.some((o) => name.includes(o))) continue;
       const m = await measure(gw, key, url);
       rows.push(`| ${dialect} | ${name} | ${m.p50.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.bytes} |`);
       log(`${rows[rows.length - 1]} load ${loadavg()[0]?.toFixed(1)}`);

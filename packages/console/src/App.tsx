@@ -12,8 +12,8 @@ type Session = { state: 'loading' } | { state: 'signed-out' } | { state: 'signed
 /** The live count in the header: how many actions wait for me, on every page. */
 function NeedYou({ count, setCount }: { count: number | null; setCount: (n: number) => void }): ReactNode {
   const refresh = useCallback(() => {
-    api.inbox({}).then(
-      (d) => setCount(d.need_you),
+    api.needYou().then(
+      (n) => setCount(n),
       () => undefined,
     );
   }, [setCount]);

@@ -95,6 +95,8 @@ export const api = {
   reauthVerify: (path: string, credential: unknown) => request<{ session_id: string; strong_at: string }>('POST', path, { credential }),
   signOut: () => request<{ id: string }>('POST', '/v1/auth/logout'),
   inbox: (f: InboxFilter) => request<Inbox>('GET', `/v1/inbox${query({ agent: f.agent, tool: f.tool })}`),
+  /** The live count: the inbox's counts with one item (the counts always cover everything), read on every change. */
+  needYou: () => request<Inbox>('GET', '/v1/inbox?limit=1').then((d) => d.need_you),
   item: (id: string) => request<InboxItem>('GET', `/v1/inbox/${encodeURIComponent(id)}`),
   review: (id: string, input: ReviewInput) => request<Action>('POST', `/v1/actions/${encodeURIComponent(id)}/reviews`, input),
   ssoUrl: (returnTo: string) => `/v1/auth/oidc/login${query({ return_to: returnTo })}`,

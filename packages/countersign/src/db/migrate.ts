@@ -22,6 +22,7 @@ import * as chatLinkRequests from './migrations/019-chat-link-requests.js';
 import * as slackMessages from './migrations/020-slack-messages.js';
 import * as teams from './migrations/021-teams.js';
 import * as statsRollup from './migrations/022-stats-rollup.js';
+import * as inboxIndexes from './migrations/023-inbox-indexes.js';
 
 interface Migration {
   name: string;
@@ -53,6 +54,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '020-slack-messages', up: slackMessages.up },
   { name: '021-teams', up: teams.up },
   { name: '022-stats-rollup', up: statsRollup.up },
+  { name: '023-inbox-indexes', up: inboxIndexes.up },
 ];
 
 /**

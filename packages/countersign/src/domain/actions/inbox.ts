@@ -1,11 +1,12 @@
-import { sql } from 'kysely';
 import type { ActionsTable, ReviewsTable } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import type { UserPrincipal } from '../identities/principal.js';
-import { type DecidableRow, decidability } from './decidability.js';
+import { decidability } from './decidability.js';
 import { type DelegatedDecidability, withDelegations } from './delegated-decidability.js';
+import { inboxClassifier } from './inbox-classify.js';
+import { type PendingRow, type Position, pendingClasses, pendingPage } from './inbox-rows.js';
 import type { ActionSummary, Inbox, InboxEntry, InboxItem } from './inbox-schemas.js';
 import type { ActionView } from './schemas.js';
 import { toActionView } from './view.js';
@@ -25,8 +26,10 @@ const CLASSIFY_COLUMNS = ['id', 'status', 'workflow', 'stage', 'escalations', 'a
 
 /**
  * A person's inbox: the pending actions they may decide now, then those that wait on others, each group
- * by deadline (earliest first, actions without one last). Every pending action matching the filters is
- * classified (its small columns only) so the counts are exact; only the page's items are read whole.
+ * by deadline (earliest first, actions without one last). The counts are exact without reading every
+ * pending action: the database groups them by what the vote rules read (inbox-rows.ts), and each group is
+ * classified once (inbox-classify.ts). The items are found by walking the pending actions in inbox order,
+ * a page at a time, until the page is full; only its items are read whole.
  */
 export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter): Promise<Inbox> {
   const limit = f.limit ?? 100;
@@ -35,50 +38,54 @@ export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter
       issues: [{ path: 'limit', message: 'out of range' }],
     });
   }
-  const db = deps.db.read;
-  let q = db
-    .selectFrom('actions')
-    .select([...CLASSIFY_COLUMNS])
-    .where('status', '=', 'pending');
-  if (f.agent !== undefined) {
-    const agent = f.agent;
-    q = isId(agent) ? q.where('agent_id', '=', agent) : q.where('agent_name', '=', agent);
-  }
-  if (f.tool !== undefined) q = q.where('tool', '=', f.tool);
-  if (f.olderThanMs !== undefined) q = q.where('created_at', '<=', deps.clock.now() - f.olderThanMs);
-  const allRows = await q.orderBy(sql`case when expires_at is null then 1 else 0 end`).orderBy('expires_at').orderBy('id').execute();
-  // The workflow is frozen on the action as JSON: its name is matched here, on the rows already read.
-  const rows = f.workflow === undefined ? allRows : allRows.filter((r) => workflowName(r.workflow) === f.workflow);
-  // The caller's own votes on pending actions: one vote per person, so these cannot be voted on again.
-  const voted = new Set(
-    (
-      await db
-        .selectFrom('reviews')
-        .innerJoin('actions', 'actions.id', 'reviews.action_id')
-        .select('reviews.action_id')
-        .where('actions.status', '=', 'pending')
-        .where('reviews.reviewer_id', '=', principal.id)
-        .execute()
-    ).map((r) => r.action_id),
-  );
   const now = deps.clock.now();
-  const own = rows.map((row) => ({ row, voted: voted.has(row.id), d: decidability(principal, row, voted.has(row.id), now) }));
-  // Actions I may decide only for someone whose vote I hold are among those I can decide, marked for whom.
-  const all = await withDelegations(deps, principal, own, now);
-  const mine: { row: DecidableRow; d: DelegatedDecidability }[] = [];
-  const others: { row: DecidableRow; d: DelegatedDecidability }[] = [];
-  own.forEach(({ row }, i) => {
-    const d = all[i] as DelegatedDecidability;
-    (d.can_decide ? mine : others).push({ row, d });
-  });
+  const classifier = await inboxClassifier(deps, principal, now);
+  // The workflow is frozen on the action as JSON: its name is matched here, once per distinct text.
+  const names = new Map<string, string | null>();
+  const inWorkflow = (row: PendingRow) => {
+    if (f.workflow === undefined) return true;
+    if (row.workflow === null) return false;
+    let name = names.get(row.workflow);
+    if (name === undefined) {
+      name = workflowName(row.workflow);
+      names.set(row.workflow, name);
+    }
+    return name === f.workflow;
+  };
+  let needYou = 0;
+  let waiting = 0;
+  for (const c of await pendingClasses(deps, f, classifier.voters, now)) {
+    if (!inWorkflow(c)) continue;
+    // Actions I may decide only for someone whose vote I hold are among those I can decide, marked for whom.
+    if ((await classifier.classify(c)).can_decide) needYou += c.count;
+    else waiting += c.count;
+  }
+  const wantMine = Math.min(needYou, limit);
+  const wantOthers = Math.min(waiting, limit - wantMine);
+  const mine: Classified[] = [];
+  const others: Classified[] = [];
+  let at: Position = null;
+  let chunk = limit + 20;
+  while (mine.length < wantMine || others.length < wantOthers) {
+    const { rows, next } = await pendingPage(deps, f, classifier.voters, now, at, chunk);
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      if (!inWorkflow(row)) continue;
+      const d = await classifier.classify(row);
+      const group = d.can_decide ? mine : others;
+      if (group.length < limit) group.push({ row, d });
+    }
+    at = next;
+    chunk = Math.min(chunk * 4, 2000);
+  }
   const page = [...mine, ...others].slice(0, limit);
   const items = await loadItems(
     deps,
     page.map((p) => p.row.id),
   );
   return {
-    need_you: mine.length,
-    waiting_on_others: others.length,
+    need_you: needYou,
+    waiting_on_others: waiting,
     items: page.flatMap(({ row, d }) => {
       const loaded = items.get(row.id);
       // Decided between the two reads: no longer pending, so no longer in the inbox.
@@ -87,6 +94,11 @@ export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter
       return [entry];
     }),
   };
+}
+
+interface Classified {
+  row: PendingRow;
+  d: DelegatedDecidability;
 }
 
 /** One action as a person sees it in the console: the action, its agent's owner, and whether they may vote now. */
@@ -104,8 +116,7 @@ export async function inboxItem(deps: Deps, principal: UserPrincipal, id: string
   return { ...loaded, ...(d as DelegatedDecidability) };
 }
 
-function workflowName(frozen: string | null): string | null {
-  if (frozen === null) return null;
+function workflowName(frozen: string): string | null {
   try {
     const name = (JSON.parse(frozen) as { name?: unknown } | null)?.name;
     return typeof name === 'string' ? name : null;

@@ -1,0 +1,161 @@
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+import type { DB } from '../../db/types.js';
+import type { Deps } from '../../deps.js';
+import { isId } from '../../lib/ids.js';
+import type { InboxFilter } from './inbox.js';
+
+/**
+ * A pending action as the inbox classifies it: the columns the vote rules read, and the facts about it
+ * that depend on other rows, worked out by the database (`past`: its deadline has passed; `voted`: the
+ * caller voted on it; `cast`: one character per delegator whose vote the caller holds, '1' when that
+ * person's vote was cast on it already, by them or a delegate).
+ */
+export interface PendingRow {
+  id: string;
+  workflow: string | null;
+  stage: number | null;
+  escalations: number;
+  agent_owner_id: string;
+  on_behalf_of: string | null;
+  expires_at: number | null;
+  past: boolean;
+  voted: boolean;
+  cast: string;
+}
+
+/** Pending actions with the same answer from the vote rules, as one row, with how many there are. */
+export type PendingClass = PendingRow & { count: number };
+
+/** Whose votes the flags are about: the caller, and the delegators whose vote they hold, in this order. */
+export interface Voters {
+  id: string;
+  delegators: readonly string[];
+}
+
+type Eb = ExpressionBuilder<DB & { a: DB['actions'] }, 'a'>;
+
+/**
+ * The pending actions matching the filters, with their flags. `status = 'pending'` is a literal so both
+ * databases may use the partial indexes of migration 023 (a bound parameter hides them from SQLite).
+ */
+function pendingQuery(deps: Deps, f: InboxFilter, voters: Voters, now: number) {
+  let q = deps.db.read
+    .selectFrom('actions as a')
+    .where('a.status', '=', sql.lit('pending'))
+    .select(['a.id', 'a.workflow', 'a.stage', 'a.escalations', 'a.agent_owner_id', 'a.on_behalf_of', 'a.expires_at'])
+    .select(sql<number>`case when a.expires_at is not null and a.expires_at <= ${now} then 1 else 0 end`.as('past'))
+    .select((eb) => flag(votedBy(eb, voters.id)).as('voted'))
+    .select((eb) => castFlags(eb, voters.delegators).as('cast'));
+  if (f.agent !== undefined) {
+    const agent = f.agent;
+    q = isId(agent) ? q.where('a.agent_id', '=', agent) : q.where('a.agent_name', '=', agent);
+  }
+  if (f.tool !== undefined) q = q.where('a.tool', '=', f.tool);
+  if (f.olderThanMs !== undefined) q = q.where('a.created_at', '<=', now - f.olderThanMs);
+  return q;
+}
+
+function votedBy(eb: Eb, reviewerId: string): Expression<SqlBool> {
+  return eb.exists(
+    eb.selectFrom('reviews as r').select(sql.lit(1).as('one')).whereRef('r.action_id', '=', 'a.id').where('r.reviewer_id', '=', reviewerId),
+  );
+}
+
+/** A vote counts for `for_user_id` when cast by a delegate, else for its reviewer (as delegation.ts reads it). */
+function castFlags(eb: Eb, delegators: readonly string[]) {
+  if (delegators.length === 0) return sql<string>`''`;
+  const flags = delegators.map(
+    (id) =>
+      sql<string>`case when ${eb.exists(
+        eb
+          .selectFrom('reviews as r')
+          .select(sql.lit(1).as('one'))
+          .whereRef('r.action_id', '=', 'a.id')
+          .where(sql`coalesce(r.for_user_id, r.reviewer_id)`, '=', id),
+      )} then '1' else '0' end`,
+  );
+  return sql<string>`(${sql.join(flags, sql` || `)})`;
+}
+
+function flag(e: Expression<SqlBool>) {
+  return sql<number>`case when ${e} then 1 else 0 end`;
+}
+
+/**
+ * Every pending action matching the filters, grouped by what the vote rules read (so counted without
+ * reading them one by one): a handful of rows when thousands of actions share a few workflows.
+ */
+export async function pendingClasses(deps: Deps, f: InboxFilter, voters: Voters, now: number): Promise<PendingClass[]> {
+  const rows = await deps.db.read
+    .selectFrom(pendingQuery(deps, f, voters, now).as('p'))
+    .select(['p.workflow', 'p.stage', 'p.escalations', 'p.agent_owner_id', 'p.on_behalf_of', 'p.past', 'p.voted', 'p.cast'])
+    .select((eb) => [eb.fn.min('p.id').as('id'), eb.fn.max('p.expires_at').as('expires_at'), eb.fn.countAll().as('count')])
+    .groupBy(['p.workflow', 'p.stage', 'p.escalations', 'p.agent_owner_id', 'p.on_behalf_of', 'p.past', 'p.voted', 'p.cast'])
+    .execute();
+  return rows.map((r) => ({ ...normalize(r), count: Number(r.count) }));
+}
+
+/** Where a walk in inbox order stands: among the actions with a deadline (after this one), or those without. */
+export type Position = { deadline: true; expires_at: number; id: string } | { deadline: false; id: string } | null;
+
+/**
+ * The next `n` pending actions in inbox order (earliest deadline first, those without one last, then by
+ * id) after `after`; each step reads the deadline index in order, never sorting every pending action.
+ * Returns the rows and where the walk stands; an empty page means the end.
+ */
+export async function pendingPage(
+  deps: Deps,
+  f: InboxFilter,
+  voters: Voters,
+  now: number,
+  after: Position,
+  n: number,
+): Promise<{ rows: PendingRow[]; next: Position }> {
+  const q = pendingQuery(deps, f, voters, now);
+  let at = after;
+  if (at === null || at.deadline) {
+    let d = q.where('a.expires_at', 'is not', null);
+    if (at !== null) {
+      const { expires_at, id } = at;
+      d = d.where((eb) => eb(eb.refTuple('a.expires_at', 'a.id'), '>', eb.tuple(expires_at, id)));
+    }
+    const rows = (await d.orderBy('a.expires_at').orderBy('a.id').limit(n).execute()).map(normalize);
+    const last = rows.at(-1);
+    if (last) return { rows, next: { deadline: true, expires_at: last.expires_at as number, id: last.id } };
+    at = { deadline: false, id: '' };
+  }
+  let u = q.where('a.expires_at', 'is', null);
+  if (at.id !== '') u = u.where('a.id', '>', at.id);
+  const rows = (await u.orderBy('a.id').limit(n).execute()).map(normalize);
+  const last = rows.at(-1);
+  return { rows, next: last ? { deadline: false, id: last.id } : at };
+}
+
+interface RawRow {
+  id: string;
+  workflow: string | null;
+  stage: number | null;
+  escalations: number;
+  agent_owner_id: string;
+  on_behalf_of: string | null;
+  expires_at: number | string | bigint | null;
+  past: number | string;
+  voted: number | string;
+  cast: string;
+}
+
+/** Numbers as numbers (PostgreSQL may hand back aggregates and int8 as strings), flags as booleans. */
+function normalize(r: RawRow): PendingRow {
+  return {
+    id: r.id,
+    workflow: r.workflow,
+    stage: r.stage === null ? null : Number(r.stage),
+    escalations: Number(r.escalations),
+    agent_owner_id: r.agent_owner_id,
+    on_behalf_of: r.on_behalf_of,
+    expires_at: r.expires_at === null ? null : Number(r.expires_at),
+    past: Number(r.past) === 1,
+    voted: Number(r.voted) === 1,
+    cast: r.cast,
+  };
+}
