@@ -30,6 +30,7 @@ const HOSTILE = {
   user: '<@U0BOSS> said yes',
   hidden: 'zero\u200Bwidth and \u202Egpj.exe',
   style: '*bold* _it_ ~s~ `code` :tada:',
+  host: 'p\u0430ypal.example', // a Cyrillic а
 };
 
 forEachDialect('Slack channel', (dialect) => {
@@ -118,6 +119,8 @@ forEachDialect('Slack channel', (dialect) => {
     assert.ok(!all.includes('\u200B') && !all.includes('\u202E'), 'no hidden character survives');
     assert.ok(all.includes('zero⟦U+200B⟧width') && all.includes('⟦U+202E⟧gpj.exe'));
     assert.ok(all.includes('approve ⟦U+200B⟧this'), 'the purpose is revealed too');
+    assert.ok(all.includes('Look closely:\narguments.hidden: bidirectional control characters'), 'flagged places said in words');
+    assert.ok(all.includes('arguments.host: words mixing alphabets (look-alike letters)'), 'a look-alike no marker can show');
     assert.ok(all.includes('deployer') && all.includes('stage 1 of 1'), 'agent and progress');
     const buttons = (post.args.blocks as { type: string; elements?: { action_id: string; value?: string; url?: string }[] }[])
       .filter((b) => b.type === 'actions')

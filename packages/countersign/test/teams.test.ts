@@ -29,6 +29,7 @@ const HOSTILE = {
   cmd: '[click me](https://evil.example) **now**',
   file: 'invoice\u202Egpj.exe',
   note: 'zero\u200Bwidth {{DATE(2017-02-14T06:08:39Z, SHORT)}}',
+  host: 'p\u0430ypal.example', // a Cyrillic а
 };
 
 forEachDialect('Teams channel', (dialect) => {
@@ -98,6 +99,7 @@ forEachDialect('Teams channel', (dialect) => {
       const open = (card.actions as { type: string; url?: string }[]).find((a) => a.type === 'Action.OpenUrl');
       assert.equal(open?.url, `${PUBLIC_URL}/actions/${firstId}`);
       assert.ok(drawn(card).includes('deployer'), 'the agent is named');
+      assert.ok(drawn(card).includes('arguments.host: words mixing alphabets (look-alike letters)'), 'a look-alike said in words');
     }
     assert.deepEqual(verbsOf(cards[0] ?? {}), ['refresh'], 'the posted card has no vote buttons: they come per viewer');
     assert.deepEqual((cards[0]?.refresh as { userIds: string[] } | undefined)?.userIds, [P.alice.teamsId]);

@@ -42,6 +42,8 @@ function body(s: SafeSummary): Block[] {
     ...(s.purpose === null ? [] : [{ type: 'section', text: plain(`Purpose: ${s.purpose}`) }]),
     // Cut before the count of what was left out, so the count always shows.
     { type: 'section', text: plain(`${truncate(`Arguments:\n${args}`, 2900)}${more}`) },
+    // What no marker can show (a look-alike letter), said in words.
+    ...(s.flagged.length === 0 ? [] : [{ type: 'section', text: plain(truncate(`Look closely:\n${s.flagged.join('\n')}`, 2900)) }]),
   ];
 }
 

@@ -45,6 +45,11 @@ function summaryBody(s: SafeSummary): Element[] {
   if (s.arguments.length === 0) body.push(line('(none)', { italic: true }));
   for (const a of s.arguments) body.push(line(a, { fontType: 'Monospace' }));
   if (s.moreArguments > 0) body.push(line(`… and ${s.moreArguments} more (open the console to see them all)`, { italic: true }));
+  // What no marker can show (a look-alike letter), said in words.
+  if (s.flagged.length > 0) {
+    body.push({ type: 'TextBlock', text: 'Look closely', weight: 'Bolder', spacing: 'Medium', color: 'Attention' });
+    for (const f of s.flagged) body.push(line(f));
+  }
   return body;
 }
 
