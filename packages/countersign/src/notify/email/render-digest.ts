@@ -9,7 +9,7 @@ import type { EmailMessage } from './transport.js';
  */
 export function renderDigest(to: string, items: readonly SafeSummary[], more: number, personal: boolean, inboxUrl: string): EmailMessage {
   const n = items.length;
-  const subject = `[Countersign] ${n} action${n === 1 ? '' : 's'} ${personal ? (n === 1 ? 'waits' : 'wait') + ' for you' : 'pending'}`;
+  const subject = `[Countersign] ${n} action${n === 1 ? '' : 's'} ${personal ? `${n === 1 ? 'waits' : 'wait'} for you` : 'pending'}`;
   const lineOf = (s: SafeSummary) =>
     `${s.tool}, by ${s.agent}${s.onBehalfOf ? ` for ${s.onBehalfOf}` : ''}${s.deadline ? `, until ${s.deadline}` : ''}`;
   const why = personal
