@@ -4,8 +4,8 @@ import { decidability } from '../../domain/actions/decidability.js';
 import { reviewAction } from '../../domain/actions/review-action.js';
 import type { ActionView } from '../../domain/actions/schemas.js';
 import { loadActionView } from '../../domain/actions/view.js';
-import { groupsOf } from '../../domain/identities/memberships.js';
-import { ROLES, type Role, type UserPrincipal } from '../../domain/identities/principal.js';
+import { personPrincipal } from '../../domain/identities/person-principal.js';
+import type { UserPrincipal } from '../../domain/identities/principal.js';
 import { hashToken, isTokenShaped } from '../../domain/identities/sessions/tokens.js';
 import { parseFrozenWorkflow } from '../../domain/workflow/frozen.js';
 import { CsError } from '../../lib/errors.js';
@@ -36,22 +36,7 @@ async function findLink(deps: Deps, token: string): Promise<LinkRow | undefined>
 
 /** The person the link was made for, as a principal whose credential is this one link (channel `email`). */
 async function principalFor(deps: Deps, link: LinkRow): Promise<UserPrincipal | null> {
-  const u = await deps.db.read
-    .selectFrom('users')
-    .select(['id', 'email', 'name', 'role', 'disabled_at'])
-    .where('id', '=', link.user_id)
-    .executeTakeFirst();
-  if (!u || u.disabled_at !== null) return null;
-  const role: Role = (ROLES as readonly string[]).includes(u.role) ? (u.role as Role) : 'viewer';
-  return {
-    type: 'user',
-    id: u.id,
-    email: u.email,
-    name: u.name,
-    role,
-    groups: await groupsOf(deps.db.read, u.id),
-    credential: { kind: 'email_link', linkId: link.id },
-  };
+  return personPrincipal(deps.db.read, link.user_id, { kind: 'email_link', linkId: link.id });
 }
 
 function unusable(link: LinkRow | undefined, now: number): string | null {

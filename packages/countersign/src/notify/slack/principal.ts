@@ -1,30 +1,15 @@
 import type { Deps } from '../../deps.js';
 import { decidability } from '../../domain/actions/decidability.js';
 import type { ActionView } from '../../domain/actions/schemas.js';
-import { groupsOf } from '../../domain/identities/memberships.js';
-import { ROLES, type Role, type UserPrincipal } from '../../domain/identities/principal.js';
+import { personPrincipal } from '../../domain/identities/person-principal.js';
+import type { UserPrincipal } from '../../domain/identities/principal.js';
 
 /**
  * The person a Slack user is linked to, as a principal whose credential is that Slack user (channel
  * `slack`): the review verb then applies every rule it applies to any channel. Null for a disabled person.
  */
 export async function slackPrincipal(deps: Deps, userId: string, slackUser: string): Promise<UserPrincipal | null> {
-  const u = await deps.db.read
-    .selectFrom('users')
-    .select(['id', 'email', 'name', 'role', 'disabled_at'])
-    .where('id', '=', userId)
-    .executeTakeFirst();
-  if (!u || u.disabled_at !== null) return null;
-  const role: Role = (ROLES as readonly string[]).includes(u.role) ? (u.role as Role) : 'viewer';
-  return {
-    type: 'user',
-    id: u.id,
-    email: u.email,
-    name: u.name,
-    role,
-    groups: await groupsOf(deps.db.read, u.id),
-    credential: { kind: 'chat', platform: 'slack', externalUserId: slackUser },
-  };
+  return personPrincipal(deps.db.read, userId, { kind: 'chat', platform: 'slack', externalUserId: slackUser });
 }
 
 /** Why this person may not vote on the action now, in words (the review verb's own checks), or null when they may. */

@@ -1,7 +1,7 @@
 import type { Deps } from '../../deps.js';
 import { type ChatAccount, personOfChatAccount } from '../../domain/identities/chat-links/chat-account.js';
-import { groupsOf } from '../../domain/identities/memberships.js';
-import { ROLES, type Role, type UserPrincipal } from '../../domain/identities/principal.js';
+import { personPrincipal } from '../../domain/identities/person-principal.js';
+import type { UserPrincipal } from '../../domain/identities/principal.js';
 
 /** The Teams user behind an activity, as the chat-links module names accounts (workspace: the tenant). */
 export function teamsAccount(tenant: string, aadObjectId: string, display: string | undefined): ChatAccount {
@@ -18,20 +18,5 @@ export function teamsAccount(tenant: string, aadObjectId: string, display: strin
 export async function teamsPrincipal(deps: Deps, account: ChatAccount): Promise<UserPrincipal | 'unlinked' | 'disabled'> {
   const person = await personOfChatAccount(deps.db.read, { platform: 'teams', workspace: account.workspace, user: account.user });
   if (!person) return 'unlinked';
-  const u = await deps.db.read
-    .selectFrom('users')
-    .select(['id', 'email', 'name', 'role', 'disabled_at'])
-    .where('id', '=', person.id)
-    .executeTakeFirst();
-  if (!u || u.disabled_at !== null) return 'disabled';
-  const role: Role = (ROLES as readonly string[]).includes(u.role) ? (u.role as Role) : 'viewer';
-  return {
-    type: 'user',
-    id: u.id,
-    email: u.email,
-    name: u.name,
-    role,
-    groups: await groupsOf(deps.db.read, u.id),
-    credential: { kind: 'chat', platform: 'teams', externalUserId: account.user },
-  };
+  return (await personPrincipal(deps.db.read, person.id, { kind: 'chat', platform: 'teams', externalUserId: account.user })) ?? 'disabled';
 }
