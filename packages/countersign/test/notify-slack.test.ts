@@ -119,7 +119,10 @@ forEachDialect('Slack channel', (dialect) => {
     assert.ok(!all.includes('\u200B') && !all.includes('\u202E'), 'no hidden character survives');
     assert.ok(all.includes('zero⟦U+200B⟧width') && all.includes('⟦U+202E⟧gpj.exe'));
     assert.ok(all.includes('approve ⟦U+200B⟧this'), 'the purpose is revealed too');
-    assert.ok(all.includes('Look closely:\narguments.hidden: bidirectional control characters'), 'flagged places said in words');
+    assert.ok(
+      all.includes('Look closely:\n') && /arguments\.hidden: [^\n]*bidirectional control characters/.test(all),
+      'flagged places said in words',
+    );
     assert.ok(all.includes('arguments.host: words mixing alphabets (look-alike letters)'), 'a look-alike no marker can show');
     assert.ok(all.includes('deployer') && all.includes('stage 1 of 1'), 'agent and progress');
     const buttons = (post.args.blocks as { type: string; elements?: { action_id: string; value?: string; url?: string }[] }[])
