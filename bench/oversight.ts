@@ -8,18 +8,15 @@
  *   node --import tsx bench/oversight.ts
  *   BENCH_OVERSIGHT_N=200000 BENCH_OVERSIGHT_DIALECTS=sqlite node --import tsx bench/oversight.ts
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import pino from 'pino';
-import { loadConfig } from '../packages/countersign/src/config/load.js';
 import { addAgent } from '../packages/countersign/src/domain/identities/add-agent.js';
 import { addUser } from '../packages/countersign/src/domain/identities/add-user.js';
 import { type Gateway, startGateway } from '../packages/countersign/src/gateway.js';
 import { referenceStats } from '../packages/countersign/test/stats-reference.js';
+import { benchDatabase, PG_URL } from './bench-database.js';
 import { seedActions } from './seed-actions.js';
 
 const N = Number(process.env.BENCH_OVERSIGHT_N ?? 1_000_000);
@@ -30,7 +27,6 @@ const REFERENCE_RUNS = Number(process.env.BENCH_OVERSIGHT_REFERENCE_RUNS ?? 3);
 const DIALECTS = (process.env.BENCH_OVERSIGHT_DIALECTS ?? 'sqlite,postgres').split(',');
 /** Only the requests whose name contains one of these (comma-separated), e.g. `inbox`; all when unset. */
 const ONLY = process.env.BENCH_OVERSIGHT_ONLY?.split(',').filter((s) => s !== '');
-const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ADMIN = { type: 'admin' as const, id: 'bench' };
 const DAY = 86_400_000;
 const DAYS = 90;
@@ -61,9 +57,9 @@ async function measure(gw: Gateway, key: string, url: string): Promise<{ p50: nu
 }
 
 async function run(dialect: string): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'cs-bench-oversight-'));
-  const schema = dialect === 'postgres' ? `cs_bench_${randomBytes(6).toString('hex')}` : undefined;
-  const base = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, ...(schema ? { databaseUrl: PG_URL } : {}) } });
+  const bench = benchDatabase(dialect, 'oversight');
+  const schema = bench.schema;
+  const base = bench.config;
   // Pending actions wait 30 days; the periodic chain verification stays out of the measurement.
   const config = { ...base, review: { defaultExpiryMs: 30 * DAY }, audit: { ...base.audit, verifyIntervalMs: 0 } };
   const gw = await startGateway(config, { listen: false, logger: pino({ level: 'silent' }), ...(schema ? { schema } : {}) });
@@ -176,13 +172,7 @@ async function run(dialect: string): Promise<void> {
     process.stdout.write(`\n| db | request | p50 ms | p99 ms | body bytes |\n|---|---|---|---|---|\n${rows.join('\n')}\n`);
   } finally {
     await gw.close();
-    rmSync(dir, { recursive: true, force: true });
-    if (schema) {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`drop schema if exists ${schema} cascade`);
-      await c.end();
-    }
+    await bench.drop();
   }
 }
 

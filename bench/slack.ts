@@ -13,25 +13,19 @@
  *     answering the last chat.update of the action's three messages (target p99 ≤ 2 s).
  * The consumer runs as in production: woken by the bus on commit, no test ticks.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import pino from 'pino';
-import { loadConfig } from '../packages/countersign/src/config/load.js';
 import { addAgent } from '../packages/countersign/src/domain/identities/add-agent.js';
 import { addUser } from '../packages/countersign/src/domain/identities/add-user.js';
 import { type Gateway, startGateway } from '../packages/countersign/src/gateway.js';
 import { withSlack } from '../packages/countersign/test/slack-helpers.js';
 import { SlackStandIn } from '../packages/countersign/test/slack-standin.js';
+import { benchDatabase } from './bench-database.js';
 import { percentile } from './latency.js';
 
 const N = Number(process.env.BENCH_SLACK_N ?? 300);
 const BURST = Number(process.env.BENCH_SLACK_BURST ?? 20);
 const DIALECT = process.env.BENCH_SLACK_DIALECT ?? 'sqlite';
-const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const CHANNELS = ['C0BENCHA', 'C0BENCHB', 'C0BENCHC'];
 const ADMIN = { type: 'admin' as const, id: 'bench' };
 
@@ -134,11 +128,11 @@ function report(label: string, xs: { first: number; all: number; update: number 
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'cs-bench-slack-'));
-  const schema = DIALECT === 'postgres' ? `cs_bench_${randomBytes(5).toString('hex')}` : undefined;
+  const bench = benchDatabase(DIALECT, 'slack');
+  const schema = bench.schema;
   const slack = new SlackStandIn();
   await slack.start();
-  const base = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, ...(schema ? { databaseUrl: PG_URL } : {}) } });
+  const base = bench.config;
   const routes = [{ workflow: '*', events: ['asked'], to: CHANNELS.map((channel) => ({ kind: 'slack', channel })) }];
   const config = withSlack(slack, {}, {}, routes)(base);
   const gw = await startGateway(config, { listen: false, logger: pino({ level: 'silent' }), ...(schema ? { schema } : {}) });
@@ -162,13 +156,7 @@ async function main(): Promise<void> {
   } finally {
     await gw.close();
     await slack.close();
-    rmSync(dir, { recursive: true, force: true });
-    if (schema) {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`drop schema if exists ${schema} cascade`);
-      await c.end();
-    }
+    await bench.drop();
   }
 }
 

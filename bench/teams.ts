@@ -9,23 +9,17 @@
  *
  *   node --import tsx bench/teams.ts            (BENCH_ACTIONS=200, BENCH_DIALECT=sqlite|postgres)
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
 import pino from 'pino';
-import { loadConfig } from '../packages/countersign/src/config/load.js';
 import { addAgent } from '../packages/countersign/src/domain/identities/add-agent.js';
 import { addUser } from '../packages/countersign/src/domain/identities/add-user.js';
 import { startGateway } from '../packages/countersign/src/gateway.js';
 import { activity, linkTeams, TEAMS_PEOPLE as P, toBot, withTeams } from '../packages/countersign/test/teams-helpers.js';
 import { TeamsStandIn } from '../packages/countersign/test/teams-standin.js';
+import { benchDatabase } from './bench-database.js';
 import { percentile } from './latency.js';
 
 const N = Number(process.env.BENCH_ACTIONS ?? 200);
 const DIALECT = process.env.BENCH_DIALECT ?? 'sqlite';
-const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ADMIN = { type: 'admin' as const, id: 'bench' };
 const CARDS_PER_ACTION = 3; // alice's chat, carol's chat, the channel
 
@@ -36,11 +30,11 @@ async function waitFor(check: () => boolean): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'cs-bench-teams-'));
-  const schema = DIALECT === 'postgres' ? `cs_bench_${randomBytes(5).toString('hex')}` : undefined;
+  const bench = benchDatabase(DIALECT, 'teams');
+  const schema = bench.schema;
   const standin = new TeamsStandIn();
   await standin.start();
-  const base = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, ...(schema ? { databaseUrl: PG_URL } : {}) } });
+  const base = bench.config;
   const config = withTeams(standin)(base);
   const gw = await startGateway(config, { listen: false, logger: pino({ level: 'silent' }), ...(schema ? { schema } : {}) });
   const w = { gw } as Parameters<typeof linkTeams>[0];
@@ -92,13 +86,7 @@ async function main(): Promise<void> {
   } finally {
     await gw.close();
     await standin.close();
-    rmSync(dir, { recursive: true, force: true });
-    if (schema) {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`drop schema if exists ${schema} cascade`);
-      await c.end();
-    }
+    await bench.drop();
   }
 }
 
