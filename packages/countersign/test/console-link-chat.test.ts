@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { personOfChatAccount } from '../src/domain/identities/chat-links/chat-account.js';
 import { requestChatLink } from '../src/domain/identities/chat-links/request-chat-link.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { inBrowserOn, launchChromium } from './console-browser.js';
-import { shown, signIn } from './console-pages.js';
+import { DESKTOP, PHONE, SHOTS, shown, signIn } from './console-pages.js';
 import { auditRows } from './helpers.js';
 import { newTab, type PasskeyWorld, passkeyWorld, type Tab } from './passkey-helpers.js';
 
@@ -55,6 +56,16 @@ inBrowserOn('sqlite', 'the /link-chat page in Chromium', (dialect) => {
       assert.match(text, /<b>x<\/b>/, 'markup in the chat name is drawn as text');
       assert.equal(await tab.page.locator('.link-chat-question b').count(), 0);
       assert.equal(new URL(tab.page.url()).hash, '');
+      if (SHOTS) {
+        for (const [name, size] of [
+          ['desktop', DESKTOP],
+          ['phone', PHONE],
+        ] as const) {
+          await tab.page.setViewportSize(size);
+          await tab.page.screenshot({ path: join(SHOTS, `link-chat-${name}.png`), fullPage: true });
+        }
+        await tab.page.setViewportSize(DESKTOP);
+      }
       await tab.page.getByRole('button', { name: 'Confirm' }).click();
       await tab.page.getByRole('status').filter({ hasText: 'Linked' }).waitFor();
       const slack = account('U0BROWSER', '');
@@ -68,6 +79,7 @@ inBrowserOn('sqlite', 'the /link-chat page in Chromium', (dialect) => {
       const item = tab.page.getByTestId('chat-links').locator('li');
       await item.first().waitFor();
       assert.match(await shown(item.first()), /U0BROWSER/);
+      if (SHOTS) await item.first().screenshot({ path: join(SHOTS, 'account-chat-link.png') });
       await item.first().getByRole('button', { name: 'Unlink' }).click();
       await tab.page.getByRole('button', { name: 'Unlink U0BROWSER' }).click();
       await tab.page.getByText('No chat accounts are linked to you.').waitFor();
