@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under packages/*/test with Node's own test runner (tsx for TypeScript).
-// Node 20 has no --test glob support, so the files are listed here.
-import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// Runs every *.test.ts under packages/*/test with Node's own test runner, on the tests compiled to plain
+// JavaScript by scripts/build-tests.mjs (see there why not under tsx). Node 20 has no --test glob support,
+// so the files are listed here.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { buildTests } from './build-tests.mjs';
 
 function find(dir, out = []) {
   for (const name of readdirSync(dir)) {
@@ -77,16 +79,73 @@ for (const pkg of ['sdk', 'countersign']) {
   }
 }
 // The adapters for frameworks whose current majors need Node 22 (ai 7, Mastra) are tested on Node 22 from the
-// npm registry, in their own project (scripts/test-node22-adapters.sh). They run first, on a full run or when a
-// filter names them, so the main suite's summary is the last thing printed.
+// npm registry, in their own project (scripts/test-node22-adapters.sh), on a full run or when a filter names
+// them. They run beside the main suite, not before it: most of their two minutes is npm fetching Node 22 and
+// the frameworks, time in which the main suite keeps both cores busy. Their output is held and printed when
+// both are done, followed by the main suite's summary again, so a run ends with both results.
 const node22 = wantNode22
-  ? spawnSync('bash', ['scripts/test-node22-adapters.sh'], { stdio: 'inherit', env: { ...process.env, COUNTERSIGN_LOG_LEVEL: 'silent' } })
+  ? run('bash', ['scripts/test-node22-adapters.sh'], { hold: true, env: { ...process.env, COUNTERSIGN_LOG_LEVEL: 'silent' } })
   : null;
-if (node22 && node22.status !== 0) console.error('the Node 22 adapter tests failed (scripts/test-node22-adapters.sh)');
-if (files.length === 0) process.exit(node22?.status ?? 1);
-const r = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...files],
-  { stdio: 'inherit', env: { ...process.env, COUNTERSIGN_LOG_LEVEL: process.env.COUNTERSIGN_LOG_LEVEL ?? 'silent' } },
-);
-process.exit(node22 && node22.status !== 0 ? node22.status || 1 : (r.status ?? 1));
+let main = null;
+let mirror = null;
+if (files.length > 0) {
+  // Each run compiles into a directory of its own (two runs in one checkout must not delete each other's),
+  // removed when it ends; one left by a run that was killed is removed by the next.
+  const buildRoot = resolve('.test-build');
+  mkdirSync(buildRoot, { recursive: true });
+  for (const name of readdirSync(buildRoot, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+    const pid = Number(name.name.replace(/^run-/, ''));
+    if (!alive(pid)) rmSync(join(buildRoot, name.name), { recursive: true, force: true });
+  }
+  mirror = await buildTests(resolve('.'), join(buildRoot, `run-${process.pid}`));
+  const compiled = files.map((f) => join(mirror, f.replace(/\.tsx?$/, '.js')));
+  main = run(
+    process.execPath,
+    ['--enable-source-maps', '--test', '--test-concurrency=2', '--test-timeout=120000', '--test-reporter=spec', ...compiled],
+    { hold: false, env: { ...process.env, COUNTERSIGN_LOG_LEVEL: process.env.COUNTERSIGN_LOG_LEVEL ?? 'silent' } },
+  );
+}
+const [n22, m] = await Promise.all([node22, main]);
+if (mirror) rmSync(mirror, { recursive: true, force: true });
+if (n22) {
+  process.stdout.write(`\n${n22.output}`);
+  if (n22.status !== 0) console.error('the Node 22 adapter tests failed (scripts/test-node22-adapters.sh)');
+  if (m) process.stdout.write(`\nthe main suite, again:\n${m.tail}\n`);
+}
+process.exit(n22 && n22.status !== 0 ? n22.status || 1 : m ? (m.status ?? 1) : 0);
+
+/**
+ * Runs a command. `hold` keeps its output (both streams) to print later; otherwise it streams through and the
+ * summary at its end (the lines from the first "ℹ tests") is kept to repeat.
+ */
+function run(command, args, { hold, env }) {
+  return new Promise((done) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let recent = '';
+    const take = (stream, to) =>
+      child[stream].setEncoding('utf8').on('data', (s) => {
+        if (hold) output += s;
+        else {
+          to.write(s);
+          if (stream === 'stdout') recent = (recent + s).slice(-8192);
+        }
+      });
+    take('stdout', process.stdout);
+    take('stderr', process.stderr);
+    child.on('close', (status) => {
+      const at = recent.lastIndexOf('ℹ tests');
+      done({ status, output, tail: at >= 0 ? recent.slice(at).trimEnd() : '' });
+    });
+  });
+}
+
+function alive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe } from 'node:test';
@@ -208,11 +208,20 @@ export function cliEnvFor(w: World): NodeJS.ProcessEnv {
 }
 
 /**
- * The built CLI entry point (what `npx countersign` runs; scripts/run-tests.mjs builds it first) and the
- * repository root, for tests that run `countersign` as a child process.
+ * The repository root and the built CLI entry point (what `npx countersign` runs; scripts/run-tests.mjs
+ * builds it first), for tests that run `countersign` or a fixture as a child process. The root is found, not
+ * counted in '..': the tests run from a compiled copy of this tree (scripts/build-tests.mjs).
  */
-export const CLI_MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/cli/main.js');
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const REPO_ROOT = repositoryRoot(dirname(fileURLToPath(import.meta.url)));
+export const CLI_MAIN = join(REPO_ROOT, 'packages/countersign/dist/cli/main.js');
+
+function repositoryRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && 'workspaces' in JSON.parse(readFileSync(manifest, 'utf8'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no repository root above ${from}`);
+  }
+}
 
 export interface CliResult {
   code: number | null;

@@ -23,6 +23,7 @@ import { ResourceSubscriptions } from '../src/mcp/resource-subscriptions.js';
 import { approvers, reviewUrl } from '../src/mcp/results.js';
 import { guessName, resolveProxySettings, type UpstreamSpec } from '../src/mcp/settings.js';
 import type { Upstream } from '../src/mcp/upstream.js';
+import { REPO_ROOT } from './helpers.js';
 import { tempDir, until } from './mcp-helpers.js';
 
 const ENV = { COUNTERSIGN_AGENT_KEY: 'cs_agent' };
@@ -381,7 +382,7 @@ describe('pin file writers', () => {
     try {
       const file = join(tmp.dir, 'pins.json');
       const go = join(tmp.dir, 'go');
-      const pinsModule = pathToFileURL(join(import.meta.dirname, '../src/mcp/pins.ts')).href;
+      const pinsModule = pathToFileURL(join(REPO_ROOT, 'packages/countersign/src/mcp/pins.ts')).href;
       // Each writer loads, says it is ready, and waits for the others, so their writes overlap.
       const writer = (server: string) => `
         const { existsSync, writeFileSync } = await import('node:fs');

@@ -4,10 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { call, review, type World, world } from '../../countersign/test/helpers.js';
+import { call, REPO_ROOT, review, type World, world } from '../../countersign/test/helpers.js';
 
-const AGENT = fileURLToPath(new URL('./fixtures/agent-process.ts', import.meta.url));
+const AGENT = join(REPO_ROOT, 'packages/sdk/test/fixtures/agent-process.ts');
 let w: World;
 let dir: string;
 before(async () => {
