@@ -79,7 +79,7 @@ export async function startGateway(
   const slack = config.notifications.slack;
   const slackWeb = slack.enabled ? slackWebClient(slack) : undefined;
   if (slackWeb) consumers.register(slackConsumer(deps, slackWeb));
-  const slackSocket = slackWeb && slack.mode === 'socket' ? new SlackSocket(deps, slackWeb, slack) : undefined;
+  const slackSocket = slackWeb && slack.mode === 'socket' ? await SlackSocket.open(deps, slackWeb, slack) : undefined;
   if (config.notifications.teams.enabled) consumers.register(teamsConsumer(deps));
   const consumerRunner = new ConsumerRunner(deps, consumers);
   const webhooks = new WebhookConsumers(deps, consumers);

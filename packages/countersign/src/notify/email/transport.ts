@@ -1,4 +1,3 @@
-import nodemailer from 'nodemailer';
 import type { NotificationsConfig } from '../../config/notify-schema.js';
 
 export interface EmailMessage {
@@ -13,20 +12,28 @@ export interface EmailSender {
   send(message: EmailMessage): Promise<string>;
 }
 
-/** SMTP through nodemailer, one connection per message (no pool to leak between gateways in one process). */
+/**
+ * SMTP through nodemailer, one connection per message (no pool to leak between gateways in one process).
+ * nodemailer is imported by the first message, so a gateway that sends no email never loads it.
+ */
 export function smtpSender(config: NotificationsConfig['email']): EmailSender {
-  const transport = nodemailer.createTransport({
-    host: config.host,
-    port: config.port,
-    secure: config.secure,
-    ...(config.user !== undefined && config.password !== undefined ? { auth: { user: config.user, pass: config.password } } : {}),
-    connectionTimeout: config.timeout,
-    greetingTimeout: config.timeout,
-    socketTimeout: config.timeout,
-  });
+  const open = async () => {
+    const { default: nodemailer } = await import('nodemailer');
+    return nodemailer.createTransport({
+      host: config.host,
+      port: config.port,
+      secure: config.secure,
+      ...(config.user !== undefined && config.password !== undefined ? { auth: { user: config.user, pass: config.password } } : {}),
+      connectionTimeout: config.timeout,
+      greetingTimeout: config.timeout,
+      socketTimeout: config.timeout,
+    });
+  };
+  let transport: ReturnType<typeof open> | undefined;
   return {
     async send(m) {
-      const info = await transport.sendMail({ from: config.from, to: m.to, subject: m.subject, text: m.text, html: m.html });
+      transport ??= open();
+      const info = await (await transport).sendMail({ from: config.from, to: m.to, subject: m.subject, text: m.text, html: m.html });
       if (info.rejected.length > 0) throw new Error(`the server refused the recipient ${m.to}`);
       return info.messageId;
     },

@@ -1,4 +1,4 @@
-import { SocketModeClient } from '@slack/socket-mode';
+import type { SocketModeClient } from '@slack/socket-mode';
 import { LogLevel, type WebClient } from '@slack/web-api';
 import type { SlackConfig } from '../../config/slack-schema.js';
 import type { Deps } from '../../deps.js';
@@ -12,18 +12,25 @@ import { handleInteraction } from './interactions.js';
  * when it has one by then). Only Slack, holding the app token's connection, can send on it.
  */
 export class SlackSocket {
-  private readonly client: SocketModeClient;
-
-  constructor(
-    private readonly deps: Deps,
-    web: WebClient,
-    cfg: Pick<SlackConfig, 'api_url' | 'appToken'>,
-  ) {
-    this.client = new SocketModeClient({
+  /**
+   * @slack/socket-mode brings its own undici (some 120 modules to load), so only a gateway that runs in Socket
+   * Mode imports it.
+   */
+  static async open(deps: Deps, web: WebClient, cfg: Pick<SlackConfig, 'api_url' | 'appToken'>): Promise<SlackSocket> {
+    const { SocketModeClient } = await import('@slack/socket-mode');
+    const client = new SocketModeClient({
       appToken: cfg.appToken ?? '',
       logLevel: LogLevel.ERROR,
       clientOptions: { slackApiUrl: cfg.api_url },
     });
+    return new SlackSocket(deps, web, client);
+  }
+
+  private constructor(
+    private readonly deps: Deps,
+    web: WebClient,
+    private readonly client: SocketModeClient,
+  ) {
     this.client.on('interactive', ({ ack, body }: { ack: (r?: Record<string, unknown>) => Promise<void>; body: unknown }) => {
       answerInTime(this.deps, handleInteraction(this.deps, web, body))
         .then((answer) => ack(answer ?? undefined))

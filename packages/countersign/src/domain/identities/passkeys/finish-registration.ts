@@ -1,4 +1,4 @@
-import { verifyRegistrationResponse } from '@simplewebauthn/server';
+import type { verifyRegistrationResponse } from '@simplewebauthn/server';
 import type { Deps } from '../../../deps.js';
 import { CsError } from '../../../lib/errors.js';
 import { newId } from '../../../lib/ids.js';
@@ -6,7 +6,7 @@ import { parseInput } from '../../validate.js';
 import type { UserPrincipal } from '../principal.js';
 import { type ChallengeProblem, consumeChallenge, findChallenge } from './challenges.js';
 import { passkeyView } from './passkey-rows.js';
-import { relyingPartyOf } from './relying-party.js';
+import { relyingPartyOf, webauthn } from './relying-party.js';
 import { type PasskeyView, RegisterPasskeyBody } from './schemas.js';
 import { requireRecentSignIn } from './session-of.js';
 
@@ -35,6 +35,7 @@ export async function finishRegistration(deps: Deps, principal: UserPrincipal, b
   if (!(await deps.committer.run((tx) => consumeChallenge(tx, found.row.challenge_hash)))) throw challengeRefusal('used');
   let info: Awaited<ReturnType<typeof verifyRegistrationResponse>>['registrationInfo'];
   try {
+    const { verifyRegistrationResponse } = await webauthn();
     const v = await verifyRegistrationResponse({
       response: input.credential,
       expectedChallenge: found.challenge,

@@ -83,3 +83,10 @@ export function signedChallenge(clientDataJSON: string): string | null {
     return null;
   }
 }
+
+/**
+ * @simplewebauthn/server, with the ASN.1 and X.509 stack under it, takes a third of a second of CPU to import:
+ * more than the rest of the identity code together. It is loaded by the first passkey ceremony, not by every
+ * process that starts a gateway or runs an admin command.
+ */
+export const webauthn = () => import('@simplewebauthn/server');

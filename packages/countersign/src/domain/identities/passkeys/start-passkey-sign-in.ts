@@ -1,11 +1,11 @@
-import { generateAuthenticationOptions, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { Config } from '../../../config/schema.js';
 import type { Tx } from '../../../db/committer.js';
 import type { PasskeysTable } from '../../../db/types.js';
 import { newToken } from '../sessions/tokens.js';
 import { challengeBytes, issueChallenge } from './challenges.js';
 import { transportsOf } from './passkey-rows.js';
-import { relyingPartyOf } from './relying-party.js';
+import { relyingPartyOf, webauthn } from './relying-party.js';
 
 export interface PendingSignIn {
   /** Names the half-done sign-in; shown once, stored as sha256, works once and only with the passkey step. */
@@ -36,6 +36,7 @@ export async function startPasskeySignIn(
     pendingHash: pending.hash,
     ttlMs,
   });
+  const { generateAuthenticationOptions } = await webauthn();
   const options = await generateAuthenticationOptions({
     rpID: rp.rpId,
     challenge: challengeBytes(challenge),

@@ -1,10 +1,10 @@
-import { generateAuthenticationOptions, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import type { Deps } from '../../../deps.js';
 import { CsError } from '../../../lib/errors.js';
 import type { UserPrincipal } from '../principal.js';
 import { challengeBytes, issueChallenge } from './challenges.js';
 import { passkeysOf, transportsOf } from './passkey-rows.js';
-import { relyingPartyOf } from './relying-party.js';
+import { relyingPartyOf, webauthn } from './relying-party.js';
 import { sessionIdOf } from './session-of.js';
 
 /**
@@ -21,6 +21,7 @@ export async function startReauthentication(deps: Deps, principal: UserPrincipal
   const { challenge } = await deps.committer.run((tx) =>
     issueChallenge(tx, { purpose: 'reauthenticate', userId: principal.id, sessionId, pendingHash: null, ttlMs }),
   );
+  const { generateAuthenticationOptions } = await webauthn();
   return generateAuthenticationOptions({
     rpID: rp.rpId,
     challenge: challengeBytes(challenge),

@@ -1,9 +1,9 @@
-import { generateRegistrationOptions, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
+import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
 import type { Deps } from '../../../deps.js';
 import type { UserPrincipal } from '../principal.js';
 import { challengeBytes, issueChallenge } from './challenges.js';
 import { passkeysOf, transportsOf } from './passkey-rows.js';
-import { relyingPartyOf } from './relying-party.js';
+import { relyingPartyOf, webauthn } from './relying-party.js';
 import { requireRecentSignIn } from './session-of.js';
 
 /**
@@ -24,6 +24,7 @@ export async function startRegistration(deps: Deps, principal: UserPrincipal): P
       ttlMs: deps.config.auth.passkeys.challengeTtlMs,
     }),
   );
+  const { generateRegistrationOptions } = await webauthn();
   return generateRegistrationOptions({
     rpName: rp.name,
     rpID: rp.rpId,

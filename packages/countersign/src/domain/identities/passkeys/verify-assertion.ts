@@ -1,10 +1,9 @@
-import { verifyAuthenticationResponse } from '@simplewebauthn/server';
 import type { Kysely } from 'kysely';
 import type { Config } from '../../../config/schema.js';
 import type { Tx } from '../../../db/committer.js';
 import type { DB, PasskeysTable } from '../../../db/types.js';
 import { webAuthnCredential } from './passkey-rows.js';
-import { type AuthenticationCredential, relyingPartyOf } from './relying-party.js';
+import { type AuthenticationCredential, relyingPartyOf, webauthn } from './relying-party.js';
 
 /** Why an assertion is refused; audited, never shown in more detail than "the passkey was not accepted". */
 export type AssertionProblem = 'unknown_credential' | 'other_persons_credential' | 'counter_went_backwards' | 'invalid';
@@ -41,6 +40,7 @@ export async function verifyAssertion(
   }
   const rp = relyingPartyOf(config);
   try {
+    const { verifyAuthenticationResponse } = await webauthn();
     const v = await verifyAuthenticationResponse({
       response: credential,
       expectedChallenge: challenge,
