@@ -20,8 +20,10 @@ import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { openDatabase } from '../packages/countersign/src/db/connect.js';
 import { migrateToLatest } from '../packages/countersign/src/db/migrate.js';
+import { writeCheckpoint } from '../packages/countersign/src/domain/audit/write-checkpoint.js';
 import { createGroup } from '../packages/countersign/src/domain/identities/create-group.js';
 import { setUserGroups } from '../packages/countersign/src/domain/identities/set-user-groups.js';
+import { FakeClock } from '../packages/countersign/src/lib/clock.js';
 import { ADMIN, call, type Dialect, PG_URL, propose, review, testEnv, type World, world } from '../packages/countersign/test/helpers.js';
 
 export const FIXTURE_THROUGH = '020-slack-messages';
@@ -53,7 +55,22 @@ async function populate(w: World): Promise<void> {
   ok(await call(w, 'POST', `/v1/actions/${cancelled.id}/cancel`, w.keys.agent, {}), 200);
   ok(await propose(w, { tool: 'get_logs', arguments: {}, annotations: { readOnlyHint: true } }), 201);
   for (const n of [1, 2, 3]) ok(await propose(w, { arguments: { env: 'staging', run: `pending-${n}` } }), 201);
-  await w.gw.checkpointer.tick();
+  // A standing grant (alice approves and grants similar staging deploys), a delegation, a reset link, a webhook.
+  const granted = ok(await propose(w, { arguments: { env: 'staging', run: 'granted' } }), 201);
+  ok(await review(w, granted.id, w.keys.alice, { decision: 'approve', grant: { expires_in: '9h' } }), 200);
+  const ends = new Date(d.clock.now() + 7 * 24 * 3600_000).toISOString();
+  ok(
+    await call(w, 'POST', '/v1/admin/delegations', w.keys.ada, {
+      delegator: 'carol@example.com',
+      delegate: 'alice@example.com',
+      ends_at: ends,
+    }),
+    201,
+  );
+  ok(await call(w, 'POST', '/v1/admin/password-reset-links', w.keys.ada, { email: 'victor@example.com' }), 200);
+  ok(await call(w, 'POST', '/v1/admin/webhooks', w.keys.ada, { url: 'https://hooks.example.com/countersign', allow_private: true }), 201);
+  // A signed checkpoint of the chain so far.
+  if (!(await writeCheckpoint(d))) throw new Error('no checkpoint written');
 }
 
 function sqliteLiteral(v: unknown): string {
@@ -137,8 +154,11 @@ async function referenceSchema(dialect: Dialect): Promise<string[]> {
   }
 }
 
+/** The fixture's rows are written at a fixed time, so its deadlines and grants are the same on every run. */
+const WRITTEN_AT = Date.UTC(2026, 10, 2, 9, 0, 0);
+
 async function make(dialect: Dialect): Promise<void> {
-  const w = await world(dialect);
+  const w = await world(dialect, { clock: new FakeClock(WRITTEN_AT) });
   try {
     await populate(w);
     await backTo020(w);
