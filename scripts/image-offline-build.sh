@@ -42,7 +42,7 @@ if ! "${PODMAN[@]}" image exists "$BASE_IMAGE"; then
 fi
 
 t1=$SECONDS
-"${PODMAN[@]}" build --pull=never --network host "${LIMITS[@]}" --build-arg "NODE_IMAGE=$BASE_IMAGE" \
+"${PODMAN[@]}" build --format docker --pull=never --network host "${LIMITS[@]}" --build-arg "NODE_IMAGE=$BASE_IMAGE" \
   -f deploy/Dockerfile -t "$IMAGE" .
 echo "image build: $((SECONDS - t1)) s"
 "${PODMAN[@]}" image inspect "$IMAGE" --format 'size: {{.Size}} bytes, user: {{.Config.User}}'
