@@ -20,6 +20,7 @@ export const COMMAND_MODULES: Record<string, () => Promise<Register>> = {
   grants: async () => (await import('./commands/grants.js')).registerGrants,
   mcp: async () => (await import('./commands/mcp.js')).registerMcp,
   propose: async () => (await import('./commands/propose.js')).registerPropose,
+  backup: async () => (await import('./commands/backup.js')).registerBackup,
 };
 
 /** Which module registers each top-level command (a test checks this against what the modules register). */
@@ -43,6 +44,8 @@ export const MODULE_OF_COMMAND: Record<string, keyof typeof COMMAND_MODULES> = {
   grants: 'grants',
   mcp: 'mcp',
   propose: 'propose',
+  backup: 'backup',
+  restore: 'backup',
 };
 
 /** The program with the commands `argv` can reach: one group for a known command, none for --version, all of them for help or a typo. */

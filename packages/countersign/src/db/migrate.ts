@@ -105,3 +105,8 @@ export async function migrateToLatest(db: Database, opts: { through?: string } =
 async function lockForMigration(conn: Kysely<any>, caps: Capabilities): Promise<void> {
   if (caps.migrationLock) await sql.raw(caps.migrationLock).execute(conn);
 }
+
+/** The migrations this binary knows, in order: a backup or restore refuses a database that names others (a newer release's). */
+export function knownMigrations(): readonly string[] {
+  return MIGRATIONS.map((m) => m.name);
+}
