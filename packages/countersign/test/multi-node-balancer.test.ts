@@ -76,22 +76,24 @@ describe('three gateways on one PostgreSQL behind HAProxy', { timeout: 90_000 },
         return startNode(name, ['--data', join(dir, name), '--config', cfg], { COUNTERSIGN_DATABASE_URL: dbUrl });
       }),
     );
-    mkdirSync(join(dir, 'admin'));
-    const config = loadConfig({ env: {}, overrides: { dataDir: join(dir, 'admin'), databaseUrl: PG_URL } });
-    deps = await createDeps(config, { schema, logger: pino({ level: 'silent' }) });
-    const user = async (email: string, role: 'reviewer' | 'viewer') => (await addUser(deps as Deps, ADMIN, { email, role })).apiKey;
-    keys.alice = await user('alice@example.com', 'reviewer');
-    keys.carol = await user('carol@example.com', 'reviewer');
-    keys.watcher = await user('watcher@example.com', 'viewer');
-    await user('owner@example.com', 'viewer');
-    const agent = async (name: string) => (await addAgent(deps as Deps, ADMIN, { name, owner: 'owner@example.com' })).apiKey;
-    keys.agentA = await agent('agent-a');
-    keys.agentB = await agent('agent-b');
-    keys.mcp = await agent('mcp-agent');
-    const started = await starting;
-    // Whichever started is stopped by after() even when another did not.
-    nodes = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    for (const r of started) if (r.status === 'rejected') throw r.reason;
+    try {
+      mkdirSync(join(dir, 'admin'));
+      const config = loadConfig({ env: {}, overrides: { dataDir: join(dir, 'admin'), databaseUrl: PG_URL } });
+      deps = await createDeps(config, { schema, logger: pino({ level: 'silent' }) });
+      const user = async (email: string, role: 'reviewer' | 'viewer') => (await addUser(deps as Deps, ADMIN, { email, role })).apiKey;
+      keys.alice = await user('alice@example.com', 'reviewer');
+      keys.carol = await user('carol@example.com', 'reviewer');
+      keys.watcher = await user('watcher@example.com', 'viewer');
+      await user('owner@example.com', 'viewer');
+      const agent = async (name: string) => (await addAgent(deps as Deps, ADMIN, { name, owner: 'owner@example.com' })).apiKey;
+      keys.agentA = await agent('agent-a');
+      keys.agentB = await agent('agent-b');
+      keys.mcp = await agent('mcp-agent');
+    } finally {
+      // Whichever node started is stopped by after(), whatever failed here.
+      nodes = (await starting).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    }
+    for (const r of await starting) if (r.status === 'rejected') throw r.reason;
     lb = await startBalancer(haproxy, nodes);
     startup = Date.now() - t0;
   });
@@ -115,22 +117,8 @@ describe('three gateways on one PostgreSQL behind HAProxy', { timeout: 90_000 },
     const d = deps as Deps;
     const head = Number((await d.db.read.selectFrom('chain_head').select('event_seq').executeTakeFirstOrThrow()).event_seq);
     const followers = [follow(url, keys.agentA, head, stopStreams.signal), follow(url, keys.agentB, head, stopStreams.signal)];
-    const reviewers = [
-      review(
-        url,
-        keys.alice,
-        t,
-        () => stopReviews,
-        (id) => id.charCodeAt(id.length - 1) % 2 === 0,
-      ),
-      review(
-        url,
-        keys.carol,
-        t,
-        () => stopReviews,
-        (id) => id.charCodeAt(id.length - 1) % 2 === 1,
-      ),
-    ];
+    // Two reviewers, each deciding half of what is pending, through the balancer like everyone else.
+    const reviewers = [review(url, keys.alice, t, () => stopReviews, 0), review(url, keys.carol, t, () => stopReviews, 1)];
     const load = runAgents(
       { url, agentKeys: [keys.agentA, keys.agentB], watcherKey: keys.watcher, workers: WORKERS, callsPerWorker: CALLS_PER_WORKER },
       t,
