@@ -87,10 +87,19 @@ export class Client {
       throw new CountersignError('unavailable', `cannot reach the gateway at ${this.url}: ${(e as Error).message}`);
     }
     const answer = await res.text();
-    const json = answer === '' ? undefined : (JSON.parse(answer) as unknown);
+    let json: unknown;
+    try {
+      json = answer === '' ? undefined : (JSON.parse(answer) as unknown);
+    } catch {
+      // Not the gateway's envelope: a load balancer's or proxy's own error page (an nginx 502, say).
+      if (res.ok) throw new CountersignError('internal', `the gateway answered ${res.status} with a body that is not JSON`, res.status);
+    }
     if (!res.ok) {
       const err = (json as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
-      throw new CountersignError(err?.code ?? 'internal', err?.message ?? `the gateway answered ${res.status}`, res.status, err?.details);
+      // A 502/503/504 without the envelope comes from something in front of the gateway: a node is down or
+      // restarting, which a retry (same Idempotency-Key) can get past, like the gateway's own `unavailable`.
+      const code = err?.code ?? (res.status >= 502 && res.status <= 504 ? 'unavailable' : 'internal');
+      throw new CountersignError(code, err?.message ?? `the gateway answered ${res.status}`, res.status, err?.details);
     }
     return json as T;
   }

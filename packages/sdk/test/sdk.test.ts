@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import pino from 'pino';
 import { startGateway } from '../../countersign/src/gateway.js';
@@ -92,6 +95,25 @@ test('an agent killed while waiting re-attaches to the same action after a resta
   assert.equal(await again({ step: 7 }, { toolCallId: 'call-crash-1' }), 'done');
   assert.equal(runs, 1);
   assert.equal(decided.status, 'approved');
+});
+
+test('an error page from a proxy in front of the gateway is an unavailable error the caller can retry, not a parse error', async () => {
+  const proxy = createServer((_req, res) => {
+    res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+  });
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  try {
+    const { port } = proxy.address() as AddressInfo;
+    const cs = createClient({ url: `http://127.0.0.1:${port}`, apiKey: w.keys.agent });
+    await assert.rejects(cs.propose({ tool: 'deploy', arguments: {} }, { idempotencyKey: 'behind-a-proxy' }), (e: CountersignError) => {
+      assert.equal(e.code, 'unavailable');
+      assert.equal(e.status, 502);
+      return true;
+    });
+  } finally {
+    proxy.close();
+  }
 });
 
 test('waitForDecision falls back to long-polling when the event stream is unavailable', async () => {
