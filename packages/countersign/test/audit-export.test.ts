@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
+import { parse as parseYaml } from 'yaml';
 import { listAuditExports } from '../src/audit-export/list-exports.js';
 import { formatSyslog, octetCounted } from '../src/audit-export/syslog-frame.js';
 import { AuditExportConfigSchema, resolveAuditExport } from '../src/config/audit-export-schema.js';
-import type { Config } from '../src/config/schema.js';
+import { type Config, ConfigFileSchema } from '../src/config/schema.js';
 import { addUser } from '../src/domain/identities/add-user.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
 import { FakeClock } from '../src/lib/clock.js';
-import { ADMIN, forEachDialect, type TestEnv, testEnv } from './helpers.js';
+import { ADMIN, forEachDialect, REPO_ROOT, type TestEnv, testEnv, type World } from './helpers.js';
+import { openRaw } from './raw-db.js';
 import { HecReceiver, makeCertificates, OtlpReceiver, SyslogReceiver, verifyReceived } from './siem-receivers.js';
 
 const TOKEN = 'b6f0c1de-6d3c-4a8e-9d47-2f1c8a1e0b11';
@@ -45,6 +47,18 @@ describe('audit export configuration', () => {
           { name: 'a', type: 'syslog', host: 'h', port: 515 },
         ],
       }),
+    );
+  });
+
+  test('the example in docs/operations.md is a valid config', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs/operations.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Streaming the audit trail to a SIEM'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(yaml);
+    const parsed = ConfigFileSchema.parse(parseYaml(yaml));
+    assert.deepEqual(
+      parsed.audit_export?.sinks.map((s) => s.type),
+      ['syslog', 'hec', 'otlp'],
     );
   });
 
@@ -235,6 +249,32 @@ forEachDialect('audit entries streamed to SIEMs', (dialect) => {
       assert.deepEqual([...owners], [gw.consumerRunner.owner], 'the node that held the sinks keeps them');
     } finally {
       await second.close();
+    }
+  });
+
+  test('an entry that does not verify is never sent: each sink stops before it until the chain is whole again', async () => {
+    await gw.auditExport.tick();
+    const raw = await openRaw({ env } as World);
+    try {
+      await raw.disableAppendOnly();
+      await addPeople(3);
+      const n = await head();
+      const [row] = await raw.all('select * from audit_log where seq = ?', [n - 1]);
+      await raw.run('update audit_log set data = ? where seq = ?', ['{"email":"mallory@example.com"}', n - 1]);
+      await gw.auditExport.tick();
+      for (const name of ['syslog-tls', 'splunk', 'otel']) {
+        const s = await status(name);
+        assert.equal(s?.cursor, n - 2, `${name} sent what verifies and stopped before the forged entry`);
+        assert.match(s?.last_error ?? '', new RegExp(`audit chain broken at entry ${n - 1}`));
+      }
+      for (const r of [syslog, hec, otlp]) assert.ok(r.got.every((e) => e.seq < n - 1));
+
+      await raw.run('update audit_log set data = ? where seq = ?', [row?.data, n - 1]);
+      await clock.advance(1_000);
+      await gw.auditExport.tick();
+      for (const r of [syslog, hec, otlp]) verifyReceived(r.got, n);
+    } finally {
+      await raw.close();
     }
   });
 });

@@ -137,9 +137,12 @@ export class AuditExporter {
       return false;
     }
     const from = this.cursor;
-    let entries: Awaited<ReturnType<typeof readEntries>>;
+    let entries: Awaited<ReturnType<typeof readEntries>>['entries'];
+    let broken: string | null;
     try {
-      entries = await readEntries(deps.db.read, from, this.cursorHash, opts.batchSize);
+      ({ entries, broken } = await readEntries(deps.db.read, from, this.cursorHash, opts.batchSize));
+      // What verifies goes first; the entry that does not is the next pass's failure.
+      if (entries.length === 0 && broken !== null) throw new Error(broken);
       if (entries.length > 0) await this.sink.send(entries, AbortSignal.any([this.abort.signal, AbortSignal.timeout(opts.timeoutMs)]));
     } catch (e) {
       if (this.stopped) return false;
@@ -179,8 +182,8 @@ export class AuditExporter {
     this.idleMs = opts.backstopMs;
     deps.metrics.auditExportSent.inc({ sink: this.sink.name }, entries.length);
     deps.metrics.auditExportCursor.set({ sink: this.sink.name }, last.seq);
-    if (entries.length < opts.batchSize) await this.observeLag();
-    return entries.length === opts.batchSize;
+    if (entries.length < opts.batchSize && broken === null) await this.observeLag();
+    return entries.length === opts.batchSize || broken !== null;
   }
 
   private async failed(cursor: number, e: unknown): Promise<void> {

@@ -4,19 +4,26 @@ import { auditEntryHash } from '../domain/audit/chain.js';
 import { toAuditEntryView } from '../domain/audit/schemas.js';
 import type { ExportEntry } from './types.js';
 
+/** A batch to send: the entries that verify, and why the one after them does not (null when all do). */
+export interface Batch {
+  entries: ExportEntry[];
+  broken: string | null;
+}
+
 /**
  * Up to `limit` audit entries after `after`, in sequence order, each checked to follow the one before it
  * (`afterHash` for the first): contiguous, linked, and hashing to its stored hash. A SIEM is where people look
- * when they no longer trust the database, so an entry that does not verify is never sent; the sink stops at
- * it (retrying, visible in its status and metrics) until the chain is repaired or the sink is reset.
+ * when they no longer trust the database, so an entry that does not verify is never sent: the batch stops
+ * before it, and the sink stops at it (retrying, visible in its status and metrics) until the chain is whole.
  */
-export async function readEntries(db: Kysely<DB>, after: number, afterHash: string, limit: number): Promise<ExportEntry[]> {
+export async function readEntries(db: Kysely<DB>, after: number, afterHash: string, limit: number): Promise<Batch> {
   const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(limit).execute();
   let seq = after;
   let prev = afterHash;
+  const entries: ExportEntry[] = [];
   for (const r of rows) {
     const at = Number(r.seq);
-    if (at !== seq + 1) throw new Error(`audit chain broken: entry ${seq + 1} is missing (next is ${at}); not sent`);
+    if (at !== seq + 1) return { entries, broken: `audit chain broken: entry ${seq + 1} is missing (the next is ${at}); not sent` };
     const fields = {
       seq: at,
       ts: Number(r.ts),
@@ -27,12 +34,13 @@ export async function readEntries(db: Kysely<DB>, after: number, afterHash: stri
       data: r.data,
     };
     if (r.prev_hash !== prev || auditEntryHash(prev, fields) !== r.hash) {
-      throw new Error(`audit chain broken at entry ${at}: it does not verify against entry ${seq}; not sent`);
+      return { entries, broken: `audit chain broken at entry ${at}: it does not verify against entry ${seq}; not sent` };
     }
+    entries.push(toAuditEntryView(r));
     seq = at;
     prev = r.hash;
   }
-  return rows.map(toAuditEntryView);
+  return { entries, broken: null };
 }
 
 /** The newest audit seq and the commit time of the first entry after `after` (null when caught up), for lag. */
