@@ -5,7 +5,7 @@
  * Per dialect: seeds BENCH_ENTRIES entries (~300 bytes of data each), then for each sink starts a gateway
  * with only that sink and times it from start to caught up, printing entries/s and batches.
  *
- *   node --import tsx bench/audit-export.ts            # BENCH_DIALECTS=sqlite,postgres BENCH_ENTRIES=20000
+ *   node --import tsx bench/audit-export.ts   # BENCH_DIALECTS=sqlite,postgres BENCH_ENTRIES=20000 BENCH_BATCH=100
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,7 @@ import { benchDatabase } from './bench-database.js';
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',');
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 20_000);
 const TOKEN = 'bench-token';
+const BATCH = Number(process.env.BENCH_BATCH ?? 100);
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-bench-siem-'));
@@ -81,7 +82,7 @@ async function run(dialect: string, dir: string, certs: ReturnType<typeof makeCe
             ? { name, type: 'hec', url, ack: type === 'hec (acks)' }
             : { name, type: 'otlp', url };
       const auditExport = resolveAuditExport(
-        AuditExportConfigSchema.parse({ sinks: [sink] }),
+        AuditExportConfigSchema.parse({ sinks: [{ ...sink, batch_size: BATCH }] }),
         { [`COUNTERSIGN_AUDIT_EXPORT_${name.toUpperCase()}_TOKEN`]: TOKEN },
         dir,
       );
@@ -93,9 +94,9 @@ async function run(dialect: string, dir: string, certs: ReturnType<typeof makeCe
       await receiver.close();
       verifyReceived(receiver.got, head);
       if (receiver.problems.length > 0) throw new Error(`${type}: ${receiver.problems[0]}`);
-      const batches = receiver.batches.length || Math.ceil(head / 100);
+      const batches = receiver.batches.length || Math.ceil(head / BATCH);
       console.log(
-        `[${dialect}] ${type.padEnd(13)} ${head} entries in ${seconds.toFixed(2)} s: ${Math.round(head / seconds)} entries/s, ${batches} batches of 100`,
+        `[${dialect}] ${type.padEnd(13)} ${head} entries in ${seconds.toFixed(2)} s: ${Math.round(head / seconds)} entries/s, ${batches} batches of ${BATCH}`,
       );
     }
   } finally {
