@@ -85,6 +85,7 @@ async function run(dialect: string, dir: string, certs: ReturnType<typeof makeCe
         AuditExportConfigSchema.parse({ sinks: [{ ...sink, batch_size: BATCH }] }),
         { [`COUNTERSIGN_AUDIT_EXPORT_${name.toUpperCase()}_TOKEN`]: TOKEN },
         dir,
+        30_000,
       );
       const started = performance.now();
       const gw = await startGateway({ ...db.config, auditExport }, opts);

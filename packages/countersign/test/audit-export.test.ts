@@ -19,7 +19,8 @@ import { HecReceiver, makeCertificates, OtlpReceiver, SyslogReceiver, verifyRece
 const TOKEN = 'b6f0c1de-6d3c-4a8e-9d47-2f1c8a1e0b11';
 
 describe('audit export configuration', () => {
-  const resolve = (sinks: unknown[], env: NodeJS.ProcessEnv = {}) => resolveAuditExport(AuditExportConfigSchema.parse({ sinks }), env, '/');
+  const resolve = (sinks: unknown[], env: NodeJS.ProcessEnv = {}) =>
+    resolveAuditExport(AuditExportConfigSchema.parse({ sinks }), env, '/', 30_000);
 
   test('a HEC sink without its token is refused at start, naming the variable to set', () => {
     assert.throws(
@@ -48,6 +49,12 @@ describe('audit export configuration', () => {
         ],
       }),
     );
+  });
+
+  test('a send time-out longer than half the lease is refused: a send must not outlive its node’s lease', () => {
+    const syslog = { name: 'siem', type: 'syslog', host: 'siem.example.com', port: 6514, timeout: '20s' };
+    assert.throws(() => resolve([syslog]), /more than half of events.consumer_lease/);
+    assert.equal(resolveAuditExport(AuditExportConfigSchema.parse({ sinks: [syslog] }), {}, '/', 60_000).sinks.length, 1);
   });
 
   test('the example in docs/operations.md is a valid config', () => {
@@ -124,7 +131,7 @@ forEachDialect('audit entries streamed to SIEMs', (dialect) => {
       COUNTERSIGN_AUDIT_EXPORT_SPLUNK_TOKEN: TOKEN,
       COUNTERSIGN_AUDIT_EXPORT_OTEL_HEADERS: 'authorization=Bearer otlp-secret',
     };
-    config = { ...env.config, auditExport: resolveAuditExport(file, secrets, dir) };
+    config = { ...env.config, auditExport: resolveAuditExport(file, secrets, dir, 30_000) };
     gw = await start();
   });
 

@@ -65,15 +65,13 @@ export function hecSink(cfg: HecSinkConfig): Sink {
     }
   }
 
+  /** Polls until the indexer has the batch; `signal` carries the send's time-out, which covers this wait too. */
   async function acknowledged(ackId: number, signal: AbortSignal): Promise<void> {
-    const deadline = AbortSignal.any([signal, AbortSignal.timeout(cfg.ack_timeout)]);
     for (;;) {
-      const reply = AckReply.safeParse(
-        await post(`/services/collector/ack?channel=${channel}`, JSON.stringify({ acks: [ackId] }), deadline),
-      );
+      const reply = AckReply.safeParse(await post(`/services/collector/ack?channel=${channel}`, JSON.stringify({ acks: [ackId] }), signal));
       if (!reply.success) throw new Error('HEC ack answered an unexpected shape');
       if (reply.data.acks[String(ackId)] === true) return;
-      await sleep(ACK_POLL_MS, undefined, { signal: deadline });
+      await sleep(ACK_POLL_MS, undefined, { signal: signal });
     }
   }
 

@@ -17,7 +17,10 @@ const common = {
   name: SinkName,
   /** Entries per send (one syslog write, one HTTP request). */
   batch_size: z.number().int().min(1).max(1000).default(100),
-  /** Gives up on one send after this long; the batch is retried with back-off. */
+  /**
+   * Gives up on one send after this long (for HEC with `ack`, the acknowledgement included); the batch is
+   * retried with back-off. At most half of `events.consumer_lease`, so a send never outlives its node's lease.
+   */
   timeout: duration.default(10_000),
   /** Where a sink seen for the first time starts: the first entry ever (default) or the next one written. */
   start_at: z.enum(['genesis', 'head']).default('genesis'),
@@ -73,8 +76,6 @@ const HecSink = z.strictObject({
   sourcetype: z.string().min(1).max(200).default('countersign:audit'),
   /** Indexer acknowledgement: a batch counts as delivered only once Splunk says it is indexed. */
   ack: z.boolean().default(false),
-  /** How long to wait for an indexer acknowledgement before sending the batch again. */
-  ack_timeout: duration.default(60_000),
 });
 
 const OtlpSink = z.strictObject({
@@ -156,8 +157,17 @@ export function resolveAuditExport(
   file: z.output<typeof AuditExportConfigSchema> | undefined,
   env: NodeJS.ProcessEnv,
   cwd: string,
+  leaseMs: number,
 ): AuditExportConfig {
   const parsed = file ?? AuditExportConfigSchema.parse({});
+  for (const s of parsed.sinks) {
+    if (s.timeout > leaseMs / 2) {
+      throw new CsError(
+        'invalid_request',
+        `audit_export sink ${s.name}: timeout ${s.timeout}ms is more than half of events.consumer_lease (${leaseMs}ms); raise the lease with it`,
+      );
+    }
+  }
   const path = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
   const sinks = parsed.sinks.map((s): SinkConfig => {
     switch (s.type) {

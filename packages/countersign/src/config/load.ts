@@ -196,7 +196,7 @@ function resolveConfig(
     log: { level: level as Config['log']['level'] },
     oidc: resolveOidc(file.auth?.oidc, publicUrl, env, cwd),
     notifications: resolveNotifications(file.notifications, env, publicUrl),
-    auditExport: resolveAuditExport(file.audit_export, env, cwd),
+    auditExport: resolveAuditExport(file.audit_export, env, cwd, file.events?.consumer_lease ?? 30_000),
   };
 }
 
