@@ -13,13 +13,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { AuditExportConfigSchema, resolveAuditExport } from '../packages/countersign/src/config/audit-export-schema.js';
 import { startGateway } from '../packages/countersign/src/gateway.js';
-import {
-  HecReceiver,
-  makeCertificates,
-  OtlpReceiver,
-  SyslogReceiver,
-  verifyReceived,
-} from '../packages/countersign/test/siem-receivers.js';
+import { HecReceiver, OtlpReceiver } from '../packages/countersign/test/siem-http-receivers.js';
+import { makeCertificates, SyslogReceiver, verifyReceived } from '../packages/countersign/test/siem-receivers.js';
 import { benchDatabase } from './bench-database.js';
 
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',');

@@ -14,7 +14,8 @@ import { type Gateway, startGateway } from '../src/gateway.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { ADMIN, cliEnvFor, forEachDialect, REPO_ROOT, runCli, type TestEnv, testEnv, type World } from './helpers.js';
 import { openRaw } from './raw-db.js';
-import { HecReceiver, makeCertificates, OtlpReceiver, SyslogReceiver, verifyReceived } from './siem-receivers.js';
+import { HecReceiver, OtlpReceiver } from './siem-http-receivers.js';
+import { makeCertificates, SyslogReceiver, verifyReceived } from './siem-receivers.js';
 
 const TOKEN = 'b6f0c1de-6d3c-4a8e-9d47-2f1c8a1e0b11';
 
