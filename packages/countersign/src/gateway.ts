@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { AuditExporters } from './audit-export/exporters.js';
 import type { Config } from './config/schema.js';
 import { publishKeys } from './crypto/publish-keys.js';
 import { type CreateDepsOptions, closeDeps, createDeps, type Deps } from './deps.js';
@@ -37,6 +38,8 @@ export interface Gateway {
   consumers: ConsumerRegistry;
   /** Runs the registered consumers; tests call tick(). */
   consumerRunner: ConsumerRunner;
+  /** Streams the audit log to the configured SIEM sinks; tests call tick(). */
+  auditExport: AuditExporters;
   /** Deletes old outbox events; tests call tick(). */
   retention: Retention;
   /** Registers a delivering consumer per webhook endpoint; tests call sync(). */
@@ -83,6 +86,7 @@ export async function startGateway(
   if (config.notifications.teams.enabled) consumers.register(teamsConsumer(deps));
   const consumerRunner = new ConsumerRunner(deps, consumers);
   const webhooks = new WebhookConsumers(deps, consumers);
+  const auditExport = new AuditExporters(deps, consumerRunner.owner);
   const retention = new Retention(deps);
   const app = buildServer(deps);
   let url = '';
@@ -105,6 +109,7 @@ export async function startGateway(
     auditWatch.start();
     consumerRunner.start();
     webhooks.start();
+    auditExport.start();
     retention.start();
     digests?.start();
     await slackSocket?.start();
@@ -113,6 +118,7 @@ export async function startGateway(
     await slackSocket?.stop().catch(() => undefined);
     policyWatcher.stop();
     webhooks.stop();
+    await auditExport.stop().catch(() => undefined);
     await app.close().catch(() => undefined);
     await closeDeps(deps);
     throw e;
@@ -129,6 +135,7 @@ export async function startGateway(
     consumerRunner,
     retention,
     webhooks,
+    auditExport,
     digests,
     url,
     close() {
@@ -139,6 +146,7 @@ export async function startGateway(
         await digests?.stop();
         await slackSocket?.stop().catch(() => undefined);
         await consumerRunner.stop();
+        await auditExport.stop();
         await retention.stop();
         await scheduler.stop();
         await checkpointer.stop();

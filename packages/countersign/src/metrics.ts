@@ -152,6 +152,36 @@ export function createMetrics() {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
       registers: [registry],
     }),
+    auditExportSent: new Counter({
+      name: 'countersign_audit_export_entries_sent_total',
+      help: 'Audit entries delivered to a SIEM sink by this node (a batch sent again after a restart counts again)',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    auditExportFailures: new Counter({
+      name: 'countersign_audit_export_failures_total',
+      help: 'Failed sends to a SIEM sink by this node; the batch is sent again after a back-off, nothing is skipped',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    auditExportLag: new Gauge({
+      name: 'countersign_audit_export_lag_entries',
+      help: 'Audit entries written but not yet delivered to a SIEM sink, as last seen by the node streaming it',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    auditExportLagSeconds: new Gauge({
+      name: 'countersign_audit_export_lag_seconds',
+      help: 'How long the oldest undelivered audit entry has waited for a SIEM sink (0 when caught up), as last seen by the node streaming it',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
+    auditExportCursor: new Gauge({
+      name: 'countersign_audit_export_cursor_seq',
+      help: 'The last audit seq a SIEM sink has taken (every entry up to it was delivered)',
+      labelNames: ['sink'] as const,
+      registers: [registry],
+    }),
   };
   // An unset gauge reads 0, which here would be the alarm: no check has found anything yet.
   metrics.auditChainOk.set(1);

@@ -180,6 +180,7 @@ export const RULES: Record<string, Rule> = {
   },
   listEventConsumers: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/consumers' }) },
   listDeadLetters: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/dead-letters' }) },
+  listAuditExportSinks: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/audit-export' }) },
   // No dead letter exists here: an admin gets past authorization to "not found"; everyone else is refused before.
   replayDeadLetter: {
     auth: 'admin',

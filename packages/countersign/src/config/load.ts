@@ -4,6 +4,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { CsError } from '../lib/errors.js';
 import { withDefaultRules, withDefaultWorkflow } from '../policy/defaults.js';
 import type { PolicySections } from '../policy/document.js';
+import { resolveAuditExport } from './audit-export-schema.js';
 import { resolveNotifications } from './notify-schema.js';
 import { resolveOidc } from './oidc-schema.js';
 import { type Config, type ConfigFile, ConfigFileSchema } from './schema.js';
@@ -195,6 +196,7 @@ function resolveConfig(
     log: { level: level as Config['log']['level'] },
     oidc: resolveOidc(file.auth?.oidc, publicUrl, env, cwd),
     notifications: resolveNotifications(file.notifications, env, publicUrl),
+    auditExport: resolveAuditExport(file.audit_export, env, cwd, file.events?.consumer_lease ?? 30_000),
   };
 }
 

@@ -7,6 +7,7 @@ import {
   type WorkflowConfig,
   WorkflowsSchema,
 } from '../policy/schema.js';
+import { type AuditExportConfig, AuditExportConfigSchema } from './audit-export-schema.js';
 import { McpConfigSchema } from './mcp-schema.js';
 import { type NotificationsConfig, NotificationsConfigSchema } from './notify-schema.js';
 import { type OidcConfig, OidcConfigSchema } from './oidc-schema.js';
@@ -172,6 +173,8 @@ export const ConfigFileSchema = z.strictObject({
     .optional(),
   /** Notification channels (docs/channels.md): email over SMTP, and which events go to whom. */
   notifications: NotificationsConfigSchema.optional(),
+  /** Streaming audit entries to SIEMs (syslog, Splunk HEC, OTLP logs): docs/operations.md. */
+  audit_export: AuditExportConfigSchema.optional(),
   /** `countersign mcp proxy` (the gateway ignores it): upstream servers, hold budgets, pins, listener. */
   mcp: McpConfigSchema.optional(),
 });
@@ -233,4 +236,6 @@ export interface Config {
   /** Single sign-on (`auth.oidc`); undefined when not configured. */
   oidc: OidcConfig | undefined;
   notifications: NotificationsConfig;
+  /** SIEM sinks that receive every audit entry (none by default). */
+  auditExport: AuditExportConfig;
 }

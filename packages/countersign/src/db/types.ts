@@ -366,6 +366,25 @@ export interface DB {
   webhook_deliveries: WebhookDeliveriesTable;
   chat_link_requests: ChatLinkRequestsTable;
   stats_rollup: StatsRollupTable;
+  audit_export_sinks: AuditExportSinksTable;
+}
+
+/** A SIEM sink's cursor (audit seq; every entry up to it was sent), the hash it must link to, its lease and back-off (migration 024). */
+export interface AuditExportSinksTable {
+  name: string;
+  cursor: number;
+  cursor_hash: string;
+  cursor_ts: number | null;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  /** Failed sends of the batch after the cursor since the last success. */
+  attempts: number;
+  next_attempt_at: number | null;
+  last_error: string | null;
+  /** When a batch was last delivered. */
+  sent_at: number | null;
+  registered_at: number;
+  updated_at: number;
 }
 
 /** The dashboard's counts per hour and per day (migration 022; kinds and upkeep in db/stats-rollup/tallies.ts). */

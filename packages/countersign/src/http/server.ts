@@ -9,6 +9,7 @@ import { buildOpenApi } from './openapi.js';
 import { type RouteSpec, registerRoutes } from './route-spec.js';
 import { actionRoutes } from './routes/actions.js';
 import { adminAgentRoutes } from './routes/admin-agents.js';
+import { adminAuditExportRoutes } from './routes/admin-audit-export.js';
 import { adminEventRoutes } from './routes/admin-events.js';
 import { adminIdentityRoutes } from './routes/admin-identities.js';
 import { adminNotificationRoutes } from './routes/admin-notifications.js';
@@ -54,6 +55,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...auditRoutes,
   ...eventRoutes,
   ...adminEventRoutes,
+  ...adminAuditExportRoutes,
   ...adminWebhookRoutes,
   ...policyRoutes,
   ...policyPlaygroundRoutes,

@@ -1,12 +1,14 @@
 import { once } from 'node:events';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { listAuditExports } from '../../audit-export/list-exports.js';
 import { exportAudit } from '../../domain/audit/export-audit.js';
 import { latestCheckpoint } from '../../domain/audit/latest-checkpoint.js';
 import { type AuditVerifyResult, verifyAudit } from '../../domain/audit/verify-audit.js';
 import { verifyExport } from '../../domain/audit/verify-export.js';
 import { CsError } from '../../lib/errors.js';
 import { type DataOptions, withLocalDeps } from '../context.js';
+import { safeJson, safeLine, table } from '../output.js';
 
 const collect = (value: string, prev: string[]) => [...prev, value];
 
@@ -93,5 +95,32 @@ export function registerAudit(program: Command, out: (s: string) => void): void 
         await once(sink, 'finish');
         out(`wrote ${n} entries to ${o.out}`);
       }
+    });
+  audit
+    .command('sinks')
+    .description('SIEM sinks streaming the log (audit_export): position, lag, the node streaming each, the last error')
+    .option('--data <dir>', 'data directory')
+    .option('--config <file>', 'config file (YAML)')
+    .option('--json', 'print JSON')
+    .action(async (o: DataOptions & { json?: boolean }) => {
+      const items = await withLocalDeps(o, (deps, actor) => listAuditExports(deps, actor));
+      if (o.json) return out(safeJson(items));
+      if (items.length === 0) return out('no audit export sinks have run');
+      out(
+        table([
+          ['NAME', 'CURSOR', 'HEAD', 'LAG', 'LAG_MS', 'ATTEMPTS', 'HELD BY', 'LAST ERROR'],
+          ...items.map((s) => [
+            s.name,
+            String(s.cursor),
+            String(s.head),
+            String(s.lag_entries),
+            String(s.lag_ms),
+            String(s.attempts),
+            s.lease_owner ?? '-',
+            // A receiver's answer is quoted in it: shown as inert text, on one line.
+            s.last_error === null ? '-' : safeLine(s.last_error),
+          ]),
+        ]),
+      );
     });
 }
