@@ -69,7 +69,8 @@ forEachDialect('upgrading a database from the previous schema', (dialect) => {
 
   test("the gateway's start applies every migration after 020, and only those", () => {
     assert.deepEqual(applied, [...knownMigrations()]);
-    assert.equal(applied.length - BEFORE.migrations, 3);
+    // The fixture is an older schema than this release's, whatever migrations come after it.
+    assert.ok(applied.length > BEFORE.migrations, `the fixture has ${BEFORE.migrations} migrations, this release ${applied.length}`);
   });
 
   test('every row written before the upgrade is still there, and the audit chain verifies from genesis', async () => {
