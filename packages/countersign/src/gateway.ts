@@ -22,6 +22,7 @@ import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
 import { Retention } from './scheduler/retention.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { waitSpansConsumer } from './telemetry/wait-spans.js';
 
 export interface Gateway {
   deps: Deps;
@@ -72,6 +73,7 @@ export async function startGateway(
   const policyWatcher = new PolicyWatcher(deps, opts.policyCheckMs);
   const consumers = new ConsumerRegistry();
   consumers.register(decisionMetricsConsumer(deps.metrics));
+  if (deps.tracing.enabled) consumers.register(waitSpansConsumer(deps));
   // Notifications run only where a channel is configured: a gateway without one keeps no cursor for them.
   const email = config.notifications.email.enabled ? smtpSender(config.notifications.email) : null;
   if (email) consumers.register(notifyConsumer(deps, email));

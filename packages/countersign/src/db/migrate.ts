@@ -23,6 +23,7 @@ import * as slackMessages from './migrations/020-slack-messages.js';
 import * as teams from './migrations/021-teams.js';
 import * as statsRollup from './migrations/022-stats-rollup.js';
 import * as inboxIndexes from './migrations/023-inbox-indexes.js';
+import * as traceContext from './migrations/030-trace-context.js';
 
 interface Migration {
   name: string;
@@ -55,6 +56,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '021-teams', up: teams.up },
   { name: '022-stats-rollup', up: statsRollup.up },
   { name: '023-inbox-indexes', up: inboxIndexes.up },
+  { name: '030-trace-context', up: traceContext.up },
 ];
 
 /**
