@@ -1,0 +1,111 @@
+/*
+ * The Prometheus gauges read from the database at scrape time: pending actions by age (from the stats
+ * rollup), the oldest pending action, and each durable consumer's backlog and dead letters. The clock is
+ * the system's plus an offset the test moves, so "five hours later" needs no five hours of fake timers.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { ensureConsumer } from '../src/events/consumers/claim.js';
+import { EVENT } from '../src/events/types.js';
+import { type Clock, systemClock } from '../src/lib/clock.js';
+import { call, forEachDialect, propose, review, type World, world } from './helpers.js';
+
+const HOUR = 3_600_000;
+
+/** Real time plus an offset: timers run as usual, and `jump` moves "now" forward at once. */
+class OffsetClock implements Clock {
+  offset = 0;
+  now(): number {
+    return systemClock.now() + this.offset;
+  }
+  setTimeout(fn: () => void, ms: number) {
+    return systemClock.setTimeout(fn, ms);
+  }
+  jump(ms: number): void {
+    this.offset += ms;
+  }
+}
+
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got: Record<string, string> = {};
+    for (const pair of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) got[pair[1] as string] = pair[2] as string;
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+forEachDialect('operations metrics read at scrape time', (dialect) => {
+  let w: World;
+  const clock = new OffsetClock();
+  const scrape = async () => {
+    const r = await call(w, 'GET', '/metrics');
+    assert.equal(r.status, 200);
+    return r.body as string;
+  };
+
+  before(async () => {
+    w = await world(dialect, {
+      clock,
+      // Deadlines far away, so the jumps below age pending actions without expiring them; one attempt a delivery.
+      config: (c) => ({ ...c, review: { defaultExpiryMs: 30 * 24 * HOUR }, events: { ...c.events, consumerMaxAttempts: 1 } }),
+    });
+  });
+  after(async () => w?.close());
+
+  test("pending actions are counted by how long they have waited, beside the oldest one's wait", async () => {
+    const fresh = await scrape();
+    for (const age of ['under_1h', '1h_to_4h', '4h_to_24h', '1d_to_7d', 'over_7d']) {
+      assert.equal(sample(fresh, 'countersign_actions_pending', { age }), 0, `${age} starts at 0`);
+    }
+    assert.equal(sample(fresh, 'countersign_actions_pending_oldest_age_seconds'), 0);
+
+    const first = await propose(w, { arguments: { n: 1 } });
+    assert.equal(first.body.status, 'pending');
+    assert.equal(sample(await scrape(), 'countersign_actions_pending', { age: 'under_1h' }), 1);
+
+    clock.jump(5 * HOUR);
+    await propose(w, { arguments: { n: 2 } });
+    const later = await scrape();
+    assert.equal(sample(later, 'countersign_actions_pending', { age: '4h_to_24h' }), 1, 'five hours old');
+    assert.equal(sample(later, 'countersign_actions_pending', { age: 'under_1h' }), 1, 'just proposed');
+    assert.ok((sample(later, 'countersign_actions_pending_oldest_age_seconds') ?? 0) >= 5 * 3600);
+
+    clock.jump(3 * 24 * HOUR);
+    const days = await scrape();
+    assert.equal(sample(days, 'countersign_actions_pending', { age: '1d_to_7d' }), 2);
+    assert.equal(sample(days, 'countersign_actions_pending', { age: 'under_1h' }), 0);
+
+    assert.equal((await review(w, first.body.id, w.keys.alice, { decision: 'deny', reason: 'no' })).body.status, 'denied');
+    assert.equal(sample(await scrape(), 'countersign_actions_pending', { age: '1d_to_7d' }), 1, 'a decision leaves the count');
+  });
+
+  test("a consumer's backlog grows while it is away, and its dead letters are counted", async () => {
+    // A consumer another node runs (a channel configured there only): nobody here moves its cursor.
+    await ensureConsumer(w.gw.deps, 'elsewhere', 'head');
+    const before = await scrape();
+    assert.equal(sample(before, 'countersign_event_consumer_backlog_events', { consumer: 'elsewhere' }), 0);
+    assert.equal(sample(before, 'countersign_event_consumer_backlog_oldest_seconds', { consumer: 'elsewhere' }), 0);
+
+    w.gw.consumers.register({
+      name: 'always-fails',
+      types: [EVENT.actionCreated],
+      handle() {
+        throw new Error('the receiver is down');
+      },
+    });
+    await w.gw.consumerRunner.tick('always-fails');
+    await propose(w, { arguments: { n: 3 } });
+    clock.jump(HOUR);
+    await w.gw.consumerRunner.tick('always-fails');
+    const afterwards = await scrape();
+    assert.ok((sample(afterwards, 'countersign_event_consumer_backlog_events', { consumer: 'elsewhere' }) ?? 0) >= 1);
+    assert.ok((sample(afterwards, 'countersign_event_consumer_backlog_oldest_seconds', { consumer: 'elsewhere' }) ?? 0) >= 3600);
+    assert.equal(sample(afterwards, 'countersign_event_consumer_dead_letters', { consumer: 'always-fails' }), 1);
+    assert.equal(sample(afterwards, 'countersign_event_consumer_backlog_events', { consumer: 'always-fails' }), 0, 'it passed the event');
+    assert.equal(sample(afterwards, 'countersign_event_consumer_dead_letters', { consumer: 'elsewhere' }), 0);
+  });
+});
