@@ -4,11 +4,14 @@
  * the system's plus an offset the test moves, so "five hours later" needs no five hours of fake timers.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { z } from 'zod';
 import { ensureConsumer } from '../src/events/consumers/claim.js';
 import { EVENT } from '../src/events/types.js';
 import { type Clock, systemClock } from '../src/lib/clock.js';
-import { call, forEachDialect, propose, review, type World, world } from './helpers.js';
+import { call, forEachDialect, propose, REPO_ROOT, review, type World, world } from './helpers.js';
 
 const HOUR = 3_600_000;
 
@@ -37,6 +40,48 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   }
   return undefined;
 }
+
+/** The parts of Grafana's dashboard model the shipped dashboard relies on (a panel grid 24 columns wide). */
+const Target = z.object({ refId: z.string().min(1), expr: z.string().min(1), datasource: z.object({ uid: z.literal('${datasource}') }) });
+const Panel = z.object({
+  id: z.number().int().positive(),
+  type: z.enum(['row', 'timeseries', 'stat']),
+  title: z.string().min(1),
+  gridPos: z
+    .object({ h: z.number().int().positive(), w: z.number().int().positive(), x: z.number().int().min(0), y: z.number().int().min(0) })
+    .refine((g) => g.x + g.w <= 24, 'inside the 24 columns'),
+  datasource: z.object({ type: z.literal('prometheus'), uid: z.literal('${datasource}') }).optional(),
+  targets: z.array(Target).optional(),
+});
+const Dashboard = z.object({
+  title: z.string().min(1),
+  uid: z.string().regex(/^[a-zA-Z0-9_-]{1,40}$/),
+  schemaVersion: z.number().int().min(36),
+  panels: z.array(Panel).min(1),
+  templating: z.object({ list: z.array(z.object({ name: z.string(), type: z.string() })) }),
+  time: z.object({ from: z.string(), to: z.string() }),
+});
+const DASHBOARD = join(REPO_ROOT, 'deploy/grafana/countersign.json');
+
+test('the Grafana dashboard is a valid dashboard model: unique ids, panels in the grid, no two overlapping', () => {
+  const d = Dashboard.parse(JSON.parse(readFileSync(DASHBOARD, 'utf8')));
+  assert.ok(
+    d.templating.list.some((v) => v.name === 'datasource' && v.type === 'datasource'),
+    'the data source is chosen on import',
+  );
+  assert.equal(new Set(d.panels.map((p) => p.id)).size, d.panels.length, 'panel ids are unique');
+  const cells = new Set<string>();
+  for (const p of d.panels) {
+    if (p.type !== 'row') assert.ok(p.datasource && p.targets && p.targets.length > 0, `${p.title} queries the data source`);
+    assert.equal(new Set(p.targets?.map((t) => t.refId)).size, p.targets?.length ?? 0, `${p.title}: refIds are unique`);
+    for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++) {
+      for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
+        assert.ok(!cells.has(`${x},${y}`), `${p.title} overlaps another panel at ${x},${y}`);
+        cells.add(`${x},${y}`);
+      }
+    }
+  }
+});
 
 forEachDialect('operations metrics read at scrape time', (dialect) => {
   let w: World;
@@ -107,5 +152,17 @@ forEachDialect('operations metrics read at scrape time', (dialect) => {
     assert.equal(sample(afterwards, 'countersign_event_consumer_dead_letters', { consumer: 'always-fails' }), 1);
     assert.equal(sample(afterwards, 'countersign_event_consumer_backlog_events', { consumer: 'always-fails' }), 0, 'it passed the event');
     assert.equal(sample(afterwards, 'countersign_event_consumer_dead_letters', { consumer: 'elsewhere' }), 0);
+  });
+
+  test('every metric the Grafana dashboard queries is one /metrics exports', async () => {
+    const exported = new Map<string, string>();
+    for (const m of (await scrape()).matchAll(/^# TYPE (\S+) (\S+)$/gm)) exported.set(m[1] as string, m[2] as string);
+    const queried = new Set(readFileSync(DASHBOARD, 'utf8').match(/\bcountersign_[a-zA-Z0-9_]+/g));
+    assert.ok(queried.size >= 20, `the dashboard queries ${queried.size} metrics`);
+    for (const name of queried) {
+      const histogram = /^(.*)_(bucket|sum|count)$/.exec(name)?.[1];
+      const found = exported.has(name) || (histogram !== undefined && exported.get(histogram) === 'histogram');
+      assert.ok(found, `${name} is exported by /metrics`);
+    }
   });
 });
