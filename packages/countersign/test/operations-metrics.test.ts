@@ -41,8 +41,11 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
+/** Grafana's reference to the dashboard's data source variable, as the JSON spells it. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a JavaScript template
+const DATASOURCE_VAR = '${datasource}';
 /** The parts of Grafana's dashboard model the shipped dashboard relies on (a panel grid 24 columns wide). */
-const Target = z.object({ refId: z.string().min(1), expr: z.string().min(1), datasource: z.object({ uid: z.literal('${datasource}') }) });
+const Target = z.object({ refId: z.string().min(1), expr: z.string().min(1), datasource: z.object({ uid: z.literal(DATASOURCE_VAR) }) });
 const Panel = z.object({
   id: z.number().int().positive(),
   type: z.enum(['row', 'timeseries', 'stat']),
@@ -50,7 +53,7 @@ const Panel = z.object({
   gridPos: z
     .object({ h: z.number().int().positive(), w: z.number().int().positive(), x: z.number().int().min(0), y: z.number().int().min(0) })
     .refine((g) => g.x + g.w <= 24, 'inside the 24 columns'),
-  datasource: z.object({ type: z.literal('prometheus'), uid: z.literal('${datasource}') }).optional(),
+  datasource: z.object({ type: z.literal('prometheus'), uid: z.literal(DATASOURCE_VAR) }).optional(),
   targets: z.array(Target).optional(),
 });
 const Dashboard = z.object({

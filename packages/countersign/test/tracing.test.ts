@@ -12,6 +12,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { FakeClock } from '../src/lib/clock.js';
 import { createTracing } from '../src/telemetry/tracing.js';
+import { startTracingSdk, tracesRequested } from '../src/telemetry/tracing-sdk.js';
 import { call, forEachDialect, propose, review, type World, world } from './helpers.js';
 
 const AGENT_TRACE = '0af7651916cd43dd8448eb211c80319c';
@@ -29,6 +30,17 @@ const seconds = (hr: [number, number]) => hr[0] + hr[1] / 1e9;
 test('without an SDK registered, tracing is off; with a provider given, it is on', () => {
   assert.equal(createTracing().enabled, false, 'the API alone is a no-op: nothing is traced, nothing allocated');
   assert.equal(createTracing(new BasicTracerProvider()).enabled, true);
+});
+
+test('the SDK is started only when the standard OTEL_ variables ask for traces', async () => {
+  assert.equal(tracesRequested({}), false);
+  assert.equal(tracesRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }), true);
+  assert.equal(tracesRequested({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' }), true);
+  assert.equal(tracesRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' }), false);
+  assert.equal(tracesRequested({ OTEL_TRACES_EXPORTER: 'otlp', OTEL_SDK_DISABLED: 'true' }), false);
+  assert.equal(await startTracingSdk({}), null, 'nothing is loaded without them');
+  // @opentelemetry/sdk-node is not installed here (it is the operator's optional install): start-up says so.
+  await assert.rejects(startTracingSdk({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }), /npm install @opentelemetry\/sdk-node/);
 });
 
 forEachDialect('OpenTelemetry traces', (dialect) => {
