@@ -37,7 +37,7 @@ export interface Proposal {
   /** The receipt of an allow decision, signed before the transaction. */
   preissued?: IssuedReceipt;
   /** The proposing span's trace context (only when tracing is on), stored so later steps link to it. */
-  trace?: TraceHeaders;
+  trace?: TraceHeaders | undefined;
 }
 
 // The hot write of the gateway: compiled once (see PreparedQuery).

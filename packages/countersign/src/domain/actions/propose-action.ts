@@ -63,7 +63,7 @@ export function prepareProposal(
     batchId: opts.batchId ?? null,
     redeem: opts.redeem === true,
     signer: deps,
-    ...(opts.trace ? { trace: opts.trace } : {}),
+    trace: opts.trace,
   };
 }
 
