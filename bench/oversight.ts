@@ -131,6 +131,7 @@ async function run(dialect: string): Promise<void> {
       ['GET /v1/stats (30 days, by day)', `/v1/stats?from=${iso(now - 30 * DAY)}&to=${iso(now)}&bucket=day`],
       [`GET /v1/stats (all ${DAYS} days, ${N} actions)`, `/v1/stats?from=${iso(now - DAYS * DAY)}&to=${iso(now)}&bucket=day`],
       ['GET /v1/inbox (10k pending)', '/v1/inbox'],
+      ['GET /metrics (pending by age, oldest pending, consumer backlogs: read at scrape)', '/metrics'],
       ['GET /v1/inbox?limit=1 (the live count in the header)', '/v1/inbox?limit=1'],
       ['GET /v1/inbox/:id (the action page)', `/v1/inbox/${pendingId}`],
       ['GET /v1/actions (history, no filter)', '/v1/actions'],

@@ -1,3 +1,4 @@
+import type { TracerProvider } from '@opentelemetry/api';
 import pino, { type Logger } from 'pino';
 import { policySectionsOf } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -16,6 +17,7 @@ import { type Clock, systemClock } from './lib/clock.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { TeamsBot } from './notify/teams/bot.js';
 import { loadPolicy, PolicyStore } from './policy/store.js';
+import { createTracing, type Tracing } from './telemetry/tracing.js';
 
 /** Everything a component may use, built once at start-up and passed in explicitly. */
 export interface Deps {
@@ -31,6 +33,8 @@ export interface Deps {
    */
   readonly feed: EventFeed;
   readonly metrics: Metrics;
+  /** OpenTelemetry spans (telemetry/): off, and costing one boolean test, unless an SDK is registered. */
+  readonly tracing: Tracing;
   /** The policy in force; reloads swap it whole. */
   readonly policy: PolicyStore;
   /** Ed25519 keys that sign receipts and audit checkpoints. */
@@ -56,6 +60,8 @@ export interface CreateDepsOptions {
   schema?: string;
   /** PostgreSQL: notify other gateways on commit (default true; the benchmark turns it off to measure its cost). */
   notify?: boolean;
+  /** The tracer provider to record spans with (tests: an SDK provider with an in-memory exporter); default: the global one. */
+  tracerProvider?: TracerProvider;
 }
 
 export async function createDeps(config: Config, opts: CreateDepsOptions = {}): Promise<Deps> {
@@ -99,6 +105,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
     bus,
     feed,
     metrics,
+    tracing: createTracing(opts.tracerProvider),
     policy,
     keyring,
     receiptRefusals,

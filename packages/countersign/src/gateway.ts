@@ -18,11 +18,14 @@ import { slackWebClient } from './notify/slack/client.js';
 import { slackConsumer } from './notify/slack/slack-consumer.js';
 import { SlackSocket } from './notify/slack/socket-mode.js';
 import { teamsConsumer } from './notify/teams/teams-consumer.js';
+import { webhookMetrics } from './notify/webhooks/metrics.js';
 import { WebhookConsumers } from './notify/webhooks/webhook-consumers.js';
 import { AuditWatch } from './scheduler/audit-watch.js';
 import { Checkpointer } from './scheduler/checkpointer.js';
 import { Retention } from './scheduler/retention.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { registerScrapeGauges } from './telemetry/scrape-gauges.js';
+import { waitSpansConsumer } from './telemetry/wait-spans.js';
 
 export interface Gateway {
   deps: Deps;
@@ -75,6 +78,10 @@ export async function startGateway(
   const policyWatcher = new PolicyWatcher(deps, opts.policyCheckMs);
   const consumers = new ConsumerRegistry();
   consumers.register(decisionMetricsConsumer(deps.metrics));
+  if (deps.tracing.enabled) consumers.register(waitSpansConsumer(deps));
+  registerScrapeGauges(deps);
+  // Listed from the start (with no samples) rather than at the first delivery, so dashboards and alerts find them.
+  webhookMetrics(deps.metrics.registry);
   // Notifications run only where a channel is configured: a gateway without one keeps no cursor for them.
   const email = config.notifications.email.enabled ? smtpSender(config.notifications.email) : null;
   if (email) consumers.register(notifyConsumer(deps, email));

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { TracerProvider } from '@opentelemetry/api';
 import pg from 'pg';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
@@ -73,6 +74,8 @@ export interface WorldOptions {
   listen?: boolean;
   /** Agents whose annotations the operator vouches for (policy `trust_annotations`), as an MCP proxy's agent is. */
   trustAnnotationsOf?: string[];
+  /** Record spans with this provider (tracing tests: an SDK provider with an in-memory exporter). */
+  tracerProvider?: TracerProvider;
 }
 
 /** A running gateway (in-process unless listen) with a small cast of people and agents. */
@@ -87,6 +90,7 @@ export async function world(dialect: Dialect, opts: WorldOptions = {}): Promise<
       logger: pino({ level: 'silent' }),
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(env.schema ? { schema: env.schema } : {}),
+      ...(opts.tracerProvider ? { tracerProvider: opts.tracerProvider } : {}),
     });
   } catch (e) {
     // Leave no orphaned schema or temp dir behind when start-up fails.

@@ -4,6 +4,7 @@ import { type EventFilter, type FollowOptions, followEvents } from './events.js'
 import { type CallContext, type Guarded, type GuardOptions, guard } from './guard.js';
 import { sleep } from './sleep.js';
 import { parseSse } from './sse.js';
+import { activeTraceHeaders, loadOtelApi, type TraceHeaders, traceHeaderEntries } from './trace-context.js';
 import { type Action, isDecided, type ProposedAction } from './types.js';
 import { wireJson } from './wire-json.js';
 
@@ -16,6 +17,16 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Longest single long-poll, in seconds (the gateway caps it; default 30). */
   longPollSeconds?: number;
+  /**
+   * Send the active OpenTelemetry span's `traceparent` with each request, when `@opentelemetry/api` is
+   * installed (default true), so the gateway's spans join the agent's trace. A call's own `trace` wins.
+   */
+  propagateTrace?: boolean;
+}
+
+/** A call's W3C trace context, sent as `traceparent` / `tracestate` instead of the active span's. */
+export interface TraceOption {
+  trace?: TraceHeaders;
 }
 
 /** A reviewer's decision; `arguments` present = edit and approve. */
@@ -53,12 +64,23 @@ export class Client {
   private readonly key: string;
   private readonly fetchImpl: typeof fetch;
   private readonly longPollSeconds: number;
+  private readonly propagateTrace: boolean;
+  private otel: ReturnType<typeof loadOtelApi> | undefined;
 
   constructor(opts: ClientOptions) {
     this.url = opts.url.replace(/\/+$/, '');
     this.key = opts.apiKey;
     this.fetchImpl = opts.fetch ?? globalThis.fetch.bind(globalThis);
     this.longPollSeconds = opts.longPollSeconds ?? 30;
+    this.propagateTrace = opts.propagateTrace ?? true;
+  }
+
+  /** The trace headers for a request: the call's own, else the active span's (when propagating). */
+  private async traceFor(explicit: TraceHeaders | undefined): Promise<Record<string, string>> {
+    if (explicit) return traceHeaderEntries(explicit);
+    if (!this.propagateTrace) return {};
+    this.otel ??= loadOtelApi();
+    return traceHeaderEntries(activeTraceHeaders(await this.otel));
   }
 
   /** Low-level request: JSON in, JSON out, gateway errors as CountersignError. */
@@ -66,10 +88,11 @@ export class Client {
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
-    init: { headers?: Record<string, string>; signal?: AbortSignal } = {},
+    init: { headers?: Record<string, string>; signal?: AbortSignal; trace?: TraceHeaders | undefined } = {},
   ): Promise<T> {
     // Serialized before the try: a value JSON cannot carry is the caller's error, not an unreachable gateway.
     const text = body === undefined ? undefined : wireJson(body);
+    const traceHeaders = await this.traceFor(init.trace);
     let res: Response;
     try {
       res = await this.fetchImpl(`${this.url}${path}`, {
@@ -77,6 +100,7 @@ export class Client {
         headers: {
           authorization: `Bearer ${this.key}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...traceHeaders,
           ...init.headers,
         },
         ...(text === undefined ? {} : { body: text }),
@@ -120,9 +144,12 @@ export class Client {
    * request and a durable write on every allowed call. A replay of the same Idempotency-Key does not
    * carry `redeemed`, and redeeming it then fails with `receipt_used`: only one answer licenses the run.
    */
-  propose(action: ProposedAction, opts: { idempotencyKey?: string; redeem?: boolean } = {}): Promise<Action> {
+  propose(action: ProposedAction, opts: { idempotencyKey?: string; redeem?: boolean } & TraceOption = {}): Promise<Action> {
     const path = opts.redeem ? '/v1/actions?redeem=true' : '/v1/actions';
-    return this.request('POST', path, action, opts.idempotencyKey ? { headers: { 'idempotency-key': opts.idempotencyKey } } : {});
+    return this.request('POST', path, action, {
+      ...(opts.idempotencyKey ? { headers: { 'idempotency-key': opts.idempotencyKey } } : {}),
+      trace: opts.trace,
+    });
   }
 
   /** Parallel tool calls: several actions, each decided on its own. */
@@ -261,12 +288,17 @@ export class Client {
    * const output = await runDeploy(decided.arguments);
    * await cs.reportResult(decided.id, 'succeeded', output);
    */
-  redeem(action: Action): Promise<RedeemResult> {
+  redeem(action: Action, opts: TraceOption = {}): Promise<RedeemResult> {
     if (!action.receipt) throw new CountersignError('receipt_invalid', `action ${action.id} has no receipt (status ${action.status})`);
-    return this.request('POST', '/v1/receipts/redeem', {
-      receipt: action.receipt,
-      action: { id: action.id, tool: action.tool, arguments: action.arguments, resource: action.resource },
-    });
+    return this.request(
+      'POST',
+      '/v1/receipts/redeem',
+      {
+        receipt: action.receipt,
+        action: { id: action.id, tool: action.tool, arguments: action.arguments, resource: action.resource },
+      },
+      { trace: opts.trace },
+    );
   }
 
   /**
@@ -276,8 +308,13 @@ export class Client {
    * @example
    * await cs.reportResult(action.id, 'failed', { error: 'deploy timed out' });
    */
-  reportResult(id: string, outcome: 'succeeded' | 'failed', output?: unknown): Promise<Action> {
-    return this.request('POST', `/v1/actions/${encodeURIComponent(id)}/result`, { outcome, ...(output === undefined ? {} : { output }) });
+  reportResult(id: string, outcome: 'succeeded' | 'failed', output?: unknown, opts: TraceOption = {}): Promise<Action> {
+    return this.request(
+      'POST',
+      `/v1/actions/${encodeURIComponent(id)}/result`,
+      { outcome, ...(output === undefined ? {} : { output }) },
+      { trace: opts.trace },
+    );
   }
 
   /**

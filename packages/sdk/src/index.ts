@@ -7,7 +7,15 @@
  * const deploy = cs.guard(async ({ env }: { env: string }) => runDeploy(env), { tool: 'deploy' });
  * const result = await deploy({ env: 'production' }, { toolCallId: call.id }); // waits for a person
  */
-export { Client, type ClientOptions, createClient, type RedeemResult, type ReviewInput, type WaitOptions } from './client.js';
+export {
+  Client,
+  type ClientOptions,
+  createClient,
+  type RedeemResult,
+  type ReviewInput,
+  type TraceOption,
+  type WaitOptions,
+} from './client.js';
 export { ApprovalRefused, CountersignError, refusalMessage } from './errors.js';
 export {
   type ActionEvent,
@@ -45,5 +53,6 @@ export {
   verifyReceipt,
 } from './receipts.js';
 export { parseSse, type SseMessage } from './sse.js';
+export type { TraceHeaders } from './trace-context.js';
 export type { Action, ActionStatus, ProposedAction } from './types.js';
 export { isDecided } from './types.js';

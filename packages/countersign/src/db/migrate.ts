@@ -25,6 +25,8 @@ import * as statsRollup from './migrations/022-stats-rollup.js';
 import * as inboxIndexes from './migrations/023-inbox-indexes.js';
 import * as auditExport from './migrations/024-audit-export.js';
 
+import * as traceContext from './migrations/025-trace-context.js';
+
 interface Migration {
   name: string;
   // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
@@ -57,6 +59,8 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '022-stats-rollup', up: statsRollup.up },
   { name: '023-inbox-indexes', up: inboxIndexes.up },
   { name: '024-audit-export', up: auditExport.up },
+
+  { name: '025-trace-context', up: traceContext.up },
 ];
 
 /**

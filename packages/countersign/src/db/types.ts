@@ -92,6 +92,9 @@ export interface ActionsTable {
   /** End of the execution window; an approved action not redeemed by then expires. */
   execute_by: number | null;
   redeemed_at: number | null;
+  /** The proposing request's W3C trace context (migration 025); null when tracing was off. */
+  traceparent: string | null;
+  tracestate: string | null;
 }
 
 /** Every column of actions, in table order (compiled inserts name them all). */
@@ -137,6 +140,8 @@ export const ACTION_COLUMNS = [
   'receipt_jti',
   'execute_by',
   'redeemed_at',
+  'traceparent',
+  'tracestate',
 ] as const satisfies readonly (keyof ActionsTable)[];
 
 export interface ReviewsTable {

@@ -1,4 +1,4 @@
-import type { Action } from '@countersign/sdk';
+import type { Action, TraceHeaders } from '@countersign/sdk';
 import { type CallToolResult, type InputRequiredResult, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { isBuiltin, runBuiltin } from './builtin-tools.js';
 import type { CatalogueEntry } from './catalogue.js';
@@ -22,6 +22,8 @@ export interface DownstreamCall {
   progress: ProgressReporter | undefined;
   /** Present when the 2026-07-28 input_required path applies to this request. */
   review: InputRequiredContext | undefined;
+  /** The W3C trace context the request carried in `_meta` (trace-meta.ts), passed on to the gateway. */
+  trace?: TraceHeaders | undefined;
 }
 
 type Answer = CallToolResult | InputRequiredResult;
@@ -83,6 +85,7 @@ async function openAction(s: Step): Promise<Action> {
   const action = await core.cs.propose(toProposal(s.entry, call.args, call.session.id), {
     idempotencyKey: core.registry.newIdempotencyKey(key),
     redeem: true,
+    ...(call.trace ? { trace: call.trace } : {}),
   });
   if (action.status === 'pending' || action.status === 'approved') {
     const { evicted } = core.registry.track(key, call.session.id, action.id);
@@ -202,5 +205,6 @@ function runContext(core: ProxyCore, call: DownstreamCall): RunContext {
     upstreamTimeoutMs: core.settings.upstreamTimeoutMs,
     log: core.log,
     track: (t: Promise<unknown>) => core.track(t),
+    trace: call.trace,
   };
 }

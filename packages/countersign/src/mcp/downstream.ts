@@ -6,6 +6,7 @@ import { readInputRequiredContext } from './input-required.js';
 import { servePassthrough } from './passthrough-server.js';
 import { ProgressReporter } from './progress.js';
 import { STATUS_TOOL, WAIT_TOOL } from './results.js';
+import { traceFromMeta } from './trace-meta.js';
 
 const INSTRUCTIONS = [
   'Calls to these tools pass through Countersign: a call that changes something may wait for a person to approve it.',
@@ -50,6 +51,7 @@ export function createDownstreamServer(core: ProxyCore, session: Session, era: '
       signal: ctx.mcpReq.signal,
       progress,
       review: readInputRequiredContext(ctx, core.settings.hold.inputRequired),
+      trace: traceFromMeta(req.params._meta),
     });
   });
   return server;

@@ -1,4 +1,4 @@
-import type { Action, Client } from '@countersign/sdk';
+import type { Action, Client, TraceHeaders } from '@countersign/sdk';
 import type { CallToolResult } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
 import type { CatalogueEntry } from './catalogue.js';
@@ -16,6 +16,8 @@ export interface RunContext {
   log: Logger;
   /** Keeps a background task (the result report) alive until the proxy stops. */
   track: (task: Promise<unknown>) => void;
+  /** The downstream call's trace context, sent with the redemption and the result. */
+  trace?: TraceHeaders | undefined;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function runApproved(
   if (standing !== 'same') return notRun(action, rc, changedDefinition(entry, action, standing === 'gone'));
   try {
     // Proposed with redeem: an action the policy allowed at once came back already redeemed for this call.
-    if (action.redeemed !== true) await rc.cs.redeem(action);
+    if (action.redeemed !== true) await rc.cs.redeem(action, rc.trace ? { trace: rc.trace } : {});
   } catch (e) {
     if (toCsError(e).code === 'receipt_used') {
       // Redeemed before (another runner, or one that died before reporting): running again could run it twice.
@@ -87,6 +89,8 @@ function changedDefinition(entry: CatalogueEntry, action: Action, gone: boolean)
 /** Reported in the background: the caller has its result; a lost report costs an audit line, not the call. */
 function report(rc: RunContext, action: Action, outcome: 'succeeded' | 'failed', output: unknown): void {
   rc.track(
-    rc.cs.reportResult(action.id, outcome, output).catch((err) => rc.log.warn({ err, action: action.id }, 'could not report the result')),
+    rc.cs
+      .reportResult(action.id, outcome, output, rc.trace ? { trace: rc.trace } : {})
+      .catch((err) => rc.log.warn({ err, action: action.id }, 'could not report the result')),
   );
 }

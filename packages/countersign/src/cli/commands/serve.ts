@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/load.js';
 import { issueSetupLinkIfNeeded } from '../../domain/identities/links/setup-link.js';
 import { startGateway } from '../../gateway.js';
 import { CsError } from '../../lib/errors.js';
+import { startTracingSdk } from '../../telemetry/tracing-sdk.js';
 import { firstRunBanner, setupBanner } from './admin-hint.js';
 
 export function registerServe(program: Command): void {
@@ -20,6 +21,8 @@ export function registerServe(program: Command): void {
         file: o.config,
         overrides: { dataDir: o.data, host: o.host, port: o.port === undefined ? undefined : Number(o.port) },
       });
+      // Before the gateway is built, so its tracer is the SDK's (telemetry/tracing.ts).
+      const tracingSdk = await startTracingSdk(process.env);
       const gw = await startGateway(config, { watchPolicy: true });
       const log = gw.deps.logger;
       const db = gw.deps.db.caps.dialect === 'sqlite' ? config.database.url : 'postgresql';
@@ -41,13 +44,15 @@ export function registerServe(program: Command): void {
         if (stopping) return;
         stopping = true;
         log.info({ signal }, 'shutting down');
-        gw.close().then(
-          () => process.exit(0),
-          (err) => {
-            log.error({ err }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
+        gw.close()
+          .then(() => tracingSdk?.shutdown())
+          .then(
+            () => process.exit(0),
+            (err) => {
+              log.error({ err }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));

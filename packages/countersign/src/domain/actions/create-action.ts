@@ -4,6 +4,7 @@ import { ACTION_COLUMNS, type ActionsTable } from '../../db/types.js';
 import { EVENT } from '../../events/types.js';
 import type { PolicyInput } from '../../policy/cel-env.js';
 import type { PolicyDecision } from '../../policy/evaluate.js';
+import type { TraceHeaders } from '../../telemetry/trace-context.js';
 import { useMatchingGrant } from '../grants/use-grant.js';
 import type { AgentPrincipal } from '../identities/principal.js';
 import { type IssuedReceipt, issueReceipt, type Signer } from '../receipts/issue-receipt.js';
@@ -35,6 +36,8 @@ export interface Proposal {
   signer: Signer;
   /** The receipt of an allow decision, signed before the transaction. */
   preissued?: IssuedReceipt;
+  /** The proposing span's trace context (only when tracing is on), stored so later steps link to it. */
+  trace?: TraceHeaders | undefined;
 }
 
 // The hot write of the gateway: compiled once (see PreparedQuery).
@@ -150,6 +153,8 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, r
     result_outcome: null,
     result_output: null,
     result_at: null,
+    traceparent: p.trace?.traceparent ?? null,
+    tracestate: p.trace?.tracestate ?? null,
     ...outcome,
   };
   let issued: IssuedReceipt | undefined;

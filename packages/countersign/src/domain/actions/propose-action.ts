@@ -1,8 +1,11 @@
+import type { Context } from '@opentelemetry/api';
 import type { Deps } from '../../deps.js';
 import { canonicalJson, sha256Hex } from '../../lib/canonical.js';
 import { CsError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { evaluatePolicy } from '../../policy/evaluate.js';
+import { ProposeSpans } from '../../telemetry/propose-spans.js';
+import type { TraceHeaders } from '../../telemetry/trace-context.js';
 import type { AgentPrincipal, Principal } from '../identities/principal.js';
 import { issueReceipt } from '../receipts/issue-receipt.js';
 import { parseInput } from '../validate.js';
@@ -31,7 +34,7 @@ export function prepareProposal(
   agent: AgentPrincipal,
   body: unknown,
   idempotencyKey: string | undefined,
-  opts: { batchId?: string | null; redeem?: boolean } = {},
+  opts: { batchId?: string | null; redeem?: boolean; trace?: TraceHeaders | undefined } = {},
 ): Proposal {
   const input = parseInput(ProposeActionBody, body);
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_RE.test(idempotencyKey)) {
@@ -60,6 +63,7 @@ export function prepareProposal(
     batchId: opts.batchId ?? null,
     redeem: opts.redeem === true,
     signer: deps,
+    trace: opts.trace,
   };
 }
 
@@ -73,17 +77,29 @@ export async function proposeAction(
   principal: Principal,
   body: unknown,
   idempotencyKey?: string,
-  opts: { redeem?: boolean } = {},
+  /** `trace`: the request's trace context, given only when tracing is on (telemetry/propose-spans.ts). */
+  opts: { redeem?: boolean; trace?: Context | undefined } = {},
 ): Promise<ProposeResult> {
   const agent = requireAgent(principal);
-  const p = await presign(deps, agent, prepareProposal(deps, agent, body, idempotencyKey, { redeem: opts.redeem === true }));
+  const spans = opts.trace ? new ProposeSpans(deps.tracing.tracer, opts.trace) : undefined;
+  spans?.begin('countersign.policy');
+  let p: Proposal | undefined;
   try {
-    const result = await deps.committer.run((tx) => writeProposal(tx, agent, p));
+    p = prepareProposal(deps, agent, body, idempotencyKey, { redeem: opts.redeem === true, trace: spans?.headers });
+    if (p.decision.effect === 'allow') spans?.begin('countersign.sign');
+    p = await presign(deps, agent, p);
+    spans?.begin('countersign.commit');
+    const result = await deps.committer.run((tx) => writeProposal(tx, agent, p as Proposal));
     if (result.created) deps.metrics.actionsCreated.inc({ status: result.action.status });
+    spans?.done(result.action, result.created);
     return result;
   } catch (e) {
-    const prior = await afterUniqueClash(deps, agent, p, e);
-    if (prior) return { action: prior, created: false };
+    const prior = p ? await afterUniqueClash(deps, agent, p, e) : undefined;
+    if (prior) {
+      spans?.done(prior, false);
+      return { action: prior, created: false };
+    }
+    spans?.fail(e);
     throw e;
   }
 }

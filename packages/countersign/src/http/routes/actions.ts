@@ -18,6 +18,7 @@ import {
   ReviewBody,
 } from '../../domain/actions/schemas.js';
 import { CsError } from '../../lib/errors.js';
+import { requestContext, tracedStep } from '../../telemetry/spans.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
 import { holdWhileAuthorized, waitMs } from './wait.js';
 
@@ -47,7 +48,10 @@ export const actionRoutes: RouteSpec[] = [
     handler: async ({ deps, principal, body, query, request, reply }) => {
       const key = request.headers['idempotency-key'];
       if (Array.isArray(key)) throw new CsError('invalid_request', 'send one Idempotency-Key header');
-      const { action, created } = await proposeAction(deps, principal, body, key, { redeem: query.redeem === 'true' });
+      const { action, created } = await proposeAction(deps, principal, body, key, {
+        redeem: query.redeem === 'true',
+        trace: deps.tracing.enabled ? requestContext(request.headers) : undefined,
+      });
       reply.code(created ? 201 : 200).header('location', `/v1/actions/${action.id}`);
       return action;
     },
@@ -112,7 +116,12 @@ export const actionRoutes: RouteSpec[] = [
       404: err('No such action'),
       409: err('The action is no longer pending'),
     },
-    handler: async ({ deps, principal, params, body }) => reviewAction(deps, principal, params.id, body),
+    handler: async ({ deps, principal, params, body, request }) =>
+      deps.tracing.enabled
+        ? tracedStep(deps, 'countersign.review', { actionId: params.id, headers: request.headers }, () =>
+            reviewAction(deps, principal, params.id, body),
+          )
+        : reviewAction(deps, principal, params.id, body),
   }),
   defineRoute({
     method: 'POST',
@@ -148,6 +157,11 @@ export const actionRoutes: RouteSpec[] = [
       404: err('No such action'),
       409: err('Not approved, or already reported'),
     },
-    handler: async ({ deps, principal, params, body }) => reportResult(deps, principal, params.id, body),
+    handler: async ({ deps, principal, params, body, request }) =>
+      deps.tracing.enabled
+        ? tracedStep(deps, 'countersign.result', { actionId: params.id, headers: request.headers, agentId: principal.id }, () =>
+            reportResult(deps, principal, params.id, body),
+          )
+        : reportResult(deps, principal, params.id, body),
   }),
 ];

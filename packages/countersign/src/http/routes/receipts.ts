@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { loadJwks } from '../../crypto/publish-keys.js';
 import { ErrorBody } from '../../domain/actions/schemas.js';
 import { RedeemBody, RedeemResult, redeemReceipt } from '../../domain/receipts/redeem-receipt.js';
+import { tracedStep } from '../../telemetry/spans.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
 
 const err = (description: string) => ({ description, schema: ErrorBody });
@@ -11,6 +12,12 @@ const Jwks = z
     keys: z.array(z.object({ kty: z.string(), crv: z.string(), x: z.string(), kid: z.string(), alg: z.string(), use: z.string() })),
   })
   .meta({ id: 'JWKS' });
+
+/** The action a redemption names, for its span's link; the receipt, not this, is what the verb trusts. */
+function claimedActionId(body: unknown): string | undefined {
+  const parsed = RedeemBody.safeParse(body);
+  return parsed.success ? parsed.data.action.id : undefined;
+}
 
 export const receiptRoutes: RouteSpec[] = [
   defineRoute({
@@ -44,6 +51,11 @@ export const receiptRoutes: RouteSpec[] = [
       410: err('receipt_expired: past the execution window'),
       422: err('receipt_wrong_action, receipt_arguments_changed'),
     },
-    handler: async ({ deps, principal, body }) => redeemReceipt(deps, principal, body),
+    handler: async ({ deps, principal, body, request }) =>
+      deps.tracing.enabled
+        ? tracedStep(deps, 'countersign.redeem', { actionId: claimedActionId(body), headers: request.headers, agentId: principal.id }, () =>
+            redeemReceipt(deps, principal, body),
+          )
+        : redeemReceipt(deps, principal, body),
   }),
 ];
