@@ -8,6 +8,8 @@ export interface Settled {
   failures: Failure[];
   /** Retries that succeeded this time. */
   recovered: number[];
+  /** Deliveries whose outcome is recorded (for metrics: those dropped are delivered and counted again). */
+  ran: number;
 }
 
 /**
@@ -24,8 +26,10 @@ export function settle(page: Page, work: readonly Work[], done: ReadonlyMap<Work
   const failures: Failure[] = [];
   const recovered: number[] = [];
   let lastTs: number | undefined;
+  let ran = 0;
   for (const [w, d] of done) {
     if (w.retryOf === null && firstUnstarted !== null && w.seq > firstUnstarted) continue;
+    ran += 1;
     if (w.retryOf === null && firstUnstarted !== null && w.event) lastTs = Math.max(lastTs ?? 0, w.event.ts);
     if (d.error === null) {
       if (w.retryOf !== null) recovered.push(w.seq);
@@ -43,5 +47,5 @@ export function settle(page: Page, work: readonly Work[], done: ReadonlyMap<Work
   }
   const cursor =
     firstUnstarted === null ? { toCursor: page.last, toCursorTs: page.lastTs } : { toCursor: firstUnstarted - 1, toCursorTs: lastTs };
-  return { cursor, failures, recovered };
+  return { cursor, failures, recovered, ran };
 }

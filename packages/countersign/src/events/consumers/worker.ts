@@ -196,7 +196,7 @@ export class ConsumerWorker {
     }
     this.cursor = outcome.cursor.toCursor;
     this.leaseUntil = before + opts.leaseMs;
-    this.count(done.size, outcome.failures.length, recorded.deadLettered, outcome.cursor.toCursorTs ?? null);
+    this.count(outcome.ran, outcome.failures.length, recorded.deadLettered, outcome.cursor.toCursorTs ?? null);
     if (done.size < work.length) {
       // Stopped early (a platform's Retry-After, a stop, the lease lost): the rest waits for the next pass.
       this.schedule(this.pausedUntil);
