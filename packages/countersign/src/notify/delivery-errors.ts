@@ -36,6 +36,8 @@ export function parseRetryAfter(header: string | null, now: number): number | nu
   if (header === null) return null;
   const value = header.trim();
   if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // An HTTP-date names a weekday and month in letters; anything else (a negative or fractional number) is unreadable.
+  if (!/[A-Za-z]/.test(value)) return null;
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
