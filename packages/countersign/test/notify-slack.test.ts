@@ -393,4 +393,46 @@ forEachDialect('Slack channel', (dialect) => {
     assert.match(metrics.body, /countersign_notifications_sent_total\{channel="slack"\} \d+/);
     assert.match(metrics.body, /countersign_notifications_failed_total\{channel="slack",status="dead"\} 1/);
   });
+
+  test("Slack's 429 with Retry-After: 30 is retried no sooner than 30 s later by the gateway's clock, nothing else is sent to Slack meanwhile, and nothing is lost", async () => {
+    const seen: { method: string; ok: boolean; channel: unknown; at: number }[] = [];
+    const listen = (c: { method: string; ok: boolean; args: Record<string, unknown> }) =>
+      void seen.push({ method: c.method, ok: c.ok, channel: c.args.channel, at: clock.now() });
+    slack.listeners.add(listen);
+    try {
+      slack.fail('chat.postMessage', { status: 429, retryAfter: 30 });
+      const throttled = (await propose(w, { arguments: { env: 'staging', n: 30 } })).body.id;
+      await tick();
+      const limited = seen.find((c) => !c.ok);
+      assert.equal(limited?.method, 'chat.postMessage');
+      const retry = await w.gw.deps.db.read.selectFrom('event_consumer_retries').selectAll().where('consumer', '=', 'slack').execute();
+      assert.equal(retry.length, 1);
+      assert.ok(Number(retry[0]?.next_attempt_at) >= (limited?.at ?? 0) + 30_000, 'the retry is scheduled after Retry-After');
+      const next = (await propose(w, { arguments: { env: 'staging', n: 31 } })).body.id;
+      const calls = seen.length;
+      await clock.advance(29_000);
+      await tick();
+      assert.equal(seen.length, calls, 'no call to Slack before the 30 s are over, not even for the next action');
+      await clock.advance(1_000);
+      await tick();
+      const retried = seen.slice(calls).find((c) => c.method === 'chat.postMessage' && c.channel === limited?.channel);
+      assert.ok(retried?.ok && retried.at - (limited?.at ?? 0) >= 30_000, 'retried once, after Retry-After');
+      const deliveries = await w.gw.deps.db.read
+        .selectFrom('notification_deliveries')
+        .select(['action_id', 'recipient', 'status'])
+        .where('action_id', 'in', [throttled, next])
+        .execute();
+      assert.ok(deliveries.length >= 4 && deliveries.every((d) => d.status === 'sent'), JSON.stringify(deliveries));
+      for (const id of [throttled, next]) {
+        const channels = postsAbout(id).map((c) => String(c.args.channel));
+        assert.equal(new Set(channels).size, channels.length, `each of ${id}'s messages posted once`);
+      }
+      assert.equal(
+        (await w.gw.deps.db.read.selectFrom('event_consumer_retries').selectAll().where('consumer', '=', 'slack').execute()).length,
+        0,
+      );
+    } finally {
+      slack.listeners.delete(listen);
+    }
+  });
 });

@@ -1,12 +1,13 @@
 /*
  * Teams answering 429 or 500: the card is retried on the consumer's back-off, then dead-lettered with the
  * delivery record dead; the other recipients are posted once; a replay posts what was not posted. The
- * same for a Workflows webhook, and for the updates after a decision.
+ * same for a Workflows webhook, and for the updates after a decision. A 429's Retry-After is honoured by
+ * the gateway's clock. A reminder updates each person's card in place (PUT) instead of posting another.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { FakeClock } from '../src/lib/clock.js';
-import { auditRows, call, forEachDialect, propose, review, type World, world } from './helpers.js';
+import { auditRows, call, forEachDialect, propose, review, type World, withPolicy, world } from './helpers.js';
 import { activity, linkTeams, TEAMS_PEOPLE as P, toBot, withTeams } from './teams-helpers.js';
 import { TeamsStandIn } from './teams-standin.js';
 
@@ -20,6 +21,22 @@ const ROUTES = [
     ],
   },
 ];
+
+/** Reviewers decide; after 30 minutes the stage escalates (to reviewers again), then reminds every 30 minutes. */
+const REMINDING = `
+policy:
+  default: review
+workflows:
+  default:
+    expires_after: 6h
+    stages:
+      - approvers: { roles: [reviewer] }
+        escalation:
+          levels:
+            - { after: 30m, approvers: { roles: [reviewer] } }
+          repeat: 2
+`;
+const MIN = 60_000;
 
 forEachDialect('Teams failures', (dialect) => {
   let w: World;
@@ -36,7 +53,7 @@ forEachDialect('Teams failures', (dialect) => {
     clock = new FakeClock();
     w = await world(dialect, {
       clock,
-      config: (c) => withTeams(standin, { events: { ...c.events, consumerMaxAttempts: 3 } }, ROUTES)(c),
+      config: (c) => withTeams(standin, { events: { ...c.events, consumerMaxAttempts: 3 } }, ROUTES)(withPolicy(REMINDING)(c)),
     });
     for (const p of [P.alice, P.carol]) {
       await linkTeams(w, p);
@@ -118,5 +135,77 @@ forEachDialect('Teams failures', (dialect) => {
       after.every((c) => c.versions === 2 && JSON.stringify(c.card).includes('denied by ada@example.com')),
       'each updated exactly once',
     );
+  });
+
+  test("a Connector 429 with Retry-After: 20 is retried no sooner than 20 s later by the gateway's clock, then each card is posted once", async () => {
+    standin.retryAfterSeconds = 20;
+    standin.connectorFailures.push(429);
+    const id = (await propose(w, { arguments: { n: 4 } })).body.id;
+    const throttledAt = clock.now();
+    await tick();
+    const failed = (await deliveries(id)).filter((r) => r.status === 'failed');
+    assert.equal(failed.length, 1, 'one card throttled');
+    assert.match(failed[0]?.last_error ?? '', /429 \(retry after 20s\)/);
+    const retry = await w.gw.deps.db.read.selectFrom('event_consumer_retries').selectAll().where('consumer', '=', 'teams').execute();
+    assert.equal(retry.length, 1);
+    assert.ok(Number(retry[0]?.next_attempt_at) >= throttledAt + 20_000, 'the retry is scheduled after Retry-After');
+    const calls = standin.calls.length;
+    await clock.advance(19_999);
+    await tick();
+    assert.equal(standin.calls.length, calls, 'no call to the Connector before Retry-After is over');
+    await clock.advance(1);
+    await tick();
+    assert.ok((await deliveries(id)).every((r) => r.status === 'sent'));
+    assert.equal(posts(id).length, 2, 'alice and carol, each once');
+    standin.retryAfterSeconds = 5;
+  });
+
+  test("a reminder updates each person's card in place (PUT to its activity, with a reminder line) instead of posting another; the decision then updates the same cards", async () => {
+    const id = (await propose(w, { arguments: { n: 5 } })).body.id;
+    await tick();
+    const cardsOf = () => [...standin.activities.values()].filter((a) => JSON.stringify(a.card).includes(id));
+    const ask = async (minutes: number) => {
+      await clock.advance(minutes * MIN);
+      // Twice, as a sweep may leave the next firing to the following tick (timers.test.ts does the same).
+      await w.gw.scheduler.tick();
+      await w.gw.scheduler.tick();
+      await tick();
+    };
+    await ask(30); // the escalation asks the reviewers again: that is a new ask, posted
+    const posted = cardsOf();
+    const before = posts(id).length;
+    await ask(30); // the first reminder
+    const events = await w.gw.deps.db.read.selectFrom('events').select('type').where('action_id', '=', id).execute();
+    assert.ok(
+      events.some((e) => e.type === 'action.reminder'),
+      'a reminder fired',
+    );
+    assert.equal(posts(id).length, before, 'no card posted for the reminder');
+    const puts = standin.calls.filter((c) => c.method === 'PUT' && c.status === 200 && JSON.stringify(c.body).includes(id));
+    assert.equal(puts.length, 2, "each person's latest card replaced once");
+    for (const put of puts) {
+      const card = posted.find((a) => a.id === put.activityId);
+      assert.ok(card, 'the PUT names an activity the bot posted');
+      assert.equal(put.conversationId, card?.conversationId);
+      assert.equal(put.path, `/${encodeURIComponent(card?.conversationId ?? '')}/activities/${encodeURIComponent(card?.id ?? '')}`);
+      assert.match(JSON.stringify(standin.activities.get(put.activityId ?? '')?.card), /Reminder: this action is still waiting/);
+    }
+    const reminded = (await deliveries(id)).filter((r) => r.event_type === 'action.reminder' && r.recipient !== 'webhook:ops');
+    assert.deepEqual(
+      reminded.map((r) => r.status),
+      ['sent', 'sent'],
+    );
+    assert.ok(
+      reminded.every((r) => puts.some((p) => p.activityId === r.external_ref)),
+      'each reminder is a delivery record naming the updated activity',
+    );
+    assert.equal(
+      standin.workflowPosts.filter((p) => JSON.stringify(p.body).includes(id)).length,
+      3,
+      'a webhook cannot be updated: it is posted each time',
+    );
+    assert.equal((await review(w, id, w.keys.ada, { decision: 'deny', reason: 'not now' })).status, 200);
+    await tick();
+    for (const put of puts) assert.match(JSON.stringify(standin.activities.get(put.activityId ?? '')?.card), /denied/);
   });
 });

@@ -97,6 +97,8 @@ export class TeamsStandIn {
   private readonly issued = new Set<string>();
   /** Statuses the Connector answers next for activity posts and updates, first to last. */
   readonly connectorFailures: number[] = [];
+  /** The Retry-After (seconds) a throttled (429) Connector call answers with. */
+  retryAfterSeconds = 5;
   /** Conversations whose posts and updates are answered with this status until cleared. */
   private readonly refusals = new Map<string, number>();
   /** Statuses the Workflows webhook answers next. */
@@ -161,8 +163,8 @@ export class TeamsStandIn {
     return [...this.activities.values()].filter((a) => a.conversationId === conversationId);
   }
 
-  private json(res: ServerResponse, status: number, body: unknown): true {
-    res.writeHead(status, { 'content-type': 'application/json' });
+  private json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): true {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
     return true;
   }
@@ -251,7 +253,9 @@ export class TeamsStandIn {
     const failure = this.connectorFailures.shift() ?? this.refusals.get(conversationId);
     if (failure !== undefined) {
       record(failure, parts[2] ?? null);
-      return this.json(res, failure, { error: { code: failure === 429 ? 'Throttled' : 'ServiceError' } });
+      // Throttling carries Retry-After, as the Bot Connector's 429 does.
+      const wait = failure === 429 ? { 'retry-after': String(this.retryAfterSeconds) } : undefined;
+      return this.json(res, failure, { error: { code: failure === 429 ? 'Throttled' : 'ServiceError' } }, wait);
     }
     const got = cardOf(body);
     if ('problem' in got) {

@@ -1,13 +1,17 @@
 /*
  * The webhook SSRF guard without a database: the address classifier over every refused range (IPv4,
  * IPv6 and IPv6 forms carrying an IPv4 address), the resolver answer checked whole, and the connection
- * pinned to the checked address so a DNS answer that changes afterwards cannot redirect it.
+ * pinned to the checked address so a DNS answer that changes afterwards cannot redirect it; over TLS, the
+ * pinned connection still sends the host name (SNI) and checks the certificate against it.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import { classifyAddress } from '../src/notify/webhooks/address-class.js';
 import { DestinationRefused, type Resolver, resolveDestination } from '../src/notify/webhooks/destination.js';
 import { postWebhook } from '../src/notify/webhooks/post-webhook.js';
@@ -197,5 +201,71 @@ describe('the connection is pinned to the checked address', () => {
       silent.closeAllConnections();
       silent.close();
     }
+  });
+});
+
+/** Self-signed certificates for hooks.example.test and other.example.test (test/fixtures/tls, valid until 2126; test keys only). */
+const tlsFixture = (name: string) => ({
+  cert: readFileSync(new URL(`./fixtures/tls/${name}.crt`, import.meta.url), 'utf8'),
+  key: readFileSync(new URL(`./fixtures/tls/${name}.key`, import.meta.url), 'utf8'),
+});
+
+describe('over https, the pinned connection still verifies the certificate for the host name', () => {
+  const hooks = tlsFixture('hooks.example.test');
+  const other = tlsFixture('other.example.test');
+  const seen: { sni: string | false | null; host: string | undefined; body: string }[] = [];
+  const receivers: Server[] = [];
+  /** An https receiver on 127.0.0.1 presenting `cert`; records the server name the client sent and the request. */
+  const receiver = async (cert: { cert: string; key: string }) => {
+    const server = createHttpsServer(cert, (req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        seen.push({ sni: (req.socket as TLSSocket).servername, host: req.headers.host, body });
+        res.writeHead(204).end();
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    receivers.push(server);
+    return (server.address() as AddressInfo).port;
+  };
+  after(() => {
+    for (const s of receivers) s.close();
+  });
+  /** DNS for these names answers 127.0.0.1 (let through by allow_private, as an admin would for a private receiver). */
+  const resolver: Resolver = async () => [{ address: '127.0.0.1', family: 4 }];
+
+  test('https://hooks.example.test is reached at the pinned address with SNI and the certificate checked for hooks.example.test', async () => {
+    const port = await receiver(hooks);
+    const url = new URL(`https://hooks.example.test:${port}/hook`);
+    const pinned = await resolveDestination(url, true, resolver);
+    assert.equal(pinned.address, '127.0.0.1');
+    const res = await postWebhook(url, pinned, { 'webhook-id': 'tls' }, '{"tls":true}', 5_000, hooks.cert);
+    assert.equal(res.error, null);
+    assert.equal(res.status, 204);
+    assert.deepEqual(seen.at(-1), { sni: 'hooks.example.test', host: `hooks.example.test:${port}`, body: '{"tls":true}' });
+  });
+
+  test('without the CA trusted, the same receiver is refused: the certificate is verified, not skipped', async () => {
+    const port = await receiver(hooks);
+    const url = new URL(`https://hooks.example.test:${port}/hook`);
+    const before = seen.length;
+    const res = await postWebhook(url, await resolveDestination(url, true, resolver), {}, '{}', 5_000);
+    assert.equal(res.status, null);
+    assert.match(res.error ?? '', /self[- ]signed certificate/);
+    assert.equal(seen.length, before, 'nothing was sent');
+  });
+
+  test('a trusted certificate for another name is refused: it is checked against the host name, not the address', async () => {
+    const port = await receiver(other);
+    const url = new URL(`https://hooks.example.test:${port}/hook`);
+    const before = seen.length;
+    const res = await postWebhook(url, await resolveDestination(url, true, resolver), {}, '{}', 5_000, `${hooks.cert}\n${other.cert}`);
+    assert.equal(res.status, null);
+    assert.match(res.error ?? '', /Hostname\/IP does not match certificate's altnames: Host: hooks\.example\.test/);
+    assert.equal(seen.length, before, 'nothing was sent');
   });
 });

@@ -8,7 +8,7 @@ import { type DecisionLinks, type EmailKind, renderEmail } from './email/render-
 import type { EmailSender } from './email/transport.js';
 import { resolveRecipients } from './recipients.js';
 import { consoleUrlOf, summarize } from './render/summary.js';
-import { NOTIFY_EVENT_TYPES, type Occasion, occasionOf, targetsFor } from './routing.js';
+import { CHANNEL_CONCURRENCY, NOTIFY_EVENT_TYPES, type Occasion, occasionOf, targetsFor } from './routing.js';
 
 export const NOTIFY_CONSUMER = 'notify';
 
@@ -32,6 +32,7 @@ export function notifyConsumer(deps: Deps, email: EmailSender): ConsumerDefiniti
   return {
     name: NOTIFY_CONSUMER,
     types: NOTIFY_EVENT_TYPES,
+    concurrency: CHANNEL_CONCURRENCY,
     async handle(delivery) {
       const occasion = occasionOf(delivery.event);
       if (!occasion) return;

@@ -15,6 +15,13 @@ export const NOTIFY_EVENT_TYPES = [
   EVENT.actionCancelled,
 ] as const;
 
+/**
+ * Deliveries a channel's consumer has in flight at once (ConsumerDefinition.concurrency): each one waits on
+ * a platform round trip, so a burst of proposals is sent side by side rather than one after another; the
+ * events of one action still go in order (a decision's update never overtakes the post it updates).
+ */
+export const CHANNEL_CONCURRENCY = 8;
+
 /** What an event means for notifications: people asked (and whom), a review ended, or nothing to say. */
 export type Occasion = { moment: 'asked'; action: ActionView; asked: Asked } | { moment: 'decided'; action: ActionView } | null;
 

@@ -58,6 +58,26 @@ export async function claimLease(deps: Deps, name: string, owner: string, leaseM
   });
 }
 
+/**
+ * Extends the lease while a batch is being delivered, compare-and-set on (owner, cursor) like recording
+ * the batch: false when another node took the consumer over (the caller then starts nothing more). A batch
+ * renews before each delivery it starts once half the lease is gone, so a long batch keeps its lease
+ * while it makes progress, and a handler stuck past the lease still lets another node take over.
+ */
+export async function renewLease(deps: Deps, name: string, owner: string, cursor: number, leaseMs: number): Promise<number | null> {
+  return deps.committer.run(async (tx) => {
+    const until = tx.now + leaseMs;
+    const res = await tx.db
+      .updateTable('event_consumers')
+      .set({ lease_expires_at: until, updated_at: tx.now })
+      .where('name', '=', name)
+      .where('lease_owner', '=', owner)
+      .where('cursor', '=', cursor)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1 ? until : null;
+  });
+}
+
 /** Gives the lease up at shutdown, so another node takes over at once instead of after the expiry. */
 export async function releaseLease(deps: Deps, name: string, owner: string): Promise<void> {
   await deps.committer.run(async (tx) => {

@@ -12,6 +12,8 @@ export interface Failure {
   error: string;
   /** Failed attempts before this one (0 for a first delivery). */
   attemptsBefore: number;
+  /** The far side's Retry-After, as a time: the retry comes no earlier (RetryLater). */
+  notBefore?: number | null;
 }
 
 export interface BatchResult {
@@ -22,7 +24,8 @@ export interface BatchResult {
   /** Cursor as claimed, and where it moves (equal when only retries ran). */
   fromCursor: number;
   toCursor: number;
-  toCursorTs: number | null;
+  /** The cursor's event's commit time (lag); undefined keeps the one recorded. */
+  toCursorTs: number | null | undefined;
   failures: Failure[];
   /** Retried events that succeeded this time: their retry rows go. */
   recovered: number[];
@@ -49,7 +52,7 @@ export async function recordBatch(deps: Deps, r: BatchResult): Promise<Recorded>
       .updateTable('event_consumers')
       .set({
         cursor: r.toCursor,
-        ...(r.toCursor !== r.fromCursor ? { cursor_ts: r.toCursorTs } : {}),
+        ...(r.toCursor !== r.fromCursor && r.toCursorTs !== undefined ? { cursor_ts: r.toCursorTs } : {}),
         lease_expires_at: tx.now + r.leaseMs,
         updated_at: tx.now,
       })
@@ -77,7 +80,8 @@ export async function recordBatch(deps: Deps, r: BatchResult): Promise<Recorded>
 }
 
 async function scheduleRetry(tx: Tx, name: string, f: Failure, attempts: number, error: string): Promise<void> {
-  const next = tx.now + retryDelayMs(attempts);
+  // The longer of our back-off and the far side's Retry-After: honoured once, never added to the back-off.
+  const next = Math.max(tx.now + retryDelayMs(attempts), f.notBefore ?? 0);
   if (f.attemptsBefore === 0) {
     await tx.db
       .insertInto('event_consumer_retries')

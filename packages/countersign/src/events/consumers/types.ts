@@ -25,6 +25,12 @@ export interface ConsumerDefinition {
   startAt?: 'head' | 'oldest';
   /** Events per claim (default 500). */
   batchSize?: number;
+  /**
+   * Deliveries in flight at once (default 1: strictly one after another in seq order). Above 1, the
+   * deliveries of one action still run one after another in seq order, and different actions' side by
+   * side: for handlers that wait on a platform (a Slack or Teams call, an SMTP conversation).
+   */
+  concurrency?: number;
   /** Overrides `events.consumer_max_attempts` for this consumer. */
   maxAttempts?: number;
 }

@@ -1,11 +1,13 @@
 import type { Deps } from '../../deps.js';
 import type { TimerHandle } from '../../lib/clock.js';
 import { isCsError } from '../../lib/errors.js';
-import type { StoredEvent } from '../types.js';
-import { claimLease, ensureConsumer, peekLease, releaseLease } from './claim.js';
+import { claimLease, ensureConsumer, peekLease, releaseLease, renewLease } from './claim.js';
 import { dueRetries } from './due-retries.js';
+import { type Done, runLanes, type Work } from './lanes.js';
 import { readBySeq, readPage } from './read-events.js';
-import { type Failure, recordBatch } from './record.js';
+import { recordBatch } from './record.js';
+import { boundedRetryAfter, RetryLater } from './retry-later.js';
+import { settle } from './settle.js';
 import { type ConsumerDefinition, idempotencyKey } from './types.js';
 
 export interface WorkerOptions {
@@ -30,8 +32,8 @@ const ERROR_RETRY_MS = 1_000;
  * Runs one consumer on this node. It wakes on every event the bus publishes (the bus carries other
  * nodes' events too once they are fed in, but correctness never depends on it) and on a backstop timer
  * on the injected clock; each pass takes or renews the lease, reads a batch after the cursor plus the
- * retries that are due, runs the handler on each in seq order, and records the outcome in one
- * transaction. A node that does not hold the lease reads the lease row (no write) and sleeps until it
+ * retries that are due, runs the handler on each (one at a time in seq order, or up to the consumer's
+ * `concurrency` at once in per-action lanes, lanes.ts), and records the outcome in one transaction. A node that does not hold the lease reads the lease row (no write) and sleeps until it
  * expires, so idle nodes cost one read per backstop interval.
  */
 export class ConsumerWorker {
@@ -47,6 +49,12 @@ export class ConsumerWorker {
   private readonly types: ReadonlySet<string> | null;
   private readonly batchSize: number;
   private readonly maxAttempts: number;
+  private readonly concurrency: number;
+  /** A platform's Retry-After (RetryLater): no delivery of this consumer starts before this time. */
+  private pausedUntil = 0;
+  /** The lease was taken over in the middle of a batch: start nothing more of it. */
+  private lost = false;
+  private renewing: Promise<number | null> | undefined;
   /** The current backstop sleep: grows while idle, back to backstopMs when there is work. */
   private idleMs: number;
 
@@ -58,6 +66,7 @@ export class ConsumerWorker {
     this.types = def.types ? new Set(def.types) : null;
     this.batchSize = def.batchSize ?? DEFAULT_BATCH;
     this.maxAttempts = def.maxAttempts ?? opts.maxAttempts;
+    this.concurrency = Math.max(1, Math.floor(def.concurrency ?? 1));
     this.idleMs = opts.backstopMs;
   }
 
@@ -131,6 +140,11 @@ export class ConsumerWorker {
     const { deps, def, opts } = this;
     const now = deps.clock.now();
     if (!(await this.holdLease(now))) return false;
+    if (now < this.pausedUntil) {
+      // A platform asked us to wait (RetryLater): the lease is kept (just renewed), nothing is sent.
+      this.schedule(Math.min(this.pausedUntil, this.leaseUntil - opts.leaseMs / 2));
+      return false;
+    }
     const page = await readPage(deps.db.read, this.cursor, this.batchSize, this.types);
     const retries = await dueRetries(deps, def.name, now, this.batchSize);
     if (page.last === this.cursor && retries.due.length === 0) {
@@ -140,30 +154,26 @@ export class ConsumerWorker {
       return false;
     }
     this.idleMs = opts.backstopMs;
-    const failures: Failure[] = [];
-    const recovered: number[] = [];
-    for (const event of page.events) {
-      const error = await this.deliver(event, 1);
-      if (error !== null) failures.push({ seq: event.seq, type: event.type, actionId: event.actionId, error, attemptsBefore: 0 });
-    }
     const stored = await readBySeq(
       deps.db.read,
       retries.due.map((r) => r.seq),
     );
-    for (const r of retries.due) {
-      const event = stored.get(r.seq);
-      // Retention keeps events owed a retry; one deleted by hand has nothing left to deliver: dead-letter it.
-      const error = event ? await this.deliver(event, r.attempts + 1) : 'the event is no longer in the outbox';
-      if (error === null) recovered.push(r.seq);
-      else
-        failures.push({
-          seq: r.seq,
-          type: event?.type ?? 'unknown',
-          actionId: event?.actionId ?? null,
-          error,
-          attemptsBefore: event ? r.attempts : this.maxAttempts - 1,
-        });
-    }
+    const work: Work[] = [
+      ...page.events.map((event) => ({ seq: event.seq, event, attempt: 1, retryOf: null, actionId: event.actionId })),
+      ...retries.due.map((r) => {
+        const event = stored.get(r.seq);
+        return { seq: r.seq, event, attempt: r.attempts + 1, retryOf: r.attempts, actionId: event?.actionId ?? null };
+      }),
+    ];
+    const fromCursor = this.cursor;
+    this.lost = false;
+    const done = await runLanes(
+      work,
+      this.concurrency,
+      () => this.mayStart(fromCursor),
+      (w) => this.deliver(w),
+    );
+    const outcome = settle(page, work, done, this.maxAttempts);
     const before = deps.clock.now();
     let recorded: Awaited<ReturnType<typeof recordBatch>>;
     try {
@@ -172,11 +182,10 @@ export class ConsumerWorker {
         owner: opts.owner,
         leaseMs: opts.leaseMs,
         maxAttempts: this.maxAttempts,
-        fromCursor: this.cursor,
-        toCursor: page.last,
-        toCursorTs: page.lastTs,
-        failures,
-        recovered,
+        fromCursor,
+        ...outcome.cursor,
+        failures: outcome.failures,
+        recovered: outcome.recovered,
       });
     } catch (e) {
       if (!isCsError(e) || e.code !== 'conflict') throw e;
@@ -185,10 +194,32 @@ export class ConsumerWorker {
       this.schedule(deps.clock.now() + opts.backstopMs);
       return false;
     }
-    this.cursor = page.last;
+    this.cursor = outcome.cursor.toCursor;
     this.leaseUntil = before + opts.leaseMs;
-    this.count(page.events.length + retries.due.length, failures.length, recorded.deadLettered, page.lastTs);
+    this.count(outcome.ran, outcome.failures.length, recorded.deadLettered, outcome.cursor.toCursorTs ?? null);
+    if (done.size < work.length) {
+      // Stopped early (a platform's Retry-After, a stop, the lease lost): the rest waits for the next pass.
+      this.schedule(this.pausedUntil);
+      return false;
+    }
     return page.full || retries.due.length === this.batchSize;
+  }
+
+  /**
+   * Asked before each delivery starts: not stopping, no platform asking us to wait, and the lease ours for
+   * at least half its length (renewed here when less is left; one renewal shared by every lane).
+   */
+  private async mayStart(cursor: number): Promise<boolean> {
+    const { deps, def, opts } = this;
+    if (this.stopped || this.lost || deps.clock.now() < this.pausedUntil) return false;
+    if (this.leaseUntil - deps.clock.now() > opts.leaseMs / 2) return true;
+    this.renewing ??= renewLease(deps, def.name, opts.owner, cursor, opts.leaseMs).finally(() => {
+      this.renewing = undefined;
+    });
+    const until = await this.renewing;
+    if (until === null) this.lost = true;
+    else this.leaseUntil = until;
+    return until !== null;
   }
 
   /** Makes sure this node holds the lease (renewing it past half-time); false, with a wake-up set, when another node does. */
@@ -216,13 +247,18 @@ export class ConsumerWorker {
     return true;
   }
 
-  /** Runs the handler; the error text when it threw, null when it succeeded. */
-  private async deliver(event: StoredEvent, attempt: number): Promise<string | null> {
+  /** Runs the handler (a retry whose event is gone fails unsent); a RetryLater also pauses this consumer. */
+  private async deliver(w: Work): Promise<Done> {
+    if (w.event === undefined) return { error: 'the event is no longer in the outbox', notBefore: null };
     try {
-      await this.def.handle({ event, idempotencyKey: idempotencyKey(this.def.name, event.seq), attempt });
-      return null;
+      await this.def.handle({ event: w.event, idempotencyKey: idempotencyKey(this.def.name, w.seq), attempt: w.attempt });
+      return { error: null, notBefore: null };
     } catch (e) {
-      return e instanceof Error ? e.message || e.name : String(e);
+      const error = e instanceof Error ? e.message || e.name : String(e);
+      if (!(e instanceof RetryLater)) return { error, notBefore: null };
+      const notBefore = this.deps.clock.now() + boundedRetryAfter(e.afterMs);
+      this.pausedUntil = Math.max(this.pausedUntil, notBefore);
+      return { error, notBefore };
     }
   }
 

@@ -2,9 +2,11 @@ import { ErrorCode, LogLevel, WebClient } from '@slack/web-api';
 import type { SlackConfig } from '../../config/slack-schema.js';
 
 /**
- * The bot's Web API client. It never retries or waits on its own: a 429 (with its Retry-After) or a 5xx
- * is thrown to the durable consumer, which retries with back-off and dead-letters after its attempts, so
- * one slow platform never holds a request, and nothing is lost when Slack is down longer than a retry loop.
+ * The bot's Web API client. It never retries or waits on its own (`retries: 0`; with
+ * `rejectRateLimitedCalls` a 429 throws a RateLimitedError carrying `retryAfter` in seconds instead of the
+ * client sleeping it out and calling again): a 429 or a 5xx is thrown to the durable consumer, which
+ * retries with back-off, no earlier than Slack's Retry-After (slackRetryAfterMs, RetryLater), and
+ * dead-letters after its attempts. So Retry-After is honoured once, by the consumer, never twice.
  */
 export function slackWebClient(cfg: Pick<SlackConfig, 'api_url' | 'botToken'>, token = cfg.botToken): WebClient {
   return new WebClient(token, {
@@ -16,6 +18,12 @@ export function slackWebClient(cfg: Pick<SlackConfig, 'api_url' | 'botToken'>, t
     timeout: 10_000,
     logLevel: LogLevel.ERROR,
   });
+}
+
+/** Slack's Retry-After of a rate-limited call, in milliseconds; null for any other failure. */
+export function slackRetryAfterMs(e: unknown): number | null {
+  const err = e as { code?: string; retryAfter?: number };
+  return err?.code === ErrorCode.RateLimitedError && typeof err.retryAfter === 'number' ? err.retryAfter * 1000 : null;
 }
 
 /** What a failed call comes to, in words for the delivery record (never the request, which may hold the token). */

@@ -3,7 +3,8 @@ import type { Deps } from '../../deps.js';
 import type { Delivery } from '../../events/consumers/types.js';
 import { isCsError } from '../../lib/errors.js';
 import { markFailed, markSent, reserveDelivery } from '../deliveries.js';
-import { describeSlackError } from './client.js';
+import { type DeliveryError, deliveryError } from '../delivery-errors.js';
+import { describeSlackError, slackRetryAfterMs } from './client.js';
 
 export const CHANNEL = 'slack';
 
@@ -16,8 +17,9 @@ export interface Sent {
 /**
  * One Slack call for one event, at most once: the delivery is reserved first (a redelivered event finds
  * it sent and calls nothing), the call made, then marked sent together with what it produced (`record`,
- * in the same transaction). Returns null when done or done before, else the error in words; a failure is
- * `failed` (retried with the event) or, on the consumer's last attempt, `dead`.
+ * in the same transaction). Returns null when done or done before, else the error (in words, and Slack's
+ * Retry-After on a 429); a failure is `failed` (retried with the event) or, on the consumer's last
+ * attempt, `dead`.
  */
 export async function deliverOnce(
   deps: Deps,
@@ -25,7 +27,7 @@ export async function deliverOnce(
   target: { recipient: string; userId: string | null },
   actionId: string,
   call: () => Promise<Sent>,
-): Promise<string | null> {
+): Promise<DeliveryError | null> {
   let reserved: Awaited<ReturnType<typeof reserveDelivery<null>>>;
   try {
     reserved = await reserveDelivery(
@@ -36,7 +38,7 @@ export async function deliverOnce(
       async () => null,
     );
   } catch (e) {
-    if (isCsError(e) && e.code === 'conflict') return e.message;
+    if (isCsError(e) && e.code === 'conflict') return deliveryError(e.message);
     throw e;
   }
   if (!reserved.send) return null;
@@ -53,6 +55,6 @@ export async function deliverOnce(
     const error = describeSlackError(e);
     await markFailed(deps, reserved.id, actionId, error, dead);
     deps.metrics.notificationsFailed.inc({ channel: CHANNEL, status: dead ? 'dead' : 'failed' });
-    return error;
+    return deliveryError(error, slackRetryAfterMs(e));
   }
 }

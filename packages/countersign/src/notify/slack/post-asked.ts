@@ -5,6 +5,7 @@ import { loadActionView } from '../../domain/actions/view.js';
 import type { Delivery } from '../../events/consumers/types.js';
 import type { Asked } from '../../events/types.js';
 import { newId } from '../../lib/ids.js';
+import { about, type DeliveryError } from '../delivery-errors.js';
 import { resolveRecipients } from '../recipients.js';
 import { consoleUrlOf, summarize } from '../render/summary.js';
 import { targetsFor } from '../routing.js';
@@ -39,7 +40,7 @@ async function destinations(deps: Deps, action: ActionView, asked: Asked): Promi
  * People are asked: one Block Kit message per Slack target, each recorded (channel and ts) with the
  * delivery that posted it. An action decided meanwhile (this event was being retried) asks nobody.
  */
-export async function postAsked(deps: Deps, web: WebClient, d: Delivery, action: ActionView, asked: Asked): Promise<string[]> {
+export async function postAsked(deps: Deps, web: WebClient, d: Delivery, action: ActionView, asked: Asked): Promise<DeliveryError[]> {
   const current = await loadActionView(deps.db.read, action.id);
   if (current?.status !== 'pending') return [];
   const summary = summarize(current, consoleUrlOf(deps.config.server.publicUrl ?? '', current.id));
@@ -78,10 +79,10 @@ export async function postAsked(deps: Deps, web: WebClient, d: Delivery, action:
           },
         };
       });
-      return error === null ? null : `${dest.recipient}: ${error}`;
+      return about(dest.recipient, error);
     }),
   );
-  return sent.filter((e): e is string => e !== null);
+  return sent.filter((e): e is DeliveryError => e !== null);
 }
 
 async function openDm(web: WebClient, user: string): Promise<string> {

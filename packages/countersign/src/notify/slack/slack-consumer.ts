@@ -1,7 +1,8 @@
 import type { WebClient } from '@slack/web-api';
 import type { Deps } from '../../deps.js';
 import type { ConsumerDefinition } from '../../events/consumers/types.js';
-import { NOTIFY_EVENT_TYPES, occasionOf } from '../routing.js';
+import { failedSends } from '../delivery-errors.js';
+import { CHANNEL_CONCURRENCY, NOTIFY_EVENT_TYPES, occasionOf } from '../routing.js';
 import { postAsked } from './post-asked.js';
 import { updateDecided } from './update-decided.js';
 
@@ -17,6 +18,7 @@ export function slackConsumer(deps: Deps, web: WebClient): ConsumerDefinition {
   return {
     name: SLACK_CONSUMER,
     types: NOTIFY_EVENT_TYPES,
+    concurrency: CHANNEL_CONCURRENCY,
     async handle(d) {
       const occasion = occasionOf(d.event);
       if (!occasion) return;
@@ -24,7 +26,7 @@ export function slackConsumer(deps: Deps, web: WebClient): ConsumerDefinition {
         occasion.moment === 'asked'
           ? await postAsked(deps, web, d, occasion.action, occasion.asked)
           : await updateDecided(deps, web, d, occasion.action);
-      if (errors.length > 0) throw new Error(`${errors.length} Slack call(s) failed: ${errors.join('; ')}`);
+      if (errors.length > 0) throw failedSends('Slack call(s)', errors);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Deps } from '../../deps.js';
 import type { ActionView } from '../../domain/actions/schemas.js';
 import type { Delivery } from '../../events/consumers/types.js';
+import { about, type DeliveryError } from '../delivery-errors.js';
 import { consoleUrlOf, summarize } from '../render/summary.js';
 import { decidedMessage, reasonReply } from './blocks.js';
 import { deliverOnce } from './deliver.js';
@@ -11,7 +12,7 @@ import { deliverOnce } from './deliver.js';
  * (buttons gone, outcome and who decided), and a deny's reason posted in its thread. Each update and
  * each reply is its own delivery, so a retry redoes only what failed.
  */
-export async function updateDecided(deps: Deps, web: WebClient, d: Delivery, action: ActionView): Promise<string[]> {
+export async function updateDecided(deps: Deps, web: WebClient, d: Delivery, action: ActionView): Promise<DeliveryError[]> {
   const rows = await deps.db.read
     .selectFrom('slack_messages')
     .select(['channel', 'ts', 'recipient'])
@@ -25,7 +26,7 @@ export async function updateDecided(deps: Deps, web: WebClient, d: Delivery, act
   // Every message side by side; within one, the update and then its thread reply.
   const each = await Promise.all(
     rows.map(async (row) => {
-      const errors: string[] = [];
+      const errors: DeliveryError[] = [];
       const where = `${row.channel}/${row.ts}`;
       const updated = await deliverOnce(deps, d, { recipient: `update ${where}`, userId: null }, action.id, async () => {
         await web.chat.update({ channel: row.channel, ts: row.ts, text: message.text, blocks: message.blocks });
@@ -41,13 +42,13 @@ export async function updateDecided(deps: Deps, web: WebClient, d: Delivery, act
           },
         };
       });
-      if (updated !== null) errors.push(`update ${where}: ${updated}`);
+      if (updated !== null) errors.push(about(`update ${where}`, updated));
       if (reason === null) return errors;
       const replied = await deliverOnce(deps, d, { recipient: `thread ${where}`, userId: null }, action.id, async () => {
         const res = await web.chat.postMessage({ channel: row.channel, thread_ts: row.ts, text: reason, mrkdwn: false });
         return { ref: `${res.channel ?? row.channel}/${res.ts ?? ''}` };
       });
-      if (replied !== null) errors.push(`thread ${where}: ${replied}`);
+      if (replied !== null) errors.push(about(`thread ${where}`, replied));
       return errors;
     }),
   );

@@ -11,13 +11,13 @@ export const MAX_REFRESH_USERS = 60;
 export type CardVerb = 'refresh' | 'approve' | 'deny';
 
 /**
- * What one card shows. `posted`: the card the bot posts, the same for everyone; the buttons come per viewer
- * through `refresh`. `vote`: this viewer may vote now (reason, Approve, Deny). `note`: this viewer may not
+ * What one card shows. `posted`: the card the bot posts, the same for everyone (with a reminder's note when
+ * a reminder replaced it); the buttons come per viewer through `refresh`. `vote`: this viewer may vote now (reason, Approve, Deny). `note`: this viewer may not
  * (why, in words), or must link their account first (`link`). `notify`: a Workflows webhook, no actions.
  * `final`: decided, no buttons and no refresh.
  */
 export type CardView =
-  | { kind: 'posted'; userIds: string[] }
+  | { kind: 'posted'; userIds: string[]; note?: string }
   | { kind: 'vote'; userIds: string[]; note: string | null }
   | { kind: 'note'; userIds: string[]; note: string; link?: { title: string; url: string } }
   | { kind: 'notify' }
@@ -67,6 +67,7 @@ export function renderCard(s: SafeSummary, view: CardView): Record<string, unkno
   const actions: Record<string, unknown>[] = [];
   switch (view.kind) {
     case 'posted':
+      if (view.note) body.push(line(view.note, { weight: 'Bolder' }));
       actions.push(execute('refresh', 'Review here', s.actionId), open);
       break;
     case 'vote':

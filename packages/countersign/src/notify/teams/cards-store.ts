@@ -16,6 +16,18 @@ export async function cardsOfAction(deps: Deps, actionId: string) {
     .execute();
 }
 
+/** The newest card posted to one recipient about an action: what a reminder updates instead of posting again. */
+export async function latestCardOf(deps: Deps, actionId: string, recipient: string) {
+  return deps.db.read
+    .selectFrom('teams_cards')
+    .select(['conversation_id', 'service_url', 'activity_id'])
+    .where('action_id', '=', actionId)
+    .where('recipient', '=', recipient)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .executeTakeFirst();
+}
+
 /** Records a posted card right after the Connector answered with its activity id. */
 export async function recordCard(
   deps: Deps,

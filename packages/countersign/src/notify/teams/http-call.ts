@@ -1,8 +1,12 @@
-/** A call to Teams that did not succeed: the status (null: no answer) and what was said, cut. */
+import { parseRetryAfter } from '../delivery-errors.js';
+
+/** A call to Teams that did not succeed: the status (null: no answer), what was said (cut), and its Retry-After. */
 export class TeamsCallFailed extends Error {
   constructor(
     readonly status: number | null,
     message: string,
+    /** A 429's (or 503's) Retry-After in milliseconds: the consumer retries no earlier. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
     this.name = 'TeamsCallFailed';
@@ -32,6 +36,8 @@ export async function callTeams(
     throw new TeamsCallFailed(
       res.status,
       `${init.method} ${new URL(url).pathname} answered ${res.status}${retryAfter ? ` (retry after ${retryAfter}s)` : ''}: ${text.slice(0, MAX_BODY)}`,
+      // Real time: the header is the platform's, about the platform's clock (an HTTP-date) or from now (seconds).
+      parseRetryAfter(retryAfter, Date.now()),
     );
   }
   if (text.trim() === '') return null;

@@ -1,7 +1,7 @@
 import type { Deps } from '../../deps.js';
 import type { TeamsBot } from './bot.js';
 import { cardActivity } from './card.js';
-import { cardOfDelivery, recordCard } from './cards-store.js';
+import { cardOfDelivery, latestCardOf, recordCard } from './cards-store.js';
 import { conversationById, personalConversation, rememberPersonalChat, serviceUrlFor, teamsUserIds } from './conversations.js';
 import { postToWorkflow } from './post-webhook.js';
 import type { TeamsRecipient } from './targets.js';
@@ -14,7 +14,8 @@ interface Place {
 
 /**
  * Posts one card for one delivery and records it. A card already posted for this delivery (the node died
- * between the Connector's answer and `sent`) is not posted again: its activity id is returned. Returns the
+ * between the Connector's answer and `sent`) is not posted again: its activity id is returned. A reminder
+ * updates the recipient's card instead, when they have one (a webhook's cannot be updated: it is posted). Returns the
  * external reference (the activity id; null for a webhook, which has none).
  */
 export async function sendCard(
@@ -25,6 +26,8 @@ export async function sendCard(
   /** The linked approvers (Entra object ids): whom a channel card refreshes for. */
   approverAads: string[],
   card: (refreshUserIds: string[]) => Record<string, unknown>,
+  /** A reminder: the recipient's card about the action is updated in place when there is one. */
+  reminder = false,
 ): Promise<string | null> {
   const cfg = deps.config.notifications.teams;
   if (r.kind === 'webhook') {
@@ -34,6 +37,17 @@ export async function sendCard(
   if (!bot) throw new Error('the Teams bot is not configured');
   const posted = await cardOfDelivery(deps, delivery.id);
   if (posted) return posted.activity_id;
+  if (reminder) {
+    // Replace the card already in the chat or channel (PUT to its activity) rather than posting another,
+    // so a reminder every hour never stacks cards; Teams shows it as edited. Someone with no card yet
+    // (linked since) gets one posted below.
+    const shown = await latestCardOf(deps, delivery.actionId, r.key);
+    if (shown) {
+      const userIds = await teamsUserIds(deps.db.read, cfg.tenant, r.kind === 'person' ? [r.aad] : approverAads);
+      await bot.connector.updateActivity(shown.service_url, shown.conversation_id, shown.activity_id, cardActivity(card(userIds)));
+      return shown.activity_id;
+    }
+  }
   const place = r.kind === 'person' ? await personalChat(deps, bot, r.aad) : await channel(deps, r.conversation);
   const userIds = await teamsUserIds(deps.db.read, cfg.tenant, r.kind === 'person' ? [r.aad] : approverAads);
   const activityId = await bot.connector.sendActivity(place.serviceUrl, place.conversationId, cardActivity(card(userIds)));

@@ -2,10 +2,12 @@ import type { Deps } from '../../deps.js';
 import type { ConsumerDefinition, Delivery } from '../../events/consumers/types.js';
 import { isCsError } from '../../lib/errors.js';
 import { type DeliveryTarget, markFailed, markSent, reserveDelivery } from '../deliveries.js';
+import { about, type DeliveryError, deliveryError, failedSends } from '../delivery-errors.js';
 import { consoleUrlOf, type SafeSummary, summarize } from '../render/summary.js';
-import { NOTIFY_EVENT_TYPES, type Occasion, occasionOf, targetsFor } from '../routing.js';
+import { CHANNEL_CONCURRENCY, NOTIFY_EVENT_TYPES, type Occasion, occasionOf, targetsFor } from '../routing.js';
 import { renderCard } from './card.js';
 import { cardsOfAction } from './cards-store.js';
+import { TeamsCallFailed } from './http-call.js';
 import { sendCard } from './send-card.js';
 import { teamsAudience } from './targets.js';
 import { updateCards } from './update-cards.js';
@@ -26,11 +28,12 @@ export function teamsConsumer(deps: Deps): ConsumerDefinition {
   return {
     name: TEAMS_CONSUMER,
     types: NOTIFY_EVENT_TYPES,
+    concurrency: CHANNEL_CONCURRENCY,
     async handle(delivery) {
       const occasion = occasionOf(delivery.event);
       if (!occasion) return;
       const errors = occasion.moment === 'asked' ? await asked(deps, delivery, occasion) : await decided(deps, delivery, occasion);
-      if (errors.length > 0) throw new Error(`${errors.length} Teams notifications failed: ${errors.join('; ')}`);
+      if (errors.length > 0) throw failedSends('Teams notifications', errors);
     },
   };
 }
@@ -44,35 +47,47 @@ function routed(deps: Deps, occasion: NonNullable<Occasion>) {
   return targetsFor(deps.policy.current.routes, occasion.moment, occasion.action, stage);
 }
 
-async function asked(deps: Deps, d: Delivery, occasion: NonNullable<Occasion>): Promise<string[]> {
+async function asked(deps: Deps, d: Delivery, occasion: NonNullable<Occasion>): Promise<DeliveryError[]> {
   const audience = await teamsAudience(deps, occasion, routed(deps, occasion));
   const summary = summaryOf(deps, occasion);
+  const reminder = occasion.moment === 'asked' && occasion.asked.reason === 'reminder';
+  const note = reminder ? REMINDER_NOTE : undefined;
   return inPool(audience.recipients, async (r) => {
     const target = { channel: TEAMS_CHANNEL, recipient: r.key, userId: r.kind === 'person' ? r.userId : null };
     const error = await once(deps, d, target, (deliveryId) =>
-      sendCard(deps, deps.teams, r, { id: deliveryId, actionId: occasion.action.id }, audience.approverAads, (userIds) =>
-        renderCard(summary, r.kind === 'webhook' ? { kind: 'notify' } : { kind: 'posted', userIds }),
+      sendCard(
+        deps,
+        deps.teams,
+        r,
+        { id: deliveryId, actionId: occasion.action.id },
+        audience.approverAads,
+        (userIds) =>
+          renderCard(summary, r.kind === 'webhook' ? { kind: 'notify' } : { kind: 'posted', userIds, ...(note ? { note } : {}) }),
+        reminder,
       ),
     );
-    return error === null ? null : `${r.key}: ${error}`;
+    return about(r.key, error);
   });
 }
+
+/** What a reminder adds to the card it updates. */
+export const REMINDER_NOTE = 'Reminder: this action is still waiting for a decision.';
 
 /** How many recipients of one event are sent to at once: their commits share group-commit batches, and Teams is not flooded. */
 const PARALLEL_SENDS = 8;
 
 /** Runs `fn` over the items, at most PARALLEL_SENDS at a time; the errors it returned, in item order. */
-async function inPool<T>(items: readonly T[], fn: (item: T) => Promise<string | null>): Promise<string[]> {
-  const out: (string | null)[] = new Array(items.length).fill(null);
+async function inPool<T>(items: readonly T[], fn: (item: T) => Promise<DeliveryError | null>): Promise<DeliveryError[]> {
+  const out: (DeliveryError | null)[] = new Array(items.length).fill(null);
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T);
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_SENDS, items.length) }, worker));
-  return out.filter((e): e is string => e !== null);
+  return out.filter((e): e is DeliveryError => e !== null);
 }
 
-async function decided(deps: Deps, d: Delivery, occasion: NonNullable<Occasion>): Promise<string[]> {
+async function decided(deps: Deps, d: Delivery, occasion: NonNullable<Occasion>): Promise<DeliveryError[]> {
   const summary = summaryOf(deps, occasion);
   const final = renderCard(summary, { kind: 'final' });
   // Every card about the action, whichever route posted it: one delivery per recipient covers their cards.
@@ -98,7 +113,7 @@ async function decided(deps: Deps, d: Delivery, occasion: NonNullable<Occasion>)
   ];
   return inPool(jobs, async (job) => {
     const error = await once(deps, d, { channel: TEAMS_CHANNEL, recipient: job.recipient, userId: null }, job.run);
-    return error === null ? null : `${job.recipient}: ${error}`;
+    return about(job.recipient, error);
   });
 }
 
@@ -108,14 +123,14 @@ async function once(
   d: Delivery,
   target: DeliveryTarget,
   send: (deliveryId: string) => Promise<string | null>,
-): Promise<string | null> {
+): Promise<DeliveryError | null> {
   const actionId = d.event.actionId;
   let reserved: Awaited<ReturnType<typeof reserveDelivery<null>>>;
   try {
     reserved = await reserveDelivery(deps, d.idempotencyKey, d.event, target, async () => null);
   } catch (e) {
     // Being sent by another attempt: this event is retried, the other recipients go ahead now.
-    if (isCsError(e) && e.code === 'conflict') return e.message;
+    if (isCsError(e) && e.code === 'conflict') return deliveryError(e.message);
     throw e;
   }
   if (!reserved.send) return null;
@@ -131,6 +146,6 @@ async function once(
     const error = e instanceof Error ? e.message : String(e);
     await markFailed(deps, reserved.id, actionId, error, dead);
     deps.metrics.notificationsFailed.inc({ channel: TEAMS_CHANNEL, status: dead ? 'dead' : 'failed' });
-    return error;
+    return deliveryError(error, e instanceof TeamsCallFailed ? e.retryAfterMs : null);
   }
 }

@@ -3,6 +3,7 @@ import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { rootCertificates } from 'node:tls';
 import type { ResolvedAddress } from './destination.js';
 
 export interface PostResult {
@@ -27,6 +28,8 @@ export function postWebhook(
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
+  /** Extra trusted CA certificates (PEM), added to Node's roots: receivers with a private CA. */
+  ca?: string,
 ): Promise<PostResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
@@ -41,6 +44,9 @@ export function postWebhook(
     lookup,
     headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) },
     ...(url.protocol === 'https:' && isIP(host) === 0 ? { servername: host } : {}),
+    // `ca` replaces the trust store when given, so the public roots are kept beside the extra one. The
+    // certificate is still checked against the URL's host name (never the pinned address).
+    ...(url.protocol === 'https:' && ca !== undefined ? { ca: [...rootCertificates, ca] } : {}),
   };
   return new Promise((resolve) => {
     let settled = false;

@@ -16,6 +16,8 @@ const MAX_ERROR_CHARS = 1000;
 export interface SendOptions {
   resolve: Resolver;
   timeoutMs: number;
+  /** Extra trusted CA certificates (PEM) for receivers whose certificate a private CA issued; Node's roots stay trusted. */
+  ca?: string;
 }
 
 export const DEFAULT_SEND: SendOptions = { resolve: systemResolver, timeoutMs: DELIVERY_TIMEOUT_MS };
@@ -59,7 +61,7 @@ export async function sendToEndpoint(deps: Deps, row: WebhookEndpointsTable, msg
         'webhook-signature': signature,
         'user-agent': 'Countersign-Webhooks',
       };
-      const res = await postWebhook(url, pinned, headers, body, opts.timeoutMs);
+      const res = await postWebhook(url, pinned, headers, body, opts.timeoutMs, opts.ca);
       status = res.status;
       error = res.error ?? (status !== null && (status < 200 || status > 299) ? `the receiver answered ${status}` : null);
       durationMs = res.durationMs;

@@ -1,6 +1,7 @@
 import type { Deps } from '../../deps.js';
 import type { ConsumerDefinition } from '../../events/consumers/types.js';
 import type { EventType, StoredEvent } from '../../events/types.js';
+import { CHANNEL_CONCURRENCY } from '../routing.js';
 import { consumerName, findEndpoint } from './endpoint-row.js';
 import type { SendOptions } from './send.js';
 import { sendToEndpoint } from './send.js';
@@ -23,6 +24,7 @@ export function webhookConsumer(deps: Deps, endpointId: string, types: readonly 
   return {
     name,
     ...(types.length > 0 ? { types } : {}),
+    concurrency: CHANNEL_CONCURRENCY,
     async handle({ event, idempotencyKey, attempt }) {
       const row = await findEndpoint(deps.db.read, endpointId);
       if (row.disabled_at !== null) return;
