@@ -93,9 +93,9 @@ if (files.length > 0) {
   // removed when it ends; one left by a run that was killed is removed by the next.
   const buildRoot = resolve('.test-build');
   mkdirSync(buildRoot, { recursive: true });
-  for (const name of readdirSync(buildRoot, { withFileTypes: true }).filter((d) => d.isDirectory())) {
-    const pid = Number(name.name.replace(/^run-/, ''));
-    if (!alive(pid)) rmSync(join(buildRoot, name.name), { recursive: true, force: true });
+  for (const name of readdirSync(buildRoot)) {
+    const run = /^run-(\d+)$/.exec(name);
+    if (run && !alive(Number(run[1]))) rmSync(join(buildRoot, name), { recursive: true, force: true });
   }
   mirror = await buildTests(resolve('.'), join(buildRoot, `run-${process.pid}`));
   const compiled = files.map((f) => join(mirror, f.replace(/\.tsx?$/, '.js')));
