@@ -1,158 +1,59 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { CLI_MAIN, type CliResult, forEachDialect, PG_URL, REPO_ROOT, runCli } from './helpers.js';
+import { childEnv, cli, http, kill, openSse, type Server, serve, waitersParked } from './crash-helpers.js';
+import { Ledger } from './fault-ledger.js';
+import { forEachDialect, PG_URL } from './helpers.js';
 
 // The real binary as separate processes: `countersign serve` is SIGKILLed mid-flight and
 // restarted on the same data; identities come from the admin CLI, traffic over real HTTP.
+// An executor agent runs with it: approved receipts redeemed and allowed calls proposed with
+// ?redeem=true while the kill lands, then everything retried after the restart (as guard() does),
+// to count what was acknowledged, lost and licensed to run twice. A page waits on a 4 s stage time-out.
 
-/** The parent's environment without any COUNTERSIGN_* setting, plus `extra`. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('COUNTERSIGN_')) env[k] = v;
-  return { ...env, COUNTERSIGN_LOG_LEVEL: 'warn', ...extra };
-}
-
-async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return runCli(args, env);
-}
-
-interface Server {
-  url: string;
-  proc: ChildProcess;
-  stderr(): string;
-}
-
-/** Starts `countersign serve --port 0` and reads the address from its "listening on" stdout line. */
-async function serve(data: string, env: NodeJS.ProcessEnv): Promise<Server> {
-  const proc = spawn(process.execPath, [CLI_MAIN, 'serve', '--port', '0', '--data', data], {
-    cwd: REPO_ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  proc.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (s: string) => {
-      out += s;
-      const m = /^countersign listening on (http:\/\/\S+)$/m.exec(out);
-      if (m?.[1]) {
-        proc.stdout?.off('data', onData);
-        proc.stdout?.resume();
-        resolve(m[1]);
-      }
-    };
-    proc.stdout?.setEncoding('utf8').on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening:\n${stderr}`)));
-  });
-  return { url, proc, stderr: () => stderr };
-}
-
-async function kill(server: Server, signal: NodeJS.Signals): Promise<void> {
-  if (server.proc.exitCode !== null || server.proc.signalCode !== null) return;
-  const exited = once(server.proc, 'exit');
-  server.proc.kill(signal);
-  await exited;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON bodies; the assertions check their shape
-async function http(url: string, key: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-}
-
-/** Polls /metrics until the gateway holds `n` long-poll waiters: the request is parked, not answered yet. */
-async function waitersParked(base: string, n: number): Promise<void> {
-  for (;;) {
-    const text = await (await fetch(`${base}/metrics`)).text();
-    const m = /^countersign_waiters\{kind="long_poll"\} (\d+)$/m.exec(text);
-    if (Number(m?.[1] ?? 0) >= n) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-interface SseEvent {
-  id: number;
-  type: string;
-  data: { action_id: string; action: { status: string } };
-}
-
-/** A minimal EventSource over fetch: yields parsed events in arrival order. */
-function openSse(url: string, key: string, lastEventId?: number) {
-  const abort = new AbortController();
-  const queue: SseEvent[] = [];
-  let wake: (() => void) | undefined;
-  let ended: Error | undefined;
-  void (async () => {
-    const res = await fetch(url, {
-      headers: { authorization: `Bearer ${key}`, ...(lastEventId === undefined ? {} : { 'last-event-id': String(lastEventId) }) },
-      signal: abort.signal,
-    });
-    assert.equal(res.status, 200);
-    assert.ok(res.body);
-    const decoder = new TextDecoder();
-    let buf = '';
-    for await (const chunk of res.body) {
-      buf += decoder.decode(chunk as Uint8Array, { stream: true });
-      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-        const frame = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const fields = new Map<string, string>();
-        for (const line of frame.split('\n')) {
-          const c = line.indexOf(':');
-          if (c > 0) fields.set(line.slice(0, c), line.slice(c + 1).trimStart());
-        }
-        const id = fields.get('id');
-        if (id === undefined) continue; // retry hint or keep-alive comment
-        queue.push({ id: Number(id), type: fields.get('event') ?? '', data: JSON.parse(fields.get('data') ?? 'null') });
-        wake?.();
-      }
-    }
-    throw new Error('event stream ended');
-  })().catch((e: Error) => {
-    ended = e;
-    wake?.();
-  });
-  return {
-    async next(): Promise<SseEvent> {
-      while (queue.length === 0) {
-        if (ended) throw ended;
-        await new Promise<void>((r) => {
-          wake = r;
-        });
-      }
-      return queue.shift() as SseEvent;
-    },
-    close: () => abort.abort(),
-  };
-}
+/** The policy the first start seeds: deploys and bursts wait for a reviewer, reads run at once, a page times out. */
+const CONFIG = `
+policy:
+  default: review
+  rules:
+    - { name: reads, when: 'tool == "read_metrics"', effect: allow }
+    - { name: pages, when: 'tool == "page"', effect: review, workflow: paged }
+workflows:
+  paged:
+    stages:
+      - approvers: { roles: [reviewer] }
+        timeout: 4s
+        on_timeout: deny
+`;
 
 forEachDialect('crash recovery', (dialect) => {
   const dir = mkdtempSync(join(tmpdir(), 'cs-crash-'));
   const schema = `cs_crash_${randomBytes(5).toString('hex')}`;
   // PostgreSQL: a fresh schema selected through the URL itself, exactly as an operator would.
+  const configFile = join(dir, 'countersign.yaml');
+  writeFileSync(configFile, CONFIG);
   const env =
     dialect === 'postgres'
       ? childEnv({
+          COUNTERSIGN_CONFIG: configFile,
           COUNTERSIGN_DATABASE_URL: `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`,
         })
-      : childEnv({});
+      : childEnv({ COUNTERSIGN_CONFIG: configFile });
   const admin = (...args: string[]) => cli([...args, '--data', dir], env);
 
   let server: Server | undefined;
-  const keys = { alice: '', agent: '', burster: '' };
+  const keys = { alice: '', agent: '', burster: '', executor: '' };
+  /** The executor's books: proposals by idempotency key, licences to run per action. */
+  const ledger = new Ledger();
+  /** Approved before the crash: their receipts are redeemed while it lands. */
+  const approvedForRun: { id: string; receipt: string; arguments: Record<string, unknown> }[] = [];
+  /** A page proposed before the crash, whose 4 s stage time-out must still fire after the restart. */
+  let timed = '';
+  let timedAtKill = '';
   /** Acknowledged (201) proposals, all still pending when the server was killed. */
   const pending: string[] = [];
   const missedByStream: string[] = [];
@@ -169,6 +70,33 @@ forEachDialect('crash recovery', (dialect) => {
     return r.body as { id: string; status: string };
   };
 
+  /** Redeems an approved action's receipt: a 200 licenses the run (exactly once per action, ever). */
+  const executorRedeem = async (a: (typeof approvedForRun)[number]) => {
+    const r = await ledger.track(`redeem ${a.id}`, () =>
+      http(`${base()}/v1/receipts/redeem`, keys.executor, 'POST', {
+        receipt: a.receipt,
+        action: { id: a.id, tool: 'deploy', arguments: a.arguments },
+      }),
+    );
+    if (r?.status === 200) ledger.licence(a.id);
+    return r;
+  };
+  /** An allowed call proposed and redeemed in one request, keyed like guard() keys a tool call. */
+  const executorRun = async (key: string, i: number) => {
+    const r = await ledger.track(`run ${key}`, () =>
+      http(
+        `${base()}/v1/actions?redeem=true`,
+        keys.executor,
+        'POST',
+        { tool: 'read_metrics', arguments: { i } },
+        { 'idempotency-key': key },
+      ),
+    );
+    if (r?.status === 201 || r?.status === 200) ledger.proposals.set(key, r.body.id);
+    if (r?.status === 201 && r.body.redeemed === true) ledger.licence(r.body.id);
+    return r;
+  };
+
   before(async () => {
     if (dialect === 'postgres') {
       const c = new pg.Client({ connectionString: PG_URL });
@@ -181,14 +109,16 @@ forEachDialect('crash recovery', (dialect) => {
       admin('users', 'add', 'alice@example.com', '--role', 'reviewer'),
       admin('users', 'add', 'bob@example.com'),
     ]);
-    const [agent, burster] = await Promise.all([
+    const [agent, burster, executor] = await Promise.all([
       admin('agents', 'add', 'deployer', '--owner', 'bob@example.com'),
       admin('agents', 'add', 'burster', '--owner', 'bob@example.com'),
+      admin('agents', 'add', 'executor', '--owner', 'bob@example.com'),
     ]);
-    for (const r of [alice, bob, agent, burster]) assert.equal(r.code, 0, r.stderr);
+    for (const r of [alice, bob, agent, burster, executor]) assert.equal(r.code, 0, r.stderr);
     keys.alice = alice.stdout.trim();
     keys.agent = agent.stdout.trim();
     keys.burster = burster.stdout.trim();
+    keys.executor = executor.stdout.trim();
 
     // A stream from the start of history sees the first proposals and one decision, then disconnects.
     const stream = openSse(`${base()}/v1/events?agent=deployer&after=0`, keys.alice);
@@ -211,6 +141,17 @@ forEachDialect('crash recovery', (dialect) => {
     for (let i = 0; i < 2; i++) missedByStream.push((await propose(`missed ${i}`)).id);
     pending.push(...missedByStream);
 
+    for (let i = 0; i < 6; i++) {
+      const args = { host: `web-${i}` };
+      const asked = await http(`${base()}/v1/actions`, keys.executor, 'POST', { tool: 'deploy', arguments: args });
+      const ok = await http(`${base()}/v1/actions/${asked.body.id}/reviews`, keys.alice, 'POST', { decision: 'approve' });
+      assert.equal(ok.status, 200);
+      approvedForRun.push({ id: asked.body.id, receipt: ok.body.receipt, arguments: args });
+    }
+    const page = await http(`${base()}/v1/actions`, keys.executor, 'POST', { tool: 'page', arguments: { who: 'oncall' } });
+    assert.equal(page.status, 201);
+    timed = page.body.id;
+
     // An agent long-polls and another fires a burst of proposals; once a few are acknowledged
     // the server dies mid-burst without any chance to clean up.
     const waiter = Promise.allSettled([
@@ -231,9 +172,18 @@ forEachDialect('crash recovery', (dialect) => {
         }),
       ),
     );
+    // The executor runs with the burst: redeems approved receipts and proposes allowed calls with ?redeem=true.
+    const running = Promise.all([
+      ...approvedForRun.map((a) => executorRedeem(a)),
+      ...Array.from({ length: 20 }, (_, i) => executorRun(`read-${i}`, i)),
+    ]);
     await fiveAcked;
+    // Let some of the executor's requests be answered too, so the kill cuts its work in the middle.
+    for (let i = 0; i < 100 && ledger.acknowledged < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    timedAtKill = (await http(`${base()}/v1/actions/${timed}`, keys.alice)).body.status;
     await kill(server, 'SIGKILL');
     await burst;
+    await running;
     [waiterAtCrash] = await waiter;
     server = await serve(dir, env);
   });
@@ -331,5 +281,47 @@ forEachDialect('crash recovery', (dialect) => {
     }
     const verify = await admin('audit', 'verify');
     assert.equal(verify.code, 0, verify.stderr);
+  });
+
+  test('the executor retrying everything after the restart loses no acknowledged run and is never licensed twice', async (t) => {
+    const ackedBefore = new Map(ledger.proposals);
+    const licensedBefore = new Set(ledger.licences.keys());
+    ledger.phase = 'after';
+    // As guard() does on restart: the same idempotency keys, the same receipts.
+    for (let i = 0; i < 20; i++) await executorRun(`read-${i}`, i);
+    for (const a of approvedForRun) {
+      const r = await executorRedeem(a);
+      if (r?.status !== 200) assert.equal(r?.body.error.code, 'receipt_used', JSON.stringify(r?.body));
+    }
+    let lost = 0;
+    for (const [key, id] of ackedBefore) if (ledger.proposals.get(key) !== id) lost += 1;
+    for (const id of licensedBefore) {
+      const now = await http(`${base()}/v1/actions/${id}`, keys.alice);
+      if (now.body.redeemed_at === null) lost += 1;
+    }
+    t.diagnostic(`SIGKILL under load [${dialect}]: ${ledger.summary(lost)}`);
+    assert.equal(lost, 0);
+    assert.deepEqual(ledger.executedTwice(), []);
+    // Every action is licensed exactly once in the end: 20 allowed calls and 6 approved deploys.
+    assert.equal(ledger.licences.size, 26);
+    // Answers are 2xx, receipt_used refusals after the restart, or requests the kill cut off: nothing else.
+    assert.deepEqual(
+      ledger.unexpected.filter((u) => !u.includes('receipt_used')),
+      [],
+    );
+  });
+
+  test('a stage time-out armed before the SIGKILL fires after the restart', async () => {
+    assert.equal(timedAtKill, 'pending', 'the page was still waiting when the gateway was killed');
+    for (let i = 0; i < 300; i++) {
+      const now = await http(`${base()}/v1/actions/${timed}`, keys.alice);
+      if (now.body.status !== 'pending') {
+        assert.equal(now.body.status, 'denied');
+        assert.equal(now.body.decided_by.label, 'stage-timeout');
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.fail('the page was never timed out');
   });
 });

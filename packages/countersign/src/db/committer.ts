@@ -7,6 +7,7 @@ import { appendLogs } from './append-logs.js';
 import type { Capabilities, Database } from './connect.js';
 import { type SerializedAudit, type SerializedEvent, serializeEntries } from './serialize-entries.js';
 import { applyTallies, type Tally } from './stats-rollup/tallies.js';
+import { storageFault, storageUnavailable } from './storage-errors.js';
 import type { DB } from './types.js';
 
 export type ActorType = 'user' | 'agent' | 'system' | 'admin';
@@ -198,8 +199,10 @@ export class Committer {
             emitted.push(...serialized.events);
             tallies.push(...opTallies);
           } catch (error) {
-            // A deadlock is not this op's fault: let runBatch retry the whole attempt.
-            if (isRetryable(error)) throw error;
+            // A deadlock is not this op's fault: let runBatch retry the whole attempt. Nor is a lost
+            // connection or a full disk, which fails the whole batch as `unavailable` (SQLite may already
+            // have rolled back, so a rollback here would fail and hide the real error).
+            if (isRetryable(error) || storageFault(error) !== null) throw error;
             await sql.raw('rollback').execute(conn);
             return { kind: 'op-failed', index: i, error } satisfies Outcome;
           }
@@ -229,9 +232,5 @@ function isRetryable(error: unknown): boolean {
 
 function internalError(error: unknown, logger: Logger): CsError {
   logger.error({ err: error }, 'transaction failed');
-  const code = (error as { code?: unknown })?.code;
-  if (code === 'SQLITE_BUSY' || code === 'ECONNREFUSED' || code === '57P01') {
-    return new CsError('unavailable', 'the database is busy or unreachable; retry shortly', { cause: error });
-  }
-  return new CsError('internal', 'internal error while writing; nothing was changed', { cause: error });
+  return storageUnavailable(error) ?? new CsError('internal', 'internal error while writing; nothing was changed', { cause: error });
 }

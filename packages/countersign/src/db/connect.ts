@@ -226,6 +226,14 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; 
   pool.on('error', () => {
     // An idle client's connection dropped; the pool replaces it on next use.
   });
+  pool.on('connect', (client) => {
+    // The pool listens for errors only while a client is idle. A checked-out client whose server goes
+    // away between two statements (a transaction awaiting its next op) would otherwise emit an 'error'
+    // nobody hears, which Node turns into an uncaught exception that kills the gateway. Heard here,
+    // the client is left unqueryable: its next query fails (answered 503 unavailable) and the pool
+    // discards it on release.
+    client.on('error', () => undefined);
+  });
   const db = new Kysely<DB>({
     dialect: new PostgresDialect({
       pool: {

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { storageUnavailable } from '../db/storage-errors.js';
 import { assertNever, CsError, type ErrorCode, isCsError } from '../lib/errors.js';
 
 /** The HTTP status of each domain error code. Exhaustive: a new code does not compile until it is mapped. */
@@ -44,7 +45,10 @@ export function httpStatus(code: ErrorCode): number {
   }
 }
 
-/** Turns Fastify's own request errors (parsing, size, media type) into domain errors; anything else is internal. */
+/**
+ * Turns Fastify's own request errors (parsing, size, media type) and storage faults (db/storage-errors.ts)
+ * into domain errors; anything else is internal.
+ */
 export function toCsError(err: unknown): CsError {
   if (isCsError(err)) return err;
   const fe = err as Partial<FastifyError> & { name?: string };
@@ -65,7 +69,8 @@ export function toCsError(err: unknown): CsError {
   }
   if (fe.statusCode === 413) return new CsError('payload_too_large', 'the request body is too large');
   if (fe.statusCode === 415) return new CsError('unsupported_media_type', 'send the body as application/json');
-  return new CsError('internal', 'internal error', { cause: err });
+  // A read that met a dead connection or a full disk: the storage's fault, retryable, never a 500.
+  return storageUnavailable(err) ?? new CsError('internal', 'internal error', { cause: err });
 }
 
 /** Answers in the envelope; `status` only where the protocol has a more precise one than the code's (414, 431). */
