@@ -1,4 +1,4 @@
-// Compiles the TypeScript that the tests load (packages/*/src and packages/*/test) to plain ESM in a
+// Compiles the TypeScript that the tests load (packages/*/src, packages/*/test, examples/) to plain ESM in a
 // mirror tree, so that the test processes run without a loader hook. Under `--import tsx` every module a test
 // process loads (node_modules included) passes through tsx's resolve and load hooks on a separate thread:
 // about a second of CPU per test file, measured at 2.1 s against 1.0 s to import the gateway; over ~170
@@ -34,6 +34,11 @@ export async function buildTests(root, outRoot) {
   rmSync(outRoot, { recursive: true, force: true });
   const scripts = [];
   const others = [];
+  // The SDK's tests run the examples' own code (examples/harness, examples/claude-agent-sdk).
+  for (const file of walk(join(root, 'examples'), [])) {
+    if (/\.tsx?$/.test(file) && !file.endsWith('.d.ts')) scripts.push(file);
+    else others.push(file);
+  }
   for (const pkg of readdirSync(join(root, 'packages'))) {
     for (const sub of SOURCE_DIRS) {
       const dir = join(root, 'packages', pkg, sub);
