@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 /**
  * The books a fault test keeps while it loads a gateway: every request sent, what it was told, and which
  * answers licensed a run. "Acknowledged" is a 2xx for a write; "executed" is an answer that lets an
@@ -108,4 +109,40 @@ export async function loadUntil(n: number, until: Promise<unknown>, worker: (loo
       }
     }),
   );
+}
+
+/** Requests to an in-process gateway (Fastify inject), the gateway read when each is sent (tests restart it). */
+export function injectSender(gateway: () => { app: FastifyInstance }): Send {
+  return async (method, path, key, body, headers = {}) => {
+    const res = await gateway().app.inject({
+      method,
+      url: path,
+      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    });
+    return { status: res.statusCode, body: res.body === '' ? undefined : JSON.parse(res.body), headers: res.headers };
+  };
+}
+
+export interface RefusedProposal {
+  key: string;
+  body: Record<string, unknown>;
+  redeem: boolean;
+}
+
+/**
+ * A proposal with its idempotency key, booked: an acknowledged one is remembered by key, an allowed one
+ * redeemed with it (one request per run, as guard() does) is a licence, and a 503 is kept to retry later.
+ */
+export function proposalTracker(ledger: Ledger, send: Send, agentKey: () => string, refused: RefusedProposal[]) {
+  return async (key: string, body: Record<string, unknown>, redeem: boolean): Promise<Answer | undefined> => {
+    const a = await ledger.track(`propose ${key}`, () =>
+      send('POST', `/v1/actions${redeem ? '?redeem=true' : ''}`, agentKey(), body, { 'idempotency-key': key }),
+    );
+    if (a?.status === 201 || a?.status === 200) {
+      ledger.proposals.set(key, a.body.id);
+      if (a.status === 201 && a.body.redeemed === true) ledger.licence(a.body.id);
+    } else if (a?.status === 503) refused.push({ key, body, redeem });
+    return a;
+  };
 }

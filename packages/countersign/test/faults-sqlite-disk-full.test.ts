@@ -8,7 +8,7 @@ import { verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { addAgent } from '../src/domain/identities/add-agent.js';
 import { addUser } from '../src/domain/identities/add-user.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
-import { type Answer, Ledger, loadUntil, type Send } from './fault-ledger.js';
+import { type Answer, injectSender, Ledger, loadUntil, proposalTracker, type RefusedProposal } from './fault-ledger.js';
 import { ADMIN, withPolicy } from './helpers.js';
 import { mountSmallFilesystem, type SmallFilesystem, smallFilesystemUnavailable } from './small-filesystem.js';
 
@@ -31,31 +31,14 @@ describe('faults: SQLite disk full', { skip: skip ?? false }, () => {
   let config: Config | undefined;
   const ledger = new Ledger();
   const keys = { alice: '', agent: '' };
-  const refused: { key: string; body: Record<string, unknown>; redeem: boolean }[] = [];
+  const refused: RefusedProposal[] = [];
   const approved = new Set<string>();
   const recoveredLoops = new Set<number>();
   let filled = 0;
 
-  const send: Send = async (method, path, key, body, headers = {}) => {
-    const res = await (gw as Gateway).app.inject({
-      method,
-      url: path,
-      headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-    });
-    return { status: res.statusCode, body: res.body === '' ? undefined : JSON.parse(res.body), headers: res.headers };
-  };
+  const send = injectSender(() => gw as Gateway);
 
-  const proposeTracked = async (key: string, body: Record<string, unknown>, redeem: boolean): Promise<Answer | undefined> => {
-    const a = await ledger.track(`propose ${key}`, () =>
-      send('POST', `/v1/actions${redeem ? '?redeem=true' : ''}`, keys.agent, body, { 'idempotency-key': key }),
-    );
-    if (a?.status === 201 || a?.status === 200) {
-      ledger.proposals.set(key, a.body.id);
-      if (a.status === 201 && a.body.redeemed === true) ledger.licence(a.body.id);
-    } else if (a?.status === 503) refused.push({ key, body, redeem });
-    return a;
-  };
+  const proposeTracked = proposalTracker(ledger, send, () => keys.agent, refused);
 
   before(async () => {
     fs = mountSmallFilesystem('16m');
