@@ -2,6 +2,7 @@ import type { Deps } from '../deps.js';
 import { retryDelayMs } from '../events/consumers/backoff.js';
 import type { TimerHandle } from '../lib/clock.js';
 import { isCsError } from '../lib/errors.js';
+import { SerialRunner } from '../lib/serial-runner.js';
 import { exportLag, readEntries } from './read-entries.js';
 import { recordFailure, recordSent } from './record-progress.js';
 import { claimSink, ensureSink, peekSink, releaseSink } from './sink-lease.js';
@@ -41,8 +42,10 @@ export class AuditExporter {
   private cursorHash = '';
   private attempts = 0;
   private retryAt = 0;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly runner = new SerialRunner(
+    () => this.loop(),
+    () => this.stopped,
+  );
   private timer: TimerHandle | undefined;
   private stopped = false;
   private abort = new AbortController();
@@ -75,7 +78,7 @@ export class AuditExporter {
   /** Runs passes until there is nothing more to do now (tests call it; concurrent calls share the run). */
   async tick(): Promise<void> {
     this.wake();
-    while (this.running) await this.running;
+    await this.runner.idle();
   }
 
   /** Stops at once: a send in flight is aborted (its batch goes again on the next start, wherever that is). */
@@ -84,7 +87,7 @@ export class AuditExporter {
     this.unsubscribe?.();
     this.timer?.cancel();
     this.abort.abort(new Error('the gateway is stopping'));
-    await this.running;
+    await this.runner.idle();
     if (this.held) {
       this.held = false;
       await releaseSink(this.deps, this.sink.name, this.opts.owner).catch((err) =>
@@ -95,18 +98,7 @@ export class AuditExporter {
   }
 
   private wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.runner.wake();
   }
 
   private async loop(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Deps } from '../../deps.js';
 import type { TimerHandle } from '../../lib/clock.js';
 import { isCsError } from '../../lib/errors.js';
+import { SerialRunner } from '../../lib/serial-runner.js';
 import { claimLease, ensureConsumer, peekLease, releaseLease, renewLease } from './claim.js';
 import { dueRetries } from './due-retries.js';
 import { type Done, runLanes, type Work } from './lanes.js';
@@ -40,8 +41,10 @@ export class ConsumerWorker {
   private held = false;
   private leaseUntil = 0;
   private cursor = 0;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly runner = new SerialRunner(
+    () => this.loop(),
+    () => this.stopped,
+  );
   private timer: TimerHandle | undefined;
   private stopped = false;
   private ready: Promise<void> = Promise.resolve();
@@ -83,14 +86,14 @@ export class ConsumerWorker {
   /** Runs passes until there is nothing more to do now (tests call it; concurrent calls share the run). */
   async tick(): Promise<void> {
     this.wake();
-    while (this.running) await this.running;
+    await this.runner.idle();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
     this.timer?.cancel();
-    await this.running;
+    await this.runner.idle();
     if (this.held) {
       this.held = false;
       await releaseLease(this.deps, this.def.name, this.opts.owner).catch((err) =>
@@ -100,18 +103,7 @@ export class ConsumerWorker {
   }
 
   private wake(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.runner.wake();
   }
 
   private async loop(): Promise<void> {
