@@ -27,7 +27,7 @@ import { sql } from 'kysely';
 import pino from 'pino';
 import type { Actor } from '../packages/countersign/src/db/committer.js';
 import type { Gateway } from '../packages/countersign/src/gateway.js';
-import type { ReadyMessage, ServerMode, StatsMessage } from './protocol.js';
+import type { GcMessage, ReadyMessage, ServerMode, StatsMessage } from './protocol.js';
 
 /**
  * The gateway is loaded from its TypeScript source (through tsx) unless
@@ -191,6 +191,12 @@ process.on('message', (msg: { type?: string }) => {
     cpuAtReset = process.cpuUsage();
   }
   if (msg?.type === 'stats') void stats().then(send, (e) => console.error('stats failed:', e));
+  // bench/waiters.ts measures live heap per waiter after a full collection, not the garbage parking left.
+  if (msg?.type === 'gc') {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    process.send?.({ type: 'gc-done', ran: gc !== undefined } satisfies GcMessage);
+  }
 });
 process.on('disconnect', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
