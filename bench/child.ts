@@ -3,7 +3,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ReadyMessage, ServerMode, StatsMessage } from './protocol.js';
+import type { GcMessage, ReadyMessage, ServerMode, StatsMessage } from './protocol.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const START_TIMEOUT_MS = 30_000;
@@ -16,6 +16,8 @@ export interface ServerHandle {
   pid: number;
   stats(): Promise<StatsMessage>;
   resetStats(): void;
+  /** Runs a full collection in the server (started with `exposeGc`); resolves false if it could not. */
+  gc(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,8 @@ export interface StartOptions {
   packageDir?: string;
   /** Extra environment for the server (bench/server.ts reads BENCH_JOIN and BENCH_NOTIFY). */
   env?: Record<string, string>;
+  /** Start the server with --expose-gc, so `gc()` can run a full collection before a memory reading. */
+  exposeGc?: boolean;
 }
 
 const live = new Set<ChildProcess>();
@@ -42,6 +46,7 @@ export function startServer(mode: ServerMode, opts: StartOptions = {}): Promise<
     mkdirSync(opts.cpuProfDir, { recursive: true });
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
   }
+  if (opts.exposeGc) execArgv.push('--expose-gc');
   const args = [mode, ...(opts.schema ? [opts.schema] : [])];
   const env = { ...process.env, ...(opts.packageDir ? { BENCH_PACKAGE_DIR: opts.packageDir } : {}), ...opts.env };
   const child = fork(join(HERE, 'server.ts'), args, { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -81,6 +86,17 @@ export function startServer(mode: ServerMode, opts: StartOptions = {}): Promise<
             child.send({ type: 'stats' });
           }),
         resetStats: () => child.send({ type: 'reset-stats' }),
+        gc: () =>
+          new Promise<boolean>((res, rej) => {
+            const t = setTimeout(() => rej(new Error('gc timed out')), 30_000);
+            child.on('message', function onGc(m: GcMessage) {
+              if (m?.type !== 'gc-done') return;
+              clearTimeout(t);
+              child.off('message', onGc);
+              res(m.ran);
+            });
+            child.send({ type: 'gc' });
+          }),
         async stop() {
           if (child.exitCode !== null) return;
           child.send({ type: 'stop' });

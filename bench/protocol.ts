@@ -22,3 +22,9 @@ export interface StatsMessage {
   /** CPU time (user + system) the server process used since the last reset. */
   cpuMs: number;
 }
+
+/** Answer to a 'gc' request: a full collection ran (the child was started with --expose-gc) or could not. */
+export interface GcMessage {
+  type: 'gc-done';
+  ran: boolean;
+}

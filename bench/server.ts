@@ -10,6 +10,7 @@
  * With postgres, BENCH_JOIN=1 starts a second gateway on a schema another server child already set up
  * (no people or agents are added; it reports empty keys: use the first one's), and BENCH_NOTIFY=0 turns
  * off the commit notify other gateways wake from (bench/cross-node.ts measures what it costs).
+ * BENCH_MAX_WAIT_SECONDS raises the long-poll cap (limits.max_wait_seconds) for bench/waiters.ts.
  *
  * It listens on 127.0.0.1 (random port) and reports over IPC (or, when run by
  * hand, on stdout): { type: 'ready', url, keys }. It stops on an IPC 'stop'
@@ -26,7 +27,7 @@ import { sql } from 'kysely';
 import pino from 'pino';
 import type { Actor } from '../packages/countersign/src/db/committer.js';
 import type { Gateway } from '../packages/countersign/src/gateway.js';
-import type { ReadyMessage, ServerMode, StatsMessage } from './protocol.js';
+import type { GcMessage, ReadyMessage, ServerMode, StatsMessage } from './protocol.js';
 
 /**
  * The gateway is loaded from its TypeScript source (through tsx) unless
@@ -130,7 +131,13 @@ if (mode === 'echo' || mode === 'echo-sign') {
     overrides: { dataDir: dir, port: 0, host: '127.0.0.1', ...(mode === 'postgres' ? { databaseUrl: PG_URL } : {}) },
   });
   // The built-in policy with the operator vouching for the bench agent's hints: its read-only calls pass at once.
-  const config = { ...base, policy: { ...base.policy, trust_annotations: ['bench-agent'] } };
+  // BENCH_MAX_WAIT_SECONDS lets bench/waiters.ts keep 10,000 long-polls parked for longer than parking them all takes.
+  const maxWait = Number(process.env.BENCH_MAX_WAIT_SECONDS ?? base.limits.maxWaitSeconds);
+  const config = {
+    ...base,
+    limits: { ...base.limits, maxWaitSeconds: maxWait },
+    policy: { ...base.policy, trust_annotations: ['bench-agent'] },
+  };
   // Warnings and errors go to stderr (the parent's terminal); nothing per request.
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const gw: Gateway = await startGateway(config, {
@@ -184,6 +191,12 @@ process.on('message', (msg: { type?: string }) => {
     cpuAtReset = process.cpuUsage();
   }
   if (msg?.type === 'stats') void stats().then(send, (e) => console.error('stats failed:', e));
+  // bench/waiters.ts measures live heap per waiter after a full collection, not the garbage parking left.
+  if (msg?.type === 'gc') {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    process.send?.({ type: 'gc-done', ran: gc !== undefined } satisfies GcMessage);
+  }
 });
 process.on('disconnect', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));

@@ -1,0 +1,382 @@
+/**
+ * Many agents waiting at once on one gateway process (issue 18): N agents (default 10,000) each park on
+ * their own pending action, by long-poll (`GET /v1/actions/ID?wait=…`) or SSE (`GET /v1/events?action=ID`).
+ * It reports the gateway's RSS before parking and with all parked (bytes per waiter), confirms they are
+ * parked from /metrics (`countersign_waiters`), then times single decisions to their waiter while the
+ * others stay parked, next to the same measured with one waiter. Figures are printed, never asserted:
+ * the run exits non-zero only when something fails (an HTTP error, a waiter that never parks or never
+ * gets its decision).
+ *
+ *   npm run bench:waiters
+ *   BENCH_WAITERS=10000 BENCH_WAITERS_CHANNEL=long-poll,sse BENCH_DIALECTS=sqlite,postgres npm run bench:waiters
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { killAll, type ServerHandle, startServer } from './child.js';
+import { type Channel, measureDecisionLatency, percentile } from './latency.js';
+
+const N = Number(process.env.BENCH_WAITERS ?? 10_000);
+const DECISIONS = Number(process.env.BENCH_WAITERS_DECISIONS ?? 200);
+const CHANNELS = (process.env.BENCH_WAITERS_CHANNEL ?? 'long-poll,sse').split(',') as Channel[];
+const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite').split(',') as ('sqlite' | 'postgres')[];
+/** Long enough that no parked long-poll times out while the rest are still being parked and decided. */
+const MAX_WAIT_SECONDS = 900;
+const PARK_CHUNK = 100;
+/** Connection-level retries while parking (the listen backlog overflowing under a burst of connects). */
+let connectRetries = 0;
+/** Set while tearing down, when destroying the client pool ends every parked request: those are not retried. */
+let closing = false;
+/** Waiters that could not park after their retries: the gauge would never reach N, so the wait for it stops. */
+const parkErrors: string[] = [];
+
+for (const c of CHANNELS) if (c !== 'long-poll' && c !== 'sse') throw new Error(`unknown channel ${c}`);
+for (const d of DIALECTS) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`unknown dialect ${d}`);
+
+interface Reply {
+  status: number;
+  body: string;
+  at: number;
+}
+
+function request(agent: http.Agent | false, base: URL, method: 'GET' | 'POST', path: string, key?: string, body?: unknown): Promise<Reply> {
+  return new Promise<Reply>((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(
+      {
+        agent,
+        host: base.hostname,
+        port: base.port,
+        method,
+        path,
+        headers: {
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), at: performance.now() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function expect(r: Reply, status: number, what: string): void {
+  if (r.status !== status) throw new Error(`${what}: expected HTTP ${status}, got ${r.status}: ${r.body.slice(0, 300)}`);
+}
+
+/** Resident set of a process in bytes, from the kernel's own accounting. */
+function rssBytes(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+async function waitersGauge(agent: http.Agent, base: URL, kind: 'long_poll' | 'sse'): Promise<number> {
+  const m = await request(agent, base, 'GET', '/metrics');
+  const line = m.body.split('\n').find((l) => l.startsWith(`countersign_waiters{kind="${kind}"} `));
+  return line ? Number(line.split(' ')[1]) : 0;
+}
+
+/** V8 heap in use as the gateway's /metrics reports it: RSS without the allocator's slack and unreturned pages. */
+async function heapUsed(agent: http.Agent, base: URL): Promise<number> {
+  const m = await request(agent, base, 'GET', '/metrics');
+  const line = m.body.split('\n').find((l) => l.startsWith('countersign_nodejs_heap_size_used_bytes '));
+  return line ? Number(line.split(' ')[1]) : Number.NaN;
+}
+
+async function untilGauge(agent: http.Agent, base: URL, kind: 'long_poll' | 'sse', n: number, ms: number): Promise<number> {
+  const t0 = performance.now();
+  let seen = -1;
+  while (performance.now() - t0 < ms) {
+    seen = await waitersGauge(agent, base, kind);
+    if (seen === n) return performance.now() - t0;
+    if (parkErrors.length > 0) throw new Error(`${parkErrors.length} waiters could not park, first: ${parkErrors[0]}`);
+    await sleep(200);
+  }
+  throw new Error(`the gateway reported ${seen} ${kind} waiters, never ${n}, within ${ms} ms`);
+}
+
+/** Creates `n` pending actions through the batch endpoint (100 per call, 4 calls in flight). */
+async function createPending(agent: http.Agent, base: URL, key: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const from = next;
+      const count = Math.min(100, n - from);
+      next += count;
+      const actions = Array.from({ length: count }, (_, i) => ({
+        tool: 'deploy',
+        arguments: { build: from + i },
+        purpose: 'waiters benchmark',
+      }));
+      const r = await request(agent, base, 'POST', '/v1/actions/batch', key, { actions });
+      expect(r, 201, 'batch propose');
+      for (const a of (JSON.parse(r.body) as { actions: { id: string; status: string }[] }).actions) {
+        if (a.status !== 'pending') throw new Error(`expected a pending action, got ${a.status}`);
+        ids.push(a.id);
+      }
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return ids;
+}
+
+interface Parked {
+  /** Resolves with the arrival time (performance.now()) of the decision, after checking it is an approval of this action. */
+  decided: Promise<number>;
+  close(): void;
+}
+
+/** One long-poll: parks and, should the wait end with the action still pending, parks again. */
+function parkLongPoll(agent: http.Agent, base: URL, key: string, id: string): { opened: Promise<void>; parked: Parked } {
+  const decided = (async () => {
+    for (let attempt = 1; ; attempt++) {
+      let r: Reply;
+      try {
+        r = await request(agent, base, 'GET', `/v1/actions/${id}?wait=${MAX_WAIT_SECONDS}`, key);
+      } catch (e) {
+        // A connection refused or reset while thousands connect at once: an agent's client retries, so does this.
+        if (closing) throw e;
+        if (attempt >= 5) {
+          parkErrors.push(`${id}: ${(e as Error).message}`);
+          throw e;
+        }
+        connectRetries += 1;
+        await sleep(100 * attempt);
+        continue;
+      }
+      if (r.status !== 200 && !closing) parkErrors.push(`${id}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
+      expect(r, 200, 'long-poll');
+      const view = JSON.parse(r.body) as { id: string; status: string };
+      if (view.status === 'pending') continue;
+      if (view.id !== id || view.status !== 'approved')
+        throw new Error(`long-poll answered ${view.status} for ${view.id}, expected approved ${id}`);
+      return r.at;
+    }
+  })();
+  decided.catch(() => undefined);
+  // A long-poll has no preamble: the /metrics gauge is the proof it is parked.
+  return { opened: Promise.resolve(), parked: { decided, close: () => undefined } };
+}
+
+/** One SSE stream for one action: opened once its `retry:` preamble arrives (the server subscribed before writing it). */
+function parkSse(base: URL, key: string, id: string): { opened: Promise<void>; parked: Parked } {
+  let req: http.ClientRequest | undefined;
+  let onOpen: () => void = () => undefined;
+  let onFail: (e: Error) => void = () => undefined;
+  const opened = new Promise<void>((res, rej) => {
+    onOpen = res;
+    onFail = rej;
+  });
+  opened.catch(() => undefined);
+  const decided = new Promise<number>((resolve, reject) => {
+    req = http.request(
+      {
+        agent: false,
+        host: base.hostname,
+        port: base.port,
+        path: `/v1/events?action=${id}`,
+        headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' },
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          const e = new Error(`SSE: expected HTTP 200, got ${res.statusCode}`);
+          onFail(e);
+          reject(e);
+          return;
+        }
+        res.setEncoding('utf8');
+        let buf = '';
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          for (let end = buf.indexOf('\n\n'); end !== -1; end = buf.indexOf('\n\n')) {
+            const frame = buf.slice(0, end);
+            buf = buf.slice(end + 2);
+            if (frame.startsWith('retry:')) onOpen();
+            const lines = frame.split('\n');
+            const type = lines.find((l) => l.startsWith('event: '))?.slice(7);
+            const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
+            if (type === 'action.approved' && data) {
+              const ev = JSON.parse(data) as { action_id: string };
+              if (ev.action_id === id) resolve(performance.now());
+              else reject(new Error(`SSE for ${id} delivered ${ev.action_id}`));
+            }
+          }
+        });
+        res.on('error', reject);
+        res.on('end', () => reject(new Error('SSE stream ended before the decision')));
+      },
+    );
+    req.on('error', (e) => {
+      onFail(e);
+      reject(e);
+    });
+    req.end();
+  });
+  decided.catch(() => undefined);
+  return { opened, parked: { decided, close: () => req?.destroy() } };
+}
+
+const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
+const ms = (v: number) => v.toFixed(2);
+
+interface Row {
+  dialect: string;
+  channel: Channel;
+  rssBefore: number;
+  rssParked: number;
+  heapBefore: number;
+  heapParked: number;
+  parkMs: number;
+  one: number[];
+  many: number[];
+}
+
+async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Row> {
+  const schema = dialect === 'postgres' ? `cs_bench_${Math.random().toString(16).slice(2, 14)}` : undefined;
+  const server: ServerHandle = await startServer(dialect, {
+    ...(schema ? { schema } : {}),
+    ...(packageDir ? { packageDir } : {}),
+    env: { BENCH_MAX_WAIT_SECONDS: String(MAX_WAIT_SECONDS) },
+    exposeGc: true,
+  });
+  const base = new URL(server.url);
+  const setup = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const reviewer = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const waiters = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+  const parked: Parked[] = [];
+  try {
+    // The baseline first, on a fresh gateway: one waiter at a time, with bench/latency.ts's own method.
+    const one = await measureDecisionLatency(channel, {
+      url: server.url,
+      agentKey: server.keys.agent,
+      reviewerKey: server.keys.reviewer,
+      iterations: DECISIONS,
+      warmup: 20,
+      timeLimitMs: 300_000,
+    });
+    const ids = await createPending(setup, base, server.keys.agent, N);
+    await sleep(2000);
+    const rssBefore = rssBytes(server.pid);
+    // Live heap after a full collection, so the difference is what the waiters hold.
+    if (!(await server.gc())) throw new Error('the gateway could not run a collection');
+    const heapBefore = await heapUsed(setup, base);
+    const kind = channel === 'long-poll' ? 'long_poll' : 'sse';
+    const t0 = performance.now();
+    for (let i = 0; i < ids.length; i += PARK_CHUNK) {
+      const chunk = ids
+        .slice(i, i + PARK_CHUNK)
+        .map((id) => (channel === 'long-poll' ? parkLongPoll(waiters, base, server.keys.agent, id) : parkSse(base, server.keys.agent, id)));
+      // Opening in chunks keeps the accept queue short; an SSE chunk is done when every stream has its preamble.
+      await Promise.all(chunk.map((c) => c.opened));
+      for (const c of chunk) parked.push(c.parked);
+      await sleep(channel === 'long-poll' ? 25 : 0);
+    }
+    await untilGauge(setup, base, kind, N, 300_000);
+    const parkMs = performance.now() - t0;
+    await sleep(2000);
+    const rssParked = rssBytes(server.pid);
+    // Live heap after a full collection: what the waiters hold, not what parking them left behind.
+    if (!(await server.gc())) throw new Error('the gateway could not run a collection');
+    const heapParked = await heapUsed(setup, base);
+    // Decide some of them one at a time; the rest stay parked throughout.
+    const many: number[] = [];
+    for (let i = 0; i < DECISIONS; i++) {
+      const id = ids[i] as string;
+      const w = parked[i] as Parked;
+      const t = performance.now();
+      const r = await request(reviewer, base, 'POST', `/v1/actions/${id}/reviews`, server.keys.reviewer, { decision: 'approve' });
+      expect(r, 200, 'review');
+      const at = await Promise.race([w.decided, sleep(10_000).then(() => Promise.reject(new Error(`no decision reached waiter ${id}`)))]);
+      many.push(at - t);
+      // A stream stays open after its decision; the agent is done with it.
+      w.close();
+    }
+    // Everyone not decided is still parked.
+    await untilGauge(setup, base, kind, N - DECISIONS, 30_000);
+    return { dialect, channel, rssBefore, rssParked, heapBefore, heapParked, parkMs, one: one.samples, many };
+  } finally {
+    closing = true;
+    for (const p of parked) p.close();
+    waiters.destroy();
+    setup.destroy();
+    reviewer.destroy();
+    await server.stop().catch((e) => console.error(`stopping the gateway: ${(e as Error).message}`));
+    if (schema) {
+      const pg = (await import('pg')).default;
+      const c = new pg.Client({ connectionString: process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+      await c.connect();
+      await c.query(`drop schema if exists ${schema} cascade`);
+      await c.end();
+    }
+  }
+}
+
+/**
+ * RSS is measured on the gateway as it ships: compiled JS (tsx still loads, but has nothing to transform).
+ * Loading the TypeScript source through tsx instead (BENCH_WAITERS_TSX=1) adds tens of MB of compiler state.
+ */
+const BUILD_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results', 'build-waiters');
+let packageDir: string | undefined = process.env.BENCH_PACKAGE_DIR;
+if (!packageDir && process.env.BENCH_WAITERS_TSX !== '1') {
+  console.error(`waiters: compiling packages/countersign/src into ${BUILD_DIR}`);
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const tsc = spawnSync(
+    process.execPath,
+    [
+      join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+      ...['-p', join(root, 'packages', 'countersign', 'tsconfig.build.json'), '--outDir', BUILD_DIR],
+      ...['--declaration', 'false', '--sourceMap', 'false', '--incremental', 'false'],
+    ],
+    { stdio: 'inherit', timeout: 300_000 },
+  );
+  if (tsc.status !== 0) throw new Error('tsc failed');
+  packageDir = BUILD_DIR;
+}
+
+process.on('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+
+const rows: Row[] = [];
+let failed = false;
+for (const dialect of DIALECTS)
+  for (const channel of CHANNELS) {
+    try {
+      console.error(`waiters: ${dialect} ${channel}, ${N} parked…`);
+      rows.push(await run(dialect, channel));
+    } catch (e) {
+      failed = true;
+      console.error(`FAILURE ${dialect} ${channel}: ${(e as Error).stack ?? e}`);
+    }
+  }
+
+console.log(
+  `\n${N} waiters on one gateway process; ${DECISIONS} decisions each; ${connectRetries} connection retries while parking; load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+console.log(
+  '| dialect | channel | RSS before | RSS parked | RSS bytes/waiter | heap before | heap parked | heap bytes/waiter | park all | 1 waiter p50 / p99 ms | N parked p50 / p99 ms |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+for (const r of rows)
+  console.log(
+    `| ${r.dialect} | ${r.channel} | ${mb(r.rssBefore)} MB | ${mb(r.rssParked)} MB | ${Math.round((r.rssParked - r.rssBefore) / N)} | ${mb(r.heapBefore)} MB | ${mb(r.heapParked)} MB | ${Math.round((r.heapParked - r.heapBefore) / N)} | ${(r.parkMs / 1000).toFixed(1)} s | ${ms(percentile(r.one, 50))} / ${ms(percentile(r.one, 99))} | ${ms(percentile(r.many, 50))} / ${ms(percentile(r.many, 99))} |`,
+  );
+process.exit(failed ? 1 : 0);
