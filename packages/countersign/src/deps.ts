@@ -74,6 +74,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   const db = await openDatabase({
     url: config.database.url,
     poolSize: config.database.poolSize,
+    connectTimeoutMs: config.database.connectTimeoutMs,
     ...(opts.schema ? { schema: opts.schema } : {}),
     ...(config.database.listenUrl ? { listenUrl: config.database.listenUrl } : {}),
     ...(opts.notify === false ? { notify: false } : {}),

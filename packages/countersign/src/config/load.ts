@@ -156,6 +156,7 @@ function resolveConfig(
     database: {
       url: databaseUrl,
       poolSize: file.database?.pool_size ?? 10,
+      connectTimeoutMs: file.database?.connect_timeout ?? 5_000,
       listenUrl: env.COUNTERSIGN_DATABASE_LISTEN_URL ?? file.database?.listen_url,
     },
     review: { defaultExpiryMs: file.review?.default_expiry ?? 3_600_000 },

@@ -44,6 +44,11 @@ export const ConfigFileSchema = z.strictObject({
        * own: behind PgBouncer in transaction mode, point this at PostgreSQL directly or a session-mode pool.
        */
       listen_url: z.string().min(1).optional(),
+      /**
+       * PostgreSQL: how long opening a connection may take (default 5s). A server host that drops packets
+       * instead of refusing them would otherwise hold requests until TCP gives up; past this they answer 503.
+       */
+      connect_timeout: duration.optional(),
     })
     .optional(),
   review: z
@@ -194,7 +199,7 @@ export interface Config {
     requestTimeoutMs: number;
     keepAliveTimeoutMs: number;
   };
-  database: { url: string; poolSize: number; listenUrl: string | undefined };
+  database: { url: string; poolSize: number; listenUrl: string | undefined; connectTimeoutMs: number };
   review: { defaultExpiryMs: number };
   limits: { reasonBytes: number; argumentsBytes: number; argumentsDepth: number; maxWaitSeconds: number };
   /** The config file the policy was read from, so it can be reloaded; undefined when none. */

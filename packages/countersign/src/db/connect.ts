@@ -59,6 +59,8 @@ export interface Database {
 export interface OpenDatabaseOptions {
   url: string;
   poolSize?: number;
+  /** PostgreSQL: how long opening a connection may take before it fails (and the request answers 503). */
+  connectTimeoutMs?: number;
   /** PostgreSQL only: schema to use (created if missing); lets tests run isolated in one database. */
   schema?: string;
   migrate?: boolean;
@@ -216,6 +218,7 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; 
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.poolSize ?? 10,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
     // Epoch-ms timestamps and sequence numbers are int8; they fit in a double.
     types: {

@@ -21,7 +21,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
 // node-postgres raises these without a code when the socket ends under a client (client.js); there is
 // nothing to match but the text, and it has been stable for years.
 const PG_LOST_CONNECTION =
-  /^(Connection terminated( unexpectedly)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
+  /^(Connection terminated( unexpectedly| due to connection timeout)?|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)$/;
 
 /** The fault behind a driver error, or null when the error is not the storage's. */
 export function storageFault(error: unknown): StorageFault | null {
