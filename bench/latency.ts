@@ -7,6 +7,7 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Reply, request as send } from './http-request.js';
 
 export type Channel = 'long-poll' | 'sse';
 
@@ -48,41 +49,8 @@ export interface LatencyOptions {
 
 const REQUEST_TIMEOUT_MS = 35_000;
 
-interface Reply {
-  status: number;
-  body: string;
-  /** performance.now() when the last byte arrived. */
-  at: number;
-}
-
-function request(agent: http.Agent, base: URL, method: 'GET' | 'POST', path: string, key?: string, body?: unknown): Promise<Reply> {
-  return new Promise<Reply>((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      {
-        agent,
-        host: base.hostname,
-        port: base.port,
-        method,
-        path,
-        headers: {
-          ...(key ? { authorization: `Bearer ${key}` } : {}),
-          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
-        },
-        timeout: REQUEST_TIMEOUT_MS,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), at: performance.now() }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+const request = (agent: http.Agent, base: URL, method: 'GET' | 'POST', path: string, key?: string, body?: unknown): Promise<Reply> =>
+  send(agent, base, method, path, key, body, REQUEST_TIMEOUT_MS);
 
 function expectStatus(r: Reply, status: number, what: string): void {
   if (r.status !== status) throw new Error(`${what}: expected HTTP ${status}, got ${r.status}: ${r.body.slice(0, 300)}`);

@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { killAll, type ServerHandle, startServer } from './child.js';
+import { type Reply, request as send } from './http-request.js';
 import { percentile } from './latency.js';
 
 const MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 30);
@@ -30,43 +31,12 @@ const SAMPLE_MS = 10_000;
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as ('sqlite' | 'postgres')[];
 const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REQUEST_TIMEOUT_MS = 35_000;
+
+const request = (agent: http.Agent, base: URL, method: 'GET' | 'POST', path: string, key?: string, body?: unknown): Promise<Reply> =>
+  send(agent, base, method, path, key, body, REQUEST_TIMEOUT_MS);
 for (const d of DIALECTS) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`unknown dialect ${d}`);
 
 type Kind = 'propose' | 'review' | 'long-poll' | 'sse-connect' | 'metrics';
-
-interface Reply {
-  status: number;
-  body: string;
-}
-
-function request(agent: http.Agent, base: URL, method: 'GET' | 'POST', path: string, key?: string, body?: unknown): Promise<Reply> {
-  return new Promise<Reply>((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      {
-        agent,
-        host: base.hostname,
-        port: base.port,
-        method,
-        path,
-        timeout: REQUEST_TIMEOUT_MS,
-        headers: {
-          ...(key ? { authorization: `Bearer ${key}` } : {}),
-          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path} timed out`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 interface Sample {
   atS: number;

@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { killAll, type ServerHandle, startServer } from './child.js';
+import { type Reply, request } from './http-request.js';
 import { type Channel, measureDecisionLatency, percentile } from './latency.js';
 
 const N = Number(process.env.BENCH_WAITERS ?? 10_000);
@@ -37,39 +38,6 @@ const parkErrors: string[] = [];
 
 for (const c of CHANNELS) if (c !== 'long-poll' && c !== 'sse') throw new Error(`unknown channel ${c}`);
 for (const d of DIALECTS) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`unknown dialect ${d}`);
-
-interface Reply {
-  status: number;
-  body: string;
-  at: number;
-}
-
-function request(agent: http.Agent | false, base: URL, method: 'GET' | 'POST', path: string, key?: string, body?: unknown): Promise<Reply> {
-  return new Promise<Reply>((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(
-      {
-        agent,
-        host: base.hostname,
-        port: base.port,
-        method,
-        path,
-        headers: {
-          ...(key ? { authorization: `Bearer ${key}` } : {}),
-          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), at: performance.now() }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 function expect(r: Reply, status: number, what: string): void {
   if (r.status !== status) throw new Error(`${what}: expected HTTP ${status}, got ${r.status}: ${r.body.slice(0, 300)}`);
