@@ -19,6 +19,8 @@ interface Route {
   secrets: string[];
   /** Statuses to answer, first to last; 200 once they run out. */
   answers: number[];
+  /** Sent as Retry-After with a 429 or 503 answer when set (seconds, or an HTTP date). */
+  retryAfter?: string;
   got: Received[];
 }
 
@@ -56,7 +58,8 @@ export class WebhookReceiver {
         });
         const status = route.answers.shift() ?? 200;
         route.got.push({ path, headers, body, payload, verifiedWith, status });
-        res.writeHead(status).end();
+        const throttled = (status === 429 || status === 503) && route.retryAfter !== undefined;
+        res.writeHead(status, throttled ? { 'retry-after': route.retryAfter as string } : {}).end();
       });
     });
     this.server.listen(0, '127.0.0.1');

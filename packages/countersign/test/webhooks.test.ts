@@ -125,6 +125,40 @@ forEachDialect('webhooks', (dialect) => {
     assert.match(metrics.body, /countersign_webhook_deliveries_total\{result="sent"\} [1-9]/);
   });
 
+  test("a receiver's 429 with Retry-After: 30 is retried no sooner than 30 s later by the gateway's clock, and then delivered once", async () => {
+    const { id } = await endpoint('/throttled', { event_types: ['tool.approval_required'] });
+    const route = rx.route('/throttled');
+    route.answers.push(429);
+    route.retryAfter = '30';
+    await propose(w, { arguments: { hook: 'throttled' } });
+    const throttledAt = clock.now();
+    await deliver();
+    assert.deepEqual(
+      route.got.map((g) => g.status),
+      [429],
+    );
+    const retry = await w.gw.deps.db.read
+      .selectFrom('event_consumer_retries')
+      .selectAll()
+      .where('consumer', '=', `webhook-${id}`)
+      .execute();
+    assert.equal(retry.length, 1);
+    assert.ok(
+      Number(retry[0]?.next_attempt_at) >= throttledAt + 30_000,
+      'the retry is scheduled after Retry-After, not after the 1 s back-off',
+    );
+    await clock.advance(29_999);
+    await deliver();
+    assert.equal(route.got.length, 1, 'nothing sent to the receiver before Retry-After is over');
+    await clock.advance(1);
+    await deliver();
+    assert.deepEqual(
+      route.got.map((g) => g.status),
+      [429, 200],
+    );
+    assert.equal(new Set(route.got.map((g) => g.headers['webhook-id'])).size, 1, 'the same message, the same webhook-id');
+  });
+
   test('a receiver answering 410 Gone disables the endpoint, audited, and nothing more is sent to it', async () => {
     const { id } = await endpoint('/gone', { event_types: ['tool.approval_required'] });
     rx.route('/gone').answers.push(410);

@@ -10,6 +10,8 @@ export interface PostResult {
   status: number | null;
   durationMs: number;
   error: string | null;
+  /** The receiver's Retry-After header, if it sent one (a 429 or 503 asking to be left alone a while). */
+  retryAfter: string | null;
 }
 
 /** The most of a receiver's answer read (and thrown away): enough to finish the exchange, no more. */
@@ -58,7 +60,8 @@ export function postWebhook(
     };
     const onResponse = (res: IncomingMessage) => {
       // The status is the answer; the body is drained (up to a cap) only to end the exchange cleanly.
-      finish({ status: res.statusCode ?? null, error: null });
+      const retryAfter = res.headers['retry-after'];
+      finish({ status: res.statusCode ?? null, error: null, retryAfter: typeof retryAfter === 'string' ? retryAfter : null });
       let read = 0;
       res.on('data', (chunk: Buffer) => {
         read += chunk.length;
@@ -68,10 +71,10 @@ export function postWebhook(
     };
     const req = url.protocol === 'https:' ? httpsRequest(url, options, onResponse) : httpRequest(url, options, onResponse);
     const timer = setTimeout(() => {
-      finish({ status: null, error: `no answer within ${timeoutMs} ms` });
+      finish({ status: null, error: `no answer within ${timeoutMs} ms`, retryAfter: null });
       req.destroy();
     }, timeoutMs);
-    req.on('error', (e) => finish({ status: null, error: e.message || e.name }));
+    req.on('error', (e) => finish({ status: null, error: e.message || e.name, retryAfter: null }));
     req.end(body);
   });
 }

@@ -2,6 +2,7 @@ import { Webhook } from 'standardwebhooks';
 import type { WebhookDeliveriesTable, WebhookEndpointsTable } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
 import { newId } from '../../lib/ids.js';
+import { parseRetryAfter } from '../delivery-errors.js';
 import { DestinationRefused, type Resolver, resolveDestination, systemResolver } from './destination.js';
 import { signingSecrets } from './endpoint-row.js';
 import { webhookMetrics } from './metrics.js';
@@ -41,13 +42,20 @@ export interface Message {
  * old or the new secret during a rotation verifies it), to the one address the SSRF guard approved.
  * Never throws for the receiver's sake: the outcome is in the returned log entry.
  */
-export async function sendToEndpoint(deps: Deps, row: WebhookEndpointsTable, msg: Message, opts: SendOptions): Promise<DeliveryView> {
+export interface Sent {
+  delivery: DeliveryView;
+  /** How long the receiver asked to be left alone (its Retry-After on a 429 or 503), if it did. */
+  retryAfterMs: number | null;
+}
+
+export async function sendToEndpoint(deps: Deps, row: WebhookEndpointsTable, msg: Message, opts: SendOptions): Promise<Sent> {
   const body = JSON.stringify({ type: msg.type, timestamp: msg.timestamp, data: msg.data });
   const now = deps.clock.now();
   const url = new URL(row.url);
   let status: number | null = null;
   let error: string | null = null;
   let durationMs = 0;
+  let retryAfterMs: number | null = null;
   if (url.protocol !== 'https:' && Number(row.allow_insecure) !== 1) {
     error = 'the URL is not https and allow_insecure is off';
   } else {
@@ -65,6 +73,7 @@ export async function sendToEndpoint(deps: Deps, row: WebhookEndpointsTable, msg
       status = res.status;
       error = res.error ?? (status !== null && (status < 200 || status > 299) ? `the receiver answered ${status}` : null);
       durationMs = res.durationMs;
+      if (status === 429 || status === 503) retryAfterMs = parseRetryAfter(res.retryAfter, now);
     } catch (e) {
       if (!(e instanceof DestinationRefused)) throw e;
       error = e.message;
@@ -97,7 +106,7 @@ export async function sendToEndpoint(deps: Deps, row: WebhookEndpointsTable, msg
       .execute();
     return tx.now;
   });
-  return toDeliveryView({ ...entry, at });
+  return { delivery: toDeliveryView({ ...entry, at }), retryAfterMs };
 }
 
 export function toDeliveryView(r: WebhookDeliveriesTable): DeliveryView {

@@ -26,7 +26,7 @@ export async function testWebhook(
   const row = await findEndpoint(deps.db.read, id);
   if (row.disabled_at !== null) throw new CsError('conflict', `webhook ${row.id} is disabled; enable it first`);
   const now = deps.clock.now();
-  const delivery = await sendToEndpoint(
+  const { delivery } = await sendToEndpoint(
     deps,
     row,
     {

@@ -1,4 +1,5 @@
 import type { Deps } from '../../deps.js';
+import { RetryLater } from '../../events/consumers/retry-later.js';
 import type { ConsumerDefinition } from '../../events/consumers/types.js';
 import type { EventType, StoredEvent } from '../../events/types.js';
 import { CHANNEL_CONCURRENCY } from '../routing.js';
@@ -16,7 +17,8 @@ import { disableGoneWebhook } from './set-enabled.js';
  * The endpoint row is read on every delivery, so a disable, an enable or a rotation on any node applies
  * to the next message. While disabled, events pass by unsent (the endpoint asked for nothing while off).
  * 2xx delivers; 410 Gone disables the endpoint (audited) and stops; anything else, a timeout, a network
- * error or a refused destination throws, so the consumer framework retries with back-off and
+ * error or a refused destination throws (a 429 or 503 with Retry-After as a RetryLater, so the retry and
+ * the endpoint's next send wait that long), so the consumer framework retries with back-off and
  * dead-letters after its attempts (an admin replays it).
  */
 export function webhookConsumer(deps: Deps, endpointId: string, types: readonly EventType[], send: SendOptions): ConsumerDefinition {
@@ -28,7 +30,7 @@ export function webhookConsumer(deps: Deps, endpointId: string, types: readonly 
     async handle({ event, idempotencyKey, attempt }) {
       const row = await findEndpoint(deps.db.read, endpointId);
       if (row.disabled_at !== null) return;
-      const delivery = await sendToEndpoint(
+      const { delivery, retryAfterMs } = await sendToEndpoint(
         deps,
         row,
         {
@@ -46,7 +48,9 @@ export function webhookConsumer(deps: Deps, endpointId: string, types: readonly 
         await disableGoneWebhook(deps, endpointId);
         return;
       }
-      throw new Error(delivery.error ?? 'delivery failed');
+      // A receiver that named its Retry-After is not sent this (or anything) again before then.
+      const message = delivery.error ?? 'delivery failed';
+      throw retryAfterMs === null ? new Error(message) : new RetryLater(message, retryAfterMs);
     },
   };
 }
