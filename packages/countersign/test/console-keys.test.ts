@@ -66,7 +66,10 @@ inBrowserOn('postgres', 'the console by keyboard, filtered, and the subagent cha
       await page.keyboard.press('Escape');
       await dialog.waitFor({ state: 'hidden' });
 
+      // The approval above leaves "need you" once the list refreshes; focus two after that, not before it.
+      await page.locator(`li[data-action-id="${one}"]`).waitFor({ state: 'detached' });
       await page.locator(`li[data-action-id="${two}"] a.inbox-link`).focus();
+      await page.locator(`li[data-action-id="${two}"] a.inbox-link:focus`).waitFor();
       await page.keyboard.press('d');
       await page.waitForURL((u) => u.pathname === `/actions/${two}`);
       await page.locator('textarea[name="reason"]:focus').waitFor();

@@ -154,8 +154,13 @@ forEachDialect('OpenTelemetry traces', (dialect) => {
     const traceparent = `00-${AGENT_TRACE}-${AGENT_SPAN}-01`;
     const pending = await propose(w, { arguments: { env: 'staging' } }, w.keys.agent, { traceparent });
     await clock.advance(w.gw.deps.config.review.defaultExpiryMs + 1000);
-    await w.gw.scheduler.tick();
-    await w.gw.consumerRunner.tick();
+    // The advance also fires the scheduler's own timer, whose expiry run may still be committing when
+    // tick() returns; the span is written by a durable consumer after that commit. Tick until it is there.
+    for (let i = 0; i < 100 && !exporter.getFinishedSpans().some((s) => s.name === 'countersign.wait_for_decision'); i++) {
+      await w.gw.scheduler.tick();
+      await w.gw.consumerRunner.tick();
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const wait = byName(exporter.getFinishedSpans(), 'countersign.wait_for_decision');
     assert.equal(wait.attributes['countersign.action.id'], pending.body.id);
     assert.equal(wait.attributes['countersign.decision.outcome'], 'expired');
