@@ -172,7 +172,8 @@ async function make(dialect: Dialect): Promise<void> {
       await w.gw.close();
       text = dumpSqlite(path);
     } else {
-      // Plain INSERTs (no COPY), so the test can run the file through the ordinary driver; the schema is a placeholder.
+      // Plain INSERTs (no COPY), so the test can run the file through the ordinary driver; the schema's name is
+      // written as __SCHEMA__, which the upgrade test replaces with the fresh schema it loads the file into.
       const dump = execFileSync('pg_dump', ['--inserts', '--no-owner', '--no-privileges', `--schema=${schema}`, PG_URL], {
         encoding: 'utf8',
       });

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { childEnv } from './cli-serve-helpers.js';
+import { listeningUrl } from './crash-helpers.js';
 import { CLI_MAIN, REPO_ROOT } from './helpers.js';
 
 export const HAPROXY_CFG = join(REPO_ROOT, 'deploy/haproxy.cfg');
@@ -53,20 +54,7 @@ export async function startNode(name: string, args: string[], env: Record<string
   proc.stderr?.setEncoding('utf8').on('data', (s: string) => {
     stderr = (stderr + s).slice(-20_000);
   });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (s: string) => {
-      out += s;
-      const m = /^countersign listening on (http:\/\/\S+)$/m.exec(out);
-      if (m?.[1]) {
-        proc.stdout?.off('data', onData);
-        proc.stdout?.resume();
-        resolve(m[1]);
-      }
-    };
-    proc.stdout?.setEncoding('utf8').on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`${name} exited (${code}) before listening:\n${stderr}`)));
-  });
+  const url = await listeningUrl(proc, name, () => stderr);
   return { name, url, proc, stderr: () => stderr };
 }
 

@@ -34,20 +34,7 @@ export async function serve(data: string, env: NodeJS.ProcessEnv): Promise<Serve
   });
   let stderr = '';
   proc.stderr?.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const onData = (s: string) => {
-      out += s;
-      const m = /^countersign listening on (http:\/\/\S+)$/m.exec(out);
-      if (m?.[1]) {
-        proc.stdout?.off('data', onData);
-        proc.stdout?.resume();
-        resolve(m[1]);
-      }
-    };
-    proc.stdout?.setEncoding('utf8').on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`serve exited (${code}) before listening:\n${stderr}`)));
-  });
+  const url = await listeningUrl(proc, 'serve', () => stderr);
   return { url, proc, stderr: () => stderr };
 }
 
@@ -139,4 +126,22 @@ export function openSse(url: string, key: string, lastEventId?: number) {
     },
     close: () => abort.abort(),
   };
+}
+
+/** The URL a `countersign serve` child prints once it listens; rejects with its stderr if it exits first. */
+export function listeningUrl(proc: ChildProcess, name: string, stderr: () => string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    const onData = (s: string) => {
+      out += s;
+      const m = /^countersign listening on (http:\/\/\S+)$/m.exec(out);
+      if (m?.[1]) {
+        proc.stdout?.off('data', onData);
+        proc.stdout?.resume();
+        resolve(m[1]);
+      }
+    };
+    proc.stdout?.setEncoding('utf8').on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`${name} exited (${code}) before listening:\n${stderr()}`)));
+  });
 }

@@ -146,3 +146,43 @@ export function proposalTracker(ledger: Ledger, send: Send, agentKey: () => stri
     return a;
   };
 }
+
+export interface MixedLoad {
+  ledger: Ledger;
+  send: Send;
+  propose: ReturnType<typeof proposalTracker>;
+  reviewerKey: () => string;
+  /** Actions a review approved (answered 200). */
+  approved: Set<string>;
+  /** Characters of padding in each proposal's arguments (to fill a disk faster). */
+  pad?: number;
+}
+
+/**
+ * One request of a fault suite's mixed load, by loop: an allowed call redeemed at once, a call sent for
+ * review, or the approval of one of those (a list read while none waits).
+ */
+export function mixedLoadStep(o: MixedLoad): (loop: number, i: number) => Promise<Answer | undefined> {
+  const pending: string[] = [];
+  const pad = (c: string) => (o.pad ? { pad: c.repeat(o.pad) } : {});
+  return async (loop, i) => {
+    switch (loop % 3) {
+      case 0:
+        return o.propose(`run-${loop}-${i}`, { tool: 'read_metrics', arguments: { loop, i, ...pad('x') } }, true);
+      case 1: {
+        const a = await o.propose(`ask-${loop}-${i}`, { tool: 'deploy', arguments: { loop, i, ...pad('y') } }, false);
+        if (a?.status === 201) pending.push(a.body.id);
+        return a;
+      }
+      default: {
+        const id = pending.shift();
+        if (id === undefined) return o.ledger.track('list', () => o.send('GET', '/v1/actions?limit=5', o.reviewerKey()));
+        const a = await o.ledger.track(`approve ${id}`, () =>
+          o.send('POST', `/v1/actions/${id}/reviews`, o.reviewerKey(), { decision: 'approve' }),
+        );
+        if (a?.status === 200) o.approved.add(id);
+        return a;
+      }
+    }
+  };
+}

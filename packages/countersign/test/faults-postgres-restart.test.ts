@@ -10,7 +10,7 @@ import { verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { addAgent } from '../src/domain/identities/add-agent.js';
 import { addUser } from '../src/domain/identities/add-user.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
-import { type Answer, injectSender, Ledger, loadUntil, proposalTracker, type RefusedProposal } from './fault-ledger.js';
+import { injectSender, Ledger, loadUntil, mixedLoadStep, proposalTracker, type RefusedProposal } from './fault-ledger.js';
 import { ADMIN, withPolicy } from './helpers.js';
 import { type PrivatePostgres, privatePostgresUnavailable, startPrivatePostgres } from './private-postgres.js';
 
@@ -54,7 +54,7 @@ describe('faults: PostgreSQL restarted mid-load', { skip: skip ?? false }, () =>
     await addUser(gw.deps, ADMIN, { email: 'bob@example.com', role: 'reviewer' });
     keys.agent = (await addAgent(gw.deps, ADMIN, { name: 'deployer', owner: 'bob@example.com' })).apiKey;
 
-    const pendingQueue: string[] = [];
+    const step = mixedLoadStep({ ledger, send, propose: proposeTracked, reviewerKey: () => keys.alice, approved });
     let restarted = false;
     const pg = server;
     const timeline = (async () => {
@@ -72,25 +72,7 @@ describe('faults: PostgreSQL restarted mid-load', { skip: skip ?? false }, () =>
       await new Promise((r) => setTimeout(r, 200));
     })();
     await loadUntil(LOOPS, timeline, async (loop, i) => {
-      let a: Answer | undefined;
-      switch (loop % 3) {
-        case 0:
-          a = await proposeTracked(`run-${loop}-${i}`, { tool: 'read_metrics', arguments: { loop, i } }, true);
-          break;
-        case 1:
-          a = await proposeTracked(`ask-${loop}-${i}`, { tool: 'deploy', arguments: { loop, i } }, false);
-          if (a?.status === 201) pendingQueue.push(a.body.id);
-          break;
-        default: {
-          const id = pendingQueue.shift();
-          if (id === undefined) {
-            a = await ledger.track('list', () => send('GET', '/v1/actions?limit=5', keys.alice));
-            break;
-          }
-          a = await ledger.track(`approve ${id}`, () => send('POST', `/v1/actions/${id}/reviews`, keys.alice, { decision: 'approve' }));
-          if (a?.status === 200) approved.add(id);
-        }
-      }
+      const a = await step(loop, i);
       if (restarted && a && a.status < 300) recoveredLoops.add(loop);
       return a;
     });
