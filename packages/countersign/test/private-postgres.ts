@@ -46,25 +46,50 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export interface PrivatePostgresOptions {
+  /** Where the cluster's directory is made (default: the system temp dir), e.g. a small filesystem of the test's own. */
+  parent?: string;
+  /** More initdb arguments, e.g. `--wal-segsize=1` so the WAL fits a small disk. */
+  initdb?: string[];
+  /** More server settings (`name=value`), e.g. `max_wal_size=8MB`. */
+  settings?: string[];
+}
+
+export async function startPrivatePostgres(options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const bin = binDir() as string;
   const root = userInfo().uid === 0;
-  const dir = mkdtempSync(join(tmpdir(), 'cs-pg-'));
+  const dir = mkdtempSync(join(options.parent ?? tmpdir(), 'cs-pg-'));
   if (root) {
     const ids = await run('id', ['-u', 'postgres']);
     const gids = await run('id', ['-g', 'postgres']);
-    chownSync(dir, Number(ids.stdout.trim()), Number(gids.stdout.trim()));
+    const [uid, gid] = [Number(ids.stdout.trim()), Number(gids.stdout.trim())];
+    // The postgres user must be able to reach the directory through its parent too (a fresh mount is root's, 0700).
+    if (options.parent) chownSync(options.parent, uid, gid);
+    chownSync(dir, uid, gid);
   }
   const as = (cmd: string, args: string[]) =>
     root ? run('runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]) : run(join(bin, cmd), args);
   const data = join(dir, 'data');
   const port = await freePort();
-  await as('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  await as('initdb', [
+    '-D',
+    data,
+    '-A',
+    'trust',
+    '-U',
+    'postgres',
+    '-E',
+    'UTF8',
+    '--no-sync',
+    '--no-instructions',
+    ...(options.initdb ?? []),
+  ]);
   // fsync off: the machine does not crash in this test, only the server does, and the WAL replays from the page cache.
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40 -c shared_buffers=16MB`;
+  const settings = ['listen_addresses=127.0.0.1', 'fsync=off', 'max_connections=40', 'shared_buffers=16MB', ...(options.settings ?? [])];
+  const serverOptions = `-p ${port} -k ${dir} ${settings.map((s) => `-c ${s}`).join(' ')}`;
   const pgctl = (...args: string[]) => as('pg_ctl', ['-D', data, '-w', '-t', '30', ...args]);
   const start = async () => {
-    await pgctl('-o', options, '-l', join(dir, 'server.log'), 'start');
+    await pgctl('-o', serverOptions, '-l', join(dir, 'server.log'), 'start');
   };
   await start();
   return {
