@@ -132,6 +132,13 @@ function sseClient(base: URL, key: string, o: Outcome, fail: (m: string) => void
   })();
 }
 
+/** A failed request names its step in the error the run reports. */
+function labelled<T>(step: string, p: Promise<T>): Promise<T> {
+  return p.catch((e: Error) => {
+    throw new Error(`${step}: ${e.message}`);
+  });
+}
+
 /** Resident set of the gateway child in bytes, from the kernel's own accounting. */
 function rssBytes(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -174,12 +181,15 @@ async function soak(dialect: 'sqlite' | 'postgres'): Promise<Outcome> {
     const readOnly = i % 10 < 5;
     const deny = i % 10 === 9;
     o.requests.propose += 1;
-    const r = await request(proposer, base, 'POST', '/v1/actions', server.keys.agent, {
-      tool: readOnly ? 'read_file' : 'deploy',
-      arguments: { build: i },
-      purpose: 'soak',
-      ...(readOnly ? { annotations: { readOnlyHint: true } } : {}),
-    });
+    const r = await labelled(
+      'propose',
+      request(proposer, base, 'POST', '/v1/actions', server.keys.agent, {
+        tool: readOnly ? 'read_file' : 'deploy',
+        arguments: { build: i },
+        purpose: 'soak',
+        ...(readOnly ? { annotations: { readOnlyHint: true } } : {}),
+      }),
+    );
     if (r.status !== 201) return fail(`propose: HTTP ${r.status} ${r.body.slice(0, 200)}`);
     created += 1;
     const view = JSON.parse(r.body) as { id: string; status: string };
@@ -187,15 +197,21 @@ async function soak(dialect: 'sqlite' | 'postgres'): Promise<Outcome> {
       return fail(`propose: ${view.status} for a ${readOnly ? 'read-only' : 'deploy'} call`);
     if (readOnly) return;
     o.requests['long-poll'] += 1;
-    const waited = request(waiter, base, 'GET', `/v1/actions/${view.id}?wait=30`, server.keys.agent);
+    // Settled at once into a value, so a long-poll that fails while the review is still on its way is an
+    // error counted below, never an unhandled rejection that ends the run.
+    const waited = request(waiter, base, 'GET', `/v1/actions/${view.id}?wait=30`, server.keys.agent).catch((e: Error) => e);
     await sleep(REVIEW_DELAY_MS);
     o.requests.review += 1;
-    const rv = await request(reviewer, base, 'POST', `/v1/actions/${view.id}/reviews`, server.keys.reviewer, {
-      decision: deny ? 'deny' : 'approve',
-      ...(deny ? { reason: 'soak: denied' } : {}),
-    });
+    const rv = await labelled(
+      'review',
+      request(reviewer, base, 'POST', `/v1/actions/${view.id}/reviews`, server.keys.reviewer, {
+        decision: deny ? 'deny' : 'approve',
+        ...(deny ? { reason: 'soak: denied' } : {}),
+      }),
+    );
     if (rv.status !== 200) fail(`review: HTTP ${rv.status} ${rv.body.slice(0, 200)}`);
     const w = await waited;
+    if (w instanceof Error) return fail(`long-poll: ${w.message}`);
     if (w.status !== 200) return fail(`long-poll: HTTP ${w.status}`);
     const got = (JSON.parse(w.body) as { status: string }).status;
     if (got !== (deny ? 'denied' : 'approved')) fail(`long-poll: ${got}, expected ${deny ? 'denied' : 'approved'}`);
