@@ -181,6 +181,8 @@ export const RULES: Record<string, Rule> = {
   listEventConsumers: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/consumers' }) },
   listDeadLetters: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/dead-letters' }) },
   listAuditExportSinks: { auth: 'admin', ok: 200, request: async () => ({ url: '/v1/admin/audit-export' }) },
+  // No sink has run here: an admin gets past authorization to "not found"; everyone else is refused before.
+  forgetAuditExportSink: { auth: 'admin', ok: 404, request: async () => ({ url: '/v1/admin/audit-export/retired/forget' }) },
   // No dead letter exists here: an admin gets past authorization to "not found"; everyone else is refused before.
   replayDeadLetter: {
     auth: 'admin',

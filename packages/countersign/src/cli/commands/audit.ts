@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { forgetAuditSink } from '../../audit-export/forget-sink.js';
 import { listAuditExports } from '../../audit-export/list-exports.js';
 import { exportAudit } from '../../domain/audit/export-audit.js';
 import { latestCheckpoint } from '../../domain/audit/latest-checkpoint.js';
@@ -122,5 +123,14 @@ export function registerAudit(program: Command, out: (s: string) => void): void 
           ]),
         ]),
       );
+    });
+  audit
+    .command('forget-sink <name>')
+    .description("remove a retired SIEM sink (taken out of every node's audit_export.sinks) from `audit sinks` (audited)")
+    .option('--data <dir>', 'data directory')
+    .option('--config <file>', 'config file (YAML)')
+    .action(async (name: string, o: DataOptions) => {
+      const f = await withLocalDeps(o, (deps, actor) => forgetAuditSink(deps, actor, name));
+      out(`forgot sink ${f.name} (it had taken the log up to entry ${f.cursor})`);
     });
 }
