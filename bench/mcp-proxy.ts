@@ -4,13 +4,14 @@
  *
  *   node --import tsx bench/mcp-proxy.ts
  *
- * Both paths use the MCP SDK's own client over stdio to the real
+ * The MCP paths use the MCP SDK's own client over stdio to the real
  * @modelcontextprotocol/server-filesystem, calling `read_text_file` on a small file:
  *
  *   direct:  client ──stdio──▶ server-filesystem
  *   relay:   client ──stdio──▶ bench/mcp-relay.ts ──stdio──▶ server-filesystem   (the SDK hop alone)
  *   proxied: client ──stdio──▶ countersign mcp proxy ──stdio──▶ server-filesystem
  *                                   └─HTTP─▶ gateway (own process, SQLite): propose+redeem, report
+ *   gateway alone: bench ──HTTP─▶ gateway: the proxy's proposal for the call, then its report (untimed)
  *
  * The gateway runs in its own child (bench/server.ts sqlite) with its default policy (trusting the bench agent's hints), which
  * allows `readOnlyHint: true` at once; so each proxied call is one request that is approved by
@@ -29,9 +30,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { createClient } from '@countersign/sdk';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
-import { killAll, startServer } from './child.js';
+import { createGatewayFetch } from '../packages/countersign/src/mcp/gateway-fetch.js';
+import { killAll, type ServerHandle, startServer } from './child.js';
 import { percentile } from './latency.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -91,6 +94,51 @@ function summary(xs: number[]): { p50: number; p99: number; mean: number } {
   return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), mean: xs.reduce((a, b) => a + b, 0) / xs.length };
 }
 
+const gatewayFetch = createGatewayFetch();
+
+/**
+ * The gateway's share on its own: the bench proposes what the proxy proposes for the same call (the
+ * upstream's definition in its metadata) with redeem, through the SDK on the proxy's HTTP client,
+ * and reports the result afterwards, off the timed path, as the proxy does.
+ */
+async function gatewayAlone(gateway: ServerHandle, direct: Client, file: string) {
+  const tool = (await direct.listTools()).tools.find((t) => t.name === 'read_text_file');
+  if (!tool) throw new Error('the filesystem server lists no read_text_file');
+  const cs = createClient({ url: gateway.url, apiKey: gateway.keys.agent, fetch: gatewayFetch.fetch, propagateTrace: false });
+  const mcp = {
+    server: 'bench-fs',
+    exposed_name: tool.name,
+    definition: '0'.repeat(64),
+    tool: { description: tool.description ?? null, annotations: tool.annotations ?? null, input_schema: tool.inputSchema },
+  };
+  const hints = { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false };
+  const reports = new Set<Promise<unknown>>();
+  let n = 0;
+  return {
+    async time(): Promise<number> {
+      n += 1;
+      const proposal = {
+        tool: tool.name,
+        arguments: { path: file },
+        resource: 'bench-fs',
+        annotations: hints,
+        session_id: 'bench',
+        metadata: { mcp },
+      };
+      const t = performance.now();
+      const action = await cs.propose(proposal, { idempotencyKey: `bench-alone-${n}`, redeem: true });
+      const ms = performance.now() - t;
+      if (action.status !== 'approved' || action.redeemed !== true)
+        throw new Error(`the bench's proposal was not allowed at once: ${action.status}`);
+      const report = cs.reportResult(action.id, 'succeeded', { is_error: false, content_types: ['text'], text: 'x'.repeat(1024) });
+      reports.add(report);
+      void report.finally(() => reports.delete(report));
+      return ms;
+    },
+    settled: () => Promise.all(reports),
+  };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cs-bench-mcp-'));
   const file = join(dir, 'small.txt');
@@ -110,8 +158,9 @@ async function main(): Promise<void> {
     );
     connected.push(proxied);
 
-    const paths = connected.map((c) => c.client);
-    for (let i = 0; i < WARMUP; i++) for (const c of paths) await timeCall(c, file);
+    const alone = await gatewayAlone(gateway, direct.client, file);
+    const paths: (() => Promise<number>)[] = [...connected.map((c) => () => timeCall(c.client, file)), alone.time];
+    for (let i = 0; i < WARMUP; i++) for (const time of paths) await time();
     // Let the last warm-up result reports land before the CPU counters start.
     await new Promise((r) => setTimeout(r, 200));
     gateway.resetStats();
@@ -122,7 +171,7 @@ async function main(): Promise<void> {
       // Rotate which goes first, so none always follows another's garbage.
       for (let j = 0; j < paths.length; j++) {
         const k = (i + j) % paths.length;
-        times[k]?.push(await timeCall(paths[k] as Client, file));
+        times[k]?.push(await (paths[k] as () => Promise<number>)());
       }
     }
     const timedTo = monotonicUs();
@@ -132,12 +181,15 @@ async function main(): Promise<void> {
       const after = c.cpuMs();
       return before === undefined || after === undefined ? undefined : ((after - before) * 1000) / N;
     });
+    await alone.settled();
     const stats = await gateway.stats();
-    const [d, r, p] = times.map(summary) as [Stats, Stats, Stats];
-    report(d, r, p, { relay: cpu[1], proxy: cpu[2], gateway: (stats.cpuMs * 1000) / N }, stats.actions);
+    const [d, r, p, g] = times.map(summary) as [Stats, Stats, Stats, Stats];
+    // Both the proxy's calls and the bench's own proposals were allowed calls with a result report.
+    report(d, r, p, g, { relay: cpu[1], proxy: cpu[2], gateway: (stats.cpuMs * 1000) / (2 * N) }, stats.actions);
     window = { from: timedFrom, to: timedTo };
   } finally {
     for (const c of connected) await c.client.close().catch(() => undefined);
+    gatewayFetch.close();
     await gateway.stop();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -191,7 +243,7 @@ interface CpuPerCall {
   gateway: number;
 }
 
-function report(d: Stats, r: Stats, p: Stats, cpu: CpuPerCall, actions: number): void {
+function report(d: Stats, r: Stats, p: Stats, g: Stats, cpu: CpuPerCall, actions: number): void {
   const f = (x: number) => x.toFixed(2);
   const us = (x: number | undefined) => (x === undefined ? 'n/a' : `${Math.round(x)} µs`);
   const rows = [
@@ -201,6 +253,7 @@ function report(d: Stats, r: Stats, p: Stats, cpu: CpuPerCall, actions: number):
     ['proxied (Countersign)', f(p.p50), f(p.p99), f(p.mean), f(p.mean / d.mean)],
     ['added by the hop', f(r.p50 - d.p50), f(r.p99 - d.p99), f(r.mean - d.mean), ''],
     ['added by approval', f(p.p50 - r.p50), f(p.p99 - r.p99), f(p.mean - r.mean), ''],
+    ['  of which the gateway answers a proposal (from the bench)', f(g.p50), f(g.p99), f(g.mean), ''],
   ];
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   console.log(`\nMCP proxy: read_text_file (1 KiB) over stdio, ${N} calls each (after ${WARMUP} warm-up), gateway on SQLite\n`);
@@ -208,9 +261,9 @@ function report(d: Stats, r: Stats, p: Stats, cpu: CpuPerCall, actions: number):
   console.log(
     `\nCPU per call: relay process ${us(cpu.relay)}, proxy process ${us(cpu.proxy)} (${us(
       cpu.proxy === undefined || cpu.relay === undefined ? undefined : cpu.proxy - cpu.relay,
-    )} more than the relay), gateway ${us(cpu.gateway)}`,
+    )} more than the relay), gateway ${us(cpu.gateway)} per allowed call (its proposal and its result report)`,
   );
-  console.log(`gateway actions recorded: ${actions} (every proxied call, warm-up included, is an action)`);
+  console.log(`gateway actions recorded: ${actions} (every proxied call and every bench proposal, warm-up included, is an action)`);
   const added = p.mean - r.mean;
   console.log(
     `\nissue 19 target: proxied − relay (mean) = ${f(added)} ms, target ≤ ${TARGET_ADDED_MS} ms: ${added <= TARGET_ADDED_MS ? 'PASS' : 'MISS'}`,
