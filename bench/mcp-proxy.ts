@@ -23,7 +23,7 @@
  * Issue 19's target is the line it prints last: proxied − relay (mean) ≤ 1.5 ms. Because the machine
  * may be shared, it also prints CPU per call (from /proc, over the timed calls) of the relay, the
  * proxy and the gateway, which move much less with load than wall time. BENCH_MCP_PROF_DIR=dir
- * writes V8 CPU profiles of the proxy and the gateway there (summarise them with bench/profile-summary.ts).
+ * writes V8 CPU profiles of the relay, the proxy and the gateway there (summarise them with bench/profile-summary.ts).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir };
     const direct = await connect(process.execPath, [FS_SERVER, dir], base);
     connected.push(direct);
-    const relay = await connect(process.execPath, ['--import', 'tsx', RELAY, process.execPath, FS_SERVER, dir], base);
+    const relay = await connect(process.execPath, [...PROF_ARGS, '--import', 'tsx', RELAY, process.execPath, FS_SERVER, dir], base);
     connected.push(relay);
     const proxied = await connect(
       process.execPath,
