@@ -12,6 +12,8 @@ import { Readable } from 'node:stream';
  * It covers what the SDK sends: a method, headers, a string or byte body and a signal. A body it
  * does not know (a stream, form data) goes to the platform's fetch instead. An event stream's
  * body is passed on as it arrives; any other body is read whole, then answered as a `Response`.
+ * It asks for no compression (no Accept-Encoding), so bodies arrive as sent, and follows no
+ * redirect: a gateway URL that redirects comes back as that status, which the SDK reports.
  */
 export interface GatewayFetch {
   fetch: typeof fetch;
