@@ -71,6 +71,19 @@ describe('the gateway fetch', () => {
     assert.deepEqual(await r.json(), { error: { code: 'conflict', message: 'no' } });
   });
 
+  test('a redirect is answered as it is, not followed', async () => {
+    let requests = 0;
+    handler = (_req, _body, res) => {
+      requests += 1;
+      res.writeHead(301, { location: '/elsewhere' });
+      res.end();
+    };
+    const r = await gf.fetch(`${url}/v1/actions`, { method: 'POST', body: '{}' });
+    assert.equal(r.status, 301);
+    assert.equal(r.headers.get('location'), '/elsewhere');
+    assert.equal(requests, 1);
+  });
+
   test('requests one after another share one kept-alive connection', async () => {
     handler = (_req, _body, res) => res.end('{}');
     for (let i = 0; i < 5; i++) assert.equal(await (await gf.fetch(`${url}/v1/me`)).text(), '{}');
