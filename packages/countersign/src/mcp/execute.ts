@@ -88,8 +88,8 @@ function changedDefinition(entry: CatalogueEntry, action: Action, gone: boolean)
 
 /**
  * Reported in the background: the caller has its result; a lost report costs an audit line, not the call.
- * It starts on the next turn of the event loop, once the answer has been written to the client, so its
- * request (serialising, the socket write, waking the gateway) is not spent ahead of the answer.
+ * It starts on the next turn of the event loop, after the answer has been handed to the transport (over
+ * stdio: written), so its request (serialising, the socket write, waking the gateway) does not go first.
  */
 function report(rc: RunContext, action: Action, outcome: 'succeeded' | 'failed', output: unknown): void {
   rc.track(
