@@ -1,5 +1,5 @@
 import type { Tool } from '@modelcontextprotocol/client';
-import { effectiveHints, type Hints } from './classify.js';
+import { effectiveHints, type Hints, proposalMetadata } from './classify.js';
 import { definitionOf, type PinState, type PinStore } from './pins.js';
 import type { Upstream } from './upstream.js';
 
@@ -15,6 +15,8 @@ export interface CatalogueEntry {
   pin: PinState;
   /** Fingerprint of the definition as listed now: an approval given under another one must not run against this. */
   fingerprint: string;
+  /** The `mcp` metadata every proposal of this tool carries (classify.ts). */
+  metadata: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -54,14 +56,8 @@ export class Catalogue {
           pin = { changed: true, unpinned: (e as Error).message };
           warn(`${upstream.name}/${tool.name}: ${pin.unpinned}; its calls are held for review until it can be pinned`);
         }
-        byName.set(name, {
-          name,
-          upstream,
-          tool,
-          pin,
-          fingerprint: definition.fingerprint,
-          hints: effectiveHints(upstream.spec, tool, pin),
-        });
+        const entry = { name, upstream, tool, pin, fingerprint: definition.fingerprint, hints: effectiveHints(upstream.spec, tool, pin) };
+        byName.set(name, { ...entry, metadata: proposalMetadata(entry) });
       }
     }
     return new Catalogue(byName);

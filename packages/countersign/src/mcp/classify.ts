@@ -56,6 +56,22 @@ const MAX_SCHEMA_IN_METADATA = 8192;
  * matches its Idempotency-Key.
  */
 export function toProposal(entry: CatalogueEntry, args: Record<string, unknown>, sessionId: string): ProposedAction {
+  return {
+    tool: entry.tool.name,
+    arguments: args,
+    resource: entry.upstream.name,
+    annotations: { ...entry.hints },
+    session_id: sessionId,
+    metadata: { mcp: entry.metadata },
+  };
+}
+
+/**
+ * The `mcp` metadata of every proposal of one catalogue entry: where the tool lives and the
+ * definition it is proposed (and so reviewed) against. It depends on the entry alone, so the
+ * catalogue works it out (canonical JSON, hashes) once per entry, not once per call.
+ */
+export function proposalMetadata(entry: Omit<CatalogueEntry, 'metadata'>): Readonly<Record<string, unknown>> {
   // The definition the call is proposed (and so reviewed) against; the proxy refuses to run it against another.
   const mcp: Record<string, unknown> = {
     server: entry.upstream.name,
@@ -74,14 +90,7 @@ export function toProposal(entry: CatalogueEntry, args: Record<string, unknown>,
       current: shownDefinition(definitionOf(entry.tool), fields),
     };
   }
-  return {
-    tool: entry.tool.name,
-    arguments: args,
-    resource: entry.upstream.name,
-    annotations: { ...entry.hints },
-    session_id: sessionId,
-    metadata: { mcp },
-  };
+  return Object.freeze(mcp);
 }
 
 /**

@@ -7,6 +7,7 @@ import { BUILTIN_TOOLS } from './builtin-tools.js';
 import { CallRegistry, type OpenCall } from './call-registry.js';
 import { Catalogue, type CatalogueEntry } from './catalogue.js';
 import { toCsError } from './errors.js';
+import { createGatewayFetch, type GatewayFetch } from './gateway-fetch.js';
 import { type ApprovalState, createApprovalStateCodec } from './input-required.js';
 import { Passthrough } from './passthrough.js';
 import { PinStore } from './pins.js';
@@ -47,6 +48,7 @@ export class ProxyCore {
     readonly log: Logger,
     private readonly upstreams: readonly Upstream[],
     private readonly pins: PinStore,
+    private readonly gatewayFetch: GatewayFetch,
   ) {
     this.catalogue = this.build();
     for (const u of upstreams) u.onToolsChanged = () => this.toolsChanged();
@@ -58,17 +60,26 @@ export class ProxyCore {
    * naming the cause: a proxy missing one of its servers would quietly hide tools.
    */
   static async start(settings: ProxySettings, opts: ProxyCoreOptions): Promise<ProxyCore> {
-    const cs = createClient({ url: settings.gateway.url, apiKey: settings.gateway.agentKey });
-    await assertAgentKey(cs);
-    const pins = PinStore.open(settings.pinsFile);
-    const results = await Promise.allSettled(settings.upstreams.map((spec) => Upstream.connect(spec, opts.log)));
-    const upstreams = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const gatewayFetch = createGatewayFetch();
+    // The trace a call carries in its `_meta` is passed explicitly; the proxy's own process has no spans to propagate.
+    const cs = createClient({
+      url: settings.gateway.url,
+      apiKey: settings.gateway.agentKey,
+      fetch: gatewayFetch.fetch,
+      propagateTrace: false,
+    });
+    const upstreams: Upstream[] = [];
     try {
+      await assertAgentKey(cs);
+      const pins = PinStore.open(settings.pinsFile);
+      const results = await Promise.allSettled(settings.upstreams.map((spec) => Upstream.connect(spec, opts.log)));
+      upstreams.push(...results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
-      return new ProxyCore(settings, cs, opts.clock ?? systemClock, opts.log, upstreams, pins);
+      return new ProxyCore(settings, cs, opts.clock ?? systemClock, opts.log, upstreams, pins, gatewayFetch);
     } catch (e) {
       await Promise.all(upstreams.map((u) => u.close()));
+      gatewayFetch.close();
       throw e;
     }
   }
@@ -132,6 +143,7 @@ export class ProxyCore {
       await Promise.all(this.registry.drainAll().map((c) => this.withdraw(c, reason)));
       await Promise.allSettled([...this.tasks]);
       await Promise.all(this.upstreams.map((u) => u.close()));
+      this.gatewayFetch.close();
     })();
     return this.closing;
   }

@@ -86,11 +86,15 @@ function changedDefinition(entry: CatalogueEntry, action: Action, gone: boolean)
   return `"${entry.name}" ${gone ? 'went away' : 'changed its definition'} after action ${action.id} was proposed, so the approval is not used; call it again to have it reviewed as it is now`;
 }
 
-/** Reported in the background: the caller has its result; a lost report costs an audit line, not the call. */
+/**
+ * Reported in the background: the caller has its result; a lost report costs an audit line, not the call.
+ * It starts on the next turn of the event loop, after the answer has been handed to the transport (over
+ * stdio: written), so its request (serialising, the socket write, waking the gateway) does not go first.
+ */
 function report(rc: RunContext, action: Action, outcome: 'succeeded' | 'failed', output: unknown): void {
   rc.track(
-    rc.cs
-      .reportResult(action.id, outcome, output, rc.trace ? { trace: rc.trace } : {})
+    new Promise((resolve) => setImmediate(resolve))
+      .then(() => rc.cs.reportResult(action.id, outcome, output, rc.trace ? { trace: rc.trace } : {}))
       .catch((err) => rc.log.warn({ err, action: action.id }, 'could not report the result')),
   );
 }
