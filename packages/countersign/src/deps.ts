@@ -6,6 +6,7 @@ import { type Keyring, loadOrCreateKeyring } from './crypto/keyring.js';
 import { Committer } from './db/committer.js';
 import { type Database, openDatabase } from './db/connect.js';
 import { ChainHealth } from './domain/audit/chain-health.js';
+import { KeyCache } from './domain/identities/key-cache.js';
 import { OidcRelyingParty } from './domain/identities/oidc/relying-party.js';
 import { PasswordChecker } from './domain/identities/passwords/password-checker.js';
 import { RefusalLimiter } from './domain/receipts/refusal-limiter.js';
@@ -45,6 +46,8 @@ export interface Deps {
   readonly auditHealth: ChainHealth;
   /** Ends held requests (event streams, long-polls) whose key or principal lost its power. */
   readonly identities: IdentityWatcher;
+  /** Recently used API keys' principals, good while the identity epoch stands (so revocation is still immediate). */
+  readonly keys: KeyCache;
   /** Checks sign-in passwords with bounded concurrency (scrypt is memory-hard by design). */
   readonly passwords: PasswordChecker;
   /** Single sign-on with the organisation's IdP, when `auth.oidc` is configured. */
@@ -112,6 +115,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
     receiptRefusals,
     auditHealth,
     identities,
+    keys: new KeyCache(),
     passwords,
     oidc,
     teams,

@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
 import type { Deps } from '../deps.js';
-import { authenticateKey } from '../domain/identities/authenticate.js';
 import type { Principal } from '../domain/identities/principal.js';
 import { authenticateSession } from '../domain/identities/sessions/authenticate-session.js';
 import { touchSession } from '../domain/identities/sessions/touch-session.js';
@@ -31,7 +30,7 @@ export async function requirePrincipal(deps: Deps, request: FastifyRequest): Pro
   if (request.headers.authorization !== undefined) {
     const token = bearerToken(request);
     if (!token) throw new CsError('unauthenticated', 'send an API key as "Authorization: Bearer cs_…"');
-    const key = await authenticateKey(deps.db.read, token);
+    const key = await deps.keys.authenticate(deps.db.read, token, deps.clock.now());
     await touchKey(deps, key.prefix, key.lastUsedAt);
     request.principal = key.principal;
     return request.principal;

@@ -7,7 +7,7 @@ import { groupsOf } from './memberships.js';
 import { type Credential, type Principal, ROLES, type Role } from './principal.js';
 import { currentSessionPrincipal, type SessionClock } from './sessions/authenticate-session.js';
 
-const BAD_KEY = 'the API key is missing, malformed, unknown or revoked';
+export const BAD_KEY = 'the API key is missing, malformed, unknown or revoked';
 
 // Runs on every request, so it is compiled once.
 const keyWithPrincipal = new PreparedQuery<{ prefix: string }, Record<string, unknown>>((db, p) =>
@@ -58,8 +58,8 @@ interface KeyRow {
 
 /**
  * Resolves a bearer key to its principal in one query. Every failure reads the
- * same, so a caller learns nothing about which part was wrong. Keys are not
- * cached: revocation takes effect on the next request.
+ * same, so a caller learns nothing about which part was wrong. Requests go through
+ * KeyCache (key-cache.ts), which calls this whenever the identity epoch moved.
  */
 export async function authenticate(db: Kysely<DB>, key: string | undefined): Promise<Principal> {
   return (await authenticateKey(db, key)).principal;
@@ -69,7 +69,7 @@ export async function authenticate(db: Kysely<DB>, key: string | undefined): Pro
 export async function authenticateKey(
   db: Kysely<DB>,
   key: string | undefined,
-): Promise<{ principal: Principal; prefix: string; lastUsedAt: number | null }> {
+): Promise<{ principal: Principal; prefix: string; secretHash: string; lastUsedAt: number | null }> {
   const parsed = key ? parseKey(key) : null;
   if (!parsed) throw new CsError('unauthenticated', BAD_KEY);
   const row = (await keyWithPrincipal.executeTakeFirst(db, { prefix: parsed.prefix })) as KeyRow | undefined;
@@ -77,7 +77,12 @@ export async function authenticateKey(
   const principal = await toPrincipal(db, row);
   if (!principal) throw new CsError('unauthenticated', BAD_KEY);
   // PostgreSQL returns bigint as a string.
-  return { principal, prefix: row.prefix, lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at) };
+  return {
+    principal,
+    prefix: row.prefix,
+    secretHash: row.secret_hash,
+    lastUsedAt: row.last_used_at === null ? null : Number(row.last_used_at),
+  };
 }
 
 /**

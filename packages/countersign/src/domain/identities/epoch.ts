@@ -1,6 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Tx } from '../../db/committer.js';
+import { PreparedQuery } from '../../db/prepared.js';
 import type { DB } from '../../db/types.js';
+
+// Read before every API-key request (key-cache.ts), so it is compiled once.
+const epochRow = new PreparedQuery<Record<string, never>, { epoch: number | string }>((db) =>
+  db.selectFrom('identity_epoch').select('epoch').where('id', '=', 1),
+);
 
 /**
  * Marks that who may do what has changed. Called in the same transaction as the change itself, so a
@@ -15,6 +21,7 @@ export async function bumpIdentityEpoch(tx: Tx): Promise<void> {
 }
 
 export async function readIdentityEpoch(db: Kysely<DB>): Promise<number> {
-  const row = await db.selectFrom('identity_epoch').select('epoch').where('id', '=', 1).executeTakeFirst();
+  const row = await epochRow.executeTakeFirst(db, {});
+  // PostgreSQL returns bigint as a string.
   return Number(row?.epoch ?? 0);
 }
