@@ -79,6 +79,8 @@ export interface ActionsTable {
   result_at: number | null;
   /** The resolved workflow (JSON), frozen when the action was created; null when no review was needed. */
   workflow: string | null;
+  /** A short digest of `workflow` (migration 030, domain/actions/inbox-workflow-key.ts); null with it. */
+  workflow_key: string | null;
   /** Index of the current stage while pending under a workflow. */
   stage: number | null;
   stage_started_at: number | null;
@@ -131,6 +133,7 @@ export const ACTION_COLUMNS = [
   'result_output',
   'result_at',
   'workflow',
+  'workflow_key',
   'stage',
   'stage_started_at',
   'escalations',

@@ -5,14 +5,14 @@ import { isId } from '../../lib/ids.js';
 import type { InboxFilter } from './inbox.js';
 
 /**
- * A pending action as the inbox classifies it: the columns the vote rules read, and the facts about it
- * that depend on other rows, worked out by the database (`past`: its deadline has passed; `voted`: the
+ * A pending action as the inbox classifies it: the columns the vote rules read (the workflow by its key:
+ * its text is read once per key, by workflowTexts), and the facts about it that depend on other rows, worked out by the database (`past`: its deadline has passed; `voted`: the
  * caller voted on it; `cast`: one character per delegator whose vote the caller holds, '1' when that
  * person's vote was cast on it already, by them or a delegate).
  */
 export interface PendingRow {
   id: string;
-  workflow: string | null;
+  workflow_key: string | null;
   stage: number | null;
   escalations: number;
   agent_owner_id: string;
@@ -36,13 +36,14 @@ type Eb = ExpressionBuilder<DB & { a: DB['actions'] }, 'a'>;
 
 /**
  * The pending actions matching the filters, with their flags. `status = 'pending'` is a literal so both
- * databases may use the partial indexes of migration 023 (a bound parameter hides them from SQLite).
+ * databases may use the partial indexes of migrations 023 and 030 (a bound parameter hides them from
+ * SQLite); without filters, every column read is in the index of 030.
  */
 function pendingQuery(deps: Deps, f: InboxFilter, voters: Voters, now: number) {
   let q = deps.db.read
     .selectFrom('actions as a')
     .where('a.status', '=', sql.lit('pending'))
-    .select(['a.id', 'a.workflow', 'a.stage', 'a.escalations', 'a.agent_owner_id', 'a.on_behalf_of', 'a.expires_at'])
+    .select(['a.id', 'a.workflow_key', 'a.stage', 'a.escalations', 'a.agent_owner_id', 'a.on_behalf_of', 'a.expires_at'])
     .select(sql<number>`case when a.expires_at is not null and a.expires_at <= ${now} then 1 else 0 end`.as('past'))
     .select((eb) => flag(votedBy(eb, voters.id)).as('voted'))
     .select((eb) => castFlags(eb, voters.delegators).as('cast'));
@@ -83,16 +84,47 @@ function flag(e: Expression<SqlBool>) {
 
 /**
  * Every pending action matching the filters, grouped by what the vote rules read (so counted without
- * reading them one by one): a handful of rows when thousands of actions share a few workflows.
+ * reading them one by one): a handful of rows when thousands of actions share a few workflows. `id` is
+ * one action of the group, whose workflow text workflowTexts reads.
  */
 export async function pendingClasses(deps: Deps, f: InboxFilter, voters: Voters, now: number): Promise<PendingClass[]> {
   const rows = await deps.db.read
     .selectFrom(pendingQuery(deps, f, voters, now).as('p'))
-    .select(['p.workflow', 'p.stage', 'p.escalations', 'p.agent_owner_id', 'p.on_behalf_of', 'p.past', 'p.voted', 'p.cast'])
+    .select(['p.workflow_key', 'p.stage', 'p.escalations', 'p.agent_owner_id', 'p.on_behalf_of', 'p.past', 'p.voted', 'p.cast'])
     .select((eb) => [eb.fn.min('p.id').as('id'), eb.fn.max('p.expires_at').as('expires_at'), eb.fn.countAll().as('count')])
-    .groupBy(['p.workflow', 'p.stage', 'p.escalations', 'p.agent_owner_id', 'p.on_behalf_of', 'p.past', 'p.voted', 'p.cast'])
+    .groupBy(['p.workflow_key', 'p.stage', 'p.escalations', 'p.agent_owner_id', 'p.on_behalf_of', 'p.past', 'p.voted', 'p.cast'])
     .execute();
   return rows.map((r) => ({ ...normalize(r), count: Number(r.count) }));
+}
+
+/**
+ * The frozen workflow text of each key the rows carry, read from the rows themselves (one query, one row
+ * per key); a key whose row has gone since (deleted by retention) is read from any pending action with it.
+ */
+export async function workflowTexts(deps: Deps, rows: readonly PendingRow[]): Promise<Map<string, string>> {
+  const byKey = new Map<string, string>();
+  for (const r of rows) if (r.workflow_key !== null && !byKey.has(r.workflow_key)) byKey.set(r.workflow_key, r.id);
+  const out = new Map<string, string>();
+  if (byKey.size === 0) return out;
+  const db = deps.db.read;
+  const found = await db
+    .selectFrom('actions')
+    .select(['workflow_key', 'workflow'])
+    .where('id', 'in', [...byKey.values()])
+    .execute();
+  for (const f of found) if (f.workflow_key !== null && f.workflow !== null) out.set(f.workflow_key, f.workflow);
+  for (const key of byKey.keys()) {
+    if (out.has(key)) continue;
+    const other = await db
+      .selectFrom('actions')
+      .select('workflow')
+      .where('status', '=', sql.lit('pending'))
+      .where('workflow_key', '=', key)
+      .limit(1)
+      .executeTakeFirst();
+    if (other?.workflow) out.set(key, other.workflow);
+  }
+  return out;
 }
 
 /** Where a walk in inbox order stands: among the actions with a deadline (after this one), or those without. */
@@ -133,7 +165,7 @@ export async function pendingPage(
 
 interface RawRow {
   id: string;
-  workflow: string | null;
+  workflow_key: string | null;
   stage: number | null;
   escalations: number;
   agent_owner_id: string;
@@ -148,7 +180,7 @@ interface RawRow {
 function normalize(r: RawRow): PendingRow {
   return {
     id: r.id,
-    workflow: r.workflow,
+    workflow_key: r.workflow_key,
     stage: r.stage === null ? null : Number(r.stage),
     escalations: Number(r.escalations),
     agent_owner_id: r.agent_owner_id,
