@@ -35,18 +35,16 @@ export interface Voters {
 type Eb = ExpressionBuilder<DB & { a: DB['actions'] }, 'a'>;
 
 /**
- * The pending actions matching the filters, with their flags. `status = 'pending'` is a literal so both
- * databases may use the partial indexes of migrations 023 and 030 (a bound parameter hides them from
- * SQLite); without filters, every column read is in the index of 030.
+ * The pending actions matching the filters, without the flags about votes. `status = 'pending'` is a
+ * literal so both databases may use the partial indexes of migrations 023 and 030 (a bound parameter hides
+ * them from SQLite); without filters, every column read is in the index of 030.
  */
-function pendingQuery(deps: Deps, f: InboxFilter, voters: Voters, now: number) {
+function pendingQuery(deps: Deps, f: InboxFilter, now: number) {
   let q = deps.db.read
     .selectFrom('actions as a')
     .where('a.status', '=', sql.lit('pending'))
     .select(['a.id', 'a.workflow_key', 'a.stage', 'a.escalations', 'a.agent_owner_id', 'a.on_behalf_of', 'a.expires_at'])
-    .select(sql<number>`case when a.expires_at is not null and a.expires_at <= ${now} then 1 else 0 end`.as('past'))
-    .select((eb) => flag(votedBy(eb, voters.id)).as('voted'))
-    .select((eb) => castFlags(eb, voters.delegators).as('cast'));
+    .select(sql<number>`case when a.expires_at is not null and a.expires_at <= ${now} then 1 else 0 end`.as('past'));
   if (f.agent !== undefined) {
     const agent = f.agent;
     q = isId(agent) ? q.where('a.agent_id', '=', agent) : q.where('a.agent_name', '=', agent);
@@ -88,8 +86,11 @@ function flag(e: Expression<SqlBool>) {
  * one action of the group, whose workflow text workflowTexts reads.
  */
 export async function pendingClasses(deps: Deps, f: InboxFilter, voters: Voters, now: number): Promise<PendingClass[]> {
+  const flagged = pendingQuery(deps, f, now)
+    .select((eb) => flag(votedBy(eb, voters.id)).as('voted'))
+    .select((eb) => castFlags(eb, voters.delegators).as('cast'));
   const rows = await deps.db.read
-    .selectFrom(pendingQuery(deps, f, voters, now).as('p'))
+    .selectFrom(flagged.as('p'))
     .select(['p.workflow_key', 'p.stage', 'p.escalations', 'p.agent_owner_id', 'p.on_behalf_of', 'p.past', 'p.voted', 'p.cast'])
     .select((eb) => [eb.fn.min('p.id').as('id'), eb.fn.max('p.expires_at').as('expires_at'), eb.fn.countAll().as('count')])
     .groupBy(['p.workflow_key', 'p.stage', 'p.escalations', 'p.agent_owner_id', 'p.on_behalf_of', 'p.past', 'p.voted', 'p.cast'])
@@ -133,7 +134,9 @@ export type Position = { deadline: true; expires_at: number; id: string } | { de
 /**
  * The next `n` pending actions in inbox order (earliest deadline first, those without one last, then by
  * id) after `after`; each step reads the deadline index in order, never sorting every pending action.
- * Returns the rows and where the walk stands; an empty page means the end.
+ * Returns the rows and where the walk stands; an empty page means the end. The flags about votes come
+ * from the reviews of the page's actions (one query by action id): asked in the page's query, PostgreSQL
+ * answered "did I vote on it" by hashing every review the caller ever cast, for a page of 20.
  */
 export async function pendingPage(
   deps: Deps,
@@ -143,7 +146,7 @@ export async function pendingPage(
   after: Position,
   n: number,
 ): Promise<{ rows: PendingRow[]; next: Position }> {
-  const q = pendingQuery(deps, f, voters, now);
+  const q = pendingQuery(deps, f, now);
   let at = after;
   if (at === null || at.deadline) {
     let d = q.where('a.expires_at', 'is not', null);
@@ -151,16 +154,43 @@ export async function pendingPage(
       const { expires_at, id } = at;
       d = d.where((eb) => eb(eb.refTuple('a.expires_at', 'a.id'), '>', eb.tuple(expires_at, id)));
     }
-    const rows = (await d.orderBy('a.expires_at').orderBy('a.id').limit(n).execute()).map(normalize);
+    const rows = await withVotes(deps, voters, await d.orderBy('a.expires_at').orderBy('a.id').limit(n).execute());
     const last = rows.at(-1);
     if (last) return { rows, next: { deadline: true, expires_at: last.expires_at as number, id: last.id } };
     at = { deadline: false, id: '' };
   }
   let u = q.where('a.expires_at', 'is', null);
   if (at.id !== '') u = u.where('a.id', '>', at.id);
-  const rows = (await u.orderBy('a.id').limit(n).execute()).map(normalize);
+  const rows = await withVotes(deps, voters, await u.orderBy('a.id').limit(n).execute());
   const last = rows.at(-1);
   return { rows, next: last ? { deadline: false, id: last.id } : at };
+}
+
+/** The rows with `voted` and `cast` as the flag subqueries of pendingClasses work them out, from their reviews. */
+async function withVotes(deps: Deps, voters: Voters, raw: Omit<RawRow, 'voted' | 'cast'>[]): Promise<PendingRow[]> {
+  if (raw.length === 0) return [];
+  const reviews = await deps.db.read
+    .selectFrom('reviews')
+    .select(['action_id', 'reviewer_id', 'for_user_id'])
+    .where(
+      'action_id',
+      'in',
+      raw.map((r) => r.id),
+    )
+    .execute();
+  const voted = new Set<string>();
+  const cast = new Set<string>();
+  for (const r of reviews) {
+    if (r.reviewer_id === voters.id) voted.add(r.action_id);
+    cast.add(`${r.action_id} ${r.for_user_id ?? r.reviewer_id}`);
+  }
+  return raw.map((r) =>
+    normalize({
+      ...r,
+      voted: voted.has(r.id) ? 1 : 0,
+      cast: voters.delegators.map((d) => (cast.has(`${r.id} ${d}`) ? '1' : '0')).join(''),
+    }),
+  );
 }
 
 interface RawRow {
