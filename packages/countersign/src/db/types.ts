@@ -79,7 +79,10 @@ export interface ActionsTable {
   result_at: number | null;
   /** The resolved workflow (JSON), frozen when the action was created; null when no review was needed. */
   workflow: string | null;
-  /** A short digest of `workflow` (migration 030, domain/actions/inbox-workflow-key.ts); null with it. */
+  /**
+   * A short digest of `workflow` (domain/actions/inbox-workflow-key.ts), written with the action; null with
+   * it, and for actions already decided when migration 030 ran (it back-filled the pending ones).
+   */
   workflow_key: string | null;
   /** Index of the current stage while pending under a workflow. */
   stage: number | null;

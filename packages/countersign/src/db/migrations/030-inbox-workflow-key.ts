@@ -8,14 +8,17 @@ const CHUNK = 5000;
  * A short key of the frozen workflow on each action (`workflow_key`, domain/actions/inbox-workflow-key.ts),
  * written with the action, and a covering partial index of the pending actions' classification columns.
  * The inbox's counts group the pending actions by what the vote rules read (domain/actions/inbox-rows.ts);
- * by the workflow text, PostgreSQL fetched each pending action's row from the heap (the text can be
- * kilobytes) and compared the texts to group them. By the key, the count reads only this index (PostgreSQL:
+ * by the workflow text, PostgreSQL fetched each pending action's row from the heap (the text is hundreds
+ * of bytes to kilobytes) and compared the texts to group them. By the key, the count reads only this index (PostgreSQL:
  * an index-only scan while the visibility map is current, which autovacuum keeps), and the text is read once
  * per distinct key.
  *
- * Every existing action with a workflow is back-filled here, inside the migration's transaction, in id
- * order a chunk at a time: the digest is computed here rather than in SQL, where the two databases share
- * no hash function. Each distinct text is hashed once.
+ * The pending actions, the only ones the inbox reads by key, are back-filled here, inside the migration's
+ * transaction, in id order a chunk at a time (over `actions(status, id)`); the digest is computed here
+ * rather than in SQL, where the two databases share no hash function, and each distinct text is hashed
+ * once. Actions decided before this migration keep a null key: back-filling every action with a workflow
+ * rewrote 750,000 rows of a 1M-action PostgreSQL database (156 s on the loaded bench machine, the table's
+ * heap doubled until vacuumed) for a key nothing reads once an action is decided.
  */
 // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
 export async function up(db: Kysely<any>): Promise<void> {
@@ -26,6 +29,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     const rows: { id: string; workflow: string }[] = await db
       .selectFrom('actions')
       .select(['id', 'workflow'])
+      .where('status', '=', sql.lit('pending'))
       .where('id', '>', after)
       .where('workflow', 'is not', null)
       .orderBy('id')
