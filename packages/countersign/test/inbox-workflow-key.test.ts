@@ -8,24 +8,26 @@ import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import { workflowKey } from '../src/domain/actions/inbox-workflow-key.js';
 import { FakeClock } from '../src/lib/clock.js';
-import { call, forEachDialect, propose, type World, withPolicy, world } from './helpers.js';
+import { call, forEachDialect, propose, review, type World, withPolicy, world } from './helpers.js';
 
-const policy = (approvers: string) => `
+const policy = (stage: string) => `
 policy:
   rules: []
 workflows:
   default:
     expires_after: 1h
-    stages: [ { approvers: ${approvers} } ]
+    stages: [ ${stage} ]
 `;
 
 forEachDialect('the inbox by workflow key', (dialect) => {
   let w: World;
   const ids = { before: '', after: '' };
   before(async () => {
-    w = await world(dialect, { clock: new FakeClock(), config: withPolicy(policy('{ roles: [reviewer] }')) });
+    w = await world(dialect, { clock: new FakeClock(), config: withPolicy(policy('{ approvers: { roles: [reviewer] }, quorum: 2 }')) });
     ids.before = (await propose(w, { arguments: { n: 1 } })).body.id;
-    const applied = await call(w, 'POST', '/v1/policy/versions', w.keys.ada, { document: policy('{ users: [carol@example.com] }') });
+    const applied = await call(w, 'POST', '/v1/policy/versions', w.keys.ada, {
+      document: policy('{ approvers: { users: [carol@example.com] } }'),
+    });
     assert.equal(applied.status, 201, JSON.stringify(applied.body));
     ids.after = (await propose(w, { arguments: { n: 2 } })).body.id;
   });
@@ -65,6 +67,15 @@ forEachDialect('the inbox by workflow key', (dialect) => {
       const one = await call(w, 'GET', `/v1/inbox/${id}`, w.keys.alice);
       assert.equal(one.body.can_decide, id === ids.before);
     }
+  });
+
+  test('my vote on the oldest pending action moves it to those waiting on others (the count reads votes from it on)', async () => {
+    assert.equal((await review(w, ids.before, w.keys.alice, { decision: 'approve' })).status, 200);
+    const alice = await call(w, 'GET', '/v1/inbox', w.keys.alice);
+    assert.deepEqual([alice.body.need_you, alice.body.waiting_on_others], [0, 2]);
+    const one = await call(w, 'GET', `/v1/inbox/${ids.before}`, w.keys.alice);
+    assert.equal(one.body.action.status, 'pending');
+    assert.equal(one.body.can_decide, false);
   });
 
   test('on PostgreSQL the connections do not JIT-compile (it cost the inbox more than its queries ran)', async (t) => {
