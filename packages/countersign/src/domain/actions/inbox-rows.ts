@@ -6,9 +6,10 @@ import type { InboxFilter } from './inbox.js';
 
 /**
  * A pending action as the inbox classifies it: the columns the vote rules read (the workflow by its key:
- * its text is read once per key, by workflowTexts), and the facts about it that depend on other rows, worked out by the database (`past`: its deadline has passed; `voted`: the
- * caller voted on it; `cast`: one character per delegator whose vote the caller holds, '1' when that
- * person's vote was cast on it already, by them or a delegate).
+ * its text is read once per key, by workflowTexts), and the facts about it that depend on other rows,
+ * worked out by the database (`past`: its deadline has passed; `voted`: the caller voted on it; `cast`:
+ * one character per delegator whose vote the caller holds, '1' when that person's vote was cast on it
+ * already, by them or a delegate).
  */
 export interface PendingRow {
   id: string;
@@ -55,10 +56,10 @@ function pendingQuery(deps: Deps, f: InboxFilter, now: number) {
 }
 
 /**
- * Reviews of pending actions only: a pending action's id is at least the smallest pending id, and ids are
- * time-ordered, so this bound (one entry of `actions(status, id)`) keeps PostgreSQL, which answers these
- * flags by hashing the reviews they could match, to the votes on actions proposed since the oldest pending
- * one, instead of every vote in the history (50,000 of one person's at 1M actions).
+ * Reviews of pending actions only: a pending action's id is at least the smallest pending id. PostgreSQL
+ * answers these flags by hashing every review they could match; ids being time-ordered, this bound (one
+ * entry of `actions(status, id)`) limits that to the votes on actions proposed since the oldest pending one,
+ * instead of every vote in the history (50,000 of one person's at 1M actions).
  */
 function onPending(eb: Eb) {
   return eb
@@ -106,7 +107,7 @@ export async function pendingClasses(deps: Deps, f: InboxFilter, voters: Voters,
 
 /**
  * The frozen workflow text of each key the rows carry, read from the rows themselves (one query, one row
- * per key); a key whose row has gone since (deleted by retention) is read from any pending action with it.
+ * per key); a key whose row can no longer be read so is read from any pending action with it.
  */
 export async function workflowTexts(deps: Deps, rows: readonly PendingRow[]): Promise<Map<string, string>> {
   const byKey = new Map<string, string>();
