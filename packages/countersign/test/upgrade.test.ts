@@ -1,7 +1,7 @@
 /*
  * Upgrades: a database as the previous schema left it (migrations 001–020, with rows written by people, agents
  * and the gateway) is migrated by today's gateway on start, keeps every row, still verifies, and what was
- * pending before is decided after. The fixtures and how they were made: scripts/make-upgrade-fixture.ts.
+ * pending before is decided after (and listed in the inbox first). The fixtures and how they were made: scripts/make-upgrade-fixture.ts.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { sqlitePath } from '../src/db/connect.js';
 import { knownMigrations } from '../src/db/migrate.js';
+import { workflowKey } from '../src/domain/actions/inbox-workflow-key.js';
 import { verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { issueKey } from '../src/domain/identities/issue-key.js';
 import { startGateway } from '../src/gateway.js';
@@ -99,6 +100,26 @@ forEachDialect('upgrading a database from the previous schema', (dialect) => {
     for (const status of ['executed', 'approved', 'denied', 'cancelled', 'pending']) assert.ok(statuses.has(status), status);
     const kinds = new Set(rows.map((r) => r.kind));
     for (const kind of ['vote_approve', 'vote_deny', 'decision_time']) assert.ok(kinds.has(kind), kind);
+  });
+
+  test("each pending action's workflow key is back-filled from its frozen workflow, and the inbox counts them by it", async () => {
+    const rows = await w.gw.deps.db.read.selectFrom('actions').select(['id', 'status', 'workflow', 'workflow_key']).execute();
+    assert.ok(rows.some((r) => r.workflow !== null));
+    for (const r of rows) {
+      const back = r.status === 'pending' && r.workflow !== null;
+      assert.equal(r.workflow_key, back ? workflowKey(r.workflow as string) : null, r.id);
+    }
+    assert.equal(rows.filter((r) => r.workflow_key !== null).length, 4, 'the four pending actions of the fixture');
+    const alice = await issueKey(w.gw.deps, ADMIN, { for: 'alice@example.com', label: 'inbox-after-upgrade' });
+    const inbox = await call(w, 'GET', '/v1/inbox', alice.apiKey);
+    assert.equal(inbox.status, 200, JSON.stringify(inbox.body));
+    assert.equal(inbox.body.need_you + inbox.body.waiting_on_others, 4, 'the four pending actions of the fixture');
+    assert.equal(inbox.body.items.length, 4);
+    for (const item of inbox.body.items) {
+      const one = await call(w, 'GET', `/v1/inbox/${item.action.id}`, alice.apiKey);
+      assert.equal(item.can_decide, one.body.can_decide, item.action.id);
+    }
+    assert.equal(inbox.body.need_you, inbox.body.items.filter((i: { can_decide: boolean }) => i.can_decide).length);
   });
 
   test('an action pending before the upgrade is decided after it by a reviewer who existed before, and the chain still verifies', async () => {

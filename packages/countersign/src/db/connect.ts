@@ -236,6 +236,11 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; 
     // the client is left unqueryable: its next query fails (answered 503 unavailable) and the pool
     // discards it on release.
     client.on('error', () => undefined);
+    // No JIT: it compiles a plan whose estimated cost passes jit_above_cost, as the inbox's count does at
+    // 10k pending (its estimate counts every pending action), in 60-110 ms, more than the query then runs
+    // (bench/oversight.ts). The gateway's queries are short and none gains from it. Sent before any other
+    // query on this connection; if the server refuses it, queries still run, compiled as before.
+    client.query('set jit = off').catch(() => undefined);
   });
   const db = new Kysely<DB>({
     dialect: new PostgresDialect({

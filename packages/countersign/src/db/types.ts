@@ -79,6 +79,11 @@ export interface ActionsTable {
   result_at: number | null;
   /** The resolved workflow (JSON), frozen when the action was created; null when no review was needed. */
   workflow: string | null;
+  /**
+   * A short digest of `workflow` (domain/actions/inbox-workflow-key.ts), written with the action; null with
+   * it, and for actions already decided when migration 030 ran (it back-filled the pending ones).
+   */
+  workflow_key: string | null;
   /** Index of the current stage while pending under a workflow. */
   stage: number | null;
   stage_started_at: number | null;
@@ -131,6 +136,7 @@ export const ACTION_COLUMNS = [
   'result_output',
   'result_at',
   'workflow',
+  'workflow_key',
   'stage',
   'stage_started_at',
   'escalations',

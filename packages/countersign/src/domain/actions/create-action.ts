@@ -12,6 +12,7 @@ import { tallyCreated } from '../stats/tallies.js';
 import type { FrozenWorkflow } from '../workflow/frozen.js';
 import { nextApplicableStage, scheduleStageTimers } from '../workflow/stages.js';
 import { actionEvent, askedForStage, eventForStatus } from './emit-action-event.js';
+import { workflowKey } from './inbox-workflow-key.js';
 import type { ActionView, ProposeActionBody } from './schemas.js';
 import { initialStatus } from './status.js';
 import { toActionView } from './view.js';
@@ -54,6 +55,7 @@ type Outcome = Pick<
   | 'decided_by_label'
   | 'reason'
   | 'workflow'
+  | 'workflow_key'
   | 'stage'
   | 'stage_started_at'
   | 'expires_at'
@@ -61,7 +63,7 @@ type Outcome = Pick<
 >;
 
 const UNDECIDED = { decided_at: null, decided_by_type: null, decided_by_id: null, decided_by_label: null, reason: null } as const;
-const NO_REVIEW = { workflow: null, stage: null, stage_started_at: null, expires_at: null, grant_id: null } as const;
+const NO_REVIEW = { workflow: null, workflow_key: null, stage: null, stage_started_at: null, expires_at: null, grant_id: null } as const;
 
 /** Inside the transaction: apply the decision (a matching grant may settle a review at once), insert, log, emit. */
 export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, rootId: string | null = null): Promise<ActionView> {
@@ -99,10 +101,13 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, r
         grant_id: grant.id,
       };
     } else if (entry?.stage) {
+      const frozen = JSON.stringify(wf);
       outcome = {
         status: initialStatus('review'),
         ...UNDECIDED,
-        workflow: JSON.stringify(wf),
+        workflow: frozen,
+        // The inbox groups pending actions by this short digest of the text (migration 030).
+        workflow_key: workflowKey(frozen),
         stage: entry.stage.index,
         stage_started_at: tx.now,
         expires_at: tx.now + wf.expires_after_ms,

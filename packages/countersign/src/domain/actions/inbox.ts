@@ -6,7 +6,7 @@ import type { UserPrincipal } from '../identities/principal.js';
 import { decidability } from './decidability.js';
 import { type DelegatedDecidability, withDelegations } from './delegated-decidability.js';
 import { inboxClassifier } from './inbox-classify.js';
-import { type PendingRow, type Position, pendingClasses, pendingPage } from './inbox-rows.js';
+import { type PendingRow, type Position, pendingClasses, pendingPage, workflowTexts } from './inbox-rows.js';
 import type { ActionSummary, Inbox, InboxEntry, InboxItem } from './inbox-schemas.js';
 import type { ActionView } from './schemas.js';
 import { toActionView } from './view.js';
@@ -40,24 +40,29 @@ export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter
   }
   const now = deps.clock.now();
   const classifier = await inboxClassifier(deps, principal, now);
-  // The workflow is frozen on the action as JSON: its name is matched here, once per distinct text.
-  const names = new Map<string, string | null>();
-  const inWorkflow = (row: PendingRow) => {
-    if (f.workflow === undefined) return true;
-    if (row.workflow === null) return false;
-    let name = names.get(row.workflow);
-    if (name === undefined) {
-      name = workflowName(row.workflow);
-      names.set(row.workflow, name);
+  // The workflow is frozen on the action as JSON, and the rows carry its key: each key's text is read once,
+  // and its name (for the filter) parsed once.
+  const texts = new Map<string, { text: string | null; name: string | null }>();
+  const learn = async (rows: readonly PendingRow[]) => {
+    const unknown = rows.filter((r) => r.workflow_key !== null && !texts.has(r.workflow_key));
+    if (unknown.length === 0) return;
+    const found = await workflowTexts(deps, unknown);
+    for (const r of unknown) {
+      const key = r.workflow_key as string;
+      const text = found.get(key) ?? null;
+      texts.set(key, { text, name: text === null ? null : workflowName(text) });
     }
-    return name === f.workflow;
   };
+  const workflowOf = (row: PendingRow) => (row.workflow_key === null ? undefined : texts.get(row.workflow_key));
+  const inWorkflow = (row: PendingRow) => f.workflow === undefined || workflowOf(row)?.name === f.workflow;
   let needYou = 0;
   let waiting = 0;
-  for (const c of await pendingClasses(deps, f, classifier.voters, now)) {
+  const classes = await pendingClasses(deps, f, classifier.voters, now);
+  await learn(classes);
+  for (const c of classes) {
     if (!inWorkflow(c)) continue;
     // Actions I may decide only for someone whose vote I hold are among those I can decide, marked for whom.
-    if ((await classifier.classify(c)).can_decide) needYou += c.count;
+    if ((await classifier.classify(c, workflowOf(c)?.text ?? null)).can_decide) needYou += c.count;
     else waiting += c.count;
   }
   const wantMine = Math.min(needYou, limit);
@@ -69,9 +74,10 @@ export async function inbox(deps: Deps, principal: UserPrincipal, f: InboxFilter
   while (mine.length < wantMine || others.length < wantOthers) {
     const { rows, next } = await pendingPage(deps, f, classifier.voters, now, at, chunk);
     if (rows.length === 0) break;
+    await learn(rows);
     for (const row of rows) {
       if (!inWorkflow(row)) continue;
-      const d = await classifier.classify(row);
+      const d = await classifier.classify(row, workflowOf(row)?.text ?? null);
       const group = d.can_decide ? mine : others;
       if (group.length < limit) group.push({ row, d });
     }
