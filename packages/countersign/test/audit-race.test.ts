@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pino from 'pino';
+import { backfillStatsRollup } from '../src/db/stats-rollup/backfill.js';
 import { verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { startGateway } from '../src/gateway.js';
 import { auditRows, call, propose, review, type World, world } from './helpers.js';
@@ -55,6 +56,56 @@ describe('a multi-process race on PostgreSQL', () => {
         events.map((e) => Number(e.seq)),
         events.map((_, i) => i + 1),
       );
+    } finally {
+      await gwB.close();
+      await a.close();
+    }
+  });
+
+  test('two gateways taking turns: each appends after the head the other left (its own guess is stale every time), with nothing doubled and every count kept once', async () => {
+    const a = await world('postgres');
+    const gwB = await startGateway(a.env.config, {
+      listen: false,
+      logger: pino({ level: 'silent' }),
+      ...(a.env.schema ? { schema: a.env.schema } : {}),
+    });
+    const b: World = { ...a, gw: gwB };
+    try {
+      for (let turn = 0; turn < 12; turn++) {
+        const [here, there] = turn % 2 === 0 ? [a, b] : [b, a];
+        const id = (await propose(here)).body.id as string;
+        const decided = await review(there, id, a.keys.alice, { decision: turn % 3 === 0 ? 'deny' : 'approve', reason: 'turns' });
+        assert.equal(decided.status, 200, JSON.stringify(decided.body));
+      }
+      const r = await verifyAudit(a.gw.deps.db.read);
+      assert.equal(r.ok, true, r.firstBad?.problem);
+      const rows = await auditRows(a);
+      assert.deepEqual(
+        rows.map((e) => Number(e.seq)),
+        rows.map((_, i) => i + 1),
+      );
+      const events = await a.gw.deps.db.read.selectFrom('events').select('seq').orderBy('seq').execute();
+      assert.deepEqual(
+        events.map((e) => Number(e.seq)),
+        events.map((_, i) => i + 1),
+      );
+      // The counts the appending statements kept equal the back-fill from the tables.
+      const rollup = async () =>
+        (
+          await a.gw.deps.db.read
+            .selectFrom('stats_rollup')
+            .selectAll()
+            .where('n', '<>', 0)
+            .orderBy('kind')
+            .orderBy('grain')
+            .orderBy('start')
+            .orderBy('key')
+            .execute()
+        ).map((x) => `${x.kind} ${x.grain} ${x.start} ${x.key} ${x.n}`);
+      const kept = await rollup();
+      await a.gw.deps.db.write.transaction().execute((tx) => backfillStatsRollup(tx));
+      assert.deepEqual(kept, await rollup());
+      assert.ok(kept.some((x) => x.startsWith('vote_approve ')) && kept.some((x) => x.startsWith('vote_deny ')), 'votes were counted');
     } finally {
       await gwB.close();
       await a.close();
