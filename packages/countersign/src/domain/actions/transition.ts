@@ -1,5 +1,6 @@
+import type { QueryCreator } from 'kysely';
 import type { Tx } from '../../db/committer.js';
-import type { ActionsTable, ReviewsTable } from '../../db/types.js';
+import type { ActionsTable, DB, ReviewsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import { tallyChanged } from '../stats/tallies.js';
@@ -56,14 +57,20 @@ const PAST: Record<Transition, string> = {
  * races end in exactly one final state, a committed deny unchangeable, and a
  * receipt redeemed once. Redeeming stamps `redeemed_at`; the status stays approved.
  */
-export async function applyTransition(tx: Tx, row: ActionsTable, t: Transition, changes: ActionChanges): Promise<ActionsTable> {
+export async function applyTransition(
+  tx: Tx,
+  row: ActionsTable,
+  t: Transition,
+  changes: ActionChanges,
+  opts: WithVote = {},
+): Promise<ActionsTable> {
   const status = parseStatus(row.status);
   const from = phaseOf(status, row.redeemed_at);
   const next = nextPhase(from, t);
   if (next === null) throw conflict(row, t);
   const to: ActionStatus = statusOf(next);
   if (t !== 'expire') assertBeforeDeadline(tx, row, t);
-  const updated = await compareAndSet(tx, row, t, to, next === 'redeemed' ? { ...changes, redeemed_at: tx.now } : changes);
+  const updated = await compareAndSet(tx, row, t, to, next === 'redeemed' ? { ...changes, redeemed_at: tx.now } : changes, opts);
   // A decided action's workflow deadlines mean nothing any more. Only the current stage can have any.
   if (status === 'pending' && row.workflow !== null && stageHasTimers(row)) {
     await tx.db.deleteFrom('timers').where('action_id', '=', row.id).execute();
@@ -85,14 +92,42 @@ export function assertBeforeDeadline(tx: Tx, row: ActionsTable, t: Transition): 
  * escalation) without changing status: the same compare-and-set, so progress
  * and a final decision can never both win.
  */
-export async function applyProgress(tx: Tx, row: ActionsTable, t: Transition, changes: ActionChanges): Promise<ActionsTable> {
+export async function applyProgress(
+  tx: Tx,
+  row: ActionsTable,
+  t: Transition,
+  changes: ActionChanges,
+  opts: WithVote = {},
+): Promise<ActionsTable> {
   if (row.status !== 'pending') throw conflict(row, t);
   assertBeforeDeadline(tx, row, t);
-  return compareAndSet(tx, row, t, 'pending', changes);
+  return compareAndSet(tx, row, t, 'pending', changes, opts);
 }
 
-async function compareAndSet(tx: Tx, row: ActionsTable, t: Transition, to: ActionStatus, changes: RowChanges): Promise<ActionsTable> {
-  const res = await tx.db
+export interface WithVote {
+  /**
+   * The vote this change records, written with it: in the compare-and-set's own statement where the database
+   * takes an INSERT inside WITH (one round trip), else just before it. A lost compare-and-set fails the op,
+   * and the committer rolls the vote back with it.
+   */
+  vote?: ReviewsTable;
+}
+
+async function compareAndSet(
+  tx: Tx,
+  row: ActionsTable,
+  t: Transition,
+  to: ActionStatus,
+  changes: RowChanges,
+  { vote }: WithVote,
+): Promise<ActionsTable> {
+  const together = vote !== undefined && tx.caps.insertsInWith;
+  if (vote !== undefined && !together) await tx.db.insertInto('reviews').values(vote).execute();
+  // The WITH adds a name nothing reads: the update is typed as one on the plain schema.
+  const writer: QueryCreator<DB> = together
+    ? (tx.db.with('vote', (db) => db.insertInto('reviews').values(vote)) as unknown as QueryCreator<DB>)
+    : tx.db;
+  const res = await writer
     .updateTable('actions')
     .set({ ...changes, status: to, version: row.version + 1, updated_at: tx.now })
     .where('id', '=', row.id)
