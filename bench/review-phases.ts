@@ -51,7 +51,11 @@ function kindOf(text: string): string {
   const t = text.replace(/\s+/g, ' ').trim().toLowerCase();
   const words = t.split(' ');
   const first = words[0] ?? '';
-  if (first === 'with') return t.includes('chain_head') ? 'append (one statement)' : `with … ${t.slice(0, 40)}`;
+  if (first === 'with') {
+    if (t.includes('chain_head')) return 'append: head, logs, counts, notify (one statement)';
+    if (t.includes('update "actions"')) return 'insert reviews + update actions (one statement)';
+    return `with … ${t.slice(0, 40)}`;
+  }
   if (first === 'select') {
     const from = /from "?([a-z_]+)"?/.exec(t)?.[1] ?? '?';
     return `select ${from}${t.includes('for update') ? ' for update' : ''}`;
