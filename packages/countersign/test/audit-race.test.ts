@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import pg from 'pg';
 import pino from 'pino';
 import { backfillStatsRollup } from '../src/db/stats-rollup/backfill.js';
 import { verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { startGateway } from '../src/gateway.js';
-import { auditRows, call, propose, review, type World, world } from './helpers.js';
+import { auditRows, call, PG_URL, propose, review, type World, world } from './helpers.js';
 
 describe('a multi-process race on PostgreSQL', () => {
   test('approve on gateway A and deny on gateway B at once: exactly one wins every round, the chain verifies, seq numbers stay contiguous', async () => {
@@ -111,4 +112,52 @@ describe('a multi-process race on PostgreSQL', () => {
       await a.close();
     }
   });
+
+  test("a vote another gateway commits while a review waits for the action's lock is seen by that review: the same person cannot vote twice", async () => {
+    const a = await world('postgres');
+    const other = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${a.env.schema}` });
+    await other.connect();
+    try {
+      const id = (await propose(a)).body.id as string;
+      const alice = await a.gw.deps.db.read
+        .selectFrom('users')
+        .select(['id', 'email'])
+        .where('email', '=', 'alice@example.com')
+        .executeTakeFirstOrThrow();
+      // Another node's vote by alice, holding the action's row until it commits (as a batch in flight would).
+      await other.query('begin');
+      await other.query('update actions set version = version + 1 where id = $1', [id]);
+      await other.query(
+        `insert into reviews (id, action_id, reviewer_id, reviewer_email, decision, reason, arguments, channel, created_at, stage)
+         values ($1, $2, $3, $4, 'approve', null, null, 'api', $5, 0)`,
+        [`rv_elsewhere_${id}`, id, alice.id, alice.email, Date.now()],
+      );
+      const second = review(a, id, a.keys.alice, { decision: 'approve' });
+      // The review's statement is now waiting for the row lock (its snapshot predates the other vote).
+      await waitUntil(async () => {
+        const { rows } = await other.query(
+          "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+        );
+        return rows[0].n > 0;
+      });
+      await other.query('commit');
+      const answer = await second;
+      assert.equal(answer.status, 409, JSON.stringify(answer.body));
+      assert.match(answer.body.error.message, /already voted/);
+      const seen = await call(a, 'GET', `/v1/actions/${id}`, a.keys.carol);
+      assert.equal(seen.body.status, 'pending');
+      assert.equal(seen.body.reviews.length, 1, "only the other gateway's vote is stored");
+    } finally {
+      await other.end();
+      await a.close();
+    }
+  });
 });
+
+async function waitUntil(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('the condition never held');
+}

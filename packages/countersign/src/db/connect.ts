@@ -33,6 +33,11 @@ export interface Capabilities {
    * compare-and-set it moves are one round trip (domain/actions/transition.ts). SQLite's WITH takes only SELECTs.
    */
   readonly insertsInWith: boolean;
+  /**
+   * Whether a subquery's rows can come back as one JSON array column (json_agg, PostgreSQL), so an action
+   * row and its reviews are one round trip (domain/actions/transition.ts). SQLite reads them in-process.
+   */
+  readonly jsonAgg: boolean;
   /** Statement serialising migrations across processes inside the migration transaction ('' when the write lock suffices). */
   readonly migrationLock: string;
   /**
@@ -85,6 +90,7 @@ const sqliteCaps: Capabilities = {
   skipLocked: false,
   oneStatementAppend: false,
   insertsInWith: false,
+  jsonAgg: false,
   migrationLock: '',
   notify: null,
   isUniqueViolation: (e) => {
@@ -104,6 +110,7 @@ const postgresCaps: Capabilities = {
   skipLocked: true,
   oneStatementAppend: true,
   insertsInWith: true,
+  jsonAgg: true,
   migrationLock: `select pg_advisory_xact_lock(hashtext('countersign:migrate:' || current_schema()))`,
   notify: null,
   isUniqueViolation: (e) => (e as { code?: unknown })?.code === '23505',

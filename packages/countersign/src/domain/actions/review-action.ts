@@ -19,7 +19,7 @@ import { checkEditedArguments } from './edit-schema.js';
 import { askedForStage, emitActionEvent, emitStatus } from './emit-action-event.js';
 import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
-import { applyProgress, applyTransition, assertBeforeDeadline, conflict, loadForUpdate, loadReviews } from './transition.js';
+import { applyProgress, applyTransition, assertBeforeDeadline, conflict, loadWithReviews } from './transition.js';
 
 /**
  * A person votes on a pending action: approve, edit-and-approve, or deny.
@@ -67,7 +67,8 @@ export async function reviewAction(
   const view = await deps.committer.run(
     async (tx) => {
       if (opts.consume) await opts.consume(tx);
-      const row = await loadForUpdate(tx, actionId, { lock: true });
+      // The action locked, with every vote cast on it so far (one statement where the database allows).
+      const { row, reviews: votes } = await loadWithReviews(tx, actionId);
       if (row.status !== 'pending') throw conflict(row, approve ? 'approve' : 'deny');
       assertBeforeDeadline(tx, row, approve ? 'approve' : 'deny');
       const wf = parseFrozenWorkflow(row.workflow ?? 'null') as FrozenWorkflow | null;
@@ -83,7 +84,6 @@ export async function reviewAction(
         if (why !== null)
           throw new CsError('forbidden', `you cannot grant similar actions: ${why}; a grant is never broader than your own authority`);
       }
-      const votes = await loadReviews(tx, row.id);
       assertOneVote(votes, principal, cast, row);
       const edited = approve && editedText !== null && editedText !== row.arguments;
       if (edited && votes.some((v) => v.decision === 'approve')) {

@@ -1,4 +1,4 @@
-import type { QueryCreator } from 'kysely';
+import { type QueryCreator, sql } from 'kysely';
 import type { Tx } from '../../db/committer.js';
 import type { ActionsTable, DB, ReviewsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
@@ -24,6 +24,29 @@ export async function loadForUpdate(tx: Tx, id: string, opts: { lock?: boolean }
   const row = await (opts.lock && tx.caps.lockSuffix ? q.forUpdate() : q).executeTakeFirst();
   if (!row) throw new CsError('not_found', `no action with id ${id}`);
   return row;
+}
+
+/**
+ * The action locked (as loadForUpdate) with its reviews in the order they were cast. Where the database
+ * aggregates JSON, one statement: the reviews come from the statement's snapshot, taken before it waited
+ * for the lock, so they are used only if the action's version in that snapshot is the one locked (every
+ * vote moves the version in its own transaction); otherwise a vote committed meanwhile, and the reviews are
+ * read again.
+ */
+export async function loadWithReviews(tx: Tx, id: string): Promise<{ row: ActionsTable; reviews: ReviewsTable[] }> {
+  if (!tx.caps.jsonAgg) {
+    const row = await loadForUpdate(tx, id, { lock: true });
+    return { row, reviews: await loadReviews(tx, row.id) };
+  }
+  if (!isId(id)) throw new CsError('not_found', `no action with id ${id}`);
+  const { rows } = await sql<ActionsTable & { seen_version: number; reviews_json: ReviewsTable[] }>`
+    select a.*, (select s.version from actions s where s.id = a.id) as seen_version,
+      (select coalesce(json_agg(r order by r.created_at, r.id), '[]'::json) from reviews r where r.action_id = a.id) as reviews_json
+    from actions a where a.id = ${id} for update of a`.execute(tx.db);
+  const found = rows[0];
+  if (!found) throw new CsError('not_found', `no action with id ${id}`);
+  const { seen_version, reviews_json, ...row } = found;
+  return { row, reviews: seen_version === row.version ? reviews_json : await loadReviews(tx, row.id) };
 }
 
 /** Locks an action unless another transaction holds it (then undefined): for background work that can come back later. */
