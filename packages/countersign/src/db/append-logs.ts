@@ -4,6 +4,7 @@ import type { StoredEvent } from '../events/types.js';
 import type { Capabilities } from './connect.js';
 import { PreparedQuery } from './prepared.js';
 import type { SerializedAudit, SerializedEvent } from './serialize-entries.js';
+import { applyTallies, type RollupRow, rollupRows, type Tally } from './stats-rollup/tallies.js';
 import type { DB } from './types.js';
 
 const CHUNK = 32;
@@ -13,7 +14,7 @@ const EVENT_COLUMNS = ['seq', 'ts', 'type', 'action_id', 'agent_id', 'session_id
 
 type Table = 'audit_log' | 'events';
 
-/** Multi-row inserts compiled once per (table, row count), for SQLite (PostgreSQL uses appendStatement). */
+/** Multi-row inserts compiled once per (table, row count), for SQLite (PostgreSQL uses appendInOneStatement). */
 const inserts = new Map<string, PreparedQuery<Record<string, unknown>, unknown>>();
 
 function insertQuery(table: Table, columns: readonly string[], n: number): PreparedQuery<Record<string, unknown>, unknown> {
@@ -47,8 +48,15 @@ async function insertRows(conn: Kysely<DB>, table: Table, columns: readonly stri
   }
 }
 
-const lockHead = new Map<string, PreparedQuery<Record<string, never>, { audit_seq: number; audit_hash: string; event_seq: number }>>();
-const updateHead = new PreparedQuery<{ audit_seq: number; audit_hash: string; event_seq: number }, unknown>((db, p) =>
+/** The chain head: the last audit entry (seq, hash) and the last event's seq. */
+export interface ChainHead {
+  audit_seq: number;
+  audit_hash: string;
+  event_seq: number;
+}
+
+const lockHead = new Map<string, PreparedQuery<Record<string, never>, ChainHead>>();
+const updateHead = new PreparedQuery<ChainHead, unknown>((db, p) =>
   db
     .updateTable('chain_head')
     .set({ audit_seq: p('audit_seq'), audit_hash: p('audit_hash'), event_seq: p('event_seq') })
@@ -67,26 +75,82 @@ function headQuery(caps: Capabilities) {
   return q;
 }
 
+async function readHead(conn: Kysely<DB>, caps: Capabilities): Promise<ChainHead> {
+  const head = await headQuery(caps).executeTakeFirst(conn, {});
+  if (!head) throw new Error('chain_head row is missing; the database was not migrated');
+  return { audit_seq: Number(head.audit_seq), audit_hash: head.audit_hash, event_seq: Number(head.event_seq) };
+}
+
+export interface Entries {
+  audits: SerializedAudit[];
+  events: SerializedEvent[];
+  /** The dashboard's counts (db/stats-rollup/tallies.ts), written with the entries. */
+  tallies: readonly Tally[];
+}
+
+export interface Appended {
+  events: StoredEvent[];
+  /** The head after this append (null when there was nothing to append): the next append's guess. */
+  head: ChainHead | null;
+}
+
 /**
  * Appends a committed batch's audit entries (hash-chained) and events (the
  * outbox) while holding the chain head, so sequence numbers follow commit
  * order across every process writing to the database. Entries arrive serialized (serialize-entries.ts),
  * so nothing here can fail because of one operation's data.
+ *
+ * `guess` is the head this process last committed. Where the append is one statement
+ * (`oneStatementAppend`), the statement itself takes the head, only if it is still `guess`: one round trip
+ * for the lock, both logs, the counts and the notify. If another process appended since, it changes
+ * nothing, and the head is locked and read and the statement sent again. Elsewhere the head is read
+ * (SQLite's writer already holds the database) and the rows follow.
  */
 export async function appendLogs(
   conn: Kysely<DB>,
   caps: Capabilities,
   now: number,
-  audits: SerializedAudit[],
-  events: SerializedEvent[],
-): Promise<StoredEvent[]> {
-  if (audits.length === 0 && events.length === 0) return [];
-  const head = await headQuery(caps).executeTakeFirst(conn, {});
-  if (!head) throw new Error('chain_head row is missing; the database was not migrated');
+  entries: Entries,
+  guess: ChainHead | undefined,
+): Promise<Appended> {
+  if (entries.audits.length === 0 && entries.events.length === 0) {
+    await applyTallies(conn, entries.tallies);
+    return { events: [], head: null };
+  }
+  if (!caps.oneStatementAppend) {
+    // The counts first, then the head (see applyTallies).
+    await applyTallies(conn, entries.tallies);
+    const rows = chained(await readHead(conn, caps), now, entries);
+    await insertRows(conn, 'audit_log', AUDIT_COLUMNS, rows.audit);
+    await insertRows(conn, 'events', EVENT_COLUMNS, rows.event);
+    await updateHead.execute(conn, rows.head);
+    return { events: rows.stored, head: rows.head };
+  }
+  const rollup = rollupRows(entries.tallies);
+  const notify = entries.events.length > 0 ? caps.notify : null;
+  if (guess !== undefined) {
+    const rows = chained(guess, now, entries);
+    if (await appendInOneStatement(conn, guess, rows, rollup, notify)) return { events: rows.stored, head: rows.head };
+  }
+  const head = await readHead(conn, caps);
+  const rows = chained(head, now, entries);
+  if (!(await appendInOneStatement(conn, head, rows, rollup, notify)))
+    throw new Error('the chain head moved while this transaction held it');
+  return { events: rows.stored, head: rows.head };
+}
 
-  let seq = Number(head.audit_seq);
+interface ChainedRows {
+  audit: Record<string, unknown>[];
+  event: Record<string, unknown>[];
+  stored: StoredEvent[];
+  head: ChainHead;
+}
+
+/** The batch's rows numbered and hash-chained after `head`. */
+function chained(head: ChainHead, now: number, { audits, events }: Entries): ChainedRows {
+  let seq = head.audit_seq;
   let prev = head.audit_hash;
-  const auditRows = audits.map((a) => {
+  const audit = audits.map((a) => {
     seq += 1;
     const fields = {
       seq,
@@ -103,9 +167,9 @@ export async function appendLogs(
     return row;
   });
 
-  let eventSeq = Number(head.event_seq);
+  let eventSeq = head.event_seq;
   const stored: StoredEvent[] = events.map(({ event }) => ({ seq: ++eventSeq, ts: now, ...event }));
-  const eventRows = stored.map((e, i) => ({
+  const event = stored.map((e, i) => ({
     seq: e.seq,
     ts: e.ts,
     type: e.type,
@@ -115,53 +179,78 @@ export async function appendLogs(
     root_id: e.rootId,
     data: (events[i] as SerializedEvent).text,
   }));
-
-  const newHead = { audit_seq: seq, audit_hash: prev, event_seq: eventSeq };
-  if (caps.oneStatementAppend) {
-    const notify = eventRows.length > 0 ? caps.notify : null;
-    await conn.executeQuery(appendStatement(auditRows, eventRows, newHead, notify));
-    return stored;
-  }
-  await insertRows(conn, 'audit_log', AUDIT_COLUMNS, auditRows);
-  await insertRows(conn, 'events', EVENT_COLUMNS, eventRows);
-  await updateHead.execute(conn, newHead);
-  return stored;
+  return { audit, event, stored, head: { audit_seq: seq, audit_hash: prev, event_seq: eventSeq } };
 }
 
-const sqlType = (c: string) => (c === 'seq' || c === 'ts' ? 'int8' : 'text');
-const fromArrays = (table: Table, columns: readonly string[], first: number) =>
+const ROLLUP_COLUMNS = ['kind', 'grain', 'start', 'key', 'n'] as const;
+const SQL_TYPES: Record<string, string> = { seq: 'int8', ts: 'int8', grain: 'int8', start: 'int8', n: 'int8' };
+const sqlType = (c: string) => SQL_TYPES[c] ?? 'text';
+
+/** Parameter numbers, in the order appendInOneStatement passes them. */
+const AT = (() => {
+  let n = 1;
+  const take = (k: number) => {
+    const first = n;
+    n += k;
+    return first;
+  };
+  return {
+    audit: take(AUDIT_COLUMNS.length),
+    event: take(EVENT_COLUMNS.length),
+    rollup: take(ROLLUP_COLUMNS.length),
+    newHead: take(3),
+    oldHead: take(3),
+    notify: take(2),
+  };
+})();
+
+/** Rows from one array parameter per column, only once the head is taken (`h` returned its row). */
+const fromArrays = (table: string, columns: readonly string[], first: number) =>
   `insert into ${table} (${columns.map((c) => `"${c}"`).join(', ')}) select * from unnest(${columns
     .map((c, i) => `$${first + i}::${sqlType(c)}[]`)
-    .join(', ')})`;
+    .join(', ')}) where exists (select 1 from h)`;
 
 /**
- * Both inserts as data-modifying WITH clauses (always run to completion) and the head update, in one
- * statement. Each column travels as one array parameter, so every batch size shares one text: one
- * prepared statement per connection, however many rows.
+ * The head update (a compare-and-set on the head the rows were chained after, taking its row lock until
+ * commit), both inserts and the rollup upsert as data-modifying WITH clauses (always run to completion,
+ * after the update they read), in one statement. Each column travels as one array parameter, so every batch
+ * size shares one text: one prepared statement per connection, however many rows. The rollup rows are
+ * taken only while the head is held, in key order, so committers never wait on each other for them.
  */
-const APPEND_TEXT = `with a as (${fromArrays('audit_log', AUDIT_COLUMNS, 1)}), e as (${fromArrays('events', EVENT_COLUMNS, 1 + AUDIT_COLUMNS.length)}) update chain_head set audit_seq = $${1 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length}, audit_hash = $${2 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length}, event_seq = $${3 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length} where id = 1`;
-
+const APPEND_TEXT = `with h as (update chain_head set audit_seq = $${AT.newHead}, audit_hash = $${AT.newHead + 1}, event_seq = $${AT.newHead + 2} where id = 1 and audit_seq = $${AT.oldHead} and audit_hash = $${AT.oldHead + 1} and event_seq = $${AT.oldHead + 2} returning event_seq), a as (${fromArrays('audit_log', AUDIT_COLUMNS, AT.audit)}), e as (${fromArrays('events', EVENT_COLUMNS, AT.event)}), r as (${fromArrays('stats_rollup', ROLLUP_COLUMNS, AT.rollup)} on conflict (kind, grain, start, key) do update set n = stats_rollup.n + excluded.n)`;
+const APPEND_SILENT_TEXT = `${APPEND_TEXT} select event_seq from h`;
 /**
- * The same, telling other gateways the new event head ("<seq> <origin>", the origin naming the writing process). RETURNING runs with the update (a SELECT in a
- * WITH that nothing reads would not), so the notify rides on the same round trip; PostgreSQL queues it
- * and delivers it only when the transaction commits, so no listener hears of an uncommitted event.
+ * The same, telling other gateways the new event head ("<seq> <origin>", the origin naming the writing
+ * process) on the same round trip; PostgreSQL queues the notify and delivers it only when the transaction
+ * commits, so no listener hears of an uncommitted event.
  */
-const APPEND_NOTIFY_TEXT = `${APPEND_TEXT} returning pg_notify($${4 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length}, event_seq::text || ' ' || $${5 + AUDIT_COLUMNS.length + EVENT_COLUMNS.length})`;
+const APPEND_NOTIFY_TEXT = `${APPEND_TEXT} select pg_notify($${AT.notify}, event_seq::text || ' ' || $${AT.notify + 1}) from h`;
 
-function appendStatement(
-  audits: Record<string, unknown>[],
-  events: Record<string, unknown>[],
-  head: { audit_seq: number; audit_hash: string; event_seq: number },
+/** Sends the one appending statement; false (nothing written) when the head is no longer `after`. */
+async function appendInOneStatement(
+  conn: Kysely<DB>,
+  after: ChainHead,
+  rows: ChainedRows,
+  rollup: readonly RollupRow[],
   notify: { channel: string; origin: string } | null,
-): CompiledQuery {
-  const columnsOf = (columns: readonly string[], rows: Record<string, unknown>[]) => columns.map((c) => rows.map((r) => r[c]));
+): Promise<boolean> {
+  const columnsOf = (columns: readonly string[], list: readonly object[]) =>
+    columns.map((c) => list.map((r) => (r as Record<string, unknown>)[c]));
   const parameters = [
-    ...columnsOf(AUDIT_COLUMNS, audits),
-    ...columnsOf(EVENT_COLUMNS, events),
-    head.audit_seq,
-    head.audit_hash,
-    head.event_seq,
+    ...columnsOf(AUDIT_COLUMNS, rows.audit),
+    ...columnsOf(EVENT_COLUMNS, rows.event),
+    ...columnsOf(ROLLUP_COLUMNS, rollup),
+    rows.head.audit_seq,
+    rows.head.audit_hash,
+    rows.head.event_seq,
+    after.audit_seq,
+    after.audit_hash,
+    after.event_seq,
   ];
-  if (notify === null) return CompiledQuery.raw(APPEND_TEXT, parameters);
-  return CompiledQuery.raw(APPEND_NOTIFY_TEXT, [...parameters, notify.channel, notify.origin]);
+  const query =
+    notify === null
+      ? CompiledQuery.raw(APPEND_SILENT_TEXT, parameters)
+      : CompiledQuery.raw(APPEND_NOTIFY_TEXT, [...parameters, notify.channel, notify.origin]);
+  const result = await conn.executeQuery(query);
+  return result.rows.length === 1;
 }

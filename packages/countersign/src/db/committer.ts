@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import type { EventInput, StoredEvent } from '../events/types.js';
 import type { Clock } from '../lib/clock.js';
 import { CsError, isCsError } from '../lib/errors.js';
-import { appendLogs } from './append-logs.js';
+import { appendLogs, type ChainHead } from './append-logs.js';
 import type { Capabilities, Database } from './connect.js';
 import { type SerializedAudit, type SerializedEvent, serializeEntries } from './serialize-entries.js';
-import { applyTallies, type Tally } from './stats-rollup/tallies.js';
+import type { Tally } from './stats-rollup/tallies.js';
 import { storageFault, storageUnavailable } from './storage-errors.js';
 import type { DB } from './types.js';
 
@@ -64,6 +64,8 @@ export class Committer {
   private running = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: (() => void) | undefined;
+  /** The chain head as this committer's last transaction left it: the next append's guess (append-logs.ts). */
+  private head: ChainHead | undefined;
 
   constructor(
     private readonly db: Database,
@@ -207,11 +209,13 @@ export class Committer {
             return { kind: 'op-failed', index: i, error } satisfies Outcome;
           }
         }
-        // The batch's counts, summed and in key order, before the log's head is taken (see applyTallies).
-        await applyTallies(conn, tallies);
-        const events = await appendLogs(conn, caps, this.clock.now(), audits, emitted);
+        // The log append also writes the batch's counts (summed, in key order: db/stats-rollup/tallies.ts).
+        const appended = await appendLogs(conn, caps, this.clock.now(), { audits, events: emitted, tallies }, this.head);
         await sql.raw('commit').execute(conn);
-        return { kind: 'committed', values, events } satisfies Outcome;
+        // Only a committed head is a good guess; after a failed commit the guess stays as it was (a stale guess
+        // costs one more round trip, never a wrong chain).
+        if (appended.head) this.head = appended.head;
+        return { kind: 'committed', values, events: appended.events } satisfies Outcome;
       } catch (error) {
         await sql
           .raw('rollback')

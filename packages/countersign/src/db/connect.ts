@@ -28,6 +28,16 @@ export interface Capabilities {
    * SQLite is in-process, where a round trip costs nothing, and its WITH takes only SELECTs.
    */
   readonly oneStatementAppend: boolean;
+  /**
+   * Whether an INSERT can ride in a WITH clause of the UPDATE it belongs with (PostgreSQL), so a vote and the
+   * compare-and-set it moves are one round trip (domain/actions/transition.ts). SQLite's WITH takes only SELECTs.
+   */
+  readonly insertsInWith: boolean;
+  /**
+   * Whether a subquery's rows can come back as one JSON array column (json_agg, PostgreSQL), so an action
+   * row and its reviews are one round trip (domain/actions/transition.ts). SQLite reads them in-process.
+   */
+  readonly jsonAgg: boolean;
   /** Statement serialising migrations across processes inside the migration transaction ('' when the write lock suffices). */
   readonly migrationLock: string;
   /**
@@ -79,6 +89,8 @@ const sqliteCaps: Capabilities = {
   lockSuffix: '',
   skipLocked: false,
   oneStatementAppend: false,
+  insertsInWith: false,
+  jsonAgg: false,
   migrationLock: '',
   notify: null,
   isUniqueViolation: (e) => {
@@ -97,6 +109,8 @@ const postgresCaps: Capabilities = {
   lockSuffix: ' for update',
   skipLocked: true,
   oneStatementAppend: true,
+  insertsInWith: true,
+  jsonAgg: true,
   migrationLock: `select pg_advisory_xact_lock(hashtext('countersign:migrate:' || current_schema()))`,
   notify: null,
   isUniqueViolation: (e) => (e as { code?: unknown })?.code === '23505',

@@ -22,7 +22,7 @@ export interface Tally {
   n: number;
 }
 
-interface RollupRow {
+export interface RollupRow {
   kind: RollupKind;
   grain: number;
   start: number;
@@ -42,7 +42,23 @@ const CHUNK = 150;
  * deadlock on them. One upsert statement on both dialects.
  */
 export async function applyTallies(db: Kysely<DB>, tallies: readonly Tally[]): Promise<void> {
-  if (tallies.length === 0) return;
+  const rows = rollupRows(tallies);
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    await db
+      .insertInto('stats_rollup')
+      .values(rows.slice(i, i + CHUNK))
+      .onConflict((oc) => oc.columns(['kind', 'grain', 'start', 'key']).doUpdateSet({ n: sql`stats_rollup.n + excluded.n` }))
+      .execute();
+  }
+}
+
+/**
+ * The rollup rows a transaction's tallies add up to: summed per row, the ones netting to zero left out, in
+ * key order. applyTallies writes them; on PostgreSQL the committer's one appending statement does
+ * (db/append-logs.ts), after it has taken the chain head, so no two committers ever hold rollup rows at once.
+ */
+export function rollupRows(tallies: readonly Tally[]): RollupRow[] {
+  if (tallies.length === 0) return [];
   const merged = new Map<string, RollupRow>();
   for (const t of tallies) {
     for (const grain of GRAINS) {
@@ -53,14 +69,7 @@ export async function applyTallies(db: Kysely<DB>, tallies: readonly Tally[]): P
       else merged.set(id, { kind: t.kind, grain, start, key: t.key, n: t.n });
     }
   }
-  const rows = [...merged.values()].filter((r) => r.n !== 0).sort(byKey);
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    await db
-      .insertInto('stats_rollup')
-      .values(rows.slice(i, i + CHUNK))
-      .onConflict((oc) => oc.columns(['kind', 'grain', 'start', 'key']).doUpdateSet({ n: sql`stats_rollup.n + excluded.n` }))
-      .execute();
-  }
+  return [...merged.values()].filter((r) => r.n !== 0).sort(byKey);
 }
 
 function byKey(a: RollupRow, b: RollupRow): number {

@@ -19,7 +19,7 @@ import { checkEditedArguments } from './edit-schema.js';
 import { askedForStage, emitActionEvent, emitStatus } from './emit-action-event.js';
 import { checkArguments, checkReason } from './limits.js';
 import { type ActionView, ReviewBody } from './schemas.js';
-import { applyProgress, applyTransition, assertBeforeDeadline, conflict, loadForUpdate, loadReviews } from './transition.js';
+import { applyProgress, applyTransition, assertBeforeDeadline, conflict, loadWithReviews } from './transition.js';
 
 /**
  * A person votes on a pending action: approve, edit-and-approve, or deny.
@@ -67,7 +67,8 @@ export async function reviewAction(
   const view = await deps.committer.run(
     async (tx) => {
       if (opts.consume) await opts.consume(tx);
-      const row = await loadForUpdate(tx, actionId, { lock: true });
+      // The action locked, with every vote cast on it so far (one statement where the database allows).
+      const { row, reviews: votes } = await loadWithReviews(tx, actionId);
       if (row.status !== 'pending') throw conflict(row, approve ? 'approve' : 'deny');
       assertBeforeDeadline(tx, row, approve ? 'approve' : 'deny');
       const wf = parseFrozenWorkflow(row.workflow ?? 'null') as FrozenWorkflow | null;
@@ -83,7 +84,6 @@ export async function reviewAction(
         if (why !== null)
           throw new CsError('forbidden', `you cannot grant similar actions: ${why}; a grant is never broader than your own authority`);
       }
-      const votes = await loadReviews(tx, row.id);
       assertOneVote(votes, principal, cast, row);
       const edited = approve && editedText !== null && editedText !== row.arguments;
       if (edited && votes.some((v) => v.decision === 'approve')) {
@@ -105,7 +105,7 @@ export async function reviewAction(
         stage: stage.index,
         ...reviewFor(cast),
       };
-      await tx.db.insertInto('reviews').values(vote).execute();
+      // Written with the compare-and-set below (transition.ts): one statement where the database allows.
       tallyVote(tx, vote);
       // Every review of the action, this one last (time-ordered ids): the view needs no second read.
       const reviews = [...votes, vote];
@@ -143,14 +143,14 @@ export async function reviewAction(
       };
       if (!approve) {
         // Any eligible deny ends the review: denial is terminal.
-        const denied = await applyTransition(tx, row, 'deny', decidedBy);
+        const denied = await applyTransition(tx, row, 'deny', decidedBy, { vote });
         tx.audit({ actor, event: 'action.denied', actionId: row.id, data: { by: principal.email, reason, version: denied.version } });
         return emitStatus(tx, denied, reviews);
       }
       const editChanges = edited ? { arguments: editedText as string, original_arguments: row.arguments } : {};
       const approvals = votes.filter((v) => v.stage === stage.index && v.decision === 'approve').length + 1;
       if (approvals < stage.quorum) {
-        const progressed = await applyProgress(tx, row, 'approve', editChanges);
+        const progressed = await applyProgress(tx, row, 'approve', editChanges, { vote });
         return emitActionEvent(tx, progressed, EVENT.actionUpdated, { known: reviews });
       }
       // A one-person, one-stage review needs no separate record of its stage completing.
@@ -159,13 +159,13 @@ export async function reviewAction(
       }
       const next = await advanceAfterQuorum(tx, { ...row, ...editChanges }, wf, stage);
       if (next) {
-        const progressed = await applyProgress(tx, row, 'approve', { ...editChanges, ...next });
+        const progressed = await applyProgress(tx, row, 'approve', { ...editChanges, ...next }, { vote });
         return emitActionEvent(tx, progressed, EVENT.actionUpdated, { known: reviews, asked: askedForStage(progressed, 'stage_started') });
       }
       const approvers = [...new Set(reviews.filter((v) => v.decision === 'approve').map(approverLabel))];
       const by = { type: 'user', id: principal.id, label: principal.email } as const;
       const issued = await issueReceipt(tx, deps, { ...row, ...editChanges }, by, approvers);
-      const approved = await applyTransition(tx, row, 'approve', { ...editChanges, ...decidedBy, ...issued.fields });
+      const approved = await applyTransition(tx, row, 'approve', { ...editChanges, ...decidedBy, ...issued.fields }, { vote });
       tx.audit({ actor, event: 'action.approved', actionId: row.id, data: { by: principal.email, reason, version: approved.version } });
       tx.audit(issued.audit);
       if (input.grant) await createGrant(tx, deps.config, { voter: principal, row: approved, wf, spec: input.grant });

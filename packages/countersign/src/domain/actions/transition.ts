@@ -1,5 +1,6 @@
+import { type QueryCreator, sql } from 'kysely';
 import type { Tx } from '../../db/committer.js';
-import type { ActionsTable, ReviewsTable } from '../../db/types.js';
+import type { ActionsTable, DB, ReviewsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import { tallyChanged } from '../stats/tallies.js';
@@ -23,6 +24,29 @@ export async function loadForUpdate(tx: Tx, id: string, opts: { lock?: boolean }
   const row = await (opts.lock && tx.caps.lockSuffix ? q.forUpdate() : q).executeTakeFirst();
   if (!row) throw new CsError('not_found', `no action with id ${id}`);
   return row;
+}
+
+/**
+ * The action locked (as loadForUpdate) with its reviews in the order they were cast. Where the database
+ * aggregates JSON, one statement: the reviews come from the statement's snapshot, taken before it waited
+ * for the lock, so they are used only if the action's version in that snapshot is the one locked (every
+ * vote moves the version in its own transaction); otherwise a vote committed meanwhile, and the reviews are
+ * read again.
+ */
+export async function loadWithReviews(tx: Tx, id: string): Promise<{ row: ActionsTable; reviews: ReviewsTable[] }> {
+  if (!tx.caps.jsonAgg) {
+    const row = await loadForUpdate(tx, id, { lock: true });
+    return { row, reviews: await loadReviews(tx, row.id) };
+  }
+  if (!isId(id)) throw new CsError('not_found', `no action with id ${id}`);
+  const { rows } = await sql<ActionsTable & { seen_version: number; reviews_json: ReviewsTable[] }>`
+    select a.*, (select s.version from actions s where s.id = a.id) as seen_version,
+      (select coalesce(json_agg(r order by r.created_at, r.id), '[]'::json) from reviews r where r.action_id = a.id) as reviews_json
+    from actions a where a.id = ${id} for update of a`.execute(tx.db);
+  const found = rows[0];
+  if (!found) throw new CsError('not_found', `no action with id ${id}`);
+  const { seen_version, reviews_json, ...row } = found;
+  return { row, reviews: seen_version === row.version ? reviews_json : await loadReviews(tx, row.id) };
 }
 
 /** Locks an action unless another transaction holds it (then undefined): for background work that can come back later. */
@@ -56,14 +80,20 @@ const PAST: Record<Transition, string> = {
  * races end in exactly one final state, a committed deny unchangeable, and a
  * receipt redeemed once. Redeeming stamps `redeemed_at`; the status stays approved.
  */
-export async function applyTransition(tx: Tx, row: ActionsTable, t: Transition, changes: ActionChanges): Promise<ActionsTable> {
+export async function applyTransition(
+  tx: Tx,
+  row: ActionsTable,
+  t: Transition,
+  changes: ActionChanges,
+  opts: WithVote = {},
+): Promise<ActionsTable> {
   const status = parseStatus(row.status);
   const from = phaseOf(status, row.redeemed_at);
   const next = nextPhase(from, t);
   if (next === null) throw conflict(row, t);
   const to: ActionStatus = statusOf(next);
   if (t !== 'expire') assertBeforeDeadline(tx, row, t);
-  const updated = await compareAndSet(tx, row, t, to, next === 'redeemed' ? { ...changes, redeemed_at: tx.now } : changes);
+  const updated = await compareAndSet(tx, row, t, to, next === 'redeemed' ? { ...changes, redeemed_at: tx.now } : changes, opts);
   // A decided action's workflow deadlines mean nothing any more. Only the current stage can have any.
   if (status === 'pending' && row.workflow !== null && stageHasTimers(row)) {
     await tx.db.deleteFrom('timers').where('action_id', '=', row.id).execute();
@@ -85,14 +115,42 @@ export function assertBeforeDeadline(tx: Tx, row: ActionsTable, t: Transition): 
  * escalation) without changing status: the same compare-and-set, so progress
  * and a final decision can never both win.
  */
-export async function applyProgress(tx: Tx, row: ActionsTable, t: Transition, changes: ActionChanges): Promise<ActionsTable> {
+export async function applyProgress(
+  tx: Tx,
+  row: ActionsTable,
+  t: Transition,
+  changes: ActionChanges,
+  opts: WithVote = {},
+): Promise<ActionsTable> {
   if (row.status !== 'pending') throw conflict(row, t);
   assertBeforeDeadline(tx, row, t);
-  return compareAndSet(tx, row, t, 'pending', changes);
+  return compareAndSet(tx, row, t, 'pending', changes, opts);
 }
 
-async function compareAndSet(tx: Tx, row: ActionsTable, t: Transition, to: ActionStatus, changes: RowChanges): Promise<ActionsTable> {
-  const res = await tx.db
+export interface WithVote {
+  /**
+   * The vote this change records, written with it: in the compare-and-set's own statement where the database
+   * takes an INSERT inside WITH (one round trip), else just before it. A lost compare-and-set fails the op,
+   * and the committer rolls the vote back with it.
+   */
+  vote?: ReviewsTable;
+}
+
+async function compareAndSet(
+  tx: Tx,
+  row: ActionsTable,
+  t: Transition,
+  to: ActionStatus,
+  changes: RowChanges,
+  { vote }: WithVote,
+): Promise<ActionsTable> {
+  const together = vote !== undefined && tx.caps.insertsInWith;
+  if (vote !== undefined && !together) await tx.db.insertInto('reviews').values(vote).execute();
+  // The WITH adds a name nothing reads: the update is typed as one on the plain schema.
+  const writer: QueryCreator<DB> = together
+    ? (tx.db.with('vote', (db) => db.insertInto('reviews').values(vote)) as unknown as QueryCreator<DB>)
+    : tx.db;
+  const res = await writer
     .updateTable('actions')
     .set({ ...changes, status: to, version: row.version + 1, updated_at: tx.now })
     .where('id', '=', row.id)
