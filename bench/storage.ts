@@ -26,7 +26,10 @@ const N = Number(process.env.BENCH_STORAGE_N ?? 10_000);
 const DIALECTS = (process.env.BENCH_STORAGE_DIALECTS ?? 'sqlite,postgres').split(',');
 const ADMIN = { type: 'admin' as const, id: 'bench' };
 const log = (s: string) => process.stderr.write(`${s}\n`);
-const loadLine = () => `load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`;
+const loadLine = () =>
+  `load ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`;
 
 const POLICY = `
 policy:
@@ -60,7 +63,9 @@ function argumentsFor(tool: string, i: number): Record<string, unknown> {
         to: [`customer${i % 5000}@example.com`],
         cc: i % 4 ? [] : ['support-lead@example.com'],
         subject: `Re: your ticket #${100_000 + i} about the invoice for order ${i * 7}`,
-        body: `Hello,\n\nthank you for writing to us. We looked into ticket #${100_000 + i} and found that the invoice for order ${i * 7} was issued twice because a retry of the payment provider's webhook was not recognised as a duplicate. We have cancelled the second invoice and the refund of the duplicate charge is on its way; it usually takes three to five business days to appear on your statement.\n\nWe are sorry for the trouble. If anything else looks wrong, reply to this e-mail and it will reach the same team.\n\nKind regards,\nThe billing team`.repeat(1 + (i % 2)),
+        body: `Hello,\n\nthank you for writing to us. We looked into ticket #${100_000 + i} and found that the invoice for order ${i * 7} was issued twice because a retry of the payment provider's webhook was not recognised as a duplicate. We have cancelled the second invoice and the refund of the duplicate charge is on its way; it usually takes three to five business days to appear on your statement.\n\nWe are sorry for the trouble. If anything else looks wrong, reply to this e-mail and it will reach the same team.\n\nKind regards,\nThe billing team`.repeat(
+          1 + (i % 2),
+        ),
       };
   }
 }
@@ -97,7 +102,13 @@ async function call(gw: Gateway, method: 'POST', url: string, key: string, body:
 async function lifecycle(gw: Gateway, keys: Keys, i: number): Promise<void> {
   const kind = kindOf(i);
   const tool =
-    kind === 'allowed' ? MIX[i % MIX.length] : kind === 'policy-denied' ? 'drop_table' : kind === 'edited' || i % 2 ? 'send_email' : 'shell';
+    kind === 'allowed'
+      ? MIX[i % MIX.length]
+      : kind === 'policy-denied'
+        ? 'drop_table'
+        : kind === 'edited' || i % 2
+          ? 'send_email'
+          : 'shell';
   const args = argumentsFor(tool as string, i);
   const body = {
     tool,
@@ -139,9 +150,12 @@ function sqliteSizes(file: string): { sizes: Sizes; fileBytes: number } {
   try {
     db.pragma('wal_checkpoint(TRUNCATE)');
     const owner = new Map(
-      (db.prepare(`select name, tbl_name from sqlite_master where type in ('table', 'index')`).all() as { name: string; tbl_name: string }[]).map(
-        (r) => [r.name, r.tbl_name],
-      ),
+      (
+        db.prepare(`select name, tbl_name from sqlite_master where type in ('table', 'index')`).all() as {
+          name: string;
+          tbl_name: string;
+        }[]
+      ).map((r) => [r.name, r.tbl_name]),
     );
     const types = new Map(
       (db.prepare(`select name, type from sqlite_master`).all() as { name: string; type: string }[]).map((r) => [r.name, r.type]),

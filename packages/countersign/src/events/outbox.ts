@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
-import type { DB, EventsTable } from '../db/types.js';
+import type { ActionsTable, DB, EventsTable } from '../db/types.js';
 import type { ActionView } from '../domain/actions/schemas.js';
+import { toActionView } from '../domain/actions/view.js';
 import type { Principal } from '../domain/identities/principal.js';
+import { expandAction, STORED_ACTION, type StoredAction } from './stored-action.js';
 import { EVENT, type EventType, isEventType, type StoredEvent } from './types.js';
 
 /**
@@ -44,13 +46,7 @@ export async function readAfter(db: Kysely<DB>, after: number, f: OutboxFilter =
     const root = f.rootId;
     q = q.where((eb) => eb.or([eb('root_id', '=', root), eb('action_id', '=', root)]));
   }
-  const rows = await q.orderBy('seq').limit(limit).execute();
-  const out: StoredEvent[] = [];
-  for (const r of rows) {
-    const e = rowToEvent(r);
-    if (e) out.push(e);
-  }
-  return out;
+  return decodeRows(db, await q.orderBy('seq').limit(limit).execute());
 }
 
 /** Every event after `after`, a page at a time (a stream checks each page before it sends it). */
@@ -84,19 +80,49 @@ export async function floorSeq(db: Kysely<DB>): Promise<number> {
   return headSeq(db);
 }
 
-/** A stored row as a typed event; undefined for a type this version does not know. */
-export function rowToEvent(r: EventsTable): StoredEvent | undefined {
-  if (!isEventType(r.type)) return undefined;
-  const scope = {
-    seq: Number(r.seq),
-    ts: Number(r.ts),
-    actionId: r.action_id,
-    agentId: r.agent_id,
-    sessionId: r.session_id,
-    rootId: r.root_id,
-  };
-  const data = JSON.parse(r.data) as Record<string, unknown>;
-  return { ...scope, type: r.type, data: upgrade(r.type, data) } as StoredEvent;
+/**
+ * Stored rows as typed events, in their order; rows of a type this version does not know are dropped. An action
+ * event stores only what may still change (events/stored-action.ts): the rest comes from the action's row, read
+ * once per action for the whole page, so the event is the one that was emitted.
+ */
+export async function decodeRows(db: Kysely<DB>, rows: readonly EventsTable[]): Promise<StoredEvent[]> {
+  const parsed: { r: EventsTable; type: EventType; data: Record<string, unknown> }[] = [];
+  const ids = new Set<string>();
+  for (const r of rows) {
+    if (!isEventType(r.type)) continue;
+    const data = JSON.parse(r.data) as Record<string, unknown>;
+    if (STORED_ACTION in data && r.action_id !== null) ids.add(r.action_id);
+    parsed.push({ r, type: r.type, data });
+  }
+  const current = ids.size === 0 ? new Map<string, ActionView>() : await currentViews(db, [...ids]);
+  return parsed.map(({ r, type, data }) => ({ ...scopeOf(r), type, data: payloadOf(r, type, data, current) }) as StoredEvent);
+}
+
+/** Each action's view now, from its row alone (the stored part of an event carries its reviews). */
+async function currentViews(db: Kysely<DB>, ids: string[]): Promise<Map<string, ActionView>> {
+  const out = new Map<string, ActionView>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows: ActionsTable[] = await db
+      .selectFrom('actions')
+      .selectAll()
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const row of rows) out.set(row.id, toActionView(row, []));
+  }
+  return out;
+}
+
+function scopeOf(r: EventsTable) {
+  return { seq: Number(r.seq), ts: Number(r.ts), actionId: r.action_id, agentId: r.agent_id, sessionId: r.session_id, rootId: r.root_id };
+}
+
+function payloadOf(r: EventsTable, type: EventType, data: Record<string, unknown>, current: ReadonlyMap<string, ActionView>): unknown {
+  if (!(STORED_ACTION in data)) return upgrade(type, data);
+  const { [STORED_ACTION]: stored, ...rest } = data;
+  const now = r.action_id === null ? undefined : current.get(r.action_id);
+  // Actions are never deleted, and an event is committed with its action: a miss is a damaged database.
+  if (now === undefined) throw new Error(`event ${r.seq} (${type}) names action ${r.action_id}, which is not in the actions table`);
+  return { action: expandAction(stored as StoredAction, now), ...rest };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
-import { rowToEvent } from '../outbox.js';
+import { decodeRows } from '../outbox.js';
 import type { StoredEvent } from '../types.js';
 
 export interface Page {
@@ -23,12 +23,7 @@ export interface Page {
 export async function readPage(db: Kysely<DB>, after: number, limit: number, types: ReadonlySet<string> | null): Promise<Page> {
   const rows = await db.selectFrom('events').selectAll().where('seq', '>', after).orderBy('seq').limit(limit).execute();
   const last = rows.at(-1);
-  const events: StoredEvent[] = [];
-  for (const r of rows) {
-    if (types !== null && !types.has(r.type)) continue;
-    const e = rowToEvent(r);
-    if (e) events.push(e);
-  }
+  const events = await decodeRows(db, types === null ? rows : rows.filter((r) => types.has(r.type)));
   return { events, last: last ? Number(last.seq) : after, lastTs: last ? Number(last.ts) : null, full: rows.length === limit };
 }
 
@@ -41,9 +36,6 @@ export async function readBySeq(db: Kysely<DB>, seqs: readonly number[]): Promis
     .selectAll()
     .where('seq', 'in', [...seqs])
     .execute();
-  for (const r of rows) {
-    const e = rowToEvent(r);
-    if (e) out.set(e.seq, e);
-  }
+  for (const e of await decodeRows(db, rows)) out.set(e.seq, e);
   return out;
 }
