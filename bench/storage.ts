@@ -261,7 +261,8 @@ async function run(dialect: string): Promise<Result> {
     const fileGrowthPer10k = 'fileBytes' in after ? ((after.fileBytes - fileBefore) * 10_000) / N : null;
     return { dialect, perAction, total, fileGrowthPer10k, payload };
   } finally {
-    await bench.drop();
+    if (process.env.BENCH_KEEP) log(`kept ${schema ?? file}`);
+    else await bench.drop();
   }
 }
 

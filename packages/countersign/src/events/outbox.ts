@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ActionsTable, DB, EventsTable } from '../db/types.js';
 import type { ActionView } from '../domain/actions/schemas.js';
-import { toActionView } from '../domain/actions/view.js';
+import { toActionView, toReviewView } from '../domain/actions/view.js';
 import type { Principal } from '../domain/identities/principal.js';
 import { expandAction, STORED_ACTION, type StoredAction } from './stored-action.js';
 import { EVENT, type EventType, isEventType, type StoredEvent } from './types.js';
@@ -88,26 +88,48 @@ export async function floorSeq(db: Kysely<DB>): Promise<number> {
 export async function decodeRows(db: Kysely<DB>, rows: readonly EventsTable[]): Promise<StoredEvent[]> {
   const parsed: { r: EventsTable; type: EventType; data: Record<string, unknown> }[] = [];
   const ids = new Set<string>();
+  const reviewed = new Set<string>();
   for (const r of rows) {
     if (!isEventType(r.type)) continue;
     const data = JSON.parse(r.data) as Record<string, unknown>;
-    if (STORED_ACTION in data && r.action_id !== null) ids.add(r.action_id);
+    if (STORED_ACTION in data && r.action_id !== null) {
+      ids.add(r.action_id);
+      if ((data[STORED_ACTION] as StoredAction).reviews?.length) reviewed.add(r.action_id);
+    }
     parsed.push({ r, type: r.type, data });
   }
-  const current = ids.size === 0 ? new Map<string, ActionView>() : await currentViews(db, [...ids]);
+  const current = ids.size === 0 ? EMPTY : await currentViews(db, [...ids], reviewed);
   return parsed.map(({ r, type, data }) => ({ ...scopeOf(r), type, data: payloadOf(r, type, data, current) }) as StoredEvent);
 }
 
-/** Each action's view now, from its row alone (the stored part of an event carries its reviews). */
-async function currentViews(db: Kysely<DB>, ids: string[]): Promise<Map<string, ActionView>> {
-  const out = new Map<string, ActionView>();
+type ReviewView = ActionView['reviews'][number];
+interface Current {
+  /** Each action's view now, from its row alone. */
+  views: Map<string, ActionView>;
+  /** The reviews of those actions that have any, by id. */
+  reviews: Map<string, ReviewView>;
+}
+const EMPTY: Current = { views: new Map(), reviews: new Map() };
+
+/** The actions' views now and, for those whose events list reviews, their reviews; 500 actions a query. */
+async function currentViews(db: Kysely<DB>, ids: readonly string[], reviewed: ReadonlySet<string>): Promise<Current> {
+  const out: Current = { views: new Map(), reviews: new Map() };
   for (let i = 0; i < ids.length; i += 500) {
     const rows: ActionsTable[] = await db
       .selectFrom('actions')
       .selectAll()
       .where('id', 'in', ids.slice(i, i + 500))
       .execute();
-    for (const row of rows) out.set(row.id, toActionView(row, []));
+    for (const row of rows) out.views.set(row.id, toActionView(row, []));
+  }
+  const withReviews = [...reviewed];
+  for (let i = 0; i < withReviews.length; i += 500) {
+    const reviews = await db
+      .selectFrom('reviews')
+      .selectAll()
+      .where('action_id', 'in', withReviews.slice(i, i + 500))
+      .execute();
+    for (const r of reviews) out.reviews.set(r.id, toReviewView(r));
   }
   return out;
 }
@@ -116,13 +138,13 @@ function scopeOf(r: EventsTable) {
   return { seq: Number(r.seq), ts: Number(r.ts), actionId: r.action_id, agentId: r.agent_id, sessionId: r.session_id, rootId: r.root_id };
 }
 
-function payloadOf(r: EventsTable, type: EventType, data: Record<string, unknown>, current: ReadonlyMap<string, ActionView>): unknown {
+function payloadOf(r: EventsTable, type: EventType, data: Record<string, unknown>, current: Current): unknown {
   if (!(STORED_ACTION in data)) return upgrade(type, data);
   const { [STORED_ACTION]: stored, ...rest } = data;
-  const now = r.action_id === null ? undefined : current.get(r.action_id);
+  const now = r.action_id === null ? undefined : current.views.get(r.action_id);
   // Actions are never deleted, and an event is committed with its action: a miss is a damaged database.
   if (now === undefined) throw new Error(`event ${r.seq} (${type}) names action ${r.action_id}, which is not in the actions table`);
-  return { action: expandAction(stored as StoredAction, now), ...rest };
+  return { action: expandAction(stored as StoredAction, now, current.reviews), ...rest };
 }
 
 /**
