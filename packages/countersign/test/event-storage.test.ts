@@ -85,7 +85,19 @@ forEachDialect('the outbox stores an action once, and every event reads back as 
     for (const [i, e] of read.entries()) assert.equal(formatSse(e), formatSse(emitted[i] as StoredEvent), `${e.type} #${e.seq}`);
   });
 
-  test('a consumer’s pages and its retries by seq read the same events', async () => {
+  test('an event read alone, its commit’s later events beyond the page, is still the one emitted', async () => {
+    for (const e of emitted) {
+      const [alone] = await readAfter(w.gw.deps.db.read, e.seq - 1, {}, 1);
+      assert.equal(formatSse(alone as StoredEvent), formatSse(e), `${e.type} #${e.seq}`);
+    }
+  });
+
+  test('a consumer’s pages, of every type or only some, and its retries by seq read the same events', async () => {
+    const created = await readPage(w.gw.deps.db.read, firstSeq() - 1, 10_000, new Set(['action.created']));
+    assert.deepEqual(
+      created.events,
+      emitted.filter((e) => e.type === 'action.created'),
+    );
     const page = await readPage(w.gw.deps.db.read, firstSeq() - 1, 10_000, null);
     assert.deepEqual(page.events, emitted);
     const mails = emitted.filter((e) => e.actionId === mailId);

@@ -1,4 +1,4 @@
-import { compactAction, STORED_ACTION } from '../events/stored-action.js';
+import { compactAction, SAME_AS_NEXT, STORED_ACTION } from '../events/stored-action.js';
 import type { EventInput } from '../events/types.js';
 import { canonicalJson } from '../lib/canonical.js';
 import type { Actor, AuditInput } from './committer.js';
@@ -30,8 +30,22 @@ export function serializeEntries(
 ): { audits: SerializedAudit[]; events: SerializedEvent[] } {
   return {
     audits: audits.map((a) => ({ actor: a.actor, event: a.event, actionId: a.actionId ?? null, data: canonicalJson(a.data) })),
-    events: events.map((e) => ({ event: e, text: payloadText(e.data, texts) })),
+    events: events.map((e, i) => ({ event: e, text: sameAsNext(events, i) ? sameAsNextText(e.data) : payloadText(e.data, texts) })),
   };
+}
+
+/** Whether the action's next event in this operation carries the very same view (then it alone stores it). */
+function sameAsNext(events: readonly EventInput[], i: number): boolean {
+  const e = events[i] as EventInput;
+  if (!('action' in e.data) || e.actionId === null) return false;
+  const next = events.slice(i + 1).find((n) => n.actionId === e.actionId);
+  return next !== undefined && 'action' in next.data && next.data.action === e.data.action;
+}
+
+function sameAsNextText(data: EventInput['data']): string {
+  const { action: _, ...rest } = data as { action: unknown };
+  const others = JSON.stringify(rest);
+  return others === '{}' ? `{"${STORED_ACTION}":"${SAME_AS_NEXT}"}` : `{"${STORED_ACTION}":"${SAME_AS_NEXT}",${others.slice(1)}`;
 }
 
 /**

@@ -52,8 +52,14 @@ const SET_ONCE = [
 const OMITTED: ReadonlySet<string> = new Set<string>(CONSTANT);
 const UNLESS_NULL: ReadonlySet<string> = new Set<string>(SET_ONCE);
 
-/** The payload key an outbox row stores the compact action under (rows written before 026 have `action`). */
+/** The payload key an outbox row stores the compact action under (rows written before this have `action`). */
 export const STORED_ACTION = 'action_delta';
+
+/**
+ * Stored instead of the action when the action's next event, in the same commit, carries the same view (a new
+ * action's `action.created` and its status event, and `action.redeemed` after them with `?redeem=true`).
+ */
+export const SAME_AS_NEXT = 'next';
 
 type ReviewView = ActionView['reviews'][number];
 

@@ -23,7 +23,8 @@ export interface Page {
 export async function readPage(db: Kysely<DB>, after: number, limit: number, types: ReadonlySet<string> | null): Promise<Page> {
   const rows = await db.selectFrom('events').selectAll().where('seq', '>', after).orderBy('seq').limit(limit).execute();
   const last = rows.at(-1);
-  const events = await decodeRows(db, types === null ? rows : rows.filter((r) => types.has(r.type)));
+  // Every row goes in (an event may take its action from the next one); only the consumer's types come out.
+  const events = await decodeRows(db, rows, types === null ? undefined : (r) => types.has(r.type));
   return { events, last: last ? Number(last.seq) : after, lastTs: last ? Number(last.ts) : null, full: rows.length === limit };
 }
 
