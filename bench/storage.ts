@@ -174,6 +174,22 @@ function sqliteSizes(file: string): { sizes: Sizes; fileBytes: number } {
   }
 }
 
+/** PostgreSQL: the bytes of the live rows (pg_column_size), without the free space updates leave behind. */
+async function pgLiveBytes(schema: string): Promise<Map<string, number>> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    const out = new Map<string, number>();
+    for (const t of ['actions', 'audit_log', 'events', 'reviews']) {
+      const r = await c.query<{ n: string }>(`select coalesce(sum(pg_column_size(t.*)), 0) as n from ${schema}.${t} t`);
+      out.set(t, Number(r.rows[0]?.n ?? 0));
+    }
+    return out;
+  } finally {
+    await c.end();
+  }
+}
+
 async function pgSizes(schema: string): Promise<Sizes> {
   const c = new pg.Client({ connectionString: PG_URL });
   await c.connect();
@@ -201,6 +217,8 @@ interface Result {
   total: number;
   fileGrowthPer10k: number | null;
   payload: { audit: number; events: number };
+  /** PostgreSQL: live row bytes per action, per table. */
+  live: Map<string, number>;
 }
 
 function growth(before: Sizes, after: Sizes): Map<string, { data: number; index: number }> {
@@ -239,6 +257,7 @@ async function run(dialect: string): Promise<Result> {
     await lifecycle(gw, keys, 0);
     await gw.close();
     const before = schema ? await pgSizes(schema) : sqliteSizes(file).sizes;
+    const liveBefore = schema ? await pgLiveBytes(schema) : null;
     const fileBefore = schema ? 0 : sqliteSizes(file).fileBytes;
     gw = await start();
     const t = performance.now();
@@ -254,12 +273,14 @@ async function run(dialect: string): Promise<Result> {
     const payload = { audit: await sum('audit_log'), events: await sum('events') };
     await gw.close();
     const after = schema ? await pgSizes(schema) : sqliteSizes(file);
+    const live = new Map<string, number>();
+    if (schema && liveBefore) for (const [t, n] of await pgLiveBytes(schema)) live.set(t, (n - (liveBefore.get(t) ?? 0)) / N);
     const afterSizes = 'sizes' in after ? after.sizes : after;
     const perAction = growth(before, afterSizes);
     let total = 0;
     for (const s of perAction.values()) total += s.data + s.index;
     const fileGrowthPer10k = 'fileBytes' in after ? ((after.fileBytes - fileBefore) * 10_000) / N : null;
-    return { dialect, perAction, total, fileGrowthPer10k, payload };
+    return { dialect, perAction, total, fileGrowthPer10k, payload, live };
   } finally {
     if (process.env.BENCH_KEEP) log(`kept ${schema ?? file}`);
     else await bench.drop();
@@ -287,4 +308,8 @@ for (const r of results) {
     `${r.dialect}: stored JSON per action: audit data ${Math.round(r.payload.audit)} B, events data ${Math.round(r.payload.events)} B` +
       (r.fileGrowthPer10k === null ? '' : `; SQLite file growth per 10k actions: ${(r.fileGrowthPer10k / 1e6).toFixed(2)} MB`),
   );
+  if (r.live.size > 0) {
+    const parts = [...r.live].map(([t, n]) => `${t} ${Math.round(n)} B`);
+    console.log(`${r.dialect}: live row bytes per action (pg_column_size, no free space): ${parts.join(', ')}`);
+  }
 }
