@@ -15,12 +15,14 @@ export async function decodeRows(
   rows: readonly EventsTable[],
   keep: (r: EventsTable) => boolean = () => true,
 ): Promise<StoredEvent[]> {
-  const parsed: Parsed[] = [];
-  for (const r of rows) {
-    if (isEventType(r.type)) parsed.push({ r, type: r.type, data: JSON.parse(r.data) as Record<string, unknown> });
+  // Only the kept rows are parsed; the others only if a kept one takes its action from them.
+  const wanted: Parsed[] = [];
+  for (const [i, r] of rows.entries()) {
+    if (!isEventType(r.type) || !keep(r)) continue;
+    const data = JSON.parse(r.data) as Record<string, unknown>;
+    if (data[STORED_ACTION] === SAME_AS_NEXT) data[STORED_ACTION] = await nextStoredAction(db, rows, i);
+    wanted.push({ r, type: r.type, data });
   }
-  await resolveSameAsNext(db, parsed);
-  const wanted = parsed.filter((p) => keep(p.r));
   const ids = new Set<string>();
   const reviewed = new Set<string>();
   for (const { r, data } of wanted) {
@@ -39,33 +41,26 @@ interface Parsed {
 }
 
 /**
- * An event stored as "the same action as its action's next event" (the first events of one commit that carry
- * the same view: events/stored-action.ts) takes that event's stored action: from the page when it is there, else
- * from the table. Retention deletes in seq order, so the later event outlives the one that refers to it.
+ * The stored action of the event at `i`, stored as "the same as its action's next event" (the first events of one
+ * commit that carry the same view: events/stored-action.ts): the next row of that action in the page, else in the
+ * table. Retention deletes in seq order, so the later event outlives the one that refers to it.
  */
-async function resolveSameAsNext(db: Kysely<DB>, parsed: Parsed[]): Promise<void> {
-  for (let i = parsed.length - 1; i >= 0; i--) {
-    const p = parsed[i] as Parsed;
-    if (p.data[STORED_ACTION] !== SAME_AS_NEXT) continue;
-    let next: Parsed | undefined;
-    for (let j = i + 1; j < parsed.length && next === undefined; j++) if (parsed[j]?.r.action_id === p.r.action_id) next = parsed[j];
-    const stored = next ? next.data[STORED_ACTION] : await nextStoredAction(db, p.r);
-    p.data = { ...p.data, [STORED_ACTION]: stored };
-  }
-}
-
-async function nextStoredAction(db: Kysely<DB>, r: EventsTable): Promise<unknown> {
+async function nextStoredAction(db: Kysely<DB>, rows: readonly EventsTable[], i: number): Promise<unknown> {
+  const r = rows[i] as EventsTable;
   let after = Number(r.seq);
-  for (;;) {
-    const next = await db
-      .selectFrom('events')
-      .select(['seq', 'data'])
-      .where('action_id', '=', r.action_id as string)
-      .where('seq', '>', after)
-      .orderBy('seq')
-      .limit(1)
-      .executeTakeFirst();
-    if (!next) throw new Error(`event ${r.seq} refers to the next event of action ${r.action_id}, which is not in the events table`);
+  for (let j = i + 1; ; j++) {
+    let next: Pick<EventsTable, 'seq' | 'data'> | undefined = rows[j];
+    if (next === undefined) {
+      next = await db
+        .selectFrom('events')
+        .select(['seq', 'data'])
+        .where('action_id', '=', r.action_id as string)
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(1)
+        .executeTakeFirst();
+      if (!next) throw new Error(`event ${r.seq} refers to the next event of action ${r.action_id}, which is not in the events table`);
+    } else if ((next as EventsTable).action_id !== r.action_id) continue;
     const stored = (JSON.parse(next.data) as Record<string, unknown>)[STORED_ACTION];
     if (stored !== SAME_AS_NEXT) return stored;
     after = Number(next.seq);
