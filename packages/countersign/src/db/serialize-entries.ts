@@ -1,3 +1,4 @@
+import { compactAction, SAME_AS_NEXT, STORED_ACTION } from '../events/stored-action.js';
 import type { EventInput } from '../events/types.js';
 import { canonicalJson } from '../lib/canonical.js';
 import type { Actor, AuditInput } from './committer.js';
@@ -20,7 +21,7 @@ export interface SerializedEvent {
  * Serializes one operation's audit entries and events. The committer calls this right after the
  * operation, inside its error path, so an entry that cannot be serialized (a value canonical JSON
  * refuses, a BigInt) fails that operation alone instead of the whole batch's append.
- * `texts` is shared across a batch: a creation's events carry the same view object, serialized once.
+ * `texts` is shared across a batch: a creation's events carry the same view object, compacted and serialized once.
  */
 export function serializeEntries(
   audits: readonly AuditInput[],
@@ -29,19 +30,36 @@ export function serializeEntries(
 ): { audits: SerializedAudit[]; events: SerializedEvent[] } {
   return {
     audits: audits.map((a) => ({ actor: a.actor, event: a.event, actionId: a.actionId ?? null, data: canonicalJson(a.data) })),
-    events: events.map((e) => ({ event: e, text: payloadText(e.data, texts) })),
+    events: events.map((e, i) => ({ event: e, text: sameAsNext(events, i) ? sameAsNextText(e.data) : payloadText(e.data, texts) })),
   };
 }
 
-/** An event payload's JSON text; the action view inside it is serialized once per object. */
+/** Whether the action's next event in this operation carries the very same view (then it alone stores it). */
+function sameAsNext(events: readonly EventInput[], i: number): boolean {
+  const e = events[i] as EventInput;
+  if (!('action' in e.data) || e.actionId === null) return false;
+  const next = events.slice(i + 1).find((n) => n.actionId === e.actionId);
+  return next !== undefined && 'action' in next.data && next.data.action === e.data.action;
+}
+
+function sameAsNextText(data: EventInput['data']): string {
+  const { action: _, ...rest } = data as { action: unknown };
+  const others = JSON.stringify(rest);
+  return others === '{}' ? `{"${STORED_ACTION}":"${SAME_AS_NEXT}"}` : `{"${STORED_ACTION}":"${SAME_AS_NEXT}",${others.slice(1)}`;
+}
+
+/**
+ * An event payload's JSON text. The action view is stored compactly (events/stored-action.ts: what the action
+ * row does not hold for good), under its own key so the reader knows to rebuild it; once per view object.
+ */
 function payloadText(data: EventInput['data'], texts: Map<object, string>): string {
   if (!('action' in data)) return JSON.stringify(data);
   const { action, ...rest } = data;
-  let view = texts.get(action);
-  if (view === undefined) {
-    view = JSON.stringify(action);
-    texts.set(action, view);
+  let stored = texts.get(action);
+  if (stored === undefined) {
+    stored = JSON.stringify(compactAction(action));
+    texts.set(action, stored);
   }
   const others = JSON.stringify(rest);
-  return others === '{}' ? `{"action":${view}}` : `{"action":${view},${others.slice(1)}`;
+  return others === '{}' ? `{"${STORED_ACTION}":${stored}}` : `{"${STORED_ACTION}":${stored},${others.slice(1)}`;
 }

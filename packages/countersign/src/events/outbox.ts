@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
-import type { DB, EventsTable } from '../db/types.js';
-import type { ActionView } from '../domain/actions/schemas.js';
+import type { DB } from '../db/types.js';
 import type { Principal } from '../domain/identities/principal.js';
-import { EVENT, type EventType, isEventType, type StoredEvent } from './types.js';
+import { decodeRows } from './decode-rows.js';
+import type { StoredEvent } from './types.js';
+
+export { decodeRows };
 
 /**
  * The outbox: the `events` table, written by the Committer in the same transaction as the state
@@ -44,13 +46,7 @@ export async function readAfter(db: Kysely<DB>, after: number, f: OutboxFilter =
     const root = f.rootId;
     q = q.where((eb) => eb.or([eb('root_id', '=', root), eb('action_id', '=', root)]));
   }
-  const rows = await q.orderBy('seq').limit(limit).execute();
-  const out: StoredEvent[] = [];
-  for (const r of rows) {
-    const e = rowToEvent(r);
-    if (e) out.push(e);
-  }
-  return out;
+  return decodeRows(db, await q.orderBy('seq').limit(limit).execute());
 }
 
 /** Every event after `after`, a page at a time (a stream checks each page before it sends it). */
@@ -82,43 +78,4 @@ export async function floorSeq(db: Kysely<DB>): Promise<number> {
     .executeTakeFirst();
   if (oldest?.min != null) return Number(oldest.min) - 1;
   return headSeq(db);
-}
-
-/** A stored row as a typed event; undefined for a type this version does not know. */
-export function rowToEvent(r: EventsTable): StoredEvent | undefined {
-  if (!isEventType(r.type)) return undefined;
-  const scope = {
-    seq: Number(r.seq),
-    ts: Number(r.ts),
-    actionId: r.action_id,
-    agentId: r.agent_id,
-    sessionId: r.session_id,
-    rootId: r.root_id,
-  };
-  const data = JSON.parse(r.data) as Record<string, unknown>;
-  return { ...scope, type: r.type, data: upgrade(r.type, data) } as StoredEvent;
-}
-
-/**
- * Rows written before the catalogue (0.1) stored the bare action view as the payload. They are read
- * as the catalogue's shape so no reader needs to know: deadlines from the view, and for events that
- * asked people, the stage's approvers in force.
- */
-function upgrade(type: EventType, data: Record<string, unknown>): unknown {
-  if (type === EVENT.policyActivated || 'action' in data) return data;
-  const view = data as unknown as ActionView;
-  const ms = (iso: string | null | undefined) => (iso ? Date.parse(iso) : null);
-  const deadlines = {
-    expires_at_ms: ms(view.expires_at),
-    stage_timeout_at_ms: ms(view.workflow?.stage.timeout_at),
-    execute_by_ms: ms(view.execute_by),
-  };
-  const stage = view.workflow?.stage;
-  const asking = type === EVENT.actionEscalated || type === EVENT.actionReminder || type === EVENT.approvalRequired;
-  const reason = type === EVENT.actionEscalated ? 'escalated' : type === EVENT.actionReminder ? 'reminder' : 'review_started';
-  const asked =
-    asking && stage
-      ? { reason, stage: { index: stage.index, name: stage.name }, approvers: stage.approvers, level: null, round: null }
-      : null;
-  return type === EVENT.actionUpdated || asking ? { action: view, deadlines, asked } : { action: view, deadlines };
 }

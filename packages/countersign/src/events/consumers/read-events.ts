@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db/types.js';
-import { rowToEvent } from '../outbox.js';
+import { decodeRows } from '../outbox.js';
 import type { StoredEvent } from '../types.js';
 
 export interface Page {
@@ -15,30 +15,16 @@ export interface Page {
 }
 
 /**
- * Up to `limit` outbox rows after `after`. Rows of other types are passed without reading their payload,
+ * Up to `limit` outbox rows after `after`. Rows of other types are passed without parsing their payload,
  * so a consumer of a few types costs little more than reading sequence numbers; the page still reports
  * the last seq read, so the cursor moves past the skipped rows too (outbox.readAfter drops them silently,
  * which would leave a consumer re-reading a page of events it does not want).
  */
 export async function readPage(db: Kysely<DB>, after: number, limit: number, types: ReadonlySet<string> | null): Promise<Page> {
-  // The payload (an action's whole view) is read only for the types delivered: the rest are never parsed or sent.
-  // An empty set still names a type, so the list is never `in ()`, which SQL refuses.
-  const wanted = types === null ? null : types.size === 0 ? [''] : [...types];
-  const rows = await db
-    .selectFrom('events')
-    .select(['seq', 'ts', 'type', 'action_id', 'agent_id', 'session_id', 'root_id'])
-    .select((eb) => (wanted === null ? eb.ref('data') : eb.case().when('type', 'in', wanted).then(eb.ref('data')).end()).as('data'))
-    .where('seq', '>', after)
-    .orderBy('seq')
-    .limit(limit)
-    .execute();
+  const rows = await db.selectFrom('events').selectAll().where('seq', '>', after).orderBy('seq').limit(limit).execute();
   const last = rows.at(-1);
-  const events: StoredEvent[] = [];
-  for (const r of rows) {
-    if (types !== null && !types.has(r.type)) continue;
-    const e = rowToEvent({ ...r, data: r.data as string });
-    if (e) events.push(e);
-  }
+  // Every row goes in (an event may take its action from the next one); only the consumer's types come out.
+  const events = await decodeRows(db, rows, types === null ? undefined : (r) => types.has(r.type));
   return { events, last: last ? Number(last.seq) : after, lastTs: last ? Number(last.ts) : null, full: rows.length === limit };
 }
 
@@ -51,9 +37,6 @@ export async function readBySeq(db: Kysely<DB>, seqs: readonly number[]): Promis
     .selectAll()
     .where('seq', 'in', [...seqs])
     .execute();
-  for (const r of rows) {
-    const e = rowToEvent(r);
-    if (e) out.set(e.seq, e);
-  }
+  for (const e of await decodeRows(db, rows)) out.set(e.seq, e);
   return out;
 }
