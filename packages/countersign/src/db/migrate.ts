@@ -26,7 +26,7 @@ import * as inboxIndexes from './migrations/023-inbox-indexes.js';
 import * as auditExport from './migrations/024-audit-export.js';
 
 import * as traceContext from './migrations/025-trace-context.js';
-import * as inboxWorkflowKey from './migrations/030-inbox-workflow-key.js';
+import * as inboxWorkflowKey from './migrations/026-inbox-workflow-key.js';
 
 interface Migration {
   name: string;
@@ -62,7 +62,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '024-audit-export', up: auditExport.up },
 
   { name: '025-trace-context', up: traceContext.up },
-  { name: '030-inbox-workflow-key', up: inboxWorkflowKey.up },
+  { name: '026-inbox-workflow-key', up: inboxWorkflowKey.up },
 ];
 
 /**

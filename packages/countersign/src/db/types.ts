@@ -81,7 +81,7 @@ export interface ActionsTable {
   workflow: string | null;
   /**
    * A short digest of `workflow` (domain/actions/inbox-workflow-key.ts), written with the action; null with
-   * it, and for actions already decided when migration 030 ran (it back-filled the pending ones).
+   * it, and for actions already decided when migration 026 ran (it back-filled the pending ones).
    */
   workflow_key: string | null;
   /** Index of the current stage while pending under a workflow. */

@@ -106,7 +106,7 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, r
         status: initialStatus('review'),
         ...UNDECIDED,
         workflow: frozen,
-        // The inbox groups pending actions by this short digest of the text (migration 030).
+        // The inbox groups pending actions by this short digest of the text (migration 026).
         workflow_key: workflowKey(frozen),
         stage: entry.stage.index,
         stage_started_at: tx.now,

@@ -37,8 +37,8 @@ type Eb = ExpressionBuilder<DB & { a: DB['actions'] }, 'a'>;
 
 /**
  * The pending actions matching the filters, without the flags about votes. `status = 'pending'` is a
- * literal so both databases may use the partial indexes of migrations 023 and 030 (a bound parameter hides
- * them from SQLite); without filters, every column read is in the index of 030.
+ * literal so both databases may use the partial indexes of migrations 023 and 026 (a bound parameter hides
+ * them from SQLite); without filters, every column read is in the index of 026.
  */
 function pendingQuery(deps: Deps, f: InboxFilter, now: number) {
   let q = deps.db.read

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The short key of a frozen workflow (actions.workflow_key, migration 030): the first 128 bits of the
+ * The short key of a frozen workflow (actions.workflow_key, migration 026): the first 128 bits of the
  * SHA-256 of its text, base64url (22 characters). The inbox groups and counts pending actions by it
  * (inbox-rows.ts) from a covering index, instead of reading and comparing the workflow text of each.
  *
