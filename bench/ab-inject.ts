@@ -5,7 +5,7 @@
  * skips the socket layer: confirm a change with the core benchmark too.
  *
  *   # each build: the package's src compiled to JS with the same layout, under bench/results/
- *   git archive main packages/countersign/src | tar -x -C /tmp/base
+ *   mkdir -p /tmp/base && git archive main packages/countersign/src | tar -x -C /tmp/base
  *   npx esbuild $(cd /tmp/base && find packages/countersign/src -name '*.ts' | sed 's|^|/tmp/base/|') \
  *     --outdir=bench/results/ab-a --format=esm --platform=node --target=node20
  *   npx esbuild $(find packages/countersign/src -name '*.ts') --outdir=bench/results/ab-b --format=esm --platform=node --target=node20
