@@ -23,6 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { killAll, type ServerHandle, startServer } from './child.js';
 import { type Reply, request } from './http-request.js';
 import { type Channel, measureDecisionLatency, percentile } from './latency.js';
@@ -289,6 +290,7 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
         : {}),
     },
     exposeGc: true,
+    ...(serverScript ? { serverScript } : {}),
   });
   const base = new URL(server.url);
   const setup = new http.Agent({ keepAlive: true, maxSockets: 4 });
@@ -366,25 +368,40 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
 }
 
 /**
- * RSS is measured on the gateway as it ships: compiled JS (tsx still loads, but has nothing to transform).
- * Loading the TypeScript source through tsx instead (BENCH_WAITERS_TSX=1) adds tens of MB of compiler state.
+ * RSS is measured on the gateway as it ships: compiled JS run by plain node. bench/server.ts is bundled
+ * (its packages left external) next to the compiled gateway, so no tsx loader runs in the gateway process:
+ * its module-hooks thread alone is about 35 MB of RSS. BENCH_WAITERS_TSX=1 loads the TypeScript source
+ * through tsx instead.
  */
 const BUILD_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results', 'build-waiters');
 let packageDir: string | undefined = process.env.BENCH_PACKAGE_DIR;
-if (!packageDir && process.env.BENCH_WAITERS_TSX !== '1') {
-  console.error(`waiters: compiling packages/countersign/src into ${BUILD_DIR}`);
+let serverScript: string | undefined;
+if (process.env.BENCH_WAITERS_TSX !== '1') {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const tsc = spawnSync(
-    process.execPath,
-    [
-      join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
-      ...['-p', join(root, 'packages', 'countersign', 'tsconfig.build.json'), '--outDir', BUILD_DIR],
-      ...['--declaration', 'false', '--sourceMap', 'false', '--incremental', 'false'],
-    ],
-    { stdio: 'inherit', timeout: 300_000 },
-  );
-  if (tsc.status !== 0) throw new Error('tsc failed');
-  packageDir = BUILD_DIR;
+  if (!packageDir) {
+    console.error(`waiters: compiling packages/countersign/src into ${BUILD_DIR}`);
+    const tsc = spawnSync(
+      process.execPath,
+      [
+        join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+        ...['-p', join(root, 'packages', 'countersign', 'tsconfig.build.json'), '--outDir', BUILD_DIR],
+        ...['--declaration', 'false', '--sourceMap', 'false', '--incremental', 'false'],
+      ],
+      { stdio: 'inherit', timeout: 300_000 },
+    );
+    if (tsc.status !== 0) throw new Error('tsc failed');
+    packageDir = BUILD_DIR;
+  }
+  serverScript = join(dirname(fileURLToPath(import.meta.url)), 'results', 'waiters-server.mjs');
+  await build({
+    entryPoints: [join(root, 'bench', 'server.ts')],
+    outfile: serverScript,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'warning',
+  });
 }
 
 if (SNAPSHOT_DIR) mkdirSync(SNAPSHOT_DIR, { recursive: true });
