@@ -279,6 +279,9 @@ interface Row {
 }
 
 async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Row> {
+  // Each run starts afresh: the last one's teardown set `closing`, which would turn off every retry.
+  closing = false;
+  parkErrors.length = 0;
   const schema = dialect === 'postgres' ? `cs_bench_${Math.random().toString(16).slice(2, 14)}` : undefined;
   const server: ServerHandle = await startServer(dialect, {
     ...(schema ? { schema } : {}),

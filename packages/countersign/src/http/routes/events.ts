@@ -176,7 +176,7 @@ async function stream(
   heartbeat.unref();
   const closing = request.server.closing.signal;
   closing.addEventListener('abort', end, { once: true });
-  res.once('close', () => {
+  const onClose = () => {
     closed = true;
     closing.removeEventListener('abort', end);
     watch.signal.removeEventListener('abort', end);
@@ -185,7 +185,10 @@ async function stream(
     clearInterval(heartbeat);
     deps.metrics.waiters.dec({ kind: 'sse' });
     ended();
-  });
+  };
+  // A client that left while the request was being authenticated closed it before the listener was there.
+  if (res.closed) onClose();
+  else res.once('close', onClose);
 
   try {
     if (after === undefined) {

@@ -26,7 +26,8 @@ export function holdSignal(request: FastifyRequest, reply: FastifyReply, also: A
   res.once('close', abort);
   closing.addEventListener('abort', abort, { once: true });
   also.addEventListener('abort', abort, { once: true });
-  if (closing.aborted || also.aborted) abort();
+  // A client that left while the request was being authenticated closed it before the listener was there.
+  if (res.closed || closing.aborted || also.aborted) abort();
   return {
     signal: stop.signal,
     release() {
@@ -45,25 +46,25 @@ export function holdSignal(request: FastifyRequest, reply: FastifyReply, also: A
  * never reaches the revoked caller. The server's close waits for it (`held`), so its reads never meet
  * a closed database.
  */
-export function holdWhileAuthorized<T>(
+export async function holdWhileAuthorized<T>(
   deps: Deps,
   principal: Principal,
   request: FastifyRequest,
   reply: FastifyReply,
   fn: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  return request.server.held.track(async () => {
-    const watch = deps.identities.watch(principal);
-    const hold = holdSignal(request, reply, watch.signal);
-    try {
-      const result = await fn(hold.signal);
-      await watch.sync();
-      if (watch.signal.aborted)
-        throw new CsError('unauthenticated', 'the API key was revoked, or its person or agent disabled, while waiting');
-      return result;
-    } finally {
-      hold.release();
-      watch.release();
-    }
-  });
+  const held = request.server.held.hold();
+  const watch = deps.identities.watch(principal);
+  const hold = holdSignal(request, reply, watch.signal);
+  try {
+    const result = await fn(hold.signal);
+    await watch.sync();
+    if (watch.signal.aborted)
+      throw new CsError('unauthenticated', 'the API key was revoked, or its person or agent disabled, while waiting');
+    return result;
+  } finally {
+    hold.release();
+    watch.release();
+    held();
+  }
 }
