@@ -31,6 +31,11 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Start the server with --expose-gc, so `gc()` can run a full collection before a memory reading. */
   exposeGc?: boolean;
+  /**
+   * bench/server.ts compiled to JavaScript (with `packageDir`): run by plain node, without the tsx loader
+   * and its module-hooks thread (about 35 MB of RSS, which a memory figure must not count).
+   */
+  serverScript?: string;
 }
 
 const live = new Set<ChildProcess>();
@@ -41,7 +46,7 @@ export function killAll(): void {
 }
 
 export function startServer(mode: ServerMode, opts: StartOptions = {}): Promise<ServerHandle> {
-  const execArgv = ['--import', 'tsx'];
+  const execArgv = opts.serverScript ? [] : ['--import', 'tsx'];
   if (opts.cpuProfDir) {
     mkdirSync(opts.cpuProfDir, { recursive: true });
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
@@ -49,7 +54,7 @@ export function startServer(mode: ServerMode, opts: StartOptions = {}): Promise<
   if (opts.exposeGc) execArgv.push('--expose-gc');
   const args = [mode, ...(opts.schema ? [opts.schema] : [])];
   const env = { ...process.env, ...(opts.packageDir ? { BENCH_PACKAGE_DIR: opts.packageDir } : {}), ...opts.env };
-  const child = fork(join(HERE, 'server.ts'), args, { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(opts.serverScript ?? join(HERE, 'server.ts'), args, { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   live.add(child);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   void exited.then(() => live.delete(child));

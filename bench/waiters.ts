@@ -9,15 +9,21 @@
  *
  *   npm run bench:waiters
  *   BENCH_WAITERS=10000 BENCH_WAITERS_CHANNEL=long-poll,sse BENCH_DIALECTS=sqlite,postgres npm run bench:waiters
+ *   BENCH_WAITERS=2000 BENCH_WAITERS_HEAP_SNAPSHOTS=bench/results/heap npm run bench:waiters
+ *
+ * BENCH_WAITERS_HEAP_SNAPSHOTS=DIR writes V8 heap snapshots of the gateway into DIR, with the pending actions
+ * but no waiters (`…-before`) and with all parked (`…-parked`); bench/heap-summary.ts prints what a waiter
+ * holds by constructor from the two.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { killAll, type ServerHandle, startServer } from './child.js';
 import { type Reply, request } from './http-request.js';
 import { type Channel, measureDecisionLatency, percentile } from './latency.js';
@@ -26,9 +32,11 @@ const N = Number(process.env.BENCH_WAITERS ?? 10_000);
 const DECISIONS = Number(process.env.BENCH_WAITERS_DECISIONS ?? 200);
 const CHANNELS = (process.env.BENCH_WAITERS_CHANNEL ?? 'long-poll,sse').split(',') as Channel[];
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite').split(',') as ('sqlite' | 'postgres')[];
+const SNAPSHOT_DIR = process.env.BENCH_WAITERS_HEAP_SNAPSHOTS ? resolve(process.env.BENCH_WAITERS_HEAP_SNAPSHOTS) : undefined;
 /** Long enough that no parked long-poll times out while the rest are still being parked and decided. */
 const MAX_WAIT_SECONDS = 900;
-const PARK_CHUNK = 100;
+/** Waiters opened at once while parking (BENCH_WAITERS_PARK_CHUNK): smaller on a loaded machine. */
+const PARK_CHUNK = Number(process.env.BENCH_WAITERS_PARK_CHUNK ?? 100);
 /** Connection-level retries while parking (the listen backlog overflowing under a burst of connects). */
 let connectRetries = 0;
 /** Set while tearing down, when destroying the client pool ends every parked request: those are not retried. */
@@ -63,12 +71,39 @@ async function heapUsed(agent: http.Agent, base: URL): Promise<number> {
   return line ? Number(line.split(' ')[1]) : Number.NaN;
 }
 
-async function untilGauge(agent: http.Agent, base: URL, kind: 'long_poll' | 'sse', n: number, ms: number): Promise<number> {
+/**
+ * A V8 heap snapshot of the gateway (started with --heapsnapshot-signal), saved as DIR/NAME.heapsnapshot.
+ * The snapshot is written on the gateway's main thread, so once it answers a request again the file is complete.
+ */
+async function heapSnapshot(pid: number, agent: http.Agent, base: URL, name: string): Promise<void> {
+  if (!SNAPSHOT_DIR) return;
+  const known = new Set(readdirSync(SNAPSHOT_DIR));
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 600; i++) {
+    await sleep(500);
+    const fresh = readdirSync(SNAPSHOT_DIR).find((f) => f.endsWith('.heapsnapshot') && !known.has(f));
+    if (fresh === undefined) continue;
+    await request(agent, base, 'GET', '/metrics');
+    renameSync(join(SNAPSHOT_DIR, fresh), join(SNAPSHOT_DIR, `${name}.heapsnapshot`));
+    console.error(`waiters: heap snapshot ${join(SNAPSHOT_DIR, `${name}.heapsnapshot`)}`);
+    return;
+  }
+  throw new Error('the gateway wrote no heap snapshot');
+}
+
+async function untilGauge(
+  agent: http.Agent,
+  base: URL,
+  kind: 'long_poll' | 'sse',
+  n: number,
+  ms: number,
+  how: 'exactly' | 'at least' = 'exactly',
+): Promise<number> {
   const t0 = performance.now();
   let seen = -1;
   while (performance.now() - t0 < ms) {
     seen = await waitersGauge(agent, base, kind);
-    if (seen === n) return performance.now() - t0;
+    if (seen === n || (how === 'at least' && seen > n)) return performance.now() - t0;
     if (parkErrors.length > 0) throw new Error(`${parkErrors.length} waiters could not park, first: ${parkErrors[0]}`);
     await sleep(200);
   }
@@ -125,6 +160,12 @@ function parkLongPoll(agent: http.Agent, base: URL, key: string, id: string): { 
         await sleep(100 * attempt);
         continue;
       }
+      // A request the loaded gateway did not read in time (408) is retried too, as an agent's client would.
+      if (r.status === 408 && !closing && attempt < 5) {
+        connectRetries += 1;
+        await sleep(100 * attempt);
+        continue;
+      }
       if (r.status !== 200 && !closing) parkErrors.push(`${id}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
       expect(r, 200, 'long-poll');
       const view = JSON.parse(r.body) as { id: string; status: string };
@@ -139,8 +180,32 @@ function parkLongPoll(agent: http.Agent, base: URL, key: string, id: string): { 
   return { opened: Promise.resolve(), parked: { decided, close: () => undefined } };
 }
 
-/** One SSE stream for one action: opened once its `retry:` preamble arrives (the server subscribed before writing it). */
+/**
+ * One SSE stream for one action, retried like a long-poll when the connection fails or a loaded gateway
+ * did not read the request in time (408) before the stream opened.
+ */
 function parkSse(base: URL, key: string, id: string): { opened: Promise<void>; parked: Parked } {
+  let current: { opened: Promise<void>; parked: Parked } | undefined;
+  const open = async (attempt: number): Promise<void> => {
+    current = openSse(base, key, id);
+    try {
+      await current.opened;
+    } catch (e) {
+      if (closing || attempt >= 5) throw e;
+      connectRetries += 1;
+      await sleep(100 * attempt);
+      return open(attempt + 1);
+    }
+  };
+  const opened = open(1);
+  const decided = opened.then(() => (current as { parked: Parked }).parked.decided);
+  opened.catch(() => undefined);
+  decided.catch(() => undefined);
+  return { opened, parked: { decided, close: () => current?.parked.close() } };
+}
+
+/** One SSE stream for one action: opened once its `retry:` preamble arrives (the server subscribed before writing it). */
+function openSse(base: URL, key: string, id: string): { opened: Promise<void>; parked: Parked } {
   let req: http.ClientRequest | undefined;
   let onOpen: () => void = () => undefined;
   let onFail: (e: Error) => void = () => undefined;
@@ -214,12 +279,21 @@ interface Row {
 }
 
 async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Row> {
+  // Each run starts afresh: the last one's teardown set `closing`, which would turn off every retry.
+  closing = false;
+  parkErrors.length = 0;
   const schema = dialect === 'postgres' ? `cs_bench_${Math.random().toString(16).slice(2, 14)}` : undefined;
   const server: ServerHandle = await startServer(dialect, {
     ...(schema ? { schema } : {}),
     ...(packageDir ? { packageDir } : {}),
-    env: { BENCH_MAX_WAIT_SECONDS: String(MAX_WAIT_SECONDS) },
+    env: {
+      BENCH_MAX_WAIT_SECONDS: String(MAX_WAIT_SECONDS),
+      ...(SNAPSHOT_DIR
+        ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}`.trim() }
+        : {}),
+    },
     exposeGc: true,
+    ...(serverScript ? { serverScript } : {}),
   });
   const base = new URL(server.url);
   const setup = new http.Agent({ keepAlive: true, maxSockets: 4 });
@@ -242,6 +316,7 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     // Live heap after a full collection, so the difference is what the waiters hold.
     if (!(await server.gc())) throw new Error('the gateway could not run a collection');
     const heapBefore = await heapUsed(setup, base);
+    await heapSnapshot(server.pid, setup, base, `${dialect}-${channel}-${N}-before`);
     const kind = channel === 'long-poll' ? 'long_poll' : 'sse';
     const t0 = performance.now();
     for (let i = 0; i < ids.length; i += PARK_CHUNK) {
@@ -251,7 +326,8 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
       // Opening in chunks keeps the accept queue short; an SSE chunk is done when every stream has its preamble.
       await Promise.all(chunk.map((c) => c.opened));
       for (const c of chunk) parked.push(c.parked);
-      await sleep(channel === 'long-poll' ? 25 : 0);
+      // A long-poll has no preamble: pace by the gauge, so a loaded gateway is never sent more than a chunk ahead.
+      if (channel === 'long-poll') await untilGauge(setup, base, kind, parked.length, 300_000, 'at least');
     }
     await untilGauge(setup, base, kind, N, 300_000);
     const parkMs = performance.now() - t0;
@@ -260,6 +336,7 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     // Live heap after a full collection: what the waiters hold, not what parking them left behind.
     if (!(await server.gc())) throw new Error('the gateway could not run a collection');
     const heapParked = await heapUsed(setup, base);
+    await heapSnapshot(server.pid, setup, base, `${dialect}-${channel}-${N}-parked`);
     // Decide some of them one at a time; the rest stay parked throughout.
     const many: number[] = [];
     for (let i = 0; i < DECISIONS; i++) {
@@ -294,26 +371,43 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
 }
 
 /**
- * RSS is measured on the gateway as it ships: compiled JS (tsx still loads, but has nothing to transform).
- * Loading the TypeScript source through tsx instead (BENCH_WAITERS_TSX=1) adds tens of MB of compiler state.
+ * RSS is measured on the gateway as it ships: compiled JS run by plain node. bench/server.ts is bundled
+ * (its packages left external) next to the compiled gateway, so no tsx loader runs in the gateway process:
+ * its module-hooks thread alone is about 35 MB of RSS. BENCH_WAITERS_TSX=1 loads the TypeScript source
+ * through tsx instead.
  */
 const BUILD_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results', 'build-waiters');
 let packageDir: string | undefined = process.env.BENCH_PACKAGE_DIR;
-if (!packageDir && process.env.BENCH_WAITERS_TSX !== '1') {
-  console.error(`waiters: compiling packages/countersign/src into ${BUILD_DIR}`);
+let serverScript: string | undefined;
+if (process.env.BENCH_WAITERS_TSX !== '1') {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const tsc = spawnSync(
-    process.execPath,
-    [
-      join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
-      ...['-p', join(root, 'packages', 'countersign', 'tsconfig.build.json'), '--outDir', BUILD_DIR],
-      ...['--declaration', 'false', '--sourceMap', 'false', '--incremental', 'false'],
-    ],
-    { stdio: 'inherit', timeout: 300_000 },
-  );
-  if (tsc.status !== 0) throw new Error('tsc failed');
-  packageDir = BUILD_DIR;
+  if (!packageDir) {
+    console.error(`waiters: compiling packages/countersign/src into ${BUILD_DIR}`);
+    const tsc = spawnSync(
+      process.execPath,
+      [
+        join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+        ...['-p', join(root, 'packages', 'countersign', 'tsconfig.build.json'), '--outDir', BUILD_DIR],
+        ...['--declaration', 'false', '--sourceMap', 'false', '--incremental', 'false'],
+      ],
+      { stdio: 'inherit', timeout: 300_000 },
+    );
+    if (tsc.status !== 0) throw new Error('tsc failed');
+    packageDir = BUILD_DIR;
+  }
+  serverScript = join(dirname(fileURLToPath(import.meta.url)), 'results', 'waiters-server.mjs');
+  await build({
+    entryPoints: [join(root, 'bench', 'server.ts')],
+    outfile: serverScript,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    logLevel: 'warning',
+  });
 }
+
+if (SNAPSHOT_DIR) mkdirSync(SNAPSHOT_DIR, { recursive: true });
 
 process.on('SIGINT', () => {
   killAll();

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '../db/types.js';
@@ -25,6 +26,10 @@ export interface IdentityWatch {
 }
 
 interface Entry {
+  /** Credential, fingerprint and `endOnChange`: the held requests that share this entry share its verdict. */
+  key: string;
+  /** How many held requests share it; it is dropped when the last one releases it. */
+  holders: number;
   principal: Principal;
   fingerprint: string;
   endOnChange: boolean;
@@ -52,7 +57,12 @@ export const SESSION_RECHECK_MS = 60_000;
  * database, which other processes write; it runs only while something is held open.
  */
 export class IdentityWatcher {
-  private readonly entries = new Set<Entry>();
+  /**
+   * One entry per credential (and fingerprint and `endOnChange`), however many requests it holds open:
+   * they would all get the same verdict, so one check and one abort signal serve them all.
+   */
+  private readonly entries = new Map<string, Entry>();
+  private holders = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   /** The next read, not started yet: callers before it starts share it. */
   private queued: Promise<void> | undefined;
@@ -67,16 +77,28 @@ export class IdentityWatcher {
   ) {}
 
   watch(principal: Principal, opts: { endOnChange?: boolean } = {}): IdentityWatch {
-    const entry: Entry = {
-      principal,
-      fingerprint: fingerprint(principal),
-      endOnChange: opts.endOnChange ?? false,
-      verifiedAt: undefined,
-      checkedAt: this.sessions.now(),
-      abort: new AbortController(),
-      reason: undefined,
-    };
-    this.entries.add(entry);
+    const endOnChange = opts.endOnChange ?? false;
+    const print = fingerprint(principal);
+    const key = JSON.stringify([credentialKey(principal.credential), print, endOnChange]);
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = {
+        key,
+        holders: 0,
+        principal,
+        fingerprint: print,
+        endOnChange,
+        verifiedAt: undefined,
+        checkedAt: this.sessions.now(),
+        abort: new AbortController(),
+        reason: undefined,
+      };
+      // Every held request of this credential listens on it: thousands at once are expected.
+      setMaxListeners(0, entry.abort.signal);
+      this.entries.set(key, entry);
+    }
+    entry.holders += 1;
+    this.holders += 1;
     if (this.timer === undefined) {
       this.timer = setInterval(() => {
         // Entries keep their old epoch on a failed read, so the next tick re-checks them.
@@ -84,24 +106,21 @@ export class IdentityWatcher {
       }, this.tickMs);
       this.timer.unref();
     }
-    return {
-      signal: entry.abort.signal,
-      reason: () => entry.reason,
-      sync: () => this.sync(),
-      recheck: () => {
-        entry.verifiedAt = undefined;
-        return this.sync();
-      },
-      release: () => {
-        this.entries.delete(entry);
-        if (this.entries.size === 0) this.stop();
-      },
-    };
+    return new Watch(this, entry);
   }
 
-  /** How many held requests are registered (for tests and metrics). */
+  /** How many held requests are registered and not ended (for tests and metrics). */
   size(): number {
-    return this.entries.size;
+    return this.holders;
+  }
+
+  /** @internal A held request is done with its entry (Watch.release, once). */
+  release(entry: Entry): void {
+    // An ended entry's holders were no longer counted from the moment it ended.
+    if (entry.reason === undefined) this.holders -= 1;
+    entry.holders -= 1;
+    if (entry.holders === 0 && this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+    if (this.holders === 0) this.stop();
   }
 
   sync(): Promise<void> {
@@ -134,7 +153,7 @@ export class IdentityWatcher {
     // A failed read rejects: a caller about to deliver must not deliver unverified (fails closed).
     const epoch = await readIdentityEpoch(this.db);
     const at = this.sessions.now();
-    const stale = [...this.entries].filter(
+    const stale = [...this.entries.values()].filter(
       (e) => e.verifiedAt !== epoch || (e.principal.credential.kind === 'session' && at - e.checkedAt >= SESSION_RECHECK_MS),
     );
     if (stale.length === 0) return;
@@ -156,9 +175,44 @@ export class IdentityWatcher {
 
   private end(e: Entry, reason: EndReason): void {
     e.reason = reason;
-    this.entries.delete(e);
+    // Its holders still release it; a request that starts now gets a fresh entry, checked afresh.
+    if (this.entries.get(e.key) === e) this.entries.delete(e.key);
+    this.holders -= e.holders;
     e.abort.abort(reason);
-    if (this.entries.size === 0) this.stop();
+    if (this.holders === 0) this.stop();
+  }
+}
+
+/** One held request's view of its (shared) entry. */
+class Watch implements IdentityWatch {
+  private released = false;
+
+  constructor(
+    private readonly watcher: IdentityWatcher,
+    private readonly entry: Entry,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.entry.abort.signal;
+  }
+
+  reason(): EndReason | undefined {
+    return this.entry.reason;
+  }
+
+  sync(): Promise<void> {
+    return this.watcher.sync();
+  }
+
+  recheck(): Promise<void> {
+    this.entry.verifiedAt = undefined;
+    return this.watcher.sync();
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.watcher.release(this.entry);
   }
 }
 

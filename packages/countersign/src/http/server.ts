@@ -5,6 +5,7 @@ import { CsError } from '../lib/errors.js';
 import { VERSION } from '../version.js';
 import { clientErrorHandler, envelopeEdgeCases, frameworkErrors } from './client-errors.js';
 import { sendError } from './errors.js';
+import { HeldRequests } from './held-requests.js';
 import { buildOpenApi } from './openapi.js';
 import { type RouteSpec, registerRoutes } from './route-spec.js';
 import { actionRoutes } from './routes/actions.js';
@@ -44,6 +45,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Aborted when the server starts closing. */
     closing: AbortController;
+    /** Long-polls and event streams in progress; closing waits for them before the database closes. */
+    held: HeldRequests;
   }
 }
 
@@ -107,9 +110,12 @@ export function buildServer(deps: Deps): FastifyInstance {
   // Every held request listens on it (and removes its listener when it ends): thousands at once are expected.
   setMaxListeners(0, closing.signal);
   app.decorate('closing', closing);
+  app.decorate('held', new HeldRequests());
   envelopeEdgeCases(app);
+  // Every held request answers or ends before close() goes on (and the gateway then closes the database).
   app.addHook('preClose', async () => {
     app.closing.abort();
+    await app.held.settled();
   });
   // A response finished during shutdown closes its connection; otherwise the client's keep-alive
   // socket would hold close() open for Fastify's 72 s keep-alive timeout.
