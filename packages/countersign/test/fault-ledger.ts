@@ -1,4 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { withPolicy } from './helpers.js';
+
+/** The fault suites' policy: `read_metrics` is allowed at once (a proposal to run), anything else goes to review. */
+export const FAULT_POLICY = withPolicy(`
+policy:
+  default: review
+  rules:
+    - { name: reads, when: 'tool == "read_metrics"', effect: allow }
+`);
 /**
  * The books a fault test keeps while it loads a gateway: every request sent, what it was told, and which
  * answers licensed a run. "Acknowledged" is a 2xx for a write; "executed" is an answer that lets an

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { describeDiskFull } from './disk-full-suite.js';
-import { withPolicy } from './helpers.js';
+import { FAULT_POLICY } from './fault-ledger.js';
 import { privatePostgresUnavailable, startPrivatePostgres } from './private-postgres.js';
 import { mountSmallFilesystem, smallFilesystemUnavailable } from './small-filesystem.js';
 
@@ -12,13 +12,6 @@ import { mountSmallFilesystem, smallFilesystemUnavailable } from './small-filesy
 // transaction back; neither the gateway nor the database is restarted. The WAL is kept small (1 MiB
 // segments, max_wal_size 8 MB) so it recycles its own segments and the data files are what run out, as on
 // a volume that fills up in production.
-
-const POLICY = withPolicy(`
-policy:
-  default: review
-  rules:
-    - { name: reads, when: 'tool == "read_metrics"', effect: allow }
-`);
 
 describeDiskFull({
   name: 'PostgreSQL',
@@ -32,7 +25,7 @@ describeDiskFull({
       settings: ['min_wal_size=4MB', 'max_wal_size=8MB'],
     });
     const dataDir = mkdtempSync(join(tmpdir(), 'cs-pgfull-'));
-    const config = POLICY(loadConfig({ env: {}, overrides: { dataDir, port: 0, databaseUrl: server.url } }));
+    const config = FAULT_POLICY(loadConfig({ env: {}, overrides: { dataDir, port: 0, databaseUrl: server.url } }));
     return {
       disk,
       config,

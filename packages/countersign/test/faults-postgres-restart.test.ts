@@ -10,20 +10,13 @@ import { verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { addAgent } from '../src/domain/identities/add-agent.js';
 import { addUser } from '../src/domain/identities/add-user.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
-import { injectSender, Ledger, loadUntil, mixedLoadStep, proposalTracker, type RefusedProposal } from './fault-ledger.js';
-import { ADMIN, withPolicy } from './helpers.js';
+import { FAULT_POLICY, injectSender, Ledger, loadUntil, mixedLoadStep, proposalTracker, type RefusedProposal } from './fault-ledger.js';
+import { ADMIN } from './helpers.js';
 import { type PrivatePostgres, privatePostgresUnavailable, startPrivatePostgres } from './private-postgres.js';
 
 // PostgreSQL crashes (pg_ctl stop -m immediate) under a mixed load and comes back: what the gateway said
 // during the outage, and whether anything it acknowledged was lost, half-written or licensed twice.
 // The cluster is the test's own; the shared server other test files use is never restarted.
-
-const POLICY = withPolicy(`
-policy:
-  default: review
-  rules:
-    - { name: reads, when: 'tool == "read_metrics"', effect: allow }
-`);
 
 const skip = privatePostgresUnavailable();
 /** Concurrent request loops: proposals to run, proposals to review, and a reviewer. */
@@ -48,7 +41,7 @@ describe('faults: PostgreSQL restarted mid-load', { skip: skip ?? false }, () =>
 
   before(async () => {
     server = await startPrivatePostgres();
-    const config = POLICY(loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, databaseUrl: server.url } }));
+    const config = FAULT_POLICY(loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, databaseUrl: server.url } }));
     gw = await startGateway(config, { listen: false, logger: pino({ level: 'silent' }) });
     keys.alice = (await addUser(gw.deps, ADMIN, { email: 'alice@example.com', role: 'reviewer' })).apiKey;
     await addUser(gw.deps, ADMIN, { email: 'bob@example.com', role: 'reviewer' });

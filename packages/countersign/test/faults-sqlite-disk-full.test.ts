@@ -2,17 +2,10 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { loadConfig } from '../src/config/load.js';
 import { describeDiskFull } from './disk-full-suite.js';
-import { withPolicy } from './helpers.js';
+import { FAULT_POLICY } from './fault-ledger.js';
 import { mountSmallFilesystem, smallFilesystemUnavailable } from './small-filesystem.js';
 
 // SQLite on a 16 MiB tmpfs, filled to the last byte under a mixed load, then freed (disk-full-suite.ts).
-
-const POLICY = withPolicy(`
-policy:
-  default: review
-  rules:
-    - { name: reads, when: 'tool == "read_metrics"', effect: allow }
-`);
 
 describeDiskFull({
   name: 'SQLite',
@@ -20,7 +13,7 @@ describeDiskFull({
   pad: 500,
   setup: async () => {
     const disk = mountSmallFilesystem('16m');
-    const config = POLICY(loadConfig({ env: {}, overrides: { dataDir: disk.dir, port: 0 } }));
+    const config = FAULT_POLICY(loadConfig({ env: {}, overrides: { dataDir: disk.dir, port: 0 } }));
     return { disk, config, teardown: async () => disk.unmount() };
   },
   // An empty WAL first, so the next batch must grow it: the filler then takes every byte it could use.
