@@ -4,8 +4,8 @@ import { isCsError } from '../../lib/errors.js';
 import { SerialRunner } from '../../lib/serial-runner.js';
 import { claimLease, ensureConsumer, peekLease, releaseLease, renewLease } from './claim.js';
 import { dueRetries } from './due-retries.js';
-import { type Done, runLanes, type Work } from './lanes.js';
-import { readBySeq, readPage } from './read-events.js';
+import { type Done, Lanes, type Work } from './lanes.js';
+import { type Page, readBySeq, readPage } from './read-events.js';
 import { recordBatch } from './record.js';
 import { boundedRetryAfter, RetryLater } from './retry-later.js';
 import { settle } from './settle.js';
@@ -26,6 +26,11 @@ export interface WorkerOptions {
 }
 
 const DEFAULT_BATCH = 500;
+/**
+ * How long a pass keeps taking in events committed after it read its page (bus wake-ups during the pass)
+ * before it stops taking more and records its progress: under a steady stream the cursor still moves.
+ */
+const TAKE_IN_MS = 2_000;
 /** After an unexpected error (the database went away), try again this much later. */
 const ERROR_RETRY_MS = 1_000;
 
@@ -34,7 +39,7 @@ const ERROR_RETRY_MS = 1_000;
  * nodes' events too once they are fed in, but correctness never depends on it) and on a backstop timer
  * on the injected clock; each pass takes or renews the lease, reads a batch after the cursor plus the
  * retries that are due, runs the handler on each (one at a time in seq order, or up to the consumer's
- * `concurrency` at once in per-action lanes, lanes.ts), and records the outcome in one transaction. A node that does not hold the lease reads the lease row (no write) and sleeps until it
+ * `concurrency` at once in per-action lanes, lanes.ts, taking in events committed while it runs), and records the outcome in one transaction. A node that does not hold the lease reads the lease row (no write) and sleeps until it
  * expires, so idle nodes cost one read per backstop interval.
  */
 export class ConsumerWorker {
@@ -60,6 +65,8 @@ export class ConsumerWorker {
   private renewing: Promise<number | null> | undefined;
   /** The current backstop sleep: grows while idle, back to backstopMs when there is work. */
   private idleMs: number;
+  /** The pass delivering now, which takes in events committed meanwhile (takeIn). */
+  private current: InFlight | undefined;
 
   constructor(
     private readonly deps: Deps,
@@ -78,7 +85,9 @@ export class ConsumerWorker {
     this.register();
     this.unsubscribe = this.deps.bus.subscribe((e) => {
       // Only the holder has work to do now; the others learn of the lease's end from their timer.
-      if (this.held && (this.types === null || this.types.has(e.type))) this.wake();
+      if (!this.held || (this.types !== null && !this.types.has(e.type))) return;
+      this.wake();
+      this.takeIn();
     });
     this.wake();
   }
@@ -159,12 +168,17 @@ export class ConsumerWorker {
     ];
     const fromCursor = this.cursor;
     this.lost = false;
-    const done = await runLanes(
-      work,
+    const lanes = new Lanes(
       this.concurrency,
       () => this.mayStart(fromCursor),
       (w) => this.deliver(w),
     );
+    const pass: InFlight = { lanes, page, work, until: now + TAKE_IN_MS, reading: false, again: false };
+    this.current = pass;
+    lanes.add(work);
+    const done = await lanes.settled().finally(() => {
+      this.current = undefined;
+    });
     const outcome = settle(page, work, done, this.maxAttempts);
     const before = deps.clock.now();
     let recorded: Awaited<ReturnType<typeof recordBatch>>;
@@ -195,6 +209,46 @@ export class ConsumerWorker {
       return false;
     }
     return page.full || retries.due.length === this.batchSize;
+  }
+
+  /**
+   * A wake-up while a pass delivers: the events committed since its page was read join it (their actions'
+   * lanes, or new ones) and start as soon as a slot is free, instead of waiting for the pass's slowest
+   * delivery. One read at a time; wake-ups during a read make one more. The page grows with what was
+   * read, so the cursor moves past it only if it all ran, as for the first page.
+   */
+  private takeIn(): void {
+    const p = this.current;
+    if (!p) return;
+    if (p.reading) {
+      p.again = true;
+      return;
+    }
+    const room = this.batchSize - p.work.length;
+    if (!p.lanes.accepting || room <= 0 || this.deps.clock.now() >= p.until) return;
+    p.reading = true;
+    void p.lanes.hold(async () => {
+      try {
+        const more = await readPage(this.deps.db.read, p.page.last, room, this.types);
+        if (more.last === p.page.last || !p.lanes.accepting) return;
+        const added = more.events.map((event) => ({ seq: event.seq, event, attempt: 1, retryOf: null, actionId: event.actionId }));
+        p.page.events.push(...more.events);
+        p.page.last = more.last;
+        p.page.lastTs = more.lastTs;
+        p.page.full = more.full;
+        p.work.push(...added);
+        p.lanes.add(added);
+      } catch (err) {
+        // The next pass reads these events from the cursor anyway.
+        this.deps.logger.warn({ err, consumer: this.def.name }, 'could not read events committed during a pass');
+      } finally {
+        p.reading = false;
+        if (p.again) {
+          p.again = false;
+          this.takeIn();
+        }
+      }
+    });
   }
 
   /**
@@ -271,4 +325,15 @@ export class ConsumerWorker {
     this.timer?.cancel();
     this.timer = this.deps.clock.setTimeout(() => this.wake(), target - now);
   }
+}
+
+/** A pass while its deliveries run: its page and work grow with what it takes in. */
+interface InFlight {
+  lanes: Lanes;
+  page: Page;
+  work: Work[];
+  /** No more is taken in after this time: the pass records its progress. */
+  until: number;
+  reading: boolean;
+  again: boolean;
 }
