@@ -226,4 +226,34 @@ forEachDialect('Teams failures', (dialect) => {
     await tick();
     for (const put of puts) assert.match(JSON.stringify(standin.activities.get(put.activityId ?? '')?.card), /denied/);
   });
+
+  test('a reminder reply the Connector refuses (500) is retried: the card shows the reminder, and the reply is sent once on the retry with the delivery sent on its second attempt', async () => {
+    const id = (await propose(w, { arguments: { n: 6 } })).body.id;
+    await tick();
+    const posted = [...standin.activities.values()].filter((a) => JSON.stringify(a.card).includes(id));
+    assert.equal(posted.length, 2);
+    const repliesOf = () => standin.replies.filter((r) => posted.some((c) => c.id === r.replyToId));
+    const ask = async (minutes: number) => {
+      await clock.advance(minutes * MIN);
+      await w.gw.scheduler.tick();
+      await w.gw.scheduler.tick();
+      await tick();
+    };
+    await ask(30); // the escalation: two replies
+    assert.equal(repliesOf().length, 2);
+    standin.replyFailures.push(500);
+    await ask(30); // the reminder: one of the two replies is refused
+    assert.equal(repliesOf().filter((r) => r.text.startsWith('Reminder:')).length, 1);
+    const failed = (await deliveries(id)).filter((r) => r.event_type === 'action.reminder' && r.status === 'failed');
+    assert.equal(failed.length, 1);
+    await clock.advance(60_000); // past the back-off
+    await tick();
+    const reminders = repliesOf().filter((r) => r.text.startsWith('Reminder:'));
+    assert.equal(reminders.length, 2, 'each card has one reminder reply');
+    assert.deepEqual(new Set(reminders.map((r) => r.replyToId)), new Set(posted.map((c) => c.id)));
+    const retried = (await deliveries(id)).find((r) => r.id === failed[0]?.id);
+    assert.equal(retried?.status, 'sent');
+    assert.equal(Number(retried?.attempts), 2);
+    for (const c of posted) assert.match(JSON.stringify(standin.activities.get(c.id)?.card), /Reminder: this action is still waiting/);
+  });
 });

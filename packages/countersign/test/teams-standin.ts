@@ -100,6 +100,8 @@ export class TeamsStandIn {
   private readonly issued = new Set<string>();
   /** Statuses the Connector answers next for activity posts and updates, first to last. */
   readonly connectorFailures: number[] = [];
+  /** Statuses the Connector answers next for replies (ReplyToActivity) only, first to last. */
+  readonly replyFailures: number[] = [];
   /** The Retry-After (seconds) a throttled (429) Connector call answers with. */
   retryAfterSeconds = 5;
   /** Conversations whose posts and updates are answered with this status until cleared. */
@@ -298,6 +300,11 @@ export class TeamsStandIn {
     body: Record<string, unknown>,
     record: (status: number, activityId: string | null) => void,
   ) {
+    const failure = this.replyFailures.shift();
+    if (failure !== undefined) {
+      record(failure, activityId);
+      return this.json(res, failure, { error: { code: failure === 429 ? 'Throttled' : 'ServiceError' } });
+    }
     const parent = this.activities.get(activityId);
     if (!parent || parent.conversationId !== conversationId) {
       record(404, activityId);
