@@ -17,22 +17,13 @@ export const NOTIFY_EVENT_TYPES = [
 
 /**
  * Deliveries a channel's consumer has in flight at once (ConsumerDefinition.concurrency): each one waits on
- * a platform round trip, so a burst of proposals is sent side by side rather than one after another; the
- * events of one action still go in order (a decision's update never overtakes the post it updates). Email
- * and webhooks: each delivery holds an SMTP conversation or a request to one receiver.
+ * a platform round trip and its commits, so a burst of proposals is sent side by side rather than one after
+ * another; the events of one action still go in order (a decision's update never overtakes the post it
+ * updates). With a pass taking in events as they are committed and two commits per event
+ * (deliver-round.ts), 8 was enough for bursts of 20 (bench/README.md, "Where a burst's time went"); 32
+ * measured no better on PostgreSQL and showed a ~1.8 s stall in one SQLite burst, not yet explained.
  */
 export const CHANNEL_CONCURRENCY = 8;
-
-/**
- * The same for the chat channels (Slack, Teams). A chat delivery spends most of its time waiting: for its
- * two commits (deliver-round.ts), which queue behind the gateway's other group commits, and for a short
- * HTTPS call on a kept-alive connection. Neither costs more with more in flight (deliveries waiting together
- * share one group commit), so a burst of 20 proposals (40 events with their decisions) all start at once
- * rather than in waves: with 8, an event of a burst waited up to two handlers' time for a slot (measured on
- * PostgreSQL at load ~21: commit → handler p50 442 ms, p99 1,082 ms; with 32, 38 / 224 ms). A platform
- * that finds it too much answers 429, which pauses the consumer (RetryLater).
- */
-export const CHAT_CONCURRENCY = 32;
 
 /** What an event means for notifications: people asked (and whom), a review ended, or nothing to say. */
 export type Occasion = { moment: 'asked'; action: ActionView; asked: Asked } | { moment: 'decided'; action: ActionView } | null;

@@ -2,7 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Deps } from '../../deps.js';
 import type { ConsumerDefinition } from '../../events/consumers/types.js';
 import { failedSends } from '../delivery-errors.js';
-import { CHAT_CONCURRENCY, NOTIFY_EVENT_TYPES, occasionOf } from '../routing.js';
+import { CHANNEL_CONCURRENCY, NOTIFY_EVENT_TYPES, occasionOf } from '../routing.js';
 import { postAsked } from './post-asked.js';
 import { updateDecided } from './update-decided.js';
 
@@ -18,7 +18,7 @@ export function slackConsumer(deps: Deps, web: WebClient): ConsumerDefinition {
   return {
     name: SLACK_CONSUMER,
     types: NOTIFY_EVENT_TYPES,
-    concurrency: CHAT_CONCURRENCY,
+    concurrency: CHANNEL_CONCURRENCY,
     async handle(d) {
       const occasion = occasionOf(d.event);
       if (!occasion) return;

@@ -4,7 +4,7 @@ import { deliverRound, type RoundItem } from '../deliver-round.js';
 import { type DeliveryError, deliveryError, failedSends } from '../delivery-errors.js';
 import { nudgeWords } from '../render/nudge-words.js';
 import { consoleUrlOf, type SafeSummary, summarize } from '../render/summary.js';
-import { CHAT_CONCURRENCY, NOTIFY_EVENT_TYPES, type Occasion, occasionOf, targetsFor } from '../routing.js';
+import { CHANNEL_CONCURRENCY, NOTIFY_EVENT_TYPES, type Occasion, occasionOf, targetsFor } from '../routing.js';
 import { renderCard } from './card.js';
 import { cardsOfAction } from './cards-store.js';
 import { TeamsCallFailed } from './http-call.js';
@@ -28,7 +28,7 @@ export function teamsConsumer(deps: Deps): ConsumerDefinition {
   return {
     name: TEAMS_CONSUMER,
     types: NOTIFY_EVENT_TYPES,
-    concurrency: CHAT_CONCURRENCY,
+    concurrency: CHANNEL_CONCURRENCY,
     async handle(delivery) {
       const occasion = occasionOf(delivery.event);
       if (!occasion) return;
