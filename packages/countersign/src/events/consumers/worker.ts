@@ -5,10 +5,11 @@ import { SerialRunner } from '../../lib/serial-runner.js';
 import { claimLease, ensureConsumer, peekLease, releaseLease, renewLease } from './claim.js';
 import { dueRetries } from './due-retries.js';
 import { type Done, Lanes, type Work } from './lanes.js';
-import { type Page, readBySeq, readPage } from './read-events.js';
+import { readBySeq, readPage } from './read-events.js';
 import { recordBatch } from './record.js';
 import { boundedRetryAfter, RetryLater } from './retry-later.js';
 import { settle } from './settle.js';
+import { type InFlight, TAKE_IN_MS, takeIn } from './take-in.js';
 import { type ConsumerDefinition, idempotencyKey } from './types.js';
 
 export interface WorkerOptions {
@@ -26,11 +27,6 @@ export interface WorkerOptions {
 }
 
 const DEFAULT_BATCH = 500;
-/**
- * How long a pass keeps taking in events committed after it read its page (bus wake-ups during the pass)
- * before it stops taking more and records its progress: under a steady stream the cursor still moves.
- */
-const TAKE_IN_MS = 2_000;
 /** After an unexpected error (the database went away), try again this much later. */
 const ERROR_RETRY_MS = 1_000;
 
@@ -211,44 +207,16 @@ export class ConsumerWorker {
     return page.full || retries.due.length === this.batchSize;
   }
 
-  /**
-   * A wake-up while a pass delivers: the events committed since its page was read join it (their actions'
-   * lanes, or new ones) and start as soon as a slot is free, instead of waiting for the pass's slowest
-   * delivery. One read at a time; wake-ups during a read make one more. The page grows with what was
-   * read, so the cursor moves past it only if it all ran, as for the first page.
-   */
+  /** A wake-up while a pass delivers: the events committed since its page join it (take-in.ts). */
   private takeIn(): void {
-    const p = this.current;
-    if (!p) return;
-    if (p.reading) {
-      p.again = true;
-      return;
-    }
-    const room = this.batchSize - p.work.length;
-    if (!p.lanes.accepting || room <= 0 || this.deps.clock.now() >= p.until) return;
-    p.reading = true;
-    void p.lanes.hold(async () => {
-      try {
-        const more = await readPage(this.deps.db.read, p.page.last, room, this.types);
-        if (more.last === p.page.last || !p.lanes.accepting) return;
-        const added = more.events.map((event) => ({ seq: event.seq, event, attempt: 1, retryOf: null, actionId: event.actionId }));
-        p.page.events.push(...more.events);
-        p.page.last = more.last;
-        p.page.lastTs = more.lastTs;
-        p.page.full = more.full;
-        p.work.push(...added);
-        p.lanes.add(added);
-      } catch (err) {
-        // The next pass reads these events from the cursor anyway.
-        this.deps.logger.warn({ err, consumer: this.def.name }, 'could not read events committed during a pass');
-      } finally {
-        p.reading = false;
-        if (p.again) {
-          p.again = false;
-          this.takeIn();
-        }
-      }
-    });
+    if (this.current)
+      takeIn(
+        this.current,
+        this.batchSize,
+        () => this.deps.clock.now(),
+        (after, limit) => readPage(this.deps.db.read, after, limit, this.types),
+        (err) => this.deps.logger.warn({ err, consumer: this.def.name }, 'could not read events committed during a pass'),
+      );
   }
 
   /**
@@ -325,15 +293,4 @@ export class ConsumerWorker {
     this.timer?.cancel();
     this.timer = this.deps.clock.setTimeout(() => this.wake(), target - now);
   }
-}
-
-/** A pass while its deliveries run: its page and work grow with what it takes in. */
-interface InFlight {
-  lanes: Lanes;
-  page: Page;
-  work: Work[];
-  /** No more is taken in after this time: the pass records its progress. */
-  until: number;
-  reading: boolean;
-  again: boolean;
 }
