@@ -13,6 +13,7 @@
  *     answering the last chat.update of the action's three messages (target p99 ≤ 2 s).
  * The consumer runs as in production: woken by the bus on commit, no test ticks.
  */
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { addAgent } from '../packages/countersign/src/domain/identities/add-agent.js';
@@ -76,10 +77,19 @@ class Index {
 }
 
 /** One action through the channel: proposed, posted to every channel, denied over the API, every message updated. */
-async function one(gw: Gateway, idx: Index, keys: Keys, i: number): Promise<{ first: number; all: number; update: number }> {
+interface Timing {
+  first: number;
+  /** From the proposal's 201 (the action committed pending) to the first post: the channel's own part. */
+  afterAnswer: number;
+  all: number;
+  update: number;
+}
+
+async function one(gw: Gateway, idx: Index, keys: Keys, i: number): Promise<Timing> {
   const t0 = performance.now();
   const res = await post(gw, '/v1/actions', keys.agent, { tool: 'deploy', arguments: { env: 'staging', i }, purpose: 'bench' });
   if (res.status !== 201) throw new Error(`propose: ${res.status}`);
+  const answered = performance.now();
   const id = res.body.id;
   await idx.until(() => (idx.posts.get(id)?.length ?? 0) === CHANNELS.length);
   const at = idx.posts.get(id) ?? [];
@@ -94,10 +104,15 @@ async function one(gw: Gateway, idx: Index, keys: Keys, i: number): Promise<{ fi
   const denied = await post(gw, `/v1/actions/${id}/reviews`, keys.reviewer, { decision: 'deny', reason: 'bench' });
   if (denied.status !== 200) throw new Error(`deny: ${denied.status}`);
   await idx.until(() => rows.every((r) => idx.updates.has(r.ts)));
-  return { first: Math.min(...at) - t0, all: Math.max(...at) - t0, update: Math.max(...rows.map((r) => idx.updates.get(r.ts) ?? 0)) - t1 };
+  return {
+    first: Math.min(...at) - t0,
+    afterAnswer: Math.min(...at) - answered,
+    all: Math.max(...at) - t0,
+    update: Math.max(...rows.map((r) => idx.updates.get(r.ts) ?? 0)) - t1,
+  };
 }
 
-function report(label: string, xs: { first: number; all: number; update: number }[]): void {
+function report(label: string, xs: Timing[]): void {
   const row = (name: string, v: number[], target?: number) =>
     `  ${name.padEnd(34)} p50 ${percentile(v, 50).toFixed(1).padStart(7)} ms  p99 ${percentile(v, 99).toFixed(1).padStart(7)} ms  max ${Math.max(
       ...v,
@@ -110,6 +125,12 @@ function report(label: string, xs: { first: number; all: number; update: number 
       'pending → first chat.postMessage',
       xs.map((x) => x.first),
       1000,
+    ),
+  );
+  console.log(
+    row(
+      '  of which after the proposal’s 201',
+      xs.map((x) => x.afterAnswer),
     ),
   );
   console.log(
@@ -151,6 +172,11 @@ async function main(): Promise<void> {
       bursts.push(...(await Promise.all(Array.from({ length: Math.min(BURST, N - i) }, (_, j) => one(gw, idx, keys, N + i + j)))));
     }
     report(`bursts of ${BURST} at once, ${DIALECT}`, bursts);
+    console.log(
+      `load average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (${cpus().length} cores)`,
+    );
     const failed = slack.calls.filter((c) => !c.ok);
     console.log(`stand-in: ${slack.calls.length} calls, ${failed.length} refused${failed.length ? ` (${failed[0]?.error})` : ''}`);
   } finally {

@@ -12,7 +12,7 @@ import { RetryLater } from '../src/events/consumers/retry-later.js';
 import { ConsumerRunner } from '../src/events/consumers/runner.js';
 import type { ConsumerDefinition, Delivery } from '../src/events/consumers/types.js';
 import { FakeClock } from '../src/lib/clock.js';
-import { forEachDialect, propose, type World, world } from './helpers.js';
+import { forEachDialect, propose, review, type World, world } from './helpers.js';
 
 forEachDialect('consumer lanes', (dialect) => {
   let w: World;
@@ -95,6 +95,60 @@ forEachDialect('consumer lanes', (dialect) => {
         `action ${action} in order`,
       );
     assert.equal(Number((await row('lanes-8')).cursor), top);
+  });
+
+  test('events committed while a pass is delivering join it: another action starts before the slow delivery ends, the same action waits for it, and the cursor reaches the head once', async () => {
+    const seen: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let slowSeq = -1;
+    const r = await runner({
+      name: 'lanes-take-in',
+      concurrency: 4,
+      async handle(d) {
+        if (slowSeq === -1) {
+          slowSeq = d.event.seq;
+          await gate; // a platform that takes its time with the first action's message
+        }
+        seen.push(d.event.seq);
+      },
+    });
+    const from = Number((await row('lanes-take-in')).cursor);
+    const first = (await propose(w, { arguments: { tag: 'slow' } })).body.id as string;
+    while (slowSeq === -1) await new Promise((res) => setImmediate(res));
+    // Committed while the first delivery waits: no tick, only the bus wakes the worker.
+    const other = (await propose(w, { arguments: { tag: 'meanwhile' } })).body.id as string;
+    const denied = await review(w, first, w.keys.alice, { decision: 'deny', reason: 'not now' });
+    assert.equal(denied.status, 200);
+    const seqOf = async (actionId: string) =>
+      (await w.gw.deps.db.read.selectFrom('events').select('seq').where('action_id', '=', actionId).orderBy('seq').execute()).map((e) =>
+        Number(e.seq),
+      );
+    const otherSeqs = await seqOf(other);
+    // Waits (up to ten seconds of real time, so a regression fails rather than hangs) for the bus-woken delivery.
+    for (let i = 0; i < 2000 && !otherSeqs.every((s) => seen.includes(s)); i++) await new Promise((res) => setTimeout(res, 5));
+    assert.ok(
+      otherSeqs.every((s) => seen.includes(s)),
+      'the other action was delivered while the first was still waiting',
+    );
+    const firstSeqs = await seqOf(first);
+    assert.ok(!firstSeqs.some((s) => seen.includes(s)), "the first action's later events wait for its slow delivery");
+    release();
+    await r.tick();
+    const top = await head();
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      Array.from({ length: top - from }, (_, i) => from + 1 + i),
+      'every event once',
+    );
+    assert.deepEqual(
+      seen.filter((s) => firstSeqs.includes(s)),
+      firstSeqs,
+      'the first action in seq order',
+    );
+    assert.equal(Number((await row('lanes-take-in')).cursor), top);
   });
 
   test('a RetryLater is retried no earlier than its wait, nothing else starts meanwhile, the cursor stops before the first event that did not run, and afterwards every event is delivered', async () => {

@@ -59,6 +59,16 @@ export class SlackStandIn {
   readonly calls: SlackCall[] = [];
   /** Messages in conversations, by `channel/ts`. */
   readonly messages = new Map<string, Posted>();
+  /** The replies in a message's thread, oldest first. */
+  repliesTo(channel: string, ts: string): Posted[] {
+    return [...this.messages.values()].filter((m) => m.channel === channel && m.thread_ts === ts);
+  }
+
+  /** Messages that start a conversation line (not thread replies), in a channel or DM, oldest first. */
+  topLevel(channel?: string): Posted[] {
+    return [...this.messages.values()].filter((m) => m.thread_ts === null && (channel === undefined || m.channel === channel));
+  }
+
   /** Emails users.info reports, by Slack user id. */
   readonly emails = new Map<string, string>();
   private readonly failures: { method: string; failure: Failure }[] = [];
@@ -277,6 +287,10 @@ export class SlackStandIn {
         if (!/^[CGD][A-Z0-9]+$/.test(channel)) return { error: 'channel_not_found' };
         const thread = a.thread_ts === undefined ? null : String(a.thread_ts);
         if (thread !== null && !this.messages.has(`${channel}/${thread}`)) return { error: 'thread_not_found' };
+        // A broadcast is a thread reply also shown in the channel: without a thread it means nothing.
+        if (a.reply_broadcast !== undefined && ![true, false, 'true', 'false'].includes(a.reply_broadcast as string | boolean))
+          return { error: 'invalid_arguments' };
+        if (thread === null && (a.reply_broadcast === true || a.reply_broadcast === 'true')) return { error: 'invalid_arguments' };
         const ts = `1700000000.${String(++this.seq).padStart(6, '0')}`;
         const posted = { channel, ts, text: String(a.text ?? ''), blocks: (a.blocks as unknown[]) ?? [], thread_ts: thread };
         this.messages.set(`${channel}/${ts}`, posted);

@@ -2,7 +2,8 @@
  * Teams answering 429 or 500: the card is retried on the consumer's back-off, then dead-lettered with the
  * delivery record dead; the other recipients are posted once; a replay posts what was not posted. The
  * same for a Workflows webhook, and for the updates after a decision. A 429's Retry-After is honoured by
- * the gateway's clock. A reminder updates each person's card in place (PUT) instead of posting another.
+ * the gateway's clock. A reminder or an escalation updates each person's card in place (PUT)
+ * and replies to it (ReplyToActivity) mentioning them, instead of posting another.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -160,10 +161,12 @@ forEachDialect('Teams failures', (dialect) => {
     standin.retryAfterSeconds = 5;
   });
 
-  test("a reminder updates each person's card in place (PUT to its activity, with a reminder line) instead of posting another; the decision then updates the same cards", async () => {
+  test("an escalation and a reminder each update every person's card in place (PUT to its activity) and reply to it once, mentioning the person; no card is posted again; the decision then updates the same cards", async () => {
     const id = (await propose(w, { arguments: { n: 5 } })).body.id;
     await tick();
     const cardsOf = () => [...standin.activities.values()].filter((a) => JSON.stringify(a.card).includes(id));
+    const posted = cardsOf();
+    assert.equal(posted.length, 2, 'one card for each linked reviewer');
     const ask = async (minutes: number) => {
       await clock.advance(minutes * MIN);
       // Twice, as a sweep may leave the next firing to the following tick (timers.test.ts does the same).
@@ -171,9 +174,14 @@ forEachDialect('Teams failures', (dialect) => {
       await w.gw.scheduler.tick();
       await tick();
     };
-    await ask(30); // the escalation asks the reviewers again: that is a new ask, posted
-    const posted = cardsOf();
     const before = posts(id).length;
+    const putsOf = () => standin.calls.filter((c) => c.method === 'PUT' && c.status === 200 && JSON.stringify(c.body).includes(id));
+    const repliesOf = () => standin.replies.filter((r) => posted.some((c) => c.id === r.replyToId));
+    await ask(30); // the escalation asks the same reviewers: their cards are updated, each gets a reply
+    assert.equal(posts(id).length, before, 'no card posted for the escalation: everyone asked had one');
+    assert.equal(putsOf().length, 2);
+    assert.equal(repliesOf().length, 2);
+    assert.ok(repliesOf().every((r) => r.text.startsWith('Escalated (level 1)')));
     await ask(30); // the first reminder
     const events = await w.gw.deps.db.read.selectFrom('events').select('type').where('action_id', '=', id).execute();
     assert.ok(
@@ -181,8 +189,8 @@ forEachDialect('Teams failures', (dialect) => {
       'a reminder fired',
     );
     assert.equal(posts(id).length, before, 'no card posted for the reminder');
-    const puts = standin.calls.filter((c) => c.method === 'PUT' && c.status === 200 && JSON.stringify(c.body).includes(id));
-    assert.equal(puts.length, 2, "each person's latest card replaced once");
+    const puts = putsOf().slice(2);
+    assert.equal(puts.length, 2, "each person's card replaced once more");
     for (const put of puts) {
       const card = posted.find((a) => a.id === put.activityId);
       assert.ok(card, 'the PUT names an activity the bot posted');
@@ -190,14 +198,24 @@ forEachDialect('Teams failures', (dialect) => {
       assert.equal(put.path, `/${encodeURIComponent(card?.conversationId ?? '')}/activities/${encodeURIComponent(card?.id ?? '')}`);
       assert.match(JSON.stringify(standin.activities.get(put.activityId ?? '')?.card), /Reminder: this action is still waiting/);
     }
+    const reminders = repliesOf().slice(2);
+    assert.equal(reminders.length, 2, 'one reminder reply under each card');
+    for (const r of reminders) {
+      const card = posted.find((c) => c.id === r.replyToId);
+      assert.equal(r.conversationId, card?.conversationId, 'the reply is in the card’s conversation');
+      assert.match(r.text, /^Reminder: this action is still waiting for a decision\./);
+      assert.equal(r.mentions.length, 1, 'the person is mentioned');
+      assert.ok(r.text.includes(`<at>${r.mentions[0]?.name}</at>`));
+    }
     const reminded = (await deliveries(id)).filter((r) => r.event_type === 'action.reminder' && r.recipient !== 'webhook:ops');
     assert.deepEqual(
       reminded.map((r) => r.status),
       ['sent', 'sent'],
     );
-    assert.ok(
-      reminded.every((r) => puts.some((p) => p.activityId === r.external_ref)),
-      'each reminder is a delivery record naming the updated activity',
+    assert.deepEqual(
+      reminded.map((r) => r.external_ref).sort(),
+      reminders.map((r) => r.id).sort(),
+      'each reminder is a delivery record naming its reply',
     );
     assert.equal(
       standin.workflowPosts.filter((p) => JSON.stringify(p.body).includes(id)).length,
@@ -207,5 +225,35 @@ forEachDialect('Teams failures', (dialect) => {
     assert.equal((await review(w, id, w.keys.ada, { decision: 'deny', reason: 'not now' })).status, 200);
     await tick();
     for (const put of puts) assert.match(JSON.stringify(standin.activities.get(put.activityId ?? '')?.card), /denied/);
+  });
+
+  test('a reminder reply the Connector refuses (500) is retried: the card shows the reminder, and the reply is sent once on the retry with the delivery sent on its second attempt', async () => {
+    const id = (await propose(w, { arguments: { n: 6 } })).body.id;
+    await tick();
+    const posted = [...standin.activities.values()].filter((a) => JSON.stringify(a.card).includes(id));
+    assert.equal(posted.length, 2);
+    const repliesOf = () => standin.replies.filter((r) => posted.some((c) => c.id === r.replyToId));
+    const ask = async (minutes: number) => {
+      await clock.advance(minutes * MIN);
+      await w.gw.scheduler.tick();
+      await w.gw.scheduler.tick();
+      await tick();
+    };
+    await ask(30); // the escalation: two replies
+    assert.equal(repliesOf().length, 2);
+    standin.replyFailures.push(500);
+    await ask(30); // the reminder: one of the two replies is refused
+    assert.equal(repliesOf().filter((r) => r.text.startsWith('Reminder:')).length, 1);
+    const failed = (await deliveries(id)).filter((r) => r.event_type === 'action.reminder' && r.status === 'failed');
+    assert.equal(failed.length, 1);
+    await clock.advance(60_000); // past the back-off
+    await tick();
+    const reminders = repliesOf().filter((r) => r.text.startsWith('Reminder:'));
+    assert.equal(reminders.length, 2, 'each card has one reminder reply');
+    assert.deepEqual(new Set(reminders.map((r) => r.replyToId)), new Set(posted.map((c) => c.id)));
+    const retried = (await deliveries(id)).find((r) => r.id === failed[0]?.id);
+    assert.equal(retried?.status, 'sent');
+    assert.equal(Number(retried?.attempts), 2);
+    for (const c of posted) assert.match(JSON.stringify(standin.activities.get(c.id)?.card), /Reminder: this action is still waiting/);
   });
 });

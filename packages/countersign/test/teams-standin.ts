@@ -91,12 +91,17 @@ export class TeamsStandIn {
   base = '';
   readonly calls: ConnectorCall[] = [];
   readonly activities = new Map<string, StoredActivity>();
+  /** Replies to activities (ReplyToActivity), oldest first. */
+  readonly replies: { conversationId: string; id: string; replyToId: string; text: string; mentions: { id: string; name: string }[] }[] =
+    [];
   readonly conversations = new Map<string, { members: string[] }>();
   readonly workflowPosts: { name: string; body: Record<string, unknown> }[] = [];
   readonly tokenRequests: { ok: boolean }[] = [];
   private readonly issued = new Set<string>();
   /** Statuses the Connector answers next for activity posts and updates, first to last. */
   readonly connectorFailures: number[] = [];
+  /** Statuses the Connector answers next for replies (ReplyToActivity) only, first to last. */
+  readonly replyFailures: number[] = [];
   /** The Retry-After (seconds) a throttled (429) Connector call answers with. */
   retryAfterSeconds = 5;
   /** Conversations whose posts and updates are answered with this status until cleared. */
@@ -257,6 +262,7 @@ export class TeamsStandIn {
       const wait = failure === 429 ? { 'retry-after': String(this.retryAfterSeconds) } : undefined;
       return this.json(res, failure, { error: { code: failure === 429 ? 'Throttled' : 'ServiceError' } }, wait);
     }
+    if (req.method === 'POST' && parts.length === 3) return this.reply(res, conversationId, parts[2] ?? '', body, record);
     const got = cardOf(body);
     if ('problem' in got) {
       record(400, parts[2] ?? null);
@@ -280,6 +286,59 @@ export class TeamsStandIn {
       return this.json(res, 200, { id });
     }
     this.json(res, 405, { error: { code: 'MethodNotAllowed' } });
+  }
+
+  /**
+   * ReplyToActivity: the activity replied to must be one in this conversation (a card the bot posted), the
+   * body's replyToId must name it, and each `mention` entity's text must appear in the message's text with
+   * a user id, as Teams renders only those as mentions.
+   */
+  private reply(
+    res: ServerResponse,
+    conversationId: string,
+    activityId: string,
+    body: Record<string, unknown>,
+    record: (status: number, activityId: string | null) => void,
+  ) {
+    const failure = this.replyFailures.shift();
+    if (failure !== undefined) {
+      record(failure, activityId);
+      return this.json(res, failure, { error: { code: failure === 429 ? 'Throttled' : 'ServiceError' } });
+    }
+    const parent = this.activities.get(activityId);
+    if (!parent || parent.conversationId !== conversationId) {
+      record(404, activityId);
+      return this.json(res, 404, { error: { code: 'ActivityNotFoundInConversation' } });
+    }
+    const text = typeof body.text === 'string' ? body.text : '';
+    const entities = Array.isArray(body.entities) ? (body.entities as Record<string, unknown>[]) : [];
+    const mentions = entities
+      .filter((e) => e.type === 'mention')
+      .map((e) => ({ text: String(e.text ?? ''), ...((e.mentioned ?? {}) as { id?: string; name?: string }) }));
+    const bad =
+      body.type !== 'message'
+        ? 'a reply is a message activity'
+        : body.replyToId !== activityId
+          ? 'replyToId must name the activity replied to'
+          : text === '' && 'problem' in cardOf(body)
+            ? 'a reply needs text or a card'
+            : mentions.find((m) => !m.id || !m.text.startsWith('<at>') || !text.includes(m.text))
+              ? 'a mention entity must name a user and appear in the text'
+              : null;
+    if (bad) {
+      record(400, activityId);
+      return this.json(res, 400, { error: { code: 'BadArgument', message: bad } });
+    }
+    const id = `1:${randomUUID()}`;
+    this.replies.push({
+      conversationId,
+      id,
+      replyToId: activityId,
+      text,
+      mentions: mentions.map((m) => ({ id: m.id ?? '', name: m.name ?? '' })),
+    });
+    record(201, id);
+    return this.json(res, 201, { id });
   }
 
   private createConversation(res: ServerResponse, body: Record<string, unknown>) {

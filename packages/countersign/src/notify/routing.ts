@@ -17,8 +17,11 @@ export const NOTIFY_EVENT_TYPES = [
 
 /**
  * Deliveries a channel's consumer has in flight at once (ConsumerDefinition.concurrency): each one waits on
- * a platform round trip, so a burst of proposals is sent side by side rather than one after another; the
- * events of one action still go in order (a decision's update never overtakes the post it updates).
+ * a platform round trip and its commits, so a burst of proposals is sent side by side rather than one after
+ * another; the events of one action still go in order (a decision's update never overtakes the post it
+ * updates). With a pass taking in events as they are committed and two commits per event
+ * (deliver-round.ts), 8 was enough for bursts of 20 (bench/README.md, "Where a burst's time went"); 32
+ * measured no better on PostgreSQL and showed a ~1.8 s stall in one SQLite burst, not yet explained.
  */
 export const CHANNEL_CONCURRENCY = 8;
 

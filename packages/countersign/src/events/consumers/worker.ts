@@ -4,11 +4,12 @@ import { isCsError } from '../../lib/errors.js';
 import { SerialRunner } from '../../lib/serial-runner.js';
 import { claimLease, ensureConsumer, peekLease, releaseLease, renewLease } from './claim.js';
 import { dueRetries } from './due-retries.js';
-import { type Done, runLanes, type Work } from './lanes.js';
+import { type Done, Lanes, type Work } from './lanes.js';
 import { readBySeq, readPage } from './read-events.js';
 import { recordBatch } from './record.js';
 import { boundedRetryAfter, RetryLater } from './retry-later.js';
 import { settle } from './settle.js';
+import { type InFlight, TAKE_IN_MS, takeIn } from './take-in.js';
 import { type ConsumerDefinition, idempotencyKey } from './types.js';
 
 export interface WorkerOptions {
@@ -34,7 +35,7 @@ const ERROR_RETRY_MS = 1_000;
  * nodes' events too once they are fed in, but correctness never depends on it) and on a backstop timer
  * on the injected clock; each pass takes or renews the lease, reads a batch after the cursor plus the
  * retries that are due, runs the handler on each (one at a time in seq order, or up to the consumer's
- * `concurrency` at once in per-action lanes, lanes.ts), and records the outcome in one transaction. A node that does not hold the lease reads the lease row (no write) and sleeps until it
+ * `concurrency` at once in per-action lanes, lanes.ts, taking in events committed while it runs), and records the outcome in one transaction. A node that does not hold the lease reads the lease row (no write) and sleeps until it
  * expires, so idle nodes cost one read per backstop interval.
  */
 export class ConsumerWorker {
@@ -60,6 +61,8 @@ export class ConsumerWorker {
   private renewing: Promise<number | null> | undefined;
   /** The current backstop sleep: grows while idle, back to backstopMs when there is work. */
   private idleMs: number;
+  /** The pass delivering now, which takes in events committed meanwhile (takeIn). */
+  private current: InFlight | undefined;
 
   constructor(
     private readonly deps: Deps,
@@ -78,7 +81,9 @@ export class ConsumerWorker {
     this.register();
     this.unsubscribe = this.deps.bus.subscribe((e) => {
       // Only the holder has work to do now; the others learn of the lease's end from their timer.
-      if (this.held && (this.types === null || this.types.has(e.type))) this.wake();
+      if (!this.held || (this.types !== null && !this.types.has(e.type))) return;
+      this.wake();
+      this.takeIn();
     });
     this.wake();
   }
@@ -159,12 +164,17 @@ export class ConsumerWorker {
     ];
     const fromCursor = this.cursor;
     this.lost = false;
-    const done = await runLanes(
-      work,
+    const lanes = new Lanes(
       this.concurrency,
       () => this.mayStart(fromCursor),
       (w) => this.deliver(w),
     );
+    const pass: InFlight = { lanes, page, work, until: now + TAKE_IN_MS, reading: false, again: false };
+    this.current = pass;
+    lanes.add(work);
+    const done = await lanes.settled().finally(() => {
+      this.current = undefined;
+    });
     const outcome = settle(page, work, done, this.maxAttempts);
     const before = deps.clock.now();
     let recorded: Awaited<ReturnType<typeof recordBatch>>;
@@ -195,6 +205,18 @@ export class ConsumerWorker {
       return false;
     }
     return page.full || retries.due.length === this.batchSize;
+  }
+
+  /** A wake-up while a pass delivers: the events committed since its page join it (take-in.ts). */
+  private takeIn(): void {
+    if (this.current)
+      takeIn(
+        this.current,
+        this.batchSize,
+        () => this.deps.clock.now(),
+        (after, limit) => readPage(this.deps.db.read, after, limit, this.types),
+        (err) => this.deps.logger.warn({ err, consumer: this.def.name }, 'could not read events committed during a pass'),
+      );
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { ActionView } from '../../domain/actions/schemas.js';
+import { nudgeWords } from '../render/nudge-words.js';
 import { safeText, truncate } from '../render/safe-text.js';
 import type { SafeSummary } from '../render/summary.js';
 import { escapeMrkdwn, type PlainText, plain } from './text.js';
@@ -109,6 +110,22 @@ export function reasonReply(view: ActionView): string | null {
   if (view.status !== 'denied' || !view.reason) return null;
   const who = view.decided_by?.label ?? 'the system';
   return escapeMrkdwn(`Denied by ${safeText(who, 200)}: ${safeText(view.reason, 2000)}`);
+}
+
+/** A Slack user id as Slack issues them: the only thing ever written into a message as a mention. */
+const SLACK_USER = /^[UW][A-Z0-9]{2,31}$/;
+
+/**
+ * The thread reply of a reminder or an escalation: why we write again, the stage's deadline, and mentions
+ * of the people asked (`<@U…>`, from our own records of linked users; anything else is left out). No agent
+ * text: the request above says what is asked. Parsed as mrkdwn, so the mentions notify; our own words are
+ * escaped all the same.
+ */
+export function nudgeReply(view: ActionView, asked: { reason: string; level: number | null }, users: readonly string[]): string {
+  const deadline = view.workflow?.stage.timeout_at ?? view.expires_at;
+  const words = nudgeWords(asked.reason === 'escalated' ? 'escalated' : 'reminder', asked.level, deadline);
+  const mentions = [...new Set(users)].filter((u) => SLACK_USER.test(u)).map((u) => `<@${u}>`);
+  return [escapeMrkdwn(words), ...mentions].join(' ');
 }
 
 /** The modal a Deny click opens: one required reason (the agent is told it). */

@@ -2,10 +2,11 @@ import type { WebClient } from '@slack/web-api';
 import type { Deps } from '../../deps.js';
 import type { ActionView } from '../../domain/actions/schemas.js';
 import type { Delivery } from '../../events/consumers/types.js';
-import { about, type DeliveryError } from '../delivery-errors.js';
+import type { DeliveryError } from '../delivery-errors.js';
 import { consoleUrlOf, summarize } from '../render/summary.js';
 import { decidedMessage, reasonReply } from './blocks.js';
-import { deliverOnce } from './deliver.js';
+import { slackItem, slackRound } from './deliver.js';
+import { messagesOf } from './messages.js';
 
 /**
  * The review ended (on any channel): every message posted about the action is `chat.update`d in place
@@ -13,22 +14,18 @@ import { deliverOnce } from './deliver.js';
  * each reply is its own delivery, so a retry redoes only what failed.
  */
 export async function updateDecided(deps: Deps, web: WebClient, d: Delivery, action: ActionView): Promise<DeliveryError[]> {
-  const rows = await deps.db.read
-    .selectFrom('slack_messages')
-    .select(['channel', 'ts', 'recipient'])
-    .where('action_id', '=', action.id)
-    .orderBy('created_at')
-    .orderBy('id')
-    .execute();
+  const rows = await messagesOf(deps, action.id);
   if (rows.length === 0) return [];
   const message = decidedMessage(summarize(action, consoleUrlOf(deps.config.server.publicUrl ?? '', action.id)), action);
   const reason = reasonReply(action);
   // Every message side by side; within one, the update and then its thread reply.
-  const each = await Promise.all(
-    rows.map(async (row) => {
-      const errors: DeliveryError[] = [];
+  return slackRound(
+    deps,
+    d,
+    action.id,
+    rows.map((row) => {
       const where = `${row.channel}/${row.ts}`;
-      const updated = await deliverOnce(deps, d, { recipient: `update ${where}`, userId: null }, action.id, async () => {
+      const update = slackItem(`update ${where}`, null, async () => {
         await web.chat.update({ channel: row.channel, ts: row.ts, text: message.text, blocks: message.blocks });
         return {
           ref: where,
@@ -42,15 +39,12 @@ export async function updateDecided(deps: Deps, web: WebClient, d: Delivery, act
           },
         };
       });
-      if (updated !== null) errors.push(about(`update ${where}`, updated));
-      if (reason === null) return errors;
-      const replied = await deliverOnce(deps, d, { recipient: `thread ${where}`, userId: null }, action.id, async () => {
+      if (reason === null) return [update];
+      const reply = slackItem(`thread ${where}`, null, async () => {
         const res = await web.chat.postMessage({ channel: row.channel, thread_ts: row.ts, text: reason, mrkdwn: false });
         return { ref: `${res.channel ?? row.channel}/${res.ts ?? ''}` };
       });
-      if (replied !== null) errors.push(about(`thread ${where}`, replied));
-      return errors;
+      return [update, reply];
     }),
   );
-  return each.flat();
 }

@@ -7,8 +7,8 @@ import type { BotTokens } from './token.js';
 const Created = z.object({ id: z.string().min(1).max(1000) });
 
 /**
- * The Bot Connector REST API (v3), the three calls the bot makes: create a personal conversation, post an
- * activity, replace an activity. Every call carries the bot's bearer token and goes only to an allowed
+ * The Bot Connector REST API (v3), the calls the bot makes: create a personal conversation, post an
+ * activity, reply to one, replace one. Every call carries the bot's bearer token and goes only to an allowed
  * service URL; a 401 renews the token for the next attempt.
  */
 export class BotConnector {
@@ -34,6 +34,22 @@ export class BotConnector {
   async sendActivity(serviceUrl: string, conversationId: string, activity: Record<string, unknown>): Promise<string> {
     const answer = await this.call(serviceUrl, 'POST', `v3/conversations/${encodeURIComponent(conversationId)}/activities`, activity);
     return this.idOf(answer, 'the activity');
+  }
+
+  /**
+   * Replies to a posted activity (POST …/activities/{activityId}, the Connector's ReplyToActivity): in a
+   * channel the reply goes in the activity's thread; in a personal chat, which has no threads, it is the
+   * next message. Returns the reply's activity id.
+   */
+  async replyToActivity(
+    serviceUrl: string,
+    conversationId: string,
+    activityId: string,
+    activity: Record<string, unknown>,
+  ): Promise<string> {
+    const path = `v3/conversations/${encodeURIComponent(conversationId)}/activities/${encodeURIComponent(activityId)}`;
+    const answer = await this.call(serviceUrl, 'POST', path, { ...activity, replyToId: activityId });
+    return this.idOf(answer, 'the reply');
   }
 
   /** Replaces a posted activity (the card after a decision). */

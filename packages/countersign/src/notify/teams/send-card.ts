@@ -3,6 +3,7 @@ import type { TeamsBot } from './bot.js';
 import { cardActivity } from './card.js';
 import { cardOfDelivery, latestCardOf, recordCard } from './cards-store.js';
 import { conversationById, personalConversation, rememberPersonalChat, serviceUrlFor, teamsUserIds } from './conversations.js';
+import { nudgeActivity } from './nudge.js';
 import { postToWorkflow } from './post-webhook.js';
 import type { TeamsRecipient } from './targets.js';
 
@@ -15,8 +16,9 @@ interface Place {
 /**
  * Posts one card for one delivery and records it. A card already posted for this delivery (the node died
  * between the Connector's answer and `sent`) is not posted again: its activity id is returned. A reminder
- * updates the recipient's card instead, when they have one (a webhook's cannot be updated: it is posted). Returns the
- * external reference (the activity id; null for a webhook, which has none).
+ * or an escalation updates the recipient's card in place and replies to it, when they have one (a
+ * webhook's cannot be updated: it is posted). Returns the external reference (the activity id, the reply's
+ * for a nudge; null for a webhook, which has none).
  */
 export async function sendCard(
   deps: Deps,
@@ -26,8 +28,8 @@ export async function sendCard(
   /** The linked approvers (Entra object ids): whom a channel card refreshes for. */
   approverAads: string[],
   card: (refreshUserIds: string[]) => Record<string, unknown>,
-  /** A reminder: the recipient's card about the action is updated in place when there is one. */
-  reminder = false,
+  /** A reminder or an escalation: the recipient's card is updated in place and a reply mentions the people asked. */
+  nudge?: { words: string; mentions: { aad: string; name: string }[] },
 ): Promise<string | null> {
   const cfg = deps.config.notifications.teams;
   if (r.kind === 'webhook') {
@@ -37,15 +39,25 @@ export async function sendCard(
   if (!bot) throw new Error('the Teams bot is not configured');
   const posted = await cardOfDelivery(deps, delivery.id);
   if (posted) return posted.activity_id;
-  if (reminder) {
+  if (nudge) {
     // Replace the card already in the chat or channel (PUT to its activity) rather than posting another,
-    // so a reminder every hour never stacks cards; Teams shows it as edited. Someone with no card yet
-    // (linked since) gets one posted below.
+    // so a reminder every hour never stacks cards; then reply to it, since an edit notifies nobody: in a
+    // channel the reply is in the card's thread, mentioning the people asked. Someone with no card yet
+    // (asked for the first time by an escalation, or linked since) gets one posted below.
     const shown = await latestCardOf(deps, delivery.actionId, r.key);
     if (shown) {
-      const userIds = await teamsUserIds(deps.db.read, cfg.tenant, r.kind === 'person' ? [r.aad] : approverAads);
-      await bot.connector.updateActivity(shown.service_url, shown.conversation_id, shown.activity_id, cardActivity(card(userIds)));
-      return shown.activity_id;
+      const aads = [...new Set([...(r.kind === 'person' ? [r.aad] : approverAads), ...nudge.mentions.map((m) => m.aad)])];
+      const ids = await teamsUserIds(deps.db.read, cfg.tenant, aads);
+      const idOf = new Map(aads.map((aad, i) => [aad, ids[i] as string]));
+      const refresh = (r.kind === 'person' ? [r.aad] : approverAads).map((aad) => idOf.get(aad) as string);
+      await bot.connector.updateActivity(shown.service_url, shown.conversation_id, shown.activity_id, cardActivity(card(refresh)));
+      const mentions = nudge.mentions.map((m) => ({ id: idOf.get(m.aad) as string, name: m.name }));
+      return bot.connector.replyToActivity(
+        shown.service_url,
+        shown.conversation_id,
+        shown.activity_id,
+        nudgeActivity(nudge.words, mentions),
+      );
     }
   }
   const place = r.kind === 'person' ? await personalChat(deps, bot, r.aad) : await channel(deps, r.conversation);

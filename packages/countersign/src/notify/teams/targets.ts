@@ -15,6 +15,8 @@ export interface TeamsAudience {
   recipients: TeamsRecipient[];
   /** Entra object ids of the linked people asked: the users a card refreshes for automatically. */
   approverAads: string[];
+  /** The same people with the name a mention shows (their email). */
+  approverPeople: { aad: string; name: string }[];
 }
 
 /**
@@ -70,6 +72,10 @@ export async function teamsAudience(deps: Deps, occasion: NonNullable<Occasion>,
     }
   }
   const needAads = [...out.values()].some((r) => r.kind !== 'webhook');
-  const approverAads = needAads ? [...(await linkedApprovers()).aads.values()] : [];
-  return { recipients: [...out.values()], approverAads };
+  const { people, aads } = needAads ? await linkedApprovers() : { people: [], aads: new Map<string, string>() };
+  const approverPeople = people.flatMap((p) => {
+    const aad = aads.get(p.id);
+    return aad === undefined ? [] : [{ aad, name: p.email }];
+  });
+  return { recipients: [...out.values()], approverAads: approverPeople.map((p) => p.aad), approverPeople };
 }

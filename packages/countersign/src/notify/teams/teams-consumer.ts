@@ -1,8 +1,8 @@
 import type { Deps } from '../../deps.js';
 import type { ConsumerDefinition, Delivery } from '../../events/consumers/types.js';
-import { isCsError } from '../../lib/errors.js';
-import { type DeliveryTarget, markFailed, markSent, reserveDelivery } from '../deliveries.js';
-import { about, type DeliveryError, deliveryError, failedSends } from '../delivery-errors.js';
+import { deliverRound, type RoundItem } from '../deliver-round.js';
+import { type DeliveryError, deliveryError, failedSends } from '../delivery-errors.js';
+import { nudgeWords } from '../render/nudge-words.js';
 import { consoleUrlOf, type SafeSummary, summarize } from '../render/summary.js';
 import { CHANNEL_CONCURRENCY, NOTIFY_EVENT_TYPES, type Occasion, occasionOf, targetsFor } from '../routing.js';
 import { renderCard } from './card.js';
@@ -50,41 +50,51 @@ function routed(deps: Deps, occasion: NonNullable<Occasion>) {
 async function asked(deps: Deps, d: Delivery, occasion: NonNullable<Occasion>): Promise<DeliveryError[]> {
   const audience = await teamsAudience(deps, occasion, routed(deps, occasion));
   const summary = summaryOf(deps, occasion);
-  const reminder = occasion.moment === 'asked' && occasion.asked.reason === 'reminder';
-  const note = reminder ? REMINDER_NOTE : undefined;
-  return inPool(audience.recipients, async (r) => {
-    const target = { channel: TEAMS_CHANNEL, recipient: r.key, userId: r.kind === 'person' ? r.userId : null };
-    const error = await once(deps, d, target, (deliveryId) =>
-      sendCard(
-        deps,
-        deps.teams,
-        r,
-        { id: deliveryId, actionId: occasion.action.id },
-        audience.approverAads,
-        (userIds) =>
-          renderCard(summary, r.kind === 'webhook' ? { kind: 'notify' } : { kind: 'posted', userIds, ...(note ? { note } : {}) }),
-        reminder,
-      ),
-    );
-    return about(r.key, error);
-  });
+  const reason = occasion.moment === 'asked' ? occasion.asked.reason : null;
+  const nudging = reason === 'reminder' || reason === 'escalated';
+  const note = reason === 'reminder' ? REMINDER_NOTE : undefined;
+  const deadline = occasion.action.workflow?.stage.timeout_at ?? occasion.action.expires_at;
+  const words = nudging ? nudgeWords(reason, occasion.moment === 'asked' ? occasion.asked.level : null, deadline) : '';
+  return teamsRound(
+    deps,
+    d,
+    audience.recipients.map((r) => ({
+      target: { channel: TEAMS_CHANNEL, recipient: r.key, userId: r.kind === 'person' ? r.userId : null },
+      call: async (deliveryId) => ({
+        ref: await sendCard(
+          deps,
+          deps.teams,
+          r,
+          { id: deliveryId, actionId: occasion.action.id },
+          audience.approverAads,
+          (userIds) =>
+            renderCard(summary, r.kind === 'webhook' ? { kind: 'notify' } : { kind: 'posted', userIds, ...(note ? { note } : {}) }),
+          nudging ? { words, mentions: r.kind === 'person' ? [{ aad: r.aad, name: r.key }] : audience.approverPeople } : undefined,
+        ),
+      }),
+    })),
+  );
 }
 
 /** What a reminder adds to the card it updates. */
 export const REMINDER_NOTE = 'Reminder: this action is still waiting for a decision.';
 
-/** How many recipients of one event are sent to at once: their commits share group-commit batches, and Teams is not flooded. */
+/** How many recipients of one event are sent to at once: Teams is not flooded. */
 const PARALLEL_SENDS = 8;
 
-/** Runs `fn` over the items, at most PARALLEL_SENDS at a time; the errors it returned, in item order. */
-async function inPool<T>(items: readonly T[], fn: (item: T) => Promise<DeliveryError | null>): Promise<DeliveryError[]> {
-  const out: (DeliveryError | null)[] = new Array(items.length).fill(null);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_SENDS, items.length) }, worker));
-  return out.filter((e): e is DeliveryError => e !== null);
+/** Every Teams send of one event, each its own delivery, reserved and settled together (deliver-round.ts). */
+function teamsRound(deps: Deps, d: Delivery, items: RoundItem[]): Promise<DeliveryError[]> {
+  return deliverRound(
+    deps,
+    d,
+    d.event.actionId,
+    items.map((i) => [i]),
+    {
+      channel: TEAMS_CHANNEL,
+      parallel: PARALLEL_SENDS,
+      explain: (e) => deliveryError(e instanceof Error ? e.message : String(e), e instanceof TeamsCallFailed ? e.retryAfterMs : null),
+    },
+  );
 }
 
 async function decided(deps: Deps, d: Delivery, occasion: NonNullable<Occasion>): Promise<DeliveryError[]> {
@@ -97,55 +107,20 @@ async function decided(deps: Deps, d: Delivery, occasion: NonNullable<Occasion>)
   // Webhooks cannot be updated: the routes that ask for decisions get a second card saying how it ended.
   const audience = await teamsAudience(deps, occasion, routed(deps, occasion));
   const webhooks = audience.recipients.filter((r) => r.kind === 'webhook');
-  type Job = { recipient: string; run: (deliveryId: string) => Promise<string | null> };
-  const jobs: Job[] = [
+  const target = (recipient: string) => ({ channel: TEAMS_CHANNEL, recipient, userId: null });
+  return teamsRound(deps, d, [
     ...[...byRecipient].map(([recipient, theirs]) => ({
-      recipient,
-      run: async () => {
+      target: target(recipient),
+      call: async () => {
         await updateCards(deps, theirs, final);
-        return theirs.map((c) => c.activity_id).join(' ');
+        return { ref: theirs.map((c) => c.activity_id).join(' ') };
       },
     })),
     ...webhooks.map((r) => ({
-      recipient: r.key,
-      run: (deliveryId: string) => sendCard(deps, deps.teams, r, { id: deliveryId, actionId: occasion.action.id }, [], () => final),
+      target: target(r.key),
+      call: async (deliveryId: string) => ({
+        ref: await sendCard(deps, deps.teams, r, { id: deliveryId, actionId: occasion.action.id }, [], () => final),
+      }),
     })),
-  ];
-  return inPool(jobs, async (job) => {
-    const error = await once(deps, d, { channel: TEAMS_CHANNEL, recipient: job.recipient, userId: null }, job.run);
-    return about(job.recipient, error);
-  });
-}
-
-/** Reserve (skip what was sent before), do, record. Returns the error, or null when done or skipped. */
-async function once(
-  deps: Deps,
-  d: Delivery,
-  target: DeliveryTarget,
-  send: (deliveryId: string) => Promise<string | null>,
-): Promise<DeliveryError | null> {
-  const actionId = d.event.actionId;
-  let reserved: Awaited<ReturnType<typeof reserveDelivery<null>>>;
-  try {
-    reserved = await reserveDelivery(deps, d.idempotencyKey, d.event, target, async () => null);
-  } catch (e) {
-    // Being sent by another attempt: this event is retried, the other recipients go ahead now.
-    if (isCsError(e) && e.code === 'conflict') return deliveryError(e.message);
-    throw e;
-  }
-  if (!reserved.send) return null;
-  try {
-    const ref = await send(reserved.id);
-    await markSent(deps, reserved.id, actionId, ref);
-    deps.metrics.notificationsSent.inc({ channel: TEAMS_CHANNEL });
-    if (d.attempt > 1) deps.metrics.notificationsRetried.inc({ channel: TEAMS_CHANNEL });
-    deps.metrics.notificationLatency.observe({ channel: TEAMS_CHANNEL }, Math.max(0, deps.clock.now() - d.event.ts) / 1000);
-    return null;
-  } catch (e) {
-    const dead = d.attempt >= deps.config.events.consumerMaxAttempts;
-    const error = e instanceof Error ? e.message : String(e);
-    await markFailed(deps, reserved.id, actionId, error, dead);
-    deps.metrics.notificationsFailed.inc({ channel: TEAMS_CHANNEL, status: dead ? 'dead' : 'failed' });
-    return deliveryError(error, e instanceof TeamsCallFailed ? e.retryAfterMs : null);
-  }
+  ]);
 }
