@@ -147,6 +147,9 @@ export function sqlitePath(url: string): string {
   return url;
 }
 
+/** How much of the database file the reading connection maps (address space, not memory: untouched pages cost nothing). */
+const READER_MMAP_BYTES = 256 * 1024 * 1024;
+
 function openSqlite(url: string): Database {
   const path = sqlitePath(url);
   mkdirSync(dirname(path), { recursive: true });
@@ -158,6 +161,10 @@ function openSqlite(url: string): Database {
   writer.pragma('foreign_keys = ON');
   const reader = new BetterSqlite3(path, { readonly: true });
   reader.pragma('busy_timeout = 5000');
+  // Every commit by the writer empties the reader's page cache (the WAL moved), so each request's reads
+  // started cold, copying pages back with read(). Mapped, the database file's pages are read in place: about
+  // 7 % less server CPU per allowed proposal in alternated bench runs (433 → 401 µs). Writes never use the map.
+  reader.pragma(`mmap_size = ${READER_MMAP_BYTES}`);
   const write = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(writer) }) });
   const read = new Kysely<DB>({ dialect: new ReadOnlySqliteDialect(withStatementCache(reader)) });
   return {
