@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pg from 'pg';
-import pino from 'pino';
 import { backfillStatsRollup } from '../src/db/stats-rollup/backfill.js';
 import { verifyAudit } from '../src/domain/audit/verify-audit.js';
-import { startGateway } from '../src/gateway.js';
-import { auditRows, call, PG_URL, propose, review, type World, world } from './helpers.js';
+import { twoNodes } from './cross-node-helpers.js';
+import { auditRows, call, PG_URL, propose, review, world } from './helpers.js';
 
 describe('a multi-process race on PostgreSQL', () => {
   test('approve on gateway A and deny on gateway B at once: exactly one wins every round, the chain verifies, seq numbers stay contiguous', async () => {
-    const a = await world('postgres');
-    // A second gateway on the same schema: its own pool, committer and event bus, as another process would have.
-    const gwB = await startGateway(a.env.config, {
-      listen: false,
-      logger: pino({ level: 'silent' }),
-      ...(a.env.schema ? { schema: a.env.schema } : {}),
-    });
-    const b: World = { ...a, gw: gwB };
+    // B, a second gateway on the same schema: its own pool, committer and event bus, as another process would have.
+    const { a, b, close } = await twoNodes('postgres');
     try {
       const outcomes = { approved: 0, denied: 0 };
       for (let round = 0; round < 10; round++) {
@@ -58,19 +51,12 @@ describe('a multi-process race on PostgreSQL', () => {
         events.map((_, i) => i + 1),
       );
     } finally {
-      await gwB.close();
-      await a.close();
+      await close();
     }
   });
 
   test('two gateways taking turns: each appends after the head the other left (its own guess is stale every time), with nothing doubled and every count kept once', async () => {
-    const a = await world('postgres');
-    const gwB = await startGateway(a.env.config, {
-      listen: false,
-      logger: pino({ level: 'silent' }),
-      ...(a.env.schema ? { schema: a.env.schema } : {}),
-    });
-    const b: World = { ...a, gw: gwB };
+    const { a, b, close } = await twoNodes('postgres');
     try {
       for (let turn = 0; turn < 12; turn++) {
         const [here, there] = turn % 2 === 0 ? [a, b] : [b, a];
@@ -108,8 +94,7 @@ describe('a multi-process race on PostgreSQL', () => {
       assert.deepEqual(kept, await rollup());
       assert.ok(kept.some((x) => x.startsWith('vote_approve ')) && kept.some((x) => x.startsWith('vote_deny ')), 'votes were counted');
     } finally {
-      await gwB.close();
-      await a.close();
+      await close();
     }
   });
 
