@@ -49,3 +49,25 @@ export function request(
     req.end(payload);
   });
 }
+
+/** One server-sent message as its fields (`retry`, `id`, `event`, `data`; the first of each), or none for a comment. */
+export type SseFrame = Partial<Record<'retry' | 'id' | 'event' | 'data', string>>;
+
+/** Reads an event stream's body and calls `onFrame` for each whole message, in order. */
+export function onSseFrames(res: http.IncomingMessage, onFrame: (frame: SseFrame) => void): void {
+  res.setEncoding('utf8');
+  let buf = '';
+  res.on('data', (chunk: string) => {
+    buf += chunk;
+    for (let end = buf.indexOf('\n\n'); end !== -1; end = buf.indexOf('\n\n')) {
+      const frame: SseFrame = {};
+      for (const line of buf.slice(0, end).split('\n')) {
+        const m = /^(retry|id|event|data): ?(.*)$/.exec(line);
+        const field = m?.[1] as keyof SseFrame | undefined;
+        if (field && frame[field] === undefined) frame[field] = m?.[2];
+      }
+      buf = buf.slice(end + 2);
+      onFrame(frame);
+    }
+  });
+}

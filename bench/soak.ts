@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { killAll, type ServerHandle, startServer } from './child.js';
-import { type Reply, request as send } from './http-request.js';
+import { onSseFrames, type Reply, request as send } from './http-request.js';
 import { percentile } from './latency.js';
 
 const MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 30);
@@ -81,26 +81,16 @@ function sseClient(base: URL, key: string, o: Outcome, fail: (m: string) => void
             resolve();
             return;
           }
-          res.setEncoding('utf8');
-          let buf = '';
-          res.on('data', (chunk: string) => {
-            buf += chunk;
-            for (let end = buf.indexOf('\n\n'); end !== -1; end = buf.indexOf('\n\n')) {
-              const frame = buf.slice(0, end);
-              buf = buf.slice(end + 2);
-              const lines = frame.split('\n');
-              const id = lines.find((l) => l.startsWith('id: '))?.slice(4);
-              const type = lines.find((l) => l.startsWith('event: '))?.slice(7);
-              if (type === 'reset') fail('SSE: reset on resume (events were lost to retention)');
-              if (id === undefined) continue;
-              const n = Number(id);
-              // An id-only message marks "now"; an event's id must move strictly forward, across reconnects too.
-              if (type !== undefined) {
-                if (lastId !== undefined && n <= lastId) fail(`SSE: id ${n} after ${lastId}`);
-                o.sseEvents += 1;
-              }
-              lastId = n;
+          onSseFrames(res, ({ id, event: type }) => {
+            if (type === 'reset') fail('SSE: reset on resume (events were lost to retention)');
+            if (id === undefined) return;
+            const n = Number(id);
+            // An id-only message marks "now"; an event's id must move strictly forward, across reconnects too.
+            if (type !== undefined) {
+              if (lastId !== undefined && n <= lastId) fail(`SSE: id ${n} after ${lastId}`);
+              o.sseEvents += 1;
             }
+            lastId = n;
           });
           res.on('error', () => resolve());
           res.on('end', () => {

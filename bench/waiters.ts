@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { killAll, type ServerHandle, startServer } from './child.js';
-import { type Reply, request } from './http-request.js';
+import { onSseFrames, type Reply, request } from './http-request.js';
 import { type Channel, measureDecisionLatency, percentile } from './latency.js';
 
 const N = Number(process.env.BENCH_WAITERS ?? 10_000);
@@ -237,22 +237,12 @@ function openSse(base: URL, key: string, id: string): { opened: Promise<void>; p
           reject(e);
           return;
         }
-        res.setEncoding('utf8');
-        let buf = '';
-        res.on('data', (chunk: string) => {
-          buf += chunk;
-          for (let end = buf.indexOf('\n\n'); end !== -1; end = buf.indexOf('\n\n')) {
-            const frame = buf.slice(0, end);
-            buf = buf.slice(end + 2);
-            if (frame.startsWith('retry:')) onOpen();
-            const lines = frame.split('\n');
-            const type = lines.find((l) => l.startsWith('event: '))?.slice(7);
-            const data = lines.find((l) => l.startsWith('data: '))?.slice(6);
-            if (type === 'action.approved' && data) {
-              const ev = JSON.parse(data) as { action_id: string };
-              if (ev.action_id === id) resolve(performance.now());
-              else reject(new Error(`SSE for ${id} delivered ${ev.action_id}`));
-            }
+        onSseFrames(res, ({ retry, event: type, data }) => {
+          if (retry !== undefined) onOpen();
+          if (type === 'action.approved' && data) {
+            const ev = JSON.parse(data) as { action_id: string };
+            if (ev.action_id === id) resolve(performance.now());
+            else reject(new Error(`SSE for ${id} delivered ${ev.action_id}`));
           }
         });
         res.on('error', reject);

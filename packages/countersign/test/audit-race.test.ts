@@ -4,7 +4,24 @@ import pg from 'pg';
 import { backfillStatsRollup } from '../src/db/stats-rollup/backfill.js';
 import { verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { twoNodes } from './cross-node-helpers.js';
-import { auditRows, call, PG_URL, propose, review, world } from './helpers.js';
+import { auditRows, call, PG_URL, propose, review, type World, world } from './helpers.js';
+
+/** The chain verifies and audit and event seq numbers run 1, 2, 3… with no gap or double; returns the audit rows. */
+async function assertWholeLogs(w: World) {
+  const r = await verifyAudit(w.gw.deps.db.read);
+  assert.equal(r.ok, true, r.firstBad?.problem);
+  const rows = await auditRows(w);
+  assert.deepEqual(
+    rows.map((e) => Number(e.seq)),
+    rows.map((_, i) => i + 1),
+  );
+  const events = await w.gw.deps.db.read.selectFrom('events').select('seq').orderBy('seq').execute();
+  assert.deepEqual(
+    events.map((e) => Number(e.seq)),
+    events.map((_, i) => i + 1),
+  );
+  return rows;
+}
 
 describe('a multi-process race on PostgreSQL', () => {
   test('approve on gateway A and deny on gateway B at once: exactly one wins every round, the chain verifies, seq numbers stay contiguous', async () => {
@@ -36,20 +53,9 @@ describe('a multi-process race on PostgreSQL', () => {
       }
       assert.equal(outcomes.approved + outcomes.denied, 40);
 
-      const r = await verifyAudit(a.gw.deps.db.read);
-      assert.equal(r.ok, true, r.firstBad?.problem);
-      const rows = await auditRows(a);
-      assert.deepEqual(
-        rows.map((e) => Number(e.seq)),
-        rows.map((_, i) => i + 1),
-      );
+      const rows = await assertWholeLogs(a);
       const decisions = rows.filter((e) => e.event === 'action.approved' || e.event === 'action.denied');
       assert.equal(decisions.length, 40, 'one decision entry per action');
-      const events = await a.gw.deps.db.read.selectFrom('events').select('seq').orderBy('seq').execute();
-      assert.deepEqual(
-        events.map((e) => Number(e.seq)),
-        events.map((_, i) => i + 1),
-      );
     } finally {
       await close();
     }
@@ -64,18 +70,7 @@ describe('a multi-process race on PostgreSQL', () => {
         const decided = await review(there, id, a.keys.alice, { decision: turn % 3 === 0 ? 'deny' : 'approve', reason: 'turns' });
         assert.equal(decided.status, 200, JSON.stringify(decided.body));
       }
-      const r = await verifyAudit(a.gw.deps.db.read);
-      assert.equal(r.ok, true, r.firstBad?.problem);
-      const rows = await auditRows(a);
-      assert.deepEqual(
-        rows.map((e) => Number(e.seq)),
-        rows.map((_, i) => i + 1),
-      );
-      const events = await a.gw.deps.db.read.selectFrom('events').select('seq').orderBy('seq').execute();
-      assert.deepEqual(
-        events.map((e) => Number(e.seq)),
-        events.map((_, i) => i + 1),
-      );
+      await assertWholeLogs(a);
       // The counts the appending statements kept equal the back-fill from the tables.
       const rollup = async () =>
         (
