@@ -43,7 +43,7 @@ fi
 (cd "$project" && node node_modules/typescript/bin/tsc -p tsconfig.json)
 
 # with-gateway.ts runs on the workspace's Node (the first `node` on PATH is now Node 22), the tests on Node 22.
-workspace_node=$(type -a -P node | grep -v "^$node22_bin/" | head -1)
+workspace_node=$(type -a -P node | grep -v "^$node22_bin/" | sed -n 1p)
 with_gateway=("$workspace_node" node_modules/tsx/dist/cli.mjs examples/with-gateway.ts)
 
 if [ "${1:-}" = --example ]; then
