@@ -5,6 +5,7 @@ import { assertNever, isCsError } from '../lib/errors.js';
 import { markFailed, markSent, reserveDelivery } from './deliveries.js';
 import { issueDecisionLinks } from './email/links.js';
 import { type DecisionLinks, type EmailKind, renderEmail } from './email/render-email.js';
+import { threadRootOf } from './email/thread-root.js';
 import type { EmailSender } from './email/transport.js';
 import { resolveRecipients } from './recipients.js';
 import { consoleUrlOf, summarize } from './render/summary.js';
@@ -141,6 +142,8 @@ async function sendOne(
         ? { approve: reserved.extra.approve, deny: reserved.extra.deny, note: null }
         : null;
   const message = renderEmail(r.address, kindOf(occasion), summarize(action, consoleUrlOf(publicUrl, action.id)), links, r.userId !== null);
+  const root = await threadRootOf(deps.db.read, action.id, r.address);
+  if (root !== null) message.inReplyTo = root;
   try {
     const ref = await email.send(message);
     await markSent(deps, reserved.id, action.id, ref);

@@ -5,6 +5,8 @@ export interface EmailMessage {
   subject: string;
   text: string;
   html: string;
+  /** The Message-ID of the first email about the same action to the same recipient: this one joins its thread. */
+  inReplyTo?: string;
 }
 
 export interface EmailSender {
@@ -33,7 +35,15 @@ export function smtpSender(config: NotificationsConfig['email']): EmailSender {
   return {
     async send(m) {
       transport ??= open();
-      const info = await (await transport).sendMail({ from: config.from, to: m.to, subject: m.subject, text: m.text, html: m.html });
+      const thread = m.inReplyTo === undefined ? {} : { inReplyTo: m.inReplyTo, references: [m.inReplyTo] };
+      const info = await (await transport).sendMail({
+        from: config.from,
+        to: m.to,
+        subject: m.subject,
+        text: m.text,
+        html: m.html,
+        ...thread,
+      });
       if (info.rejected.length > 0) throw new Error(`the server refused the recipient ${m.to}`);
       return info.messageId;
     },
