@@ -47,20 +47,43 @@ forEachDialect('one-time links: first-run setup and password reset', (dialect) =
     assert.equal((await call(w, 'GET', '/v1/me', w.keys.alice)).body.role, 'admin', 'her API key now acts as admin too');
   });
 
-  test('an expired, superseded or unknown setup link is refused, and a short password is refused without using the link', async () => {
+  test('an expired or unknown setup link is refused, and a short password is refused without using the link', async () => {
     const { w, clock } = await setup();
-    const first = await issueSetupLinkIfNeeded(w.gw.deps, origin);
-    const second = await issueSetupLinkIfNeeded(w.gw.deps, origin);
+    const link = await issueSetupLinkIfNeeded(w.gw.deps, origin);
     const body = (url: string | undefined, password = PASSWORD) => ({ token: tokenOf(url ?? ''), email: 'root@example.com', password });
-    assert.equal((await redeem(w, '/v1/auth/setup', body(first?.url))).status, 401, 'a newer link ends the older one');
-    assert.equal((await redeem(w, '/v1/auth/setup', { ...body(second?.url), token: 'A'.repeat(43) })).status, 401);
+    assert.equal((await redeem(w, '/v1/auth/setup', { ...body(link?.url), token: 'A'.repeat(43) })).status, 401);
     const madeUp = await redeem(w, '/v1/auth/reset-password', { token: 'A'.repeat(43), password: 'x'.repeat(200) });
     assert.equal(madeUp.status, 401, 'a made-up token is refused before any password is hashed');
-    const short = await redeem(w, '/v1/auth/setup', body(second?.url, 'short'));
+    const short = await redeem(w, '/v1/auth/setup', body(link?.url, 'short'));
     assert.equal(short.status, 400);
     assert.match(short.body.error.message, /at least 12 characters/);
     await clock.advance(w.gw.deps.config.auth.local.setupLinkTtlMs);
-    assert.equal((await redeem(w, '/v1/auth/setup', body(second?.url))).status, 401, 'expired');
+    assert.equal((await redeem(w, '/v1/auth/setup', body(link?.url))).status, 401, 'expired');
+  });
+
+  test('every start prints a setup link that works (several nodes start together); the first one used ends the others', async () => {
+    const { w } = await setup();
+    const [first, second, third] = [
+      await issueSetupLinkIfNeeded(w.gw.deps, origin),
+      await issueSetupLinkIfNeeded(w.gw.deps, origin),
+      await issueSetupLinkIfNeeded(w.gw.deps, origin),
+    ];
+    const body = (url: string | undefined, email: string) => ({ token: tokenOf(url ?? ''), email, password: PASSWORD });
+    const used = await redeem(w, '/v1/auth/setup', body(second?.url, 'root@example.com'));
+    assert.equal(used.status, 200, 'a link printed before the latest still works');
+    for (const other of [first, third]) {
+      assert.equal((await redeem(w, '/v1/auth/setup', body(other?.url, 'mallory@example.com'))).status, 401, 'ended by the setup');
+    }
+    const live = await w.gw.deps.db.read
+      .selectFrom('one_time_links')
+      .select('id')
+      .where('kind', '=', 'setup')
+      .where('used_at', 'is', null)
+      .execute();
+    assert.deepEqual(live, []);
+    const audit = (await auditRows(w)).map((r) => r.event);
+    assert.equal(audit.filter((e) => e === 'setup_link.issued').length, 3);
+    assert.equal(audit.filter((e) => e === 'setup.completed').length, 1);
   });
 
   test('an admin issues a reset link over HTTP (audited); it sets a new password, ends the old sessions and works once', async () => {

@@ -42,6 +42,6 @@ export function setupBanner(url: string, ttlMs: number): string {
   const minutes = Math.round(ttlMs / 60_000);
   return (
     `\nNo admin can sign in yet. Open this one-time link within ${minutes} min to create the first admin and set a password\n` +
-    `(it works once; restarting prints a new one and ends this one):\n  ${url}\n\n`
+    `(it works once; every start prints a new one, and the first one used ends the others):\n  ${url}\n\n`
   );
 }

@@ -6,7 +6,7 @@ import { parseInput } from '../../validate.js';
 import { bumpIdentityEpoch } from '../epoch.js';
 import { hashNewPassword, storePassword } from '../passwords/new-password.js';
 import { createSession, type NewSession } from '../sessions/create-session.js';
-import { requireLiveLink, useLink } from './one-time-link.js';
+import { endUnusedLinks, requireLiveLink, useLink } from './one-time-link.js';
 import { needsSetup } from './setup-link.js';
 
 export const SetupBody = z.strictObject({
@@ -33,6 +33,8 @@ export async function completeSetup(
   const result = await deps.committer.run(async (tx) => {
     const link = await useLink(tx, 'setup', input.token);
     if (!(await needsSetup(tx.db))) throw new CsError('conflict', 'setup is already done: an admin can sign in');
+    // The links other gateway starts printed can do nothing more.
+    await endUnusedLinks(tx, 'setup', null);
     const existing = await tx.db.selectFrom('users').select(['id', 'role', 'disabled_at']).where('email', '=', email).executeTakeFirst();
     if (existing?.disabled_at != null) throw new CsError('conflict', `${email} is disabled; "countersign users enable" first`);
     const userId = existing?.id ?? newId();

@@ -19,18 +19,20 @@ export function linkUrl(origin: URL, kind: LinkKind, token: string): string {
 }
 
 /**
- * Stores a new single-use link (hashed) and ends the unused ones of the same kind for the same person,
- * so only the latest link printed or sent works.
+ * Whether a new link ends the unused ones of its kind for the same person. A reset link: yes, only the
+ * latest one sent works. A setup link: no; each gateway start prints its own (several nodes start together,
+ * each on its operator's terminal), any one works, and completing setup ends the others.
  */
+const ONLY_THE_LATEST: Record<LinkKind, boolean> = { setup: false, password_reset: true };
+
+/** Stores a new single-use link (hashed), ending the earlier unused ones where its kind keeps only the latest. */
 export async function createLink(
   tx: Tx,
   kind: LinkKind,
   userId: string | null,
   ttlMs: number,
 ): Promise<{ id: string; token: string; expiresAt: number }> {
-  let stale = tx.db.updateTable('one_time_links').set({ used_at: tx.now }).where('kind', '=', kind).where('used_at', 'is', null);
-  stale = userId === null ? stale.where('user_id', 'is', null) : stale.where('user_id', '=', userId);
-  await stale.execute();
+  if (ONLY_THE_LATEST[kind]) await endUnusedLinks(tx, kind, userId);
   const { token, hash } = newToken();
   const id = newId();
   const expiresAt = tx.now + ttlMs;
@@ -39,6 +41,13 @@ export async function createLink(
     .values({ id, token_hash: hash, kind, user_id: userId, created_at: tx.now, expires_at: expiresAt, used_at: null })
     .execute();
   return { id, token, expiresAt };
+}
+
+/** Ends every unused link of this kind for this person (null: the setup links, which belong to nobody). */
+export async function endUnusedLinks(tx: Tx, kind: LinkKind, userId: string | null): Promise<void> {
+  let q = tx.db.updateTable('one_time_links').set({ used_at: tx.now }).where('kind', '=', kind).where('used_at', 'is', null);
+  q = userId === null ? q.where('user_id', 'is', null) : q.where('user_id', '=', userId);
+  await q.execute();
 }
 
 /**

@@ -22,7 +22,8 @@ export async function needsSetup(db: Kysely<DB>): Promise<boolean> {
 
 /**
  * On a gateway nobody can sign in to, a one-time link for the first admin (printed by `countersign serve`
- * at start, with the address it listens on); null otherwise. Each start issues a new one and ends the previous one.
+ * at start, with the address it listens on); null otherwise. Each start (of each node) issues its own; the first
+ * one used completes setup and ends the others.
  */
 export async function issueSetupLinkIfNeeded(deps: Deps, origin: URL): Promise<{ url: string; expiresAt: number } | null> {
   return deps.committer.run(async (tx) => {
