@@ -36,6 +36,10 @@ const DBS = (process.env.BENCH_PHASES_DB ?? 'sqlite,postgres').split(',').map((s
 /** What the observers collect for the review being measured (reset before each review). */
 interface Sample {
   statements: Map<string, { n: number; ms: number }>;
+  /** Every statement outside the committer: its kind and when it was sent and answered. */
+  others: { kind: string; sent: number; done: number }[];
+  /** When the review's COMMIT was answered (the decision is durable from here on). */
+  committedAt: number;
   runMs: number;
   txMs: number;
   opMs: number;
@@ -43,7 +47,7 @@ interface Sample {
 let recording = false;
 let sample: Sample = fresh();
 function fresh(): Sample {
-  return { statements: new Map(), runMs: 0, txMs: 0, opMs: 0 };
+  return { statements: new Map(), others: [], committedAt: Number.NaN, runMs: 0, txMs: 0, opMs: 0 };
 }
 
 /** A statement's kind: its first words, with table names (enough to tell BEGIN, the row lock, the append apart). */
@@ -67,9 +71,14 @@ function kindOf(text: string): string {
 }
 /** Set inside the committer's transaction, so its statements are told from everyone else's. */
 const inCommitter = new AsyncLocalStorage<true>();
-function note(text: string, ms: number, committer: boolean): void {
+function note(text: string, sent: number, committer: boolean): void {
   if (!recording) return;
-  const k = `${committer ? 'tx' : 'other'}: ${kindOf(text)}`;
+  const done = performance.now();
+  const ms = done - sent;
+  const kind = kindOf(text);
+  if (committer && kind === 'commit') sample.committedAt = done;
+  if (!committer) sample.others.push({ kind, sent, done });
+  const k = `${committer ? 'tx' : 'other'}: ${kind}`;
   const s = sample.statements.get(k) ?? { n: 0, ms: 0 };
   s.n += 1;
   s.ms += ms;
@@ -87,7 +96,7 @@ function note(text: string, ms: number, committer: boolean): void {
     const committer = inCommitter.getStore() === true;
     const r = query.apply(this, args);
     if (r && typeof (r as Promise<unknown>).then === 'function') {
-      const done = () => note(text, performance.now() - t0, committer);
+      const done = () => note(text, t0, committer);
       (r as Promise<unknown>).then(done, done);
     }
     return r;
@@ -104,7 +113,7 @@ function note(text: string, ms: number, committer: boolean): void {
       try {
         return f.apply(this, args);
       } finally {
-        note(this.source, performance.now() - t0, inCommitter.getStore() === true);
+        note(this.source, t0, inCommitter.getStore() === true);
       }
     };
   }
@@ -165,7 +174,7 @@ async function measure(dialect: string): Promise<string[]> {
     const base = new URL(gw.url);
     const keepAlive = new http.Agent({ keepAlive: true });
     const waiterAgent = new http.Agent({ keepAlive: true });
-    const rows: { rtt: number; wake: number; s: Sample }[] = [];
+    const rows: { rtt: number; wake: number; wakeFromCommit: number; s: Sample }[] = [];
     for (let i = 0; i < WARMUP + N; i++) {
       const p = await request(keepAlive, base, 'POST', '/v1/actions', agent.apiKey, {
         tool: 'deploy',
@@ -183,7 +192,7 @@ async function measure(dialect: string): Promise<string[]> {
       const w = await waiting;
       recording = false;
       if (r.status !== 200 || w.status !== 200) throw new Error(`review ${r.status} ${r.body.slice(0, 200)} / wait ${w.status}`);
-      if (i >= WARMUP) rows.push({ rtt: r.at - t0, wake: w.at - t0, s: sample });
+      if (i >= WARMUP) rows.push({ rtt: r.at - t0, wake: w.at - t0, wakeFromCommit: w.at - sample.committedAt, s: sample });
     }
     keepAlive.destroy();
     waiterAgent.destroy();
@@ -198,6 +207,19 @@ async function measure(dialect: string): Promise<string[]> {
       if (n === 0) continue;
       const ms = median(rows.map((r) => r.s.statements.get(k)?.ms ?? 0));
       out.push(`    ${k.padEnd(36)} ${String(n).padStart(3)} × ${ms.toFixed(3)} ms`);
+    }
+    // The waiter's own path: statements sent after the COMMIT was answered and answered before the waiter had
+    // its answer (the identity check, and whatever else the commit woke that ran meanwhile), by kind.
+    const after = (r: (typeof rows)[number]) =>
+      r.s.others.filter((o) => o.sent >= r.s.committedAt && o.done <= r.s.committedAt + r.wakeFromCommit);
+    out.push(
+      `  statements sent after the COMMIT and answered before the waiter had its answer: ${median(rows.map((r) => after(r).length))}`,
+    );
+    const afterKinds = new Set(rows.flatMap((r) => after(r).map((o) => o.kind)));
+    for (const k of [...afterKinds].sort()) {
+      const n = median(rows.map((r) => after(r).filter((o) => o.kind === k).length));
+      const share = rows.filter((r) => after(r).some((o) => o.kind === k)).length / rows.length;
+      out.push(`    ${k.padEnd(36)} median ${n}, in ${(share * 100).toFixed(0)} % of reviews`);
     }
     const phase = (name: string, xs: number[]) => out.push(`  ${name.padEnd(44)} ${median(xs).toFixed(2)} ms`);
     phase(
@@ -223,6 +245,10 @@ async function measure(dialect: string): Promise<string[]> {
     phase(
       'review sent → waiter has the answer',
       rows.map((r) => r.wake),
+    );
+    phase(
+      '  COMMIT answered → waiter has the answer',
+      rows.map((r) => r.wakeFromCommit),
     );
     return out;
   } finally {

@@ -176,6 +176,39 @@ forEachDialect('revocation ends what is held open', (dialect) => {
     }
   });
 
+  test('a held request starts verified at the epoch its key was authenticated at, and is re-read once the epoch moves', async () => {
+    const w = await setup();
+    const d = w.gw.deps;
+    const key = await d.keys.authenticate(d.db.read, w.keys.victor, d.clock.now());
+    const watch = d.identities.watch(key.principal, { verifiedAt: key.epoch });
+    try {
+      // A hand edit moves no epoch: only a re-read of the principal could see it, and none is needed yet.
+      await d.db.write.updateTable('api_keys').set({ revoked_at: 1 }).where('prefix', '=', prefixOf(w.keys.victor)).execute();
+      await watch.sync();
+      assert.equal(watch.signal.aborted, false, 'no re-read while the epoch stands where the key was authenticated');
+      await revokeKey(d, ADMIN, prefixOf(w.keys.carol));
+      await watch.sync();
+      assert.equal(watch.reason(), 'revoked', 'the epoch moved, so the principal was read again');
+    } finally {
+      watch.release();
+    }
+  });
+
+  test('a long-poll and an event stream answer a decision without reading their caller again', async () => {
+    const w = await setup();
+    const a = (await propose(w)).body;
+    const s = await stream(w, w.keys.agent);
+    const waiting = call(w, 'GET', `/v1/actions/${a.id}?wait=60`, w.keys.agent);
+    while (w.gw.deps.identities.size() < 2) await new Promise((r) => setTimeout(r, 5));
+    // Behind the epoch's back, so only a re-read of the principal would notice.
+    await w.gw.deps.db.write.updateTable('api_keys').set({ revoked_at: 1 }).where('prefix', '=', prefixOf(w.keys.agent)).execute();
+    assert.equal((await review(w, a.id, w.keys.alice, { decision: 'approve' })).status, 200);
+    const r = await waiting;
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.status, 'approved');
+    await s.waitFor('action.approved', a.id);
+  });
+
   test('every revocation, disable and role change moves the identity epoch in its own transaction', async () => {
     const w = await setup();
     const d = w.gw.deps;

@@ -76,7 +76,12 @@ export class IdentityWatcher {
     private readonly tickMs = TICK_MS,
   ) {}
 
-  watch(principal: Principal, opts: { endOnChange?: boolean } = {}): IdentityWatch {
+  /**
+   * `verifiedAt`: the identity epoch the principal was authenticated at (read before its row, as KeyCache
+   * does). The held request then needs no re-read of its principal until the epoch moves past it; without
+   * it the first check re-reads the principal, as a request just authenticated would not need.
+   */
+  watch(principal: Principal, opts: { endOnChange?: boolean; verifiedAt?: number | undefined } = {}): IdentityWatch {
     const endOnChange = opts.endOnChange ?? false;
     const print = fingerprint(principal);
     const key = JSON.stringify([credentialKey(principal.credential), print, endOnChange]);
@@ -96,6 +101,10 @@ export class IdentityWatcher {
       // Every held request of this credential listens on it: thousands at once are expected.
       setMaxListeners(0, entry.abort.signal);
       this.entries.set(key, entry);
+    }
+    // Same credential and fingerprint as the principal just authenticated at `verifiedAt`: the same verdict then.
+    if (opts.verifiedAt !== undefined && (entry.verifiedAt === undefined || entry.verifiedAt < opts.verifiedAt)) {
+      entry.verifiedAt = opts.verifiedAt;
     }
     entry.holders += 1;
     this.holders += 1;

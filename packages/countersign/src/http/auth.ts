@@ -11,6 +11,11 @@ import { readCookie, SESSION_COOKIE } from './session-cookie.js';
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /**
+     * The identity epoch the API key's principal was authenticated at (null for a session): a request held
+     * open starts its identity watch from it, so it re-reads nothing until the epoch moves.
+     */
+    identityEpoch: number | null;
   }
 }
 
@@ -33,6 +38,7 @@ export async function requirePrincipal(deps: Deps, request: FastifyRequest): Pro
     const key = await deps.keys.authenticate(deps.db.read, token, deps.clock.now());
     await touchKey(deps, key.prefix, key.lastUsedAt);
     request.principal = key.principal;
+    request.identityEpoch = key.epoch;
     return request.principal;
   }
   const cookie = readCookie(request, SESSION_COOKIE);

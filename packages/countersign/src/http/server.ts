@@ -103,6 +103,7 @@ export function buildServer(deps: Deps): FastifyInstance {
     onConstructorPoisoning: 'error',
   }) as unknown as FastifyInstance;
   app.decorateRequest('principal', null);
+  app.decorateRequest('identityEpoch', null);
   // Event streams and long-polls only end when their client leaves or the wait runs out, and close()
   // waits for every open connection: signal them first, so a shutdown never hangs. Long-polls answer
   // with the current state; streams end and clients resume with Last-Event-ID.

@@ -19,6 +19,8 @@ export interface AuthenticatedKey {
   principal: Principal;
   prefix: string;
   lastUsedAt: number | null;
+  /** The identity epoch read before the principal was (or, for a remembered one, that it still stands at). */
+  epoch: number;
 }
 
 /**
@@ -43,7 +45,7 @@ export class KeyCache {
     const hit = this.entries.get(parsed.prefix);
     if (hit && hit.epoch === epoch && now - hit.lastUsedAt < KEY_TOUCH_EVERY_MS) {
       if (!secretMatches(parsed.secret, hit.secretHash)) throw new CsError('unauthenticated', BAD_KEY);
-      return { principal: hit.principal, prefix: parsed.prefix, lastUsedAt: hit.lastUsedAt };
+      return { principal: hit.principal, prefix: parsed.prefix, lastUsedAt: hit.lastUsedAt, epoch };
     }
     const found = await authenticateKey(db, key);
     if (found.lastUsedAt !== null && now - found.lastUsedAt < KEY_TOUCH_EVERY_MS) {
@@ -51,7 +53,7 @@ export class KeyCache {
     } else {
       this.entries.delete(found.prefix);
     }
-    return { principal: found.principal, prefix: found.prefix, lastUsedAt: found.lastUsedAt };
+    return { principal: found.principal, prefix: found.prefix, lastUsedAt: found.lastUsedAt, epoch };
   }
 
   private remember(prefix: string, entry: Entry): void {

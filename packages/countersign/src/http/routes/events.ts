@@ -126,7 +126,7 @@ async function stream(
   };
   // The stream was authenticated once; this ends it when its key is revoked, its person or agent
   // disabled, or their role or groups change (the client reconnects and is authorized afresh).
-  const watch = deps.identities.watch(principal, { endOnChange: true });
+  const watch = deps.identities.watch(principal, { endOnChange: true, verifiedAt: request.identityEpoch ?? undefined });
   watch.signal.addEventListener('abort', end, { once: true });
   // Live events pass the revocation check before they are written: the epoch read starts after
   // they committed, so a revocation committed before them is seen and they are never sent.

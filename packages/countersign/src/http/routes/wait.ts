@@ -54,7 +54,7 @@ export async function holdWhileAuthorized<T>(
   fn: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const held = request.server.held.hold();
-  const watch = deps.identities.watch(principal);
+  const watch = deps.identities.watch(principal, { verifiedAt: request.identityEpoch ?? undefined });
   const hold = holdSignal(request, reply, watch.signal);
   try {
     const result = await fn(hold.signal);
