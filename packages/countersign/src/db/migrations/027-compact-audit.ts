@@ -1,0 +1,27 @@
+import { type Kysely, sql } from 'kysely';
+import type { Capabilities } from '../connect.js';
+
+/**
+ * Storage per action (issue 19, bench/storage.ts), without changing what is stored or what the audit proves:
+ *
+ * - The audit's hashes (`hash`, `prev_hash`) as their 32 bytes where the database has a byte type
+ *   (capabilities.binaryHashes: PostgreSQL bytea, 33 bytes a value instead of 65 as hex text, about 320
+ *   bytes per action); the pool reads them back as the same hex text, and SQLite keeps the text. The column
+ *   rewrite fires no row trigger, so the append-only triggers stay as they are.
+ * - `audit_actor` only over entries that name an actor: a quarter of entries are the system's (actor_id
+ *   null), which no filter by actor can ask for (`actor_id in (…)` is never true of null).
+ * - `actions_pending_expiry` (001, expires_at) dropped: `actions_pending_deadline` (023, expires_at, id) has
+ *   the same predicate and leads with the same column, so it answers every query the first one did.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
+export async function up(db: Kysely<any>, caps: Capabilities): Promise<void> {
+  for (const ddl of caps.binaryHashes('audit_log', ['prev_hash', 'hash'])) await sql.raw(ddl).execute(db);
+  await db.schema.dropIndex('audit_actor').execute();
+  await db.schema
+    .createIndex('audit_actor')
+    .on('audit_log')
+    .columns(['actor_id', 'seq'])
+    .where(sql.ref('actor_id'), 'is not', null)
+    .execute();
+  await db.schema.dropIndex('actions_pending_expiry').execute();
+}
