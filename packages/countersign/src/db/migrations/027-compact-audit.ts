@@ -12,6 +12,14 @@ import type { Capabilities } from '../connect.js';
  *   null), which no filter by actor can ask for (`actor_id in (…)` is never true of null).
  * - `actions_pending_expiry` (001, expires_at) dropped: `actions_pending_deadline` (023, expires_at, id) has
  *   the same predicate and leads with the same column, so it answers every query the first one did.
+ * - The covering indexes of 014 for the dashboard's aggregates (`actions_created_stats`: created_at, status,
+ *   decided_at, decided_by_type, tool, agent_name; `reviews_created`) served the rollup's back-fill
+ *   (db/stats-rollup/backfill.ts), which migration 022 ran; the dashboard reads the rollup since. Only the
+ *   history's time range (list-actions.ts: created_at from/to) still reads actions by creation time, which
+ *   `actions_created` (created_at) answers as the first column of the wide one did. The wide one took a
+ *   new entry at every status change (its columns change, so no update was HOT and none could be cleaned
+ *   away early); one on created_at alone is a tenth of the size per entry, and its entries for a row's
+ *   older versions are removed as the page fills (the key did not change).
  */
 // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
 export async function up(db: Kysely<any>, caps: Capabilities): Promise<void> {
@@ -24,4 +32,7 @@ export async function up(db: Kysely<any>, caps: Capabilities): Promise<void> {
     .where(sql.ref('actor_id'), 'is not', null)
     .execute();
   await db.schema.dropIndex('actions_pending_expiry').execute();
+  await db.schema.createIndex('actions_created').on('actions').columns(['created_at']).execute();
+  await db.schema.dropIndex('actions_created_stats').execute();
+  await db.schema.dropIndex('reviews_created').execute();
 }
