@@ -7,7 +7,10 @@ import type { Capabilities } from '../connect.js';
  * - The audit's hashes (`hash`, `prev_hash`) as their 32 bytes where the database has a byte type
  *   (capabilities.binaryHashes: PostgreSQL bytea, 33 bytes a value instead of 65 as hex text, about 320
  *   bytes per action); the pool reads them back as the same hex text, and SQLite keeps the text. The column
- *   rewrite fires no row trigger, so the append-only triggers stay as they are.
+ *   rewrite fires no row trigger, so the append-only triggers stay as they are. It rewrites the whole table
+ *   inside the migration's transaction (its lock held throughout: minutes for millions of entries), and a
+ *   value that is not hex, which only an edited row can hold, stops the upgrade (decode refuses it) rather
+ *   than being stored as something else.
  * - `audit_actor` only over entries that name an actor: a quarter of entries are the system's (actor_id
  *   null), which no filter by actor can ask for (`actor_id in (…)` is never true of null).
  * - `actions_pending_expiry` (001, expires_at) dropped: `actions_pending_deadline` (023, expires_at, id) has
