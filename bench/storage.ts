@@ -311,5 +311,11 @@ for (const r of results) {
   if (r.live.size > 0) {
     const parts = [...r.live].map(([t, n]) => `${t} ${Math.round(n)} B`);
     console.log(`${r.dialect}: live row bytes per action (pg_column_size, no free space): ${parts.join(', ')}`);
+    // The heaps' free space moves with autovacuum's timing (hundreds of bytes per action under load); live rows
+    // and indexes do not, so this is the figure to compare between runs on a busy machine.
+    let indexes = 0;
+    for (const s of r.perAction.values()) indexes += s.index;
+    const live = [...r.live.values()].reduce((a, b) => a + b, 0);
+    console.log(`${r.dialect}: live rows of those tables + all indexes per action (no free space): ${Math.round(live + indexes)} B`);
   }
 }

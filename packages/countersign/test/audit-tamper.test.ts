@@ -5,7 +5,7 @@ import { calculateJwkThumbprint } from 'jose';
 import { auditEntryHash } from '../src/domain/audit/chain.js';
 import { signCheckpoint } from '../src/domain/audit/checkpoint-note.js';
 import { verifyAudit } from '../src/domain/audit/verify-audit.js';
-import { INSERT, QUIET, values } from './audit-helpers.js';
+import { insertSql, QUIET, values } from './audit-helpers.js';
 import { auditRows, call, forEachDialect, PG_URL, propose, review, runCli, type World, world } from './helpers.js';
 import { type AuditRow, openRaw, type RawDb } from './raw-db.js';
 
@@ -186,7 +186,7 @@ forEachDialect('audit chain tampering', (dialect) => {
     try {
       await assertBrokenAt(seq, /entry 12 is missing/);
     } finally {
-      await raw.run(INSERT, values(original));
+      await raw.run(insertSql(raw), values(original));
     }
     await assertIntact();
   });
@@ -218,7 +218,7 @@ forEachDialect('audit chain tampering', (dialect) => {
       // Every remaining entry is intact; the head, which still records `total`, and the checkpoint at `total` disagree.
       await assertBrokenAt(total - cut + 1, /tail truncated/);
     } finally {
-      for (const r of tail) await raw.run(INSERT, values(r));
+      for (const r of tail) await raw.run(insertSql(raw), values(r));
     }
     await assertIntact();
   });
@@ -234,7 +234,7 @@ forEachDialect('audit chain tampering', (dialect) => {
     try {
       await assertBrokenAt(keep + 1, new RegExp(`entries ${keep + 1}\\.\\.${total} are missing \\(tail truncated\\)`));
     } finally {
-      for (const r of tail) await raw.run(INSERT, values(r));
+      for (const r of tail) await raw.run(insertSql(raw), values(r));
       await setHead(total, tail[tail.length - 1]?.hash ?? '');
     }
     await assertIntact();
@@ -248,7 +248,7 @@ forEachDialect('audit chain tampering', (dialect) => {
       const seq = Number(r.seq);
       const data = seq === target ? '{"rewritten":true}' : r.data;
       const hash = auditEntryHash(prev, { ...r, seq, ts: Number(r.ts), data });
-      await raw.run('update audit_log set data = ?, prev_hash = ?, hash = ? where seq = ?', [data, prev, hash, seq]);
+      await raw.run(`update audit_log set data = ?, prev_hash = ${raw.hash}, hash = ${raw.hash} where seq = ?`, [data, prev, hash, seq]);
       prev = hash;
     }
     await setHead(total, prev);
@@ -260,7 +260,12 @@ forEachDialect('audit chain tampering', (dialect) => {
       });
     } finally {
       for (const r of originals) {
-        await raw.run('update audit_log set data = ?, prev_hash = ?, hash = ? where seq = ?', [r.data, r.prev_hash, r.hash, r.seq]);
+        await raw.run(`update audit_log set data = ?, prev_hash = ${raw.hash}, hash = ${raw.hash} where seq = ?`, [
+          r.data,
+          r.prev_hash,
+          r.hash,
+          r.seq,
+        ]);
       }
       await setHead(total, originals[originals.length - 1]?.hash ?? '');
     }

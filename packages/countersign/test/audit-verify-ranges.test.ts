@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { splitRanges, verifyAudit } from '../src/domain/audit/verify-audit.js';
-import { INSERT, QUIET, values } from './audit-helpers.js';
+import { insertSql, QUIET, values } from './audit-helpers.js';
 import { auditRows, forEachDialect, PG_URL, propose, type World, world } from './helpers.js';
 import { openRaw, type RawDb } from './raw-db.js';
 
@@ -59,12 +59,12 @@ forEachDialect('audit verify in parallel ranges', (dialect) => {
     await tampered(
       'the last entry before a worker’s range deleted',
       () => raw.run('delete from audit_log where seq = ?', [third - 1]),
-      () => raw.run(INSERT, values(beforeThird)),
+      () => raw.run(insertSql(raw), values(beforeThird)),
     );
     await tampered(
       'the first entry of a worker’s range deleted',
       () => raw.run('delete from audit_log where seq = ?', [third]),
-      () => raw.run(INSERT, values(atThird)),
+      () => raw.run(insertSql(raw), values(atThird)),
     );
     const swap = async () => {
       await raw.run('update audit_log set seq = ? where seq = ?', [-1, third - 1]);

@@ -23,6 +23,8 @@ export interface RawDb {
   all<T = AuditRow>(sql: string, params?: unknown[]): Promise<T[]>;
   /** What an attacker with owner rights does first: switch off the append-only triggers (log and checkpoints). */
   disableAppendOnly(): Promise<void>;
+  /** The placeholder for a hex hash written to the audit log's hash columns (bytea on PostgreSQL, migration 027). */
+  readonly hash: string;
   close(): Promise<void>;
 }
 
@@ -38,9 +40,21 @@ export async function openRaw(w: World): Promise<RawDb> {
           db.exec(`drop trigger if exists ${t}_no_update; drop trigger if exists ${t}_no_delete`);
       },
       close: async () => void db.close(),
+      hash: '?',
     };
   }
-  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${w.env.schema}` });
+  // Hashes read back as hex, as the gateway reads them (db/connect.ts).
+  const bytea = pg.types.getTypeParser(17, 'text') as (v: string) => Buffer;
+  const client = new pg.Client({
+    connectionString: PG_URL,
+    options: `-c search_path=${w.env.schema}`,
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === 17
+          ? (v: string) => bytea(v).toString('hex')
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+  });
   await client.connect();
   const numbered = (q: string) => {
     let i = 0;
@@ -53,5 +67,6 @@ export async function openRaw(w: World): Promise<RawDb> {
       for (const t of ['audit_log', 'audit_checkpoints']) await client.query(`alter table ${t} disable trigger user`);
     },
     close: () => client.end(),
+    hash: "decode(?, 'hex')",
   };
 }

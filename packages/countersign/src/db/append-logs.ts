@@ -120,7 +120,7 @@ export async function appendLogs(
   if (!caps.oneStatementAppend) {
     // The counts first, then the head (see applyTallies).
     await applyTallies(conn, entries.tallies);
-    const rows = chained(await readHead(conn, caps), now, entries);
+    const rows = chained(await readHead(conn, caps), now, entries, caps);
     await insertRows(conn, 'audit_log', AUDIT_COLUMNS, rows.audit);
     await insertRows(conn, 'events', EVENT_COLUMNS, rows.event);
     await updateHead.execute(conn, rows.head);
@@ -129,11 +129,11 @@ export async function appendLogs(
   const rollup = rollupRows(entries.tallies);
   const notify = entries.events.length > 0 ? caps.notify : null;
   if (guess !== undefined) {
-    const rows = chained(guess, now, entries);
+    const rows = chained(guess, now, entries, caps);
     if (await appendInOneStatement(conn, guess, rows, rollup, notify)) return { events: rows.stored, head: rows.head };
   }
   const head = await readHead(conn, caps);
-  const rows = chained(head, now, entries);
+  const rows = chained(head, now, entries, caps);
   if (!(await appendInOneStatement(conn, head, rows, rollup, notify)))
     throw new Error('the chain head moved while this transaction held it');
   return { events: rows.stored, head: rows.head };
@@ -146,8 +146,8 @@ interface ChainedRows {
   head: ChainHead;
 }
 
-/** The batch's rows numbered and hash-chained after `head`. */
-function chained(head: ChainHead, now: number, { audits, events }: Entries): ChainedRows {
+/** The batch's rows numbered and hash-chained after `head`; the hashes as the database stores them (caps.storedHash). */
+function chained(head: ChainHead, now: number, { audits, events }: Entries, caps: Capabilities): ChainedRows {
   let seq = head.audit_seq;
   let prev = head.audit_hash;
   const audit = audits.map((a) => {
@@ -162,7 +162,7 @@ function chained(head: ChainHead, now: number, { audits, events }: Entries): Cha
       data: a.data,
     };
     const hash = auditEntryHash(prev, fields);
-    const row = { ...fields, prev_hash: prev, hash };
+    const row = { ...fields, prev_hash: caps.storedHash(prev), hash: caps.storedHash(hash) };
     prev = hash;
     return row;
   });
@@ -183,7 +183,16 @@ function chained(head: ChainHead, now: number, { audits, events }: Entries): Cha
 }
 
 const ROLLUP_COLUMNS = ['kind', 'grain', 'start', 'key', 'n'] as const;
-const SQL_TYPES: Record<string, string> = { seq: 'int8', ts: 'int8', grain: 'int8', start: 'int8', n: 'int8' };
+// The audit hashes are bytea on PostgreSQL (capabilities.binaryHashes, migration 027).
+const SQL_TYPES: Record<string, string> = {
+  seq: 'int8',
+  ts: 'int8',
+  grain: 'int8',
+  start: 'int8',
+  n: 'int8',
+  prev_hash: 'bytea',
+  hash: 'bytea',
+};
 const sqlType = (c: string) => SQL_TYPES[c] ?? 'text';
 
 /** Parameter numbers, in the order appendInOneStatement passes them. */

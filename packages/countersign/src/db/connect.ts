@@ -50,6 +50,14 @@ export interface Capabilities {
   isUniqueViolation(error: unknown): boolean;
   /** DDL making a table refuse UPDATE and DELETE (an append-only log), as triggers. */
   appendOnly(table: string): string[];
+  /**
+   * DDL storing a table's hex SHA-256 columns as their 32 bytes (PostgreSQL bytea: 33 bytes a value instead
+   * of 65 as hex text), or none where they stay hex text (SQLite). The PostgreSQL pool reads bytea back as
+   * lowercase hex, so readers see the same strings either way; writers pass `storedHash(hex)`.
+   */
+  binaryHashes(table: string, columns: readonly string[]): string[];
+  /** A hex hash as the parameter for a column binaryHashes converted: its bytes on PostgreSQL, the hex text on SQLite. */
+  storedHash(hex: string): string | Buffer;
 }
 
 export interface Database {
@@ -101,6 +109,8 @@ const sqliteCaps: Capabilities = {
     ['update', 'delete'].map(
       (op) => `create trigger ${t}_no_${op} before ${op} on ${t} begin select raise(abort, '${t} is append-only: ${op} refused'); end`,
     ),
+  binaryHashes: () => [],
+  storedHash: (hex) => hex,
 };
 
 const postgresCaps: Capabilities = {
@@ -119,6 +129,10 @@ const postgresCaps: Capabilities = {
     `create trigger ${t}_no_change before update or delete on ${t} for each row execute function ${t}_append_only()`,
     `create trigger ${t}_no_truncate before truncate on ${t} for each statement execute function ${t}_append_only()`,
   ],
+  binaryHashes: (t, columns) => [
+    `alter table ${t} ${columns.map((c) => `alter column ${c} type bytea using decode(${c}, 'hex')`).join(', ')}`,
+  ],
+  storedHash: (hex) => Buffer.from(hex, 'hex'),
 };
 
 export function isPostgresUrl(url: string): boolean {
@@ -207,6 +221,10 @@ function withStatementCache(db: BetterSqlite3.Database): SqliteDatabase {
 }
 
 const INT8_OID = 20;
+const BYTEA_OID = 17;
+const parseBytea = pg.types.getTypeParser(BYTEA_OID, 'text') as (v: string) => Buffer;
+/** A bytea value as lowercase hex, whatever bytea_output the server uses. */
+const hexOfBytea = (v: string) => parseBytea(v).toString('hex');
 const STATEMENT_NAMES_MAX = 1000;
 const statementNames = new Map<string, string>();
 
@@ -241,10 +259,15 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; 
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
-    // Epoch-ms timestamps and sequence numbers are int8; they fit in a double.
+    // Epoch-ms timestamps and sequence numbers are int8; they fit in a double. The only bytea columns are
+    // hashes (capabilities.binaryHashes), read back as the lowercase hex text SQLite stores.
     types: {
       getTypeParser: ((oid: number, format?: string) =>
-        oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        oid === INT8_OID
+          ? (v: string) => Number(v)
+          : oid === BYTEA_OID
+            ? hexOfBytea
+            : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   });
   pool.on('error', () => {

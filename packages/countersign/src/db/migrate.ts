@@ -27,6 +27,7 @@ import * as auditExport from './migrations/024-audit-export.js';
 
 import * as traceContext from './migrations/025-trace-context.js';
 import * as inboxWorkflowKey from './migrations/026-inbox-workflow-key.js';
+import * as compactAudit from './migrations/027-compact-audit.js';
 
 interface Migration {
   name: string;
@@ -63,6 +64,7 @@ const MIGRATIONS: readonly Migration[] = [
 
   { name: '025-trace-context', up: traceContext.up },
   { name: '026-inbox-workflow-key', up: inboxWorkflowKey.up },
+  { name: '027-compact-audit', up: compactAudit.up },
 ];
 
 /**

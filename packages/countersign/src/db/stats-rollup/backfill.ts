@@ -4,8 +4,9 @@ import { DAY, HOUR, ROLLUP_KINDS } from './tallies.js';
 
 /**
  * Rebuilds the dashboard rollup (stats_rollup) from the actions and reviews tables, a window of whole days at
- * a time: each window's rows are deleted and computed again from the covering indexes (actions_created_stats,
- * reviews_created), the hour rows by GROUP BY and the day rows from the hour rows. Idempotent (running it
+ * a time: each window's rows are deleted and computed again from the actions and reviews created in it (migration
+ * 014's covering indexes served this until 027 dropped them, after 022 had run it), the hour rows by GROUP BY
+ * and the day rows from the hour rows. Idempotent (running it
  * again changes nothing) and exact: it counts what the committer's tallies count (domain/stats/tallies.ts).
  *
  * Migration 022 runs it inside the migration's transaction for a database that already holds actions; the
