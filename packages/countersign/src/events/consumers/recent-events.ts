@@ -20,9 +20,8 @@ export class RecentEvents {
   /** The last seq of the run and its commit time. */
   private to = -1;
   private toTs = 0;
-  /** The run's events of the consumer's types, in seq order; `head` is the first still kept. */
+  /** The run's events of the consumer's types, in seq order. */
   private events: StoredEvent[] = [];
-  private head = 0;
 
   /**
    * @param wanted the consumer's types (null: all)
@@ -45,8 +44,7 @@ export class RecentEvents {
     this.toTs = e.ts;
     if (this.wanted !== null && !this.wanted.has(e.type)) return;
     this.events.push(e);
-    if (this.events.length - this.head > this.capacity) this.from = (this.events[this.head++] as StoredEvent).seq;
-    if (this.head > this.capacity) this.compact();
+    if (this.events.length > this.capacity) this.from = (this.events.shift() as StoredEvent).seq;
   }
 
   /** Forgets everything (a node that does not hold the consumer keeps nothing). */
@@ -57,20 +55,24 @@ export class RecentEvents {
 
   /**
    * The page after `cursor`, of at most `limit` events, as `readPage` would return it; undefined when the run does
-   * not cover `cursor`. Events up to `cursor` are dropped (the cursor only moves forward while the lease is held; a
-   * worker that gets an older cursor back from the database is behind the run and reads the outbox).
+   * not cover `cursor`. The page is handed over: the run then starts after it, so memory holds an event only until
+   * a pass takes it (kept longer, events and their views would outlive the young generation and cost the garbage
+   * collector more than the read they save). A pass that does not move the cursor to the page's end (stopped early,
+   * lease lost) is behind the run afterwards and reads the outbox, as it would have.
    */
   pageAfter(cursor: number, limit: number): Page | undefined {
     if (this.from < 0 || cursor < this.from || cursor > this.to) return undefined;
-    while (this.head < this.events.length && (this.events[this.head] as StoredEvent).seq <= cursor) this.head += 1;
-    this.from = cursor;
-    const end = Math.min(this.events.length, this.head + limit);
-    const events = this.events.slice(this.head, end);
-    if (end < this.events.length) {
+    let passed = 0;
+    while (passed < this.events.length && (this.events[passed] as StoredEvent).seq <= cursor) passed += 1;
+    const events = this.events.slice(passed, passed + limit);
+    this.events = passed + events.length === this.events.length ? [] : this.events.slice(passed + events.length);
+    if (this.events.length > 0) {
       // More of the consumer's events than fit: the page ends at its last one, like a full page read.
       const last = events.at(-1) as StoredEvent;
+      this.from = last.seq;
       return { events, last: last.seq, lastTs: last.ts, full: true };
     }
+    this.from = this.to;
     if (this.to === cursor) return { events, last: cursor, lastTs: null, full: false };
     return { events, last: this.to, lastTs: this.toTs, full: false };
   }
@@ -78,11 +80,5 @@ export class RecentEvents {
   private restartAt(from: number): void {
     this.from = from;
     this.events = [];
-    this.head = 0;
-  }
-
-  private compact(): void {
-    this.events = this.events.slice(this.head);
-    this.head = 0;
   }
 }
