@@ -9,6 +9,7 @@ import pino from 'pino';
 import { ConsumerRegistry } from '../src/events/consumers/registry.js';
 import { ConsumerRunner } from '../src/events/consumers/runner.js';
 import type { Delivery } from '../src/events/consumers/types.js';
+import { readAfter } from '../src/events/outbox.js';
 import type { StoredEvent } from '../src/events/types.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
 import { FakeClock } from '../src/lib/clock.js';
@@ -58,6 +59,42 @@ forEachDialect('durable consumers', (dialect) => {
     );
     assert.ok(seen.every((d) => d.attempt === 1 && d.idempotencyKey === `every-event:${d.event.seq}`));
     assert.equal(Number((await consumerRow(w, 'every-event')).cursor), top);
+  });
+
+  test('a caught-up consumer takes the events this node just committed from memory, as the outbox holds them, and records its cursor', async () => {
+    const seen: StoredEvent[] = [];
+    w.gw.consumers.register({ name: 'from-memory', handle: ({ event }) => void seen.push(event) });
+    await w.gw.consumerRunner.tick('from-memory');
+    const start = Number((await consumerRow(w, 'from-memory')).cursor);
+    const published: StoredEvent[] = [];
+    const unsubscribe = w.gw.deps.bus.subscribe((e) => void published.push(e));
+    // Who reads the consumer's retries meanwhile: nobody should (they cannot have changed).
+    const read = w.gw.deps.db.read;
+    const tables: string[] = [];
+    const selectFrom = read.selectFrom.bind(read);
+    read.selectFrom = ((from: string) => {
+      tables.push(from);
+      return selectFrom(from as 'events');
+    }) as typeof read.selectFrom;
+    let top: number;
+    try {
+      // No tick: the bus wakes the worker, as under load.
+      for (let i = 0; i < 3; i++) await propose(w, { arguments: { memory: i } });
+      top = await head(w);
+      for (let i = 0; i < 400 && Number((await consumerRow(w, 'from-memory')).cursor) !== top; i++)
+        await new Promise((r) => setTimeout(r, 5));
+    } finally {
+      unsubscribe();
+      delete (read as { selectFrom?: unknown }).selectFrom;
+    }
+    assert.equal(Number((await consumerRow(w, 'from-memory')).cursor), top);
+    assert.equal(published.length, top - start);
+    // The very objects the bus published (an outbox read would have built new ones)…
+    assert.equal(seen.length, published.length);
+    assert.ok(seen.every((e, i) => e === published[i]));
+    // …equal to the events as the outbox gives them back.
+    assert.deepEqual(seen, await readAfter(read, start, {}, 100));
+    assert.ok(!tables.includes('event_consumer_retries'));
   });
 
   test('a restarted node resumes from the cursor and redelivers nothing it had passed', async () => {

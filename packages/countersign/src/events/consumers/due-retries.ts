@@ -23,3 +23,35 @@ export async function dueRetries(deps: Deps, name: string, now: number, limit: n
     nextAt: waiting ? Number(waiting.next_attempt_at) : null,
   };
 }
+
+/**
+ * When a worker looks at its retries. They change only when a pass records failures or recoveries (`changed`:
+ * the next pass looks) or when an admin replays a dead letter (from any process); so a pass looks only when told
+ * to (`force`: the backstop timer, tick(), a lease just taken), when the earliest waiting retry comes due, or when
+ * it last looked `intervalMs` ago. Under a steady stream of events that is one read a backstop interval instead
+ * of one a pass, and a replayed dead letter is still picked up within the backstop interval, as before.
+ */
+export class RetryWatch {
+  /** When to look again (0: at the next pass). */
+  private lookAt = 0;
+  private nextAt: number | null = null;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly name: string,
+    private readonly intervalMs: number,
+  ) {}
+
+  async due(now: number, limit: number, force: boolean): Promise<DueRetries> {
+    if (!force && now < this.lookAt) return { due: [], nextAt: this.nextAt };
+    const retries = await dueRetries(this.deps, this.name, now, limit);
+    this.nextAt = retries.nextAt;
+    this.lookAt = retries.due.length > 0 ? 0 : Math.min(retries.nextAt ?? Number.POSITIVE_INFINITY, now + this.intervalMs);
+    return retries;
+  }
+
+  /** The retry rows changed (this node recorded a failure or a recovery, or took the lease): look next pass. */
+  changed(): void {
+    this.lookAt = 0;
+  }
+}

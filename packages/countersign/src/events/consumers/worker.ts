@@ -3,9 +3,10 @@ import type { TimerHandle } from '../../lib/clock.js';
 import { isCsError } from '../../lib/errors.js';
 import { SerialRunner } from '../../lib/serial-runner.js';
 import { claimLease, ensureConsumer, peekLease, releaseLease, renewLease } from './claim.js';
-import { dueRetries } from './due-retries.js';
+import { RetryWatch } from './due-retries.js';
 import { type Done, Lanes, type Work } from './lanes.js';
-import { readBySeq, readPage } from './read-events.js';
+import { type Page, readBySeq, readPage } from './read-events.js';
+import { RecentEvents } from './recent-events.js';
 import { recordBatch } from './record.js';
 import { boundedRetryAfter, RetryLater } from './retry-later.js';
 import { settle } from './settle.js';
@@ -37,6 +38,11 @@ const ERROR_RETRY_MS = 1_000;
  * retries that are due, runs the handler on each (one at a time in seq order, or up to the consumer's
  * `concurrency` at once in per-action lanes, lanes.ts, taking in events committed while it runs), and records the outcome in one transaction. A node that does not hold the lease reads the lease row (no write) and sleeps until it
  * expires, so idle nodes cost one read per backstop interval.
+ *
+ * A holder that is caught up takes the events the bus just published from memory (recent-events.ts) instead of
+ * reading back from the outbox what this process committed a moment ago; anything memory cannot vouch for (a gap,
+ * a cursor behind what it holds) is read from the outbox, and the backstop timer and tick() always read it. Memory
+ * replaces only that read: the cursor, the lease and the outcome are recorded in the database as before.
  */
 export class ConsumerWorker {
   private held = false;
@@ -63,6 +69,11 @@ export class ConsumerWorker {
   private idleMs: number;
   /** The pass delivering now, which takes in events committed meanwhile (takeIn). */
   private current: InFlight | undefined;
+  /** What the bus published lately: a caught-up pass takes its page from here instead of the outbox. */
+  private readonly recent: RecentEvents;
+  /** The next pass reads the outbox whatever memory holds (the backstop timer, tick()). */
+  private verify = true;
+  private readonly retries: RetryWatch;
 
   constructor(
     private readonly deps: Deps,
@@ -74,6 +85,8 @@ export class ConsumerWorker {
     this.maxAttempts = def.maxAttempts ?? opts.maxAttempts;
     this.concurrency = Math.max(1, Math.floor(def.concurrency ?? 1));
     this.idleMs = opts.backstopMs;
+    this.recent = new RecentEvents(this.types, this.batchSize);
+    this.retries = new RetryWatch(deps, def.name, opts.backstopMs);
   }
 
   start(): void {
@@ -81,7 +94,12 @@ export class ConsumerWorker {
     this.register();
     this.unsubscribe = this.deps.bus.subscribe((e) => {
       // Only the holder has work to do now; the others learn of the lease's end from their timer.
-      if (!this.held || (this.types !== null && !this.types.has(e.type))) return;
+      if (!this.held) {
+        this.recent.clear();
+        return;
+      }
+      this.recent.add(e);
+      if (this.types !== null && !this.types.has(e.type)) return;
       this.wake();
       this.takeIn();
     });
@@ -90,6 +108,7 @@ export class ConsumerWorker {
 
   /** Runs passes until there is nothing more to do now (tests call it; concurrent calls share the run). */
   async tick(): Promise<void> {
+    this.verify = true;
     this.wake();
     await this.runner.idle();
   }
@@ -142,8 +161,11 @@ export class ConsumerWorker {
       this.schedule(Math.min(this.pausedUntil, this.leaseUntil - opts.leaseMs / 2));
       return false;
     }
-    const page = await readPage(deps.db.read, this.cursor, this.batchSize, this.types);
-    const retries = await dueRetries(deps, def.name, now, this.batchSize);
+    const verify = this.verify;
+    this.verify = false;
+    const page =
+      (verify ? undefined : this.recent.pageAfter(this.cursor, this.batchSize)) ?? (await this.readPage(this.cursor, this.batchSize));
+    const retries = await this.retries.due(now, this.batchSize, verify);
     if (page.last === this.cursor && retries.due.length === 0) {
       // Renew well before the lease ends, even with nothing to do, so the others keep waiting.
       this.idleMs = Math.min(this.idleMs * 2, opts.maxBackstopMs);
@@ -189,6 +211,8 @@ export class ConsumerWorker {
         failures: outcome.failures,
         recovered: outcome.recovered,
       });
+      // New retry rows (or fewer): look at them again next pass.
+      if (outcome.failures.length > 0 || outcome.recovered.length > 0) this.retries.changed();
     } catch (e) {
       if (!isCsError(e) || e.code !== 'conflict') throw e;
       // Taken over while the handlers ran: the new holder delivers this batch again (same keys).
@@ -214,9 +238,13 @@ export class ConsumerWorker {
         this.current,
         this.batchSize,
         () => this.deps.clock.now(),
-        (after, limit) => readPage(this.deps.db.read, after, limit, this.types),
+        (after, limit) => Promise.resolve(this.recent.pageAfter(after, limit) ?? this.readPage(after, limit)),
         (err) => this.deps.logger.warn({ err, consumer: this.def.name }, 'could not read events committed during a pass'),
       );
+  }
+
+  private readPage(after: number, limit: number): Promise<Page> {
+    return readPage(this.deps.db.read, after, limit, this.types);
   }
 
   /**
@@ -258,6 +286,8 @@ export class ConsumerWorker {
     }
     this.cursor = state.cursor;
     this.leaseUntil = now + opts.leaseMs;
+    // Taken or renewed: the retries may have changed while another node held it (or an admin replayed one).
+    this.retries.changed();
     return true;
   }
 
@@ -291,6 +321,10 @@ export class ConsumerWorker {
     const now = this.deps.clock.now();
     const target = Math.max(now, Math.min(at, now + this.idleMs));
     this.timer?.cancel();
-    this.timer = this.deps.clock.setTimeout(() => this.wake(), target - now);
+    this.timer = this.deps.clock.setTimeout(() => {
+      // The backstop looks at the database itself: what the bus may not have announced, and the retries.
+      this.verify = true;
+      this.wake();
+    }, target - now);
   }
 }
