@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
+import { type Kysely, type KyselyPlugin, SelectQueryNode, TableNode } from 'kysely';
 import pino from 'pino';
+import type { DB } from '../src/db/types.js';
 import { addAgent } from '../src/domain/identities/add-agent.js';
 import { addUser } from '../src/domain/identities/add-user.js';
 import { type Gateway, startGateway } from '../src/gateway.js';
@@ -66,6 +68,22 @@ async function untilParked(gw: Gateway, n: number): Promise<void> {
   assert.fail(`never ${n} parked long-polls`);
 }
 
+/** Counts the reads of the actions table through `db.read` from now on. */
+function countActionReads(gw: Gateway): { reads: number } {
+  const counted = { reads: 0 };
+  const plugin: KyselyPlugin = {
+    transformQuery({ node }) {
+      const from = SelectQueryNode.is(node) ? node.from?.froms[0] : undefined;
+      if (from && TableNode.is(from) && from.table.identifier.name === 'actions') counted.reads += 1;
+      return node;
+    },
+    transformResult: async ({ result }) => result,
+  };
+  const db = gw.deps.db as { read: Kysely<DB> };
+  db.read = db.read.withPlugin(plugin);
+  return counted;
+}
+
 forEachDialect('closing a gateway with parked long-polls', (dialect) => {
   test('every parked long-poll is answered with the current state before the gateway has closed', async () => {
     const { gw, env, logged, key, ids } = await gateway(dialect);
@@ -81,6 +99,27 @@ forEachDialect('closing a gateway with parked long-polls', (dialect) => {
       }
       assert.deepEqual(logged, [], 'nothing was logged as a warning or an error');
       assert.equal(gw.app.held.size(), 0);
+    } finally {
+      await env.cleanup();
+    }
+  });
+
+  test('closing reads the parked long-polls’ actions once for all of them, not once each', async () => {
+    const { gw, env, logged, key, ids } = await gateway(dialect);
+    try {
+      const polls = ids.map((id) => longPoll(gw.url, key, id));
+      await untilParked(gw, PARKED);
+      const counted = countActionReads(gw);
+      await gw.close();
+      const answers = await Promise.all(polls.map((p) => p.answer));
+      assert.deepEqual(
+        answers.map((a) => (a instanceof Error ? a.message : [a.status, JSON.parse(a.body).id])),
+        ids.map((id) => [200, id]),
+        'every long-poll was answered with its own action',
+      );
+      assert.equal(counted.reads, 1);
+      assert.deepEqual(logged, []);
+      assert.equal(gw.app.longPolls.size(), 0);
     } finally {
       await env.cleanup();
     }

@@ -7,6 +7,7 @@ import { clientErrorHandler, envelopeEdgeCases, frameworkErrors } from './client
 import { sendError } from './errors.js';
 import { HeldRequests } from './held-requests.js';
 import { buildOpenApi } from './openapi.js';
+import { ParkedLongPolls } from './parked-long-polls.js';
 import { type RouteSpec, registerRoutes } from './route-spec.js';
 import { actionRoutes } from './routes/actions.js';
 import { adminAgentRoutes } from './routes/admin-agents.js';
@@ -47,6 +48,8 @@ declare module 'fastify' {
     closing: AbortController;
     /** Long-polls and event streams in progress; closing waits for them before the database closes. */
     held: HeldRequests;
+    /** Parked `GET /v1/actions/{id}?wait=N`; closing answers them all with one read before `held` settles. */
+    longPolls: ParkedLongPolls;
   }
 }
 
@@ -111,11 +114,14 @@ export function buildServer(deps: Deps): FastifyInstance {
   // Every held request listens on it (and removes its listener when it ends): thousands at once are expected.
   setMaxListeners(0, closing.signal);
   app.decorate('closing', closing);
-  app.decorate('held', new HeldRequests());
+  const held = new HeldRequests();
+  app.decorate('held', held);
+  app.decorate('longPolls', new ParkedLongPolls(deps, held));
   envelopeEdgeCases(app);
   // Every held request answers or ends before close() goes on (and the gateway then closes the database).
   app.addHook('preClose', async () => {
     app.closing.abort();
+    await app.longPolls.closeAll();
     await app.held.settled();
   });
   // A response finished during shutdown closes its connection; otherwise the client's keep-alive

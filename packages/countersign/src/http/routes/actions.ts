@@ -1,5 +1,5 @@
 import { cancelAction } from '../../domain/actions/cancel-action.js';
-import { getAction, waitForDecision } from '../../domain/actions/get-action.js';
+import { getAction } from '../../domain/actions/get-action.js';
 import { listActions } from '../../domain/actions/list-actions.js';
 import { proposeAction } from '../../domain/actions/propose-action.js';
 import { reportResult } from '../../domain/actions/report-result.js';
@@ -18,9 +18,10 @@ import {
   ReviewBody,
 } from '../../domain/actions/schemas.js';
 import { CsError } from '../../lib/errors.js';
+import { isId } from '../../lib/ids.js';
 import { requestContext, tracedStep } from '../../telemetry/spans.js';
 import { defineRoute, type RouteSpec } from '../route-spec.js';
-import { holdWhileAuthorized, waitMs } from './wait.js';
+import { waitMs } from './wait.js';
 
 const err = (description: string) => ({ description, schema: ErrorBody });
 const common = { 400: err('Invalid request'), 401: err('Missing or bad API key') };
@@ -68,8 +69,9 @@ export const actionRoutes: RouteSpec[] = [
     responses: { 200: { description: 'The action', schema: ActionView }, ...common, 404: err('No such action') },
     handler: async ({ deps, principal, params, query, request, reply }) => {
       const ms = waitMs(deps, query.wait);
-      if (ms <= 0) return getAction(deps, principal, params.id);
-      return holdWhileAuthorized(deps, principal, request, reply, (signal) => waitForDecision(deps, principal, params.id, ms, signal));
+      if (ms <= 0 || !isId(params.id)) return getAction(deps, principal, params.id);
+      // Parked as a plain record until decided, timed out, revoked or closed (http/parked-long-polls.ts).
+      return request.server.longPolls.wait(principal, params.id, ms, reply.raw);
     },
   }),
   defineRoute({
