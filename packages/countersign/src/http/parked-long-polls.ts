@@ -66,12 +66,13 @@ export class ParkedLongPolls {
   /**
    * The action once it is decided, or as it is when `waitMs` runs out or the server closes; undefined when
    * the client left first (there is no one to answer). The principal may see the action (checked by the
-   * first read; an action's agent never changes).
+   * first read; an action's agent never changes). `verifiedAt`: the identity epoch the request was just
+   * authenticated at, so the watch needs no re-read of the principal until the epoch moves past it.
    */
-  wait(principal: Principal, id: string, waitMs: number, res: ServerResponse): Promise<ActionView | undefined> {
+  wait(principal: Principal, id: string, waitMs: number, res: ServerResponse, verifiedAt?: number): Promise<ActionView | undefined> {
     if (this.closed) return this.held.track(() => getAction(this.deps, principal, id));
     return new Promise((resolve, reject) => {
-      const watch = this.deps.identities.watch(principal);
+      const watch = this.deps.identities.watch(principal, { verifiedAt });
       const p = new Parked(this, id, this.deps.clock.now() + waitMs, watch, res, resolve, reject);
       // Parked before the first read, so a decision committed while it reads still wakes it.
       this.park(p);

@@ -71,7 +71,7 @@ export const actionRoutes: RouteSpec[] = [
       const ms = waitMs(deps, query.wait);
       if (ms <= 0 || !isId(params.id)) return getAction(deps, principal, params.id);
       // Parked as a plain record until decided, timed out, revoked or closed (http/parked-long-polls.ts).
-      return request.server.longPolls.wait(principal, params.id, ms, reply.raw);
+      return request.server.longPolls.wait(principal, params.id, ms, reply.raw, request.identityEpoch ?? undefined);
     },
   }),
   defineRoute({
