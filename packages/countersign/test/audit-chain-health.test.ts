@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { AuditWatch } from '../src/scheduler/audit-watch.js';
+import { commitBeforeHeadRead } from './audit-helpers.js';
 import { call, forEachDialect, propose, type World, world } from './helpers.js';
 import { openRaw, type RawDb } from './raw-db.js';
 
@@ -125,38 +126,11 @@ forEachDialect('a running gateway reports a tampered audit chain', (dialect) => 
   test('a proposal committed between the walk and the read of the chain head is not mistaken for a truncated tail', async () => {
     // verifyAudit reads chain_head after walking the entries; commit a proposal right before that read,
     // as a busy gateway does, so the head is one batch ahead of the walk.
-    let committed: Promise<unknown> | undefined;
-    const delayed = <T extends object>(builder: T): T =>
-      new Proxy(builder, {
-        get(target, prop, receiver) {
-          const value = Reflect.get(target, prop, receiver);
-          if (typeof value !== 'function') return value;
-          if (prop === 'executeTakeFirst' || prop === 'execute') {
-            return async (...args: unknown[]) => {
-              committed ??= propose(w, { purpose: 'during the walk' });
-              await committed;
-              return value.apply(target, args);
-            };
-          }
-          return (...args: unknown[]) => {
-            const out = value.apply(target, args);
-            return out && typeof out === 'object' ? delayed(out) : out;
-          };
-        },
-      });
-    const read = w.gw.deps.db.read;
-    const racingRead = new Proxy(read, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== 'selectFrom') return typeof value === 'function' ? value.bind(target) : value;
-        return (table: string) =>
-          table === 'chain_head' ? delayed(target.selectFrom('chain_head')) : target.selectFrom(table as 'audit_log');
-      },
-    });
-    const deps = { ...w.gw.deps, db: { ...w.gw.deps.db, read: racingRead } };
+    const racing = commitBeforeHeadRead(w.gw.deps.db.read, () => propose(w, { purpose: 'during the walk' }));
+    const deps = { ...w.gw.deps, db: { ...w.gw.deps.db, read: racing.read } };
     const watch = new AuditWatch(deps as typeof w.gw.deps);
     const r = await watch.check();
-    assert.ok(committed, 'the proposal was committed between the walk and the head read');
+    assert.ok(racing.committed(), 'the proposal was committed between the walk and the head read');
     assert.equal(r?.firstBad?.kind, 'truncated', 'verifyAudit alone sees a head ahead of the walk');
     assert.equal(w.gw.deps.auditHealth.state.kind, 'intact', 'the watch sees the next entry exists and does not raise the alarm');
     assert.equal((await metrics(w)).ok, 1);

@@ -5,7 +5,7 @@
  * its lease, and a batch whose lease was taken over starting nothing more. Both databases, a fake clock.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import { claimLease } from '../src/events/consumers/claim.js';
 import { ConsumerRegistry } from '../src/events/consumers/registry.js';
 import { RetryLater } from '../src/events/consumers/retry-later.js';
@@ -17,13 +17,19 @@ import { forEachDialect, propose, review, type World, world } from './helpers.js
 forEachDialect('consumer lanes', (dialect) => {
   let w: World;
   let clock: FakeClock;
+  /** The runners the running test started. */
   const runners: ConsumerRunner[] = [];
   before(async () => {
     clock = new FakeClock();
     w = await world(dialect, { clock });
   });
+  // A test's runners end with it. Left running, a consumer holding its lease delivers the next test's events
+  // too, and a handler that moves the shared clock (the long batch's) would move it under the next test:
+  // a lease that test just handed to another node then expires, and its consumer takes it back.
+  afterEach(async () => {
+    for (const r of runners.splice(0)) await r.stop();
+  });
   after(async () => {
-    for (const r of runners) await r.stop();
     await w.close();
   });
 

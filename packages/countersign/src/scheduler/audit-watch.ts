@@ -1,5 +1,6 @@
 import type { Deps } from '../deps.js';
 import { type AuditVerifyResult, verifyAudit } from '../domain/audit/verify-audit.js';
+import { racedACommit } from '../domain/audit/verify-live.js';
 import type { TimerHandle } from '../lib/clock.js';
 
 /**
@@ -54,7 +55,7 @@ export class AuditWatch {
     try {
       const r = await verifyAudit(this.deps.db.read, this.connection ? { connection: this.connection } : {});
       const at = clock.now();
-      if (r.ok || (await this.racedACommit(r))) {
+      if (r.ok || (await racedACommit(this.deps.db.read, r))) {
         metrics.auditChainVerifications.inc({ result: 'intact' });
         auditHealth.intact(r.entries, at);
       } else {
@@ -71,17 +72,6 @@ export class AuditWatch {
     } finally {
       this.schedule();
     }
-  }
-
-  /** The head was read after the walk: entries committed in between make it look longer than the chain. */
-  private async racedACommit(r: AuditVerifyResult): Promise<boolean> {
-    if (r.firstBad?.kind !== 'truncated' || r.firstBad.seq !== r.headSeq + 1) return false;
-    const next = await this.deps.db.read
-      .selectFrom('audit_log')
-      .select('seq')
-      .where('seq', '=', r.headSeq + 1)
-      .executeTakeFirst();
-    return next !== undefined;
   }
 
   private schedule(): void {

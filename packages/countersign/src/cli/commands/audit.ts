@@ -5,8 +5,9 @@ import { forgetAuditSink } from '../../audit-export/forget-sink.js';
 import { listAuditExports } from '../../audit-export/list-exports.js';
 import { exportAudit } from '../../domain/audit/export-audit.js';
 import { latestCheckpoint } from '../../domain/audit/latest-checkpoint.js';
-import { type AuditVerifyResult, verifyAudit } from '../../domain/audit/verify-audit.js';
+import type { AuditVerifyResult } from '../../domain/audit/verify-audit.js';
 import { verifyExport } from '../../domain/audit/verify-export.js';
+import { verifyLiveAudit } from '../../domain/audit/verify-live.js';
 import { CsError } from '../../lib/errors.js';
 import { type DataOptions, withLocalDeps } from '../context.js';
 import { safeJson, safeLine, table } from '../output.js';
@@ -52,8 +53,9 @@ export function registerAudit(program: Command, out: (s: string) => void): void 
     .action(async (o: VerifyOptions) => {
       if (o.file === undefined) {
         if (o.checkpoint.length > 0 || o.jwks) throw new CsError('invalid_request', '--checkpoint and --jwks go with --file (offline)');
-        // The connection lets worker threads verify stretches of a long chain in parallel.
-        const r = await withLocalDeps(o, (deps) => verifyAudit(deps.db.read, { connection: { url: deps.config.database.url } }));
+        // The connection lets worker threads verify stretches of a long chain in parallel. A running gateway
+        // may append meanwhile: what it commits during the walk is not a truncated tail (verify-live.ts).
+        const r = await withLocalDeps(o, (deps) => verifyLiveAudit(deps.db.read, { connection: { url: deps.config.database.url } }));
         report(r, out, false);
         return;
       }

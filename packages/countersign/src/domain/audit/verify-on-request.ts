@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Deps } from '../../deps.js';
-import { type AuditVerifyResult, verifyAudit } from './verify-audit.js';
+import { verifyAudit } from './verify-audit.js';
+import { racedACommit } from './verify-live.js';
 
 export const AuditVerification = z
   .object({
@@ -39,7 +40,7 @@ export function verifyOnRequest(deps: Deps): Promise<AuditVerification> {
 
 async function verify(deps: Deps): Promise<AuditVerification> {
   const r = await verifyAudit(deps.db.read);
-  const ok = r.ok || (await racedACommit(deps, r));
+  const ok = r.ok || (await racedACommit(deps.db.read, r));
   return {
     ok,
     entries: r.entries,
@@ -52,15 +53,4 @@ async function verify(deps: Deps): Promise<AuditVerification> {
     first_bad: ok || !r.firstBad ? null : { seq: r.firstBad.seq, kind: r.firstBad.kind, problem: r.firstBad.problem },
     verified_at: new Date(deps.clock.now()).toISOString(),
   };
-}
-
-/** The head is read after the walk: an entry committed meanwhile makes the head look longer than the chain (as AuditWatch). */
-async function racedACommit(deps: Deps, r: AuditVerifyResult): Promise<boolean> {
-  if (r.firstBad?.kind !== 'truncated' || r.firstBad.seq !== r.headSeq + 1) return false;
-  const next = await deps.db.read
-    .selectFrom('audit_log')
-    .select('seq')
-    .where('seq', '=', r.headSeq + 1)
-    .executeTakeFirst();
-  return next !== undefined;
 }
