@@ -51,17 +51,51 @@ function expect(r: Reply, status: number, what: string): void {
   if (r.status !== status) throw new Error(`${what}: expected HTTP ${status}, got ${r.status}: ${r.body.slice(0, 300)}`);
 }
 
-/** Resident set of a process in bytes, from the kernel's own accounting. */
 /** The part of RSS that is mapped file pages (the binary, the SQLite reader's map): page cache, not the heap. */
 function rssFileBytes(pid: number): number {
   const m = /^RssFile:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
+/** Resident set of a process in bytes, from the kernel's own accounting. */
 function rssBytes(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(m[1]) * 1024;
+}
+
+/** Anonymous (heap, malloc arenas, stacks) and file-backed resident bytes, from /proc/PID/smaps_rollup. */
+function rssSplit(pid: number): { anon: number; file: number } {
+  const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024;
+  return { anon: kb('Anonymous'), file: kb('Rss') - kb('Anonymous') };
+}
+
+/** V8's heap spaces as the gateway's /metrics reports them: committed (total) and used, by space. */
+async function heapSpaces(agent: http.Agent, base: URL): Promise<Record<string, { total: number; used: number }>> {
+  const m = await request(agent, base, 'GET', '/metrics');
+  const out: Record<string, { total: number; used: number }> = {};
+  for (const line of m.body.split('\n')) {
+    const hit = /^countersign_nodejs_heap_space_size_(total|used)_bytes\{space="([a-z_]+)"\} (\d+)/.exec(line);
+    if (!hit) continue;
+    const name = hit[2] as string;
+    const space = out[name] ?? { total: 0, used: 0 };
+    space[hit[1] as 'total' | 'used'] = Number(hit[3]);
+    out[name] = space;
+  }
+  return out;
+}
+
+/** Where the resident memory is: anonymous vs file pages, and V8's committed vs used per space, in MB. */
+async function memoryLine(pid: number, agent: http.Agent, base: URL): Promise<string> {
+  const { anon, file } = rssSplit(pid);
+  const spaces = await heapSpaces(agent, base);
+  const v8 = Object.entries(spaces)
+    .filter(([, v]) => v.total >= 512 * 1024)
+    .map(([k, v]) => `${k} ${mb(v.used)}/${mb(v.total)}`)
+    .join(', ');
+  const committed = Object.values(spaces).reduce((a, v) => a + v.total, 0);
+  return `anon ${mb(anon)} file ${mb(file)}; V8 committed ${mb(committed)} (used/committed: ${v8})`;
 }
 
 async function waitersGauge(agent: http.Agent, base: URL, kind: 'long_poll' | 'sse'): Promise<number> {
@@ -268,6 +302,8 @@ interface Row {
   rssBefore: number;
   rssParked: number;
   rssParkedFile: number;
+  memBefore: string;
+  memParked: string;
   heapBefore: number;
   heapParked: number;
   parkMs: number;
@@ -313,6 +349,7 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     // Live heap after a full collection, so the difference is what the waiters hold.
     if (!(await server.gc())) throw new Error('the gateway could not run a collection');
     const heapBefore = await heapUsed(setup, base);
+    const memBefore = await memoryLine(server.pid, setup, base);
     await heapSnapshot(server.pid, setup, base, `${dialect}-${channel}-${N}-before`);
     const kind = channel === 'long-poll' ? 'long_poll' : 'sse';
     const t0 = performance.now();
@@ -334,6 +371,7 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     // Live heap after a full collection: what the waiters hold, not what parking them left behind.
     if (!(await server.gc())) throw new Error('the gateway could not run a collection');
     const heapParked = await heapUsed(setup, base);
+    const memParked = await memoryLine(server.pid, setup, base);
     await heapSnapshot(server.pid, setup, base, `${dialect}-${channel}-${N}-parked`);
     // Decide some of them one at a time; the rest stay parked throughout.
     const many: number[] = [];
@@ -350,7 +388,20 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     }
     // Everyone not decided is still parked.
     await untilGauge(setup, base, kind, N - DECISIONS, 30_000);
-    return { dialect, channel, rssBefore, rssParked, rssParkedFile, heapBefore, heapParked, parkMs, one: one.samples, many };
+    return {
+      dialect,
+      channel,
+      rssBefore,
+      rssParked,
+      rssParkedFile,
+      memBefore,
+      memParked,
+      heapBefore,
+      heapParked,
+      parkMs,
+      one: one.samples,
+      many,
+    };
   } finally {
     closing = true;
     for (const p of parked) p.close();
@@ -439,4 +490,6 @@ for (const r of rows)
   console.log(
     `| ${r.dialect} | ${r.channel} | ${mb(r.rssBefore)} MB | ${mb(r.rssParked)} MB (${mb(r.rssParkedFile)} MB) | ${Math.round((r.rssParked - r.rssBefore) / N)} | ${mb(r.heapBefore)} MB | ${mb(r.heapParked)} MB | ${Math.round((r.heapParked - r.heapBefore) / N)} | ${(r.parkMs / 1000).toFixed(1)} s | ${ms(percentile(r.one, 50))} / ${ms(percentile(r.one, 99))} | ${ms(percentile(r.many, 50))} / ${ms(percentile(r.many, 99))} |`,
   );
+console.log('\nMemory after a full collection (MB), before parking → with all parked:');
+for (const r of rows) console.log(`- ${r.dialect} ${r.channel}: ${r.memBefore}\n  → ${r.memParked}`);
 process.exit(failed ? 1 : 0);

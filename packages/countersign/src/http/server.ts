@@ -5,7 +5,9 @@ import { CsError } from '../lib/errors.js';
 import { VERSION } from '../version.js';
 import { clientErrorHandler, envelopeEdgeCases, frameworkErrors } from './client-errors.js';
 import { sendError } from './errors.js';
+import { EventStreams } from './event-streams.js';
 import { HeldRequests } from './held-requests.js';
+import { LazyRequestLogger } from './lazy-request-logger.js';
 import { buildOpenApi } from './openapi.js';
 import { ParkedLongPolls } from './parked-long-polls.js';
 import { type RouteSpec, registerRoutes } from './route-spec.js';
@@ -50,6 +52,8 @@ declare module 'fastify' {
     held: HeldRequests;
     /** Parked `GET /v1/actions/{id}?wait=N`; closing answers them all with one read before `held` settles. */
     longPolls: ParkedLongPolls;
+    /** Open `GET /v1/events` streams: one heartbeat for all, ended when the server closes. */
+    eventStreams: EventStreams;
   }
 }
 
@@ -92,6 +96,8 @@ export function buildServer(deps: Deps): FastifyInstance {
     loggerInstance: deps.logger.child({ component: 'http' }),
     // Per-request lines would dominate the log at agent traffic rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // So request.log costs nothing until a request logs (most never do; a held one would keep it for minutes).
+    childLoggerFactory: LazyRequestLogger.factory,
     bodyLimit: deps.config.server.bodyLimitBytes,
     trustProxy: deps.config.server.trustProxy,
     // Time-outs for receiving a request, and the envelope for errors raised before any route runs.
@@ -117,6 +123,7 @@ export function buildServer(deps: Deps): FastifyInstance {
   const held = new HeldRequests();
   app.decorate('held', held);
   app.decorate('longPolls', new ParkedLongPolls(deps, held));
+  app.decorate('eventStreams', new EventStreams(deps, held, closing.signal));
   envelopeEdgeCases(app);
   // Every held request answers or ends before close() goes on (and the gateway then closes the database).
   app.addHook('preClose', async () => {

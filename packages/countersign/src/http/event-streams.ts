@@ -1,0 +1,236 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Deps } from '../deps.js';
+import type { Principal } from '../domain/identities/principal.js';
+import type { IdentityWatch } from '../events/identity-watcher.js';
+import { type OutboxFilter, visible } from '../events/outbox.js';
+import type { StoredEvent } from '../events/types.js';
+import { systemClock } from '../lib/clock.js';
+import { SpreadTicker } from '../lib/spread-ticker.js';
+import type { HeldRequests } from './held-requests.js';
+
+/** Every stream gets a keep-alive comment this often (proxies end idle connections), spread over the period. */
+export const HEARTBEAT_MS = 15_000;
+
+/** The same for every stream, so built once. */
+const HEADERS = Object.freeze({
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+});
+
+/** The wire form of one event; `id` is the resume point for Last-Event-ID. */
+export function formatSse(e: StoredEvent): string {
+  // The envelope, then the payload's fields (`action`, `deadlines`, `asked`, or `policy`): events/types.ts.
+  const payload = {
+    event_id: e.seq,
+    type: e.type,
+    action_id: e.actionId,
+    agent_id: e.agentId,
+    session_id: e.sessionId,
+    root_id: e.rootId,
+    time: new Date(e.ts).toISOString(),
+    ...e.data,
+  };
+  return `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(payload)}\n\n`;
+}
+
+export interface StreamOptions {
+  principal: Principal;
+  filter: OutboxFilter;
+  /** The identity epoch the request was authenticated at (see IdentityWatcher.watch). */
+  verifiedAt: number | undefined;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * One open event stream (`GET /v1/events`): a plain record, since thousands are open at once. It has
+ * no timer of its own (one SpreadTicker beats every stream), the identity watch calls it as an
+ * EventTarget listener object, and the server's close reaches it through the heartbeat's list; its
+ * closures are the bus handler and the `close` listener. Live events are held in `buffered` until the
+ * route's replay has caught up, then go through `queue`, which the identity check drains in batches.
+ */
+export class EventStream {
+  /** The last event id written (or the point the stream resumes from); nothing at or below it is sent. */
+  lastSent = 0;
+  /** Set once the stream is ended by either side; nothing may be written after that. */
+  closed = false;
+  /** The heartbeat slice it is in (SpreadTicker). */
+  slice = -1;
+  private buffered: StoredEvent[] | undefined = [];
+  private queue: StoredEvent[] | undefined;
+  private flushing = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly owner: EventStreams,
+    readonly res: ServerResponse,
+    private readonly principal: Principal,
+    private readonly filter: OutboxFilter,
+    readonly watch: IdentityWatch,
+    readonly log: FastifyBaseLogger,
+    /** Tells `held` the stream has ended (once). */
+    readonly ended: () => void,
+  ) {
+    // Indexed by the filter's narrowest part (an agent's stream always has its agent), so an event
+    // reaches only the streams it could concern; `visible` is still the check that decides.
+    this.unsubscribe = owner.deps.bus.subscribe(this.onEvent, filter);
+  }
+
+  /** Writes one event unless the stream has ended or already sent it. */
+  send(e: StoredEvent): void {
+    if (this.closed || e.seq <= this.lastSent) return;
+    this.lastSent = e.seq;
+    this.res.write(formatSse(e));
+  }
+
+  /** Whether `e` belongs on this stream (its filter, and what this principal may see). */
+  shows(e: StoredEvent): boolean {
+    return visible(e, this.principal, this.filter);
+  }
+
+  /** The replay has caught up: what arrived meanwhile is delivered, and from now on events go out as they come. */
+  live(): void {
+    const buffered = this.buffered ?? [];
+    this.buffered = undefined;
+    this.deliver(buffered);
+  }
+
+  /**
+   * Ends the stream from the server's side. Ending the response leaves a keep-alive socket the closing
+   * server would still wait on: it is dropped once flushed.
+   */
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const res = this.res;
+    res.end(() => res.socket?.destroy());
+  }
+
+  /** The identity watch aborted: revoked, or changed. */
+  handleEvent(): void {
+    this.end();
+  }
+
+  /** The heartbeat: a keep-alive comment, and the principal re-read at the next check. */
+  beat(): void {
+    if (this.closed) return;
+    this.res.write(': keep-alive\n\n');
+    // A change made without moving the epoch (a hand edit of the database) is caught here at the latest.
+    this.watch.recheck().catch(() => this.end());
+  }
+
+  /** The response closed (either side): everything the stream held is let go. */
+  readonly onClose = (): void => {
+    this.closed = true;
+    this.unsubscribe();
+    this.owner.closed(this);
+  };
+
+  private readonly onEvent = (e: StoredEvent): void => {
+    if (!this.shows(e)) return;
+    if (this.buffered) this.buffered.push(e);
+    else this.deliver([e]);
+  };
+
+  private deliver(events: StoredEvent[]): void {
+    if (events.length === 0) return;
+    if (this.queue) this.queue.push(...events);
+    else this.queue = events;
+    // Counted as held too, so a close never destroys the database under its identity check.
+    if (!this.flushing) void this.owner.held.track(() => this.flush());
+  }
+
+  /**
+   * Live events pass the revocation check before they are written: the epoch read starts after they
+   * committed, so a revocation committed before them is seen and they are never sent.
+   */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      // Let the rest of this publish (a commit's events arrive one by one) join the batch: one check for all.
+      await Promise.resolve();
+      while (this.queue !== undefined && !this.closed) {
+        const batch = this.queue;
+        this.queue = undefined;
+        await this.watch.sync();
+        for (const e of batch) this.send(e);
+      }
+    } catch (err) {
+      // Unverified events are not sent; the client reconnects with Last-Event-ID and is checked afresh.
+      this.log.warn({ err }, 'identity check failed; ending the event stream');
+      this.end();
+    } finally {
+      this.flushing = false;
+    }
+  }
+}
+
+/**
+ * The event streams this server holds open: one heartbeat timer for all of them, the headers built once,
+ * the waiters gauge and `held` kept for each. The route (routes/events.ts) opens a stream, replays what
+ * it must, then calls `live()`.
+ */
+export class EventStreams {
+  private readonly heartbeat: SpreadTicker<EventStream>;
+
+  constructor(
+    readonly deps: Deps,
+    readonly held: HeldRequests,
+    private readonly closing: AbortSignal,
+    heartbeatMs = HEARTBEAT_MS,
+  ) {
+    // A real timer: keep-alives are for the network's idle time-outs, not the gateway's clock.
+    this.heartbeat = new SpreadTicker<EventStream>(systemClock, heartbeatMs, (s) => s.beat());
+    // One listener ends them all (not one each: removing one of 10,000 listeners walks the list).
+    closing.addEventListener('abort', () => this.endAll(), { once: true });
+  }
+
+  /** The server is closing: every stream ends (clients resume with Last-Event-ID elsewhere or later). */
+  private endAll(): void {
+    for (const s of this.heartbeat.members()) s.end();
+  }
+
+  /** How many are open. */
+  size(): number {
+    return this.heartbeat.size;
+  }
+
+  /**
+   * Starts a stream on `res` (the reply already hijacked): the headers and the `retry:` preamble are
+   * written, it is subscribed to the bus (live events are held until `live()`), and it ends when its
+   * principal loses its power, when the server closes, or when its client leaves.
+   */
+  open(res: ServerResponse, o: StreamOptions): EventStream {
+    res.writeHead(200, HEADERS);
+    // Sent on their own: Node keeps the header string for the life of the response, and sending it alone
+    // flattens it (joined to the first write it stays a chain of ~20 pieces: about 0.5 kB a stream).
+    res.flushHeaders();
+    res.write('retry: 2000\n\n');
+    this.deps.metrics.waiters.inc({ kind: 'sse' });
+    // The stream was authenticated once; the watch ends it when its key is revoked, its person or agent
+    // disabled, or their role or groups change (the client reconnects and is authorized afresh).
+    const watch = this.deps.identities.watch(o.principal, { endOnChange: true, verifiedAt: o.verifiedAt });
+    // The server's close waits until the stream has ended (and its last delivery settled).
+    const s = new EventStream(this, res, o.principal, o.filter, watch, o.log, this.held.hold());
+    watch.signal.addEventListener('abort', s, { once: true });
+    this.heartbeat.add(s);
+    // A client that left while the request was being authenticated closed it before the listener was there.
+    if (res.closed) s.onClose();
+    else res.once('close', s.onClose);
+    // Revoked or closing before the listeners were there.
+    if (watch.signal.aborted || this.closing.aborted) s.end();
+    return s;
+  }
+
+  /** @internal The stream's response closed. */
+  closed(s: EventStream): void {
+    s.watch.signal.removeEventListener('abort', s);
+    s.watch.release();
+    this.heartbeat.delete(s);
+    this.deps.metrics.waiters.dec({ kind: 'sse' });
+    s.ended();
+  }
+}
