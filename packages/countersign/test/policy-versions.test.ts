@@ -122,6 +122,16 @@ forEachDialect('policy versions over HTTP', (dialect) => {
     assert.equal((await call(w, 'POST', '/v1/policy/rollback', w.keys.ada, { version: 99 })).status, 404);
   });
 
+  test('a version number beyond what a version can be is a 400 naming the field, never a database error', async () => {
+    const huge = 2_147_483_648;
+    const rollback = await call(w, 'POST', '/v1/policy/rollback', w.keys.ada, { version: huge, expected_version: 0 });
+    assert.equal(rollback.status, 400, JSON.stringify(rollback.body));
+    assert.match(JSON.stringify(rollback.body.error), /version/);
+    const stale = await call(w, 'POST', '/v1/policy/rollback', w.keys.ada, { version: 1, expected_version: huge });
+    assert.equal(stale.status, 400);
+    assert.equal((await call(w, 'GET', `/v1/policy/versions/${huge}`, w.keys.ada)).status, 400);
+  });
+
   test('applying what is already active, or rolling back to it, writes nothing and says so', async () => {
     const audits = (await auditRows(w)).length;
     const active = (await call(w, 'GET', '/v1/policy', w.keys.ada)).body;

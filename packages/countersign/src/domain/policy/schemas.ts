@@ -3,7 +3,9 @@ import { PolicySchema, WorkflowsSchema } from '../../policy/schema.js';
 import { freeText } from '../free-text.js';
 
 const Note = freeText().max(1000).optional().meta({ description: 'Why, for the history (at most 1000 characters)' });
-const ExpectedVersion = z.number().int().min(0).optional().meta({
+/** Version numbers are stored as 32-bit integers: anything larger names no version and is refused as input, not by the database. */
+const MAX_VERSION = 2_147_483_647;
+const ExpectedVersion = z.number().int().min(0).max(MAX_VERSION).optional().meta({
   description: 'Refuse with 409 unless this version is still active (0: none yet), so a change made meanwhile is not overwritten',
 });
 
@@ -30,14 +32,19 @@ export type ApplyPolicyBody = z.infer<typeof ApplyPolicyBody>;
 
 export const RollbackPolicyBody = z
   .strictObject({
-    version: z.number().int().min(1).meta({ description: 'The version whose document becomes active again, as a new version' }),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_VERSION)
+      .meta({ description: 'The version whose document becomes active again, as a new version' }),
     note: Note,
     expected_version: ExpectedVersion,
   })
   .meta({ id: 'RollbackPolicyRequest' });
 export type RollbackPolicyBody = z.infer<typeof RollbackPolicyBody>;
 
-export const PolicyVersionParams = z.strictObject({ version: z.coerce.number().int().min(1) });
+export const PolicyVersionParams = z.strictObject({ version: z.coerce.number().int().min(1).max(MAX_VERSION) });
 
 export const PolicyVersionView = z
   .object({
