@@ -9,23 +9,11 @@ import { after, before, test } from 'node:test';
 import { NotificationsConfigSchema, resolveNotifications } from '../src/config/notify-schema.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { forEachDialect, propose, review, type World, withPolicy, world } from './helpers.js';
+import { MIN, remindingPolicy } from './reminding-policy.js';
 import { PUBLIC_URL, type ReceivedMail, startSmtp, type TestSmtp } from './smtp-helpers.js';
 
 /** Alice decides; after 30 minutes Carol is asked too and both are reminded every 30 minutes (twice). */
-const REMINDING = `
-policy:
-  default: review
-workflows:
-  default:
-    expires_after: 6h
-    stages:
-      - approvers: { users: [alice@example.com] }
-        escalation:
-          levels:
-            - { after: 30m, approvers: { users: [carol@example.com] } }
-          repeat: 2
-`;
-const MIN = 60_000;
+const REMINDING = remindingPolicy('{ users: [alice@example.com] }', '{ users: [carol@example.com] }');
 
 const header = (m: ReceivedMail, name: string) =>
   (new RegExp(`^${name}: (.*(?:\\r?\\n[ \\t].*)*)`, 'im').exec(m.raw)?.[1] ?? '').replace(/\r?\n[ \t]/g, ' ').trim();

@@ -11,24 +11,12 @@ import { after, before, test } from 'node:test';
 import { FakeClock } from '../src/lib/clock.js';
 import { eventually, type TwoNodes, twoNodes } from './cross-node-helpers.js';
 import { forEachDialect, propose, review, type World, withPolicy } from './helpers.js';
+import { MIN, remindingPolicy } from './reminding-policy.js';
 import { REVIEW_CHANNEL, withSlack } from './slack-helpers.js';
 import { SlackStandIn, type SlackStandIn as StandIn, TEAM } from './slack-standin.js';
 
 /** Alice decides; after 30 minutes Carol is asked too; then every 30 minutes both are reminded (twice). */
-const REMINDING = `
-policy:
-  default: review
-workflows:
-  default:
-    expires_after: 6h
-    stages:
-      - approvers: { users: [alice@example.com] }
-        escalation:
-          levels:
-            - { after: 30m, approvers: { users: [carol@example.com] } }
-          repeat: 2
-`;
-const MIN = 60_000;
+const REMINDING = remindingPolicy('{ users: [alice@example.com] }', '{ users: [carol@example.com] }');
 const SLACK_USER = { 'alice@example.com': 'U0ALICE', 'carol@example.com': 'U0CAROL' } as const;
 
 async function linkSlack(w: World, email: keyof typeof SLACK_USER): Promise<void> {

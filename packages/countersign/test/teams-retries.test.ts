@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { FakeClock } from '../src/lib/clock.js';
 import { auditRows, call, forEachDialect, propose, review, type World, withPolicy, world } from './helpers.js';
+import { MIN, remindingPolicy } from './reminding-policy.js';
 import { activity, linkTeams, TEAMS_PEOPLE as P, toBot, withTeams } from './teams-helpers.js';
 import { TeamsStandIn } from './teams-standin.js';
 
@@ -24,20 +25,7 @@ const ROUTES = [
 ];
 
 /** Reviewers decide; after 30 minutes the stage escalates (to reviewers again), then reminds every 30 minutes. */
-const REMINDING = `
-policy:
-  default: review
-workflows:
-  default:
-    expires_after: 6h
-    stages:
-      - approvers: { roles: [reviewer] }
-        escalation:
-          levels:
-            - { after: 30m, approvers: { roles: [reviewer] } }
-          repeat: 2
-`;
-const MIN = 60_000;
+const REMINDING = remindingPolicy('{ roles: [reviewer] }', '{ roles: [reviewer] }');
 
 forEachDialect('Teams failures', (dialect) => {
   let w: World;
