@@ -23,7 +23,7 @@ export interface RawDb {
   all<T = AuditRow>(sql: string, params?: unknown[]): Promise<T[]>;
   /** What an attacker with owner rights does first: switch off the append-only triggers (log and checkpoints). */
   disableAppendOnly(): Promise<void>;
-  /** The placeholder for a hex hash written to the audit log's hash columns (bytea on PostgreSQL, migration 027). */
+  /** The SQL parameter expression for a hex hash written to the audit log's hash columns: `?` on SQLite, `decode(?, 'hex')` on PostgreSQL (bytea, migration 027). */
   readonly hash: string;
   close(): Promise<void>;
 }
