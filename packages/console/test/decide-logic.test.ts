@@ -4,7 +4,6 @@ import { grantWords, untilWords } from '../src/pages/decide/grant-words.js';
 import { diffJson } from '../src/pages/decide/json-diff.js';
 import { lineColumn, parseArguments } from '../src/pages/decide/json-text.js';
 import { commandOf, isTyping } from '../src/pages/decide/keys.js';
-import { declaredInputSchema, schemaIssues } from '../src/pages/decide/schema-check.js';
 
 /** The logic behind deciding in full (src/pages/decide/): what the reviewer is told before they confirm. */
 
@@ -43,40 +42,6 @@ describe('the diff of an edit', () => {
   test('key order is not a change; a type change is one change at its path', () => {
     assert.deepEqual(diffJson({ a: 1, b: 2 }, { b: 2, a: 1 }), []);
     assert.deepEqual(diffJson({ a: { x: 1 } }, { a: [1] }), [{ kind: 'changed', path: 'a', from: { x: 1 }, to: [1] }]);
-  });
-});
-
-describe('the declared input schema', () => {
-  const metadata = {
-    mcp: {
-      server: 'ops',
-      tool: {
-        description: 'Deploys',
-        input_schema: {
-          type: 'object',
-          properties: { env: { enum: ['staging', 'production'] }, replicas: { type: 'integer', maximum: 5 } },
-          required: ['env'],
-        },
-      },
-    },
-  };
-  test('is read from metadata.mcp.tool; a schema sent as its size and hash is none', () => {
-    assert.ok(declaredInputSchema(metadata));
-    assert.equal(declaredInputSchema({}), null);
-    assert.equal(declaredInputSchema({ mcp: { tool: { input_schema: { omitted: 'too long', bytes: 9000 } } } }), null);
-  });
-
-  test('names each broken path with what is wrong, and nothing for arguments that fit', () => {
-    const schema = declaredInputSchema(metadata);
-    assert.ok(schema);
-    assert.deepEqual(schemaIssues(schema, { env: 'staging', replicas: 2 }), []);
-    const issues = schemaIssues(schema, { env: 'prod', replicas: 9 }) ?? [];
-    assert.deepEqual(
-      issues.map((i) => i.path),
-      ['/env', '/replicas'],
-    );
-    assert.match(issues[1]?.message ?? '', /9 is greater than 5/);
-    assert.match((schemaIssues(schema, {}) ?? [])[0]?.message ?? '', /required/i);
   });
 });
 

@@ -1,9 +1,9 @@
+import { declaredInputSchema, schemaIssues } from '@countersign/sdk/edit-schema';
 import { type ReactNode, useId, useMemo, useState } from 'react';
 import type { Action } from '../../api/types.js';
 import { SafeText } from '../../components/SafeText.js';
 import { type Change, diffJson } from './json-diff.js';
 import { parseArguments } from './json-text.js';
-import { declaredInputSchema, schemaIssues } from './schema-check.js';
 
 /** A JSON value in a diff line: agent-written, so drawn as safe text. */
 function Shown({ value }: { value: unknown }): ReactNode {
