@@ -5,6 +5,7 @@ import type { Principal } from '../domain/identities/principal.js';
 import type { IdentityWatch } from '../events/identity-watcher.js';
 import { type OutboxFilter, visible } from '../events/outbox.js';
 import type { StoredEvent } from '../events/types.js';
+import { wireEvent } from '../events/wire-event.js';
 import { systemClock } from '../lib/clock.js';
 import { SpreadTicker } from '../lib/spread-ticker.js';
 import type { HeldRequests } from './held-requests.js';
@@ -22,18 +23,7 @@ const HEADERS = Object.freeze({
 
 /** The wire form of one event; `id` is the resume point for Last-Event-ID. */
 export function formatSse(e: StoredEvent): string {
-  // The envelope, then the payload's fields (`action`, `deadlines`, `asked`, or `policy`): events/types.ts.
-  const payload = {
-    event_id: e.seq,
-    type: e.type,
-    action_id: e.actionId,
-    agent_id: e.agentId,
-    session_id: e.sessionId,
-    root_id: e.rootId,
-    time: new Date(e.ts).toISOString(),
-    ...e.data,
-  };
-  return `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(payload)}\n\n`;
+  return `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(wireEvent(e))}\n\n`;
 }
 
 export interface StreamOptions {

@@ -2,6 +2,7 @@ import type { Deps } from '../../deps.js';
 import { RetryLater } from '../../events/consumers/retry-later.js';
 import type { ConsumerDefinition } from '../../events/consumers/types.js';
 import type { EventType, StoredEvent } from '../../events/types.js';
+import { wireEvent } from '../../events/wire-event.js';
 import { CHANNEL_CONCURRENCY } from '../routing.js';
 import { consumerName, findEndpoint } from './endpoint-row.js';
 import type { SendOptions } from './send.js';
@@ -37,7 +38,7 @@ export function webhookConsumer(deps: Deps, endpointId: string, types: readonly 
           webhookId: idempotencyKey,
           type: event.type,
           timestamp: new Date(event.ts).toISOString(),
-          data: wireData(event),
+          data: webhookData(event),
           seq: event.seq,
           attempt,
         },
@@ -55,15 +56,8 @@ export function webhookConsumer(deps: Deps, endpointId: string, types: readonly 
   };
 }
 
-/** The event as `GET /v1/events` sends it (envelope and payload), so a webhook receiver and a stream reader parse the same object. */
-export function wireData(e: StoredEvent): Record<string, unknown> {
-  return {
-    event_id: e.seq,
-    action_id: e.actionId,
-    agent_id: e.agentId,
-    session_id: e.sessionId,
-    root_id: e.rootId,
-    time: new Date(e.ts).toISOString(),
-    ...e.data,
-  };
+/** A webhook's `data`: the event as a stream reader gets it (events/wire-event.ts), its `type` at the body's top level. */
+function webhookData(e: StoredEvent): Record<string, unknown> {
+  const { type: _type, ...data } = wireEvent(e);
+  return data;
 }
