@@ -61,7 +61,10 @@ function kindOf(text: string): string {
     return `with … ${t.slice(0, 40)}`;
   }
   if (first === 'select') {
-    const from = /from "?([a-z_]+)"?/.exec(t)?.[1] ?? '?';
+    // The table of the outer query, not of a scalar subquery in its select list (the feed reads the epoch with the events).
+    let outer = t;
+    while (/\([^()]*\)/.test(outer)) outer = outer.replace(/\([^()]*\)/g, '');
+    const from = /from "?([a-z_]+)"?/.exec(outer)?.[1] ?? '?';
     return `select ${from}${t.includes('for update') ? ' for update' : ''}`;
   }
   if (first === 'insert') return `insert ${/into "?([a-z_]+)"?/.exec(t)?.[1] ?? '?'}`;

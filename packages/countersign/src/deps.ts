@@ -13,7 +13,7 @@ import { RefusalLimiter } from './domain/receipts/refusal-limiter.js';
 import { EventBus } from './events/bus.js';
 import { EventFeed } from './events/feed.js';
 import { IdentityWatcher } from './events/identity-watcher.js';
-import { headSeq, readAfter } from './events/outbox.js';
+import { headSeq, readAfterWithEpoch } from './events/outbox.js';
 import { type Clock, systemClock } from './lib/clock.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { TeamsBot } from './notify/teams/bot.js';
@@ -86,7 +86,7 @@ export async function createDeps(config: Config, opts: CreateDepsOptions = {}): 
   const metrics = createMetrics();
   const feed = new EventFeed({
     db,
-    source: { readAfter: (after, limit) => readAfter(db.read, after, {}, limit), head: () => headSeq(db.read) },
+    source: { readAfter: (after, limit) => readAfterWithEpoch(db.read, after, limit), head: () => headSeq(db.read) },
     bus,
     clock,
     logger,

@@ -92,8 +92,11 @@ forEachDialect('durable consumers', (dialect) => {
     // The very objects the bus published (an outbox read would have built new ones)…
     assert.equal(seen.length, published.length);
     assert.ok(seen.every((e, i) => e === published[i]));
-    // …equal to the events as the outbox gives them back.
-    assert.deepEqual(seen, await readAfter(read, start, {}, 100));
+    // …equal to the events as the outbox gives them back (but for the identity epoch they were delivered at).
+    assert.deepEqual(
+      seen.map(({ epoch: _delivery, ...e }) => e),
+      await readAfter(read, start, {}, 100),
+    );
     assert.ok(!tables.includes('event_consumer_retries'));
   });
 

@@ -39,7 +39,7 @@ const BODY = 'Hello,\n\nyour refund is on its way. "Quoted", \\ backslashed, ün
 forEachDialect('the outbox stores an action once, and every event reads back as it was emitted', (dialect) => {
   let w: World;
   let clock: FakeClock;
-  /** What subscribers heard at commit (the emitted objects), in order. */
+  /** What subscribers heard at commit (the emitted objects), in order; without the identity epoch they were delivered at. */
   const emitted: StoredEvent[] = [];
   let mailId: string;
   /** The policy's activation at start is committed before the test subscribes. */
@@ -48,7 +48,7 @@ forEachDialect('the outbox stores an action once, and every event reads back as 
   before(async () => {
     clock = new FakeClock();
     w = await world(dialect, { clock, config: withPolicy(POLICY) });
-    w.gw.deps.bus.subscribe((e) => emitted.push(e));
+    w.gw.deps.bus.subscribe(({ epoch: _delivery, ...e }) => emitted.push(e));
     const k = await addPeople(w, [{ email: 'sre@example.com', groups: ['sre'] }, { email: 'mgr@example.com' }]);
     const read = (await call(w, 'POST', '/v1/actions?redeem=true', w.keys.agent, { tool: 'read', arguments: { path: '/a' } })).body;
     await call(w, 'POST', `/v1/actions/${read.id}/result`, w.keys.agent, { outcome: 'succeeded', output: { lines: ['a', 'b'] } });

@@ -89,6 +89,7 @@ export interface Entries {
 }
 
 export interface Appended {
+  /** The batch's events, each stamped with the identity epoch at this commit (StoredEvent.epoch; see EPOCH below). */
   events: StoredEvent[];
   /** The head after this append (null when there was nothing to append): the next append's guess. */
   head: ChainHead | null;
@@ -124,19 +125,38 @@ export async function appendLogs(
     await insertRows(conn, 'audit_log', AUDIT_COLUMNS, rows.audit);
     await insertRows(conn, 'events', EVENT_COLUMNS, rows.event);
     await updateHead.execute(conn, rows.head);
+    // SQLite: the writer holds the database from BEGIN IMMEDIATE to COMMIT (another process's writer waits),
+    // so the epoch read here is the epoch at commit, this batch's own changes included.
+    if (rows.stored.length > 0) stamp(rows.stored, (await epochNow.executeTakeFirst(conn, {}))?.epoch ?? 0);
     return { events: rows.stored, head: rows.head };
   }
   const rollup = rollupRows(entries.tallies);
   const notify = entries.events.length > 0 ? caps.notify : null;
   if (guess !== undefined) {
     const rows = chained(guess, now, entries, caps);
-    if (await appendInOneStatement(conn, guess, rows, rollup, notify)) return { events: rows.stored, head: rows.head };
+    const epoch = await appendInOneStatement(conn, guess, rows, rollup, notify);
+    if (epoch !== undefined) return { events: stamp(rows.stored, epoch), head: rows.head };
   }
   const head = await readHead(conn, caps);
   const rows = chained(head, now, entries, caps);
-  if (!(await appendInOneStatement(conn, head, rows, rollup, notify)))
-    throw new Error('the chain head moved while this transaction held it');
-  return { events: rows.stored, head: rows.head };
+  const epoch = await appendInOneStatement(conn, head, rows, rollup, notify);
+  if (epoch === undefined) throw new Error('the chain head moved while this transaction held it');
+  return { events: stamp(rows.stored, epoch), head: rows.head };
+}
+
+// The identity epoch as the appending transaction sees it (SQLite; PostgreSQL reads it in the append: EPOCH).
+const epochNow = new PreparedQuery<Record<string, never>, { epoch: number | string }>((db) =>
+  db.selectFrom('identity_epoch').select('epoch').where('id', '=', 1),
+);
+
+/**
+ * Stamps freshly built events with the epoch at their commit (PostgreSQL returns bigint as a string; a missing
+ * row reads as 0, as readIdentityEpoch reads it).
+ */
+function stamp(events: StoredEvent[], epoch: number | string): StoredEvent[] {
+  const n = Number(epoch);
+  for (const e of events) e.epoch = n;
+  return events;
 }
 
 interface ChainedRows {
@@ -227,22 +247,41 @@ const fromArrays = (table: string, columns: readonly string[], first: number) =>
  * taken only while the head is held, in key order, so committers never wait on each other for them.
  */
 const APPEND_TEXT = `with h as (update chain_head set audit_seq = $${AT.newHead}, audit_hash = $${AT.newHead + 1}, event_seq = $${AT.newHead + 2} where id = 1 and audit_seq = $${AT.oldHead} and audit_hash = $${AT.oldHead + 1} and event_seq = $${AT.oldHead + 2} returning event_seq), a as (${fromArrays('audit_log', AUDIT_COLUMNS, AT.audit)}), e as (${fromArrays('events', EVENT_COLUMNS, AT.event)}), r as (${fromArrays('stats_rollup', ROLLUP_COLUMNS, AT.rollup)} on conflict (kind, grain, start, key) do update set n = stats_rollup.n + excluded.n)`;
-const APPEND_SILENT_TEXT = `${APPEND_TEXT} select event_seq from h`;
+/**
+ * The identity epoch at this commit, read by the appending statement itself with no lock: every identity
+ * change committed before this transaction commits is counted in it, so a held request verified at it may
+ * have the batch's events without reading the epoch again (StoredEvent.epoch, IdentityWatch.covers).
+ *
+ * Why no lock is needed: every transaction that moves the epoch also appends to the audit chain (the committer
+ * refuses one that does not: db/committer.ts, `identityEpochMoved`), so it updates chain_head, which this
+ * statement compare-and-sets. When the compare-and-set matches the guessed head, every transaction that wrote
+ * the head up to that one had committed before this statement began: the guess is what this process committed
+ * last, or what a locked read earlier in this transaction returned, and each head writer held the row until it
+ * committed. This statement's snapshot therefore sees every epoch they moved. A change that commits after the
+ * snapshot was taken wrote the head too: before this update reached the row (then the newest row is no longer
+ * the guess, the re-checked compare-and-set fails, and the append is sent again after a locked read, with a new
+ * snapshot), or after this transaction's commit (it waits on the head's row lock), which orders it after this
+ * decision. The batch's own changes are this transaction's writes, seen too. A `FOR SHARE` on identity_epoch
+ * would say the same at the price of a row lock (WAL, multixacts) per commit, and would deadlock with a change
+ * that holds the epoch's row while it waits for the head.
+ */
+const EPOCH = '(select epoch from identity_epoch where id = 1) as identity_epoch';
+const APPEND_SILENT_TEXT = `${APPEND_TEXT} select ${EPOCH} from h`;
 /**
  * The same, telling other gateways the new event head ("<seq> <origin>", the origin naming the writing
  * process) on the same round trip; PostgreSQL queues the notify and delivers it only when the transaction
  * commits, so no listener hears of an uncommitted event.
  */
-const APPEND_NOTIFY_TEXT = `${APPEND_TEXT} select pg_notify($${AT.notify}, event_seq::text || ' ' || $${AT.notify + 1}) from h`;
+const APPEND_NOTIFY_TEXT = `${APPEND_TEXT} select pg_notify($${AT.notify}, event_seq::text || ' ' || $${AT.notify + 1}), ${EPOCH} from h`;
 
-/** Sends the one appending statement; false (nothing written) when the head is no longer `after`. */
+/** Sends the one appending statement: the identity epoch at commit (EPOCH), or undefined (nothing written) when the head is no longer `after`. */
 async function appendInOneStatement(
   conn: Kysely<DB>,
   after: ChainHead,
   rows: ChainedRows,
   rollup: readonly RollupRow[],
   notify: { channel: string; origin: string } | null,
-): Promise<boolean> {
+): Promise<number | string | undefined> {
   const columnsOf = (columns: readonly string[], list: readonly object[]) =>
     columns.map((c) => list.map((r) => (r as Record<string, unknown>)[c]));
   const parameters = [
@@ -260,6 +299,7 @@ async function appendInOneStatement(
     notify === null
       ? CompiledQuery.raw(APPEND_SILENT_TEXT, parameters)
       : CompiledQuery.raw(APPEND_NOTIFY_TEXT, [...parameters, notify.channel, notify.origin]);
-  const result = await conn.executeQuery(query);
-  return result.rows.length === 1;
+  const result = await conn.executeQuery<{ identity_epoch: number | string | null }>(query);
+  const row = result.rows[0];
+  return result.rows.length === 1 && row ? (row.identity_epoch ?? 0) : undefined;
 }

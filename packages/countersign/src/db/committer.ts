@@ -34,6 +34,12 @@ export interface Tx {
   emit(event: EventInput): void;
   /** A change to the dashboard's counts, written with this transaction (db/stats-rollup/tallies.ts). */
   tally(t: Tally): void;
+  /**
+   * Marks that this operation moved the identity epoch (bumpIdentityEpoch, domain/identities/epoch.ts, is the one
+   * caller). Such an operation must also write an audit entry, or it fails: that append is what lets the appending
+   * statement read the epoch at commit without a lock (EPOCH in db/append-logs.ts).
+   */
+  identityEpochMoved(): void;
 }
 
 export type TxOp<T> = (tx: Tx) => Promise<T>;
@@ -185,6 +191,7 @@ export class Committer {
           const opAudits: AuditInput[] = [];
           const opEvents: EventInput[] = [];
           const opTallies: Tally[] = [];
+          let movedEpoch = false;
           const tx: Tx = {
             db: conn,
             caps,
@@ -192,9 +199,15 @@ export class Committer {
             audit: (a) => opAudits.push(a),
             emit: (e) => opEvents.push(e),
             tally: (t) => opTallies.push(t),
+            identityEpochMoved: () => {
+              movedEpoch = true;
+            },
           };
           try {
             values.push(await item.op(tx));
+            // The invariant the lock-free epoch read rests on (EPOCH in append-logs.ts): no epoch move without an append.
+            if (movedEpoch && opAudits.length === 0)
+              throw new Error('an operation moved the identity epoch without writing an audit entry');
             // Serialized inside this op's error path: an entry that cannot be written fails its op, not the batch.
             const serialized = serializeEntries(opAudits, opEvents, texts);
             audits.push(...serialized.audits);

@@ -8,7 +8,10 @@ import type { StoredEvent } from './types.js';
 
 /** How the feed reads the outbox: events/outbox.ts (an interface so the feed's tests and the wiring agree on what it needs). */
 export interface FeedSource {
-  /** Stored events with seq > after, in seq order, at most `limit`. */
+  /**
+   * Stored events with seq > after, in seq order, at most `limit`, each with the identity epoch read with them
+   * (StoredEvent.epoch; outbox.readAfterWithEpoch), so this gateway's waiters need no read of their own.
+   */
   readAfter(after: number, limit: number): Promise<StoredEvent[]>;
   /** The highest seq appended so far. */
   head(): Promise<number>;
@@ -40,6 +43,10 @@ const PAGE = 500;
  * time (wake-ups during a read share the next one), and publishes what it finds before any local events
  * held back behind the gap. Subscribers drop what they have seen by seq, so order matters as much as
  * completeness: publishing 106 before 104 would lose 104 for an event stream.
+ *
+ * Every event it publishes carries an identity epoch (StoredEvent.epoch): a local commit's is the epoch at its
+ * commit, an outbox read's the epoch read with the events. Either counts every identity change committed before
+ * the event, so a waiter verified at it is answered with no read after the commit (IdentityWatch.covers).
  *
  * Until start() (the admin CLI never starts it) local commits are published directly, as before.
  */

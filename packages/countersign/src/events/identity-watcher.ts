@@ -20,6 +20,13 @@ export interface IdentityWatch {
    * nothing created after a revocation reaches the revoked principal. Rejects if the read failed.
    */
   sync(): Promise<void>;
+  /**
+   * Whether this principal's last verification still stands for something stamped with identity epoch `epoch`
+   * (StoredEvent.epoch): it was verified at that very epoch, and the next read would not re-check it (the rule
+   * of `sync`, written once in `current`). Then every identity change counted in `epoch` was applied to it, and
+   * the event may be delivered with no read. False for an unknown epoch and once the watch has ended.
+   */
+  covers(epoch: number | undefined): boolean;
   /** Re-checks this principal at the next read even if the epoch did not move (see IdentityWatcher). */
   recheck(): Promise<void>;
   release(): void;
@@ -51,7 +58,9 @@ export const SESSION_RECHECK_MS = 60_000;
  * of who may do what bumps the identity epoch in its own transaction (domain/identities/epoch.ts), so
  * one read of one row per tick (or before a delivery) tells whether anything needs re-checking, however
  * many streams are open, and it sees changes written by the admin CLI or another gateway too. Only then
- * are the held principals re-read by key prefix, and the revoked ones aborted.
+ * are the held principals re-read by key prefix, and the revoked ones aborted. A delivery of events that
+ * carry the epoch they are known at (StoredEvent.epoch) needs no read when the watch stands at that epoch
+ * (`covers`): the read would find what the epoch already says.
  *
  * One per gateway (built with the deps). The tick is a real timer because what it watches is the
  * database, which other processes write; it runs only while something is held open.
@@ -162,9 +171,7 @@ export class IdentityWatcher {
     // A failed read rejects: a caller about to deliver must not deliver unverified (fails closed).
     const epoch = await readIdentityEpoch(this.db);
     const at = this.sessions.now();
-    const stale = [...this.entries.values()].filter(
-      (e) => e.verifiedAt !== epoch || (e.principal.credential.kind === 'session' && at - e.checkedAt >= SESSION_RECHECK_MS),
-    );
+    const stale = [...this.entries.values()].filter((e) => !current(e, epoch, at));
     if (stale.length === 0) return;
     const fresh = new Map<string, Principal | null>();
     for (const e of stale) {
@@ -180,6 +187,11 @@ export class IdentityWatcher {
         e.checkedAt = at;
       }
     }
+  }
+
+  /** @internal See IdentityWatch.covers. */
+  covers(e: Entry, epoch: number | undefined): boolean {
+    return epoch !== undefined && e.reason === undefined && current(e, epoch, this.sessions.now());
   }
 
   private end(e: Entry, reason: EndReason): void {
@@ -213,6 +225,10 @@ class Watch implements IdentityWatch {
     return this.watcher.sync();
   }
 
+  covers(epoch: number | undefined): boolean {
+    return this.watcher.covers(this.entry, epoch);
+  }
+
   recheck(): Promise<void> {
     this.entry.verifiedAt = undefined;
     return this.watcher.sync();
@@ -223,6 +239,16 @@ class Watch implements IdentityWatch {
     this.released = true;
     this.watcher.release(this.entry);
   }
+}
+
+/**
+ * Whether an entry's verdict stands at `epoch` (at session-clock time `at`): it was verified at exactly that epoch
+ * (any other value, a restored database's lower one included, means changes it has not seen), and a session was
+ * re-read within SESSION_RECHECK_MS (sessions also end by time-out, which moves no epoch). A read re-checks the
+ * entries for which this is false; a delivery stamped with `epoch` needs no read while it is true.
+ */
+function current(e: Entry, epoch: number, at: number): boolean {
+  return e.verifiedAt === epoch && !(e.principal.credential.kind === 'session' && at - e.checkedAt >= SESSION_RECHECK_MS);
 }
 
 /** What a stream's visibility and authority depend on; a change ends streams that asked for it. */

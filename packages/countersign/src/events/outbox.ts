@@ -49,6 +49,28 @@ export async function readAfter(db: Kysely<DB>, after: number, f: OutboxFilter =
   return decodeRows(db, await q.orderBy('seq').limit(limit).execute());
 }
 
+/**
+ * The feed's read (events/feed.ts): up to `limit` events after `after`, each stamped with the identity epoch read
+ * in the same statement (StoredEvent.epoch). One statement reads one snapshot, so every event it returns had
+ * committed before it, and so had every identity change committed before any of them: the epoch counts them all,
+ * and this gateway's held requests verified at it may have the events with no read of their own.
+ */
+export async function readAfterWithEpoch(db: Kysely<DB>, after: number, limit: number): Promise<StoredEvent[]> {
+  const rows = await db
+    .selectFrom('events')
+    .selectAll('events')
+    .select((eb) => eb.selectFrom('identity_epoch').select('epoch').where('id', '=', 1).as('identity_epoch'))
+    .where('seq', '>', after)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  const events = await decodeRows(db, rows);
+  // PostgreSQL returns bigint as a string; a missing row reads as 0, as readIdentityEpoch reads it.
+  const epoch = Number(rows[0]?.identity_epoch ?? 0);
+  for (const e of events) e.epoch = epoch;
+  return events;
+}
+
 /** Every event after `after`, a page at a time (a stream checks each page before it sends it). */
 export async function* pagesAfter(db: Kysely<DB>, after: number, f: OutboxFilter = {}, pageSize = 500): AsyncGenerator<StoredEvent[]> {
   let cursor = after;

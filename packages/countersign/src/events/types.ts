@@ -129,8 +129,14 @@ export interface EventScope {
 /** An event as an operation queues it (`tx.emit`): a type and the payload of exactly that type. */
 export type EventInput = { [K in EventType]: EventScope & { type: K; data: EventPayloads[K] } }[EventType];
 
-/** An event as committed: its outbox sequence number (the SSE id) and commit time added. */
-export type StoredEvent = EventInput & { seq: number; ts: number };
+/**
+ * An event as committed: its outbox sequence number (the SSE id) and commit time added. `epoch`, where known, is
+ * an identity epoch that counts every identity change committed before the event: the epoch at its commit (a
+ * local commit: db/append-logs.ts) or the one read in the same statement as the event (the feed's outbox read).
+ * A held request whose principal was verified at that epoch may have the event with no read of its own
+ * (IdentityWatch.covers). It is how the event was delivered, not what it says: never on the wire.
+ */
+export type StoredEvent = EventInput & { seq: number; ts: number; epoch?: number };
 
 export function isEventType(value: string): value is EventType {
   return (EVENT_TYPES as readonly string[]).includes(value);

@@ -134,7 +134,8 @@ export class EventStream {
 
   /**
    * Live events pass the revocation check before they are written: the epoch read starts after they
-   * committed, so a revocation committed before them is seen and they are never sent.
+   * committed, so a revocation committed before them is seen and they are never sent. Events stamped with
+   * the epoch this watch was verified at (StoredEvent.epoch) need no read: that epoch already counts them.
    */
   private async flush(): Promise<void> {
     if (this.flushing) return;
@@ -145,7 +146,7 @@ export class EventStream {
       while (this.queue !== undefined && !this.closed) {
         const batch = this.queue;
         this.queue = undefined;
-        await this.watch.sync();
+        if (!batch.every((e) => this.watch.covers(e.epoch))) await this.watch.sync();
         for (const e of batch) this.send(e);
       }
     } catch (err) {

@@ -167,9 +167,11 @@ export class ParkedLongPolls {
   /**
    * Answers waits already unparked: with the decision that woke them, or (without one) each with its
    * action's current state, read for all at once. The identity check comes after the decision committed
-   * or the state was read, so a decision made after a revocation never reaches the revoked caller.
+   * or the state was read, so a decision made after a revocation never reaches the revoked caller. A
+   * decision stamped with the identity epoch it committed at (`epoch`, StoredEvent.epoch) needs no check
+   * for waits verified at that epoch: every revocation committed before it was applied to them.
    */
-  private async answer(waits: Parked[], decided?: ActionView): Promise<void> {
+  private async answer(waits: Parked[], decided?: ActionView, epoch?: number): Promise<void> {
     if (waits.length === 0) return;
     try {
       const views = decided
@@ -178,7 +180,7 @@ export class ParkedLongPolls {
             this.deps.db.read,
             waits.map((p) => p.actionId),
           );
-      await this.deps.identities.sync();
+      if (!waits.every((p) => p.watch.covers(epoch))) await this.deps.identities.sync();
       for (const p of waits) {
         const view = decided ?? views?.get(p.actionId);
         if (p.watch.signal.aborted) p.reject(revokedError());
@@ -202,7 +204,7 @@ export class ParkedLongPolls {
     if (!view || !isDecided(view.status)) return;
     const woken = [...list];
     for (const p of woken) this.unpark(p);
-    void this.held.track(() => this.answer(woken, view));
+    void this.held.track(() => this.answer(woken, view, e.epoch));
   };
 
   /** Keeps the one timer set for the earliest deadline. */

@@ -10,7 +10,9 @@ const epochRow = new PreparedQuery<Record<string, never>, { epoch: number | stri
 
 /**
  * Marks that who may do what has changed. Called in the same transaction as the change itself, so a
- * gateway that reads the new epoch also reads the change (see events/identity-watcher.ts).
+ * gateway that reads the new epoch also reads the change (see events/identity-watcher.ts). The only writer
+ * of the epoch: the operation must write an audit entry too (the committer refuses it otherwise), which is
+ * what lets a commit learn its epoch with no lock (db/append-logs.ts, EPOCH).
  */
 export async function bumpIdentityEpoch(tx: Tx): Promise<void> {
   await tx.db
@@ -18,6 +20,7 @@ export async function bumpIdentityEpoch(tx: Tx): Promise<void> {
     .set((eb) => ({ epoch: eb('epoch', '+', 1) }))
     .where('id', '=', 1)
     .execute();
+  tx.identityEpochMoved();
 }
 
 export async function readIdentityEpoch(db: Kysely<DB>): Promise<number> {
