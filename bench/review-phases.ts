@@ -18,7 +18,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import pino from 'pino';
@@ -32,6 +32,14 @@ import { request } from './http-request.js';
 const N = Number(process.env.BENCH_PHASES_N ?? 200);
 const WARMUP = Number(process.env.BENCH_PHASES_WARMUP ?? 20);
 const DBS = (process.env.BENCH_PHASES_DB ?? 'sqlite,postgres').split(',').map((s) => s.trim());
+/** How many of the slowest reviews to list one by one (the tail: which step was slow, a GC pause, what ran beside). */
+const SLOWEST = Number(process.env.BENCH_PHASES_SLOWEST ?? 10);
+
+/** This process's GC pauses (the gateway runs in it), to tell a pause from a slow round trip in the tail. */
+const gcPauses: { start: number; ms: number }[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcPauses.push({ start: e.startTime, ms: e.duration });
+}).observe({ entryTypes: ['gc'] });
 
 /** What the observers collect for the review being measured (reset before each review). */
 interface Sample {
@@ -43,11 +51,24 @@ interface Sample {
   runMs: number;
   txMs: number;
   opMs: number;
+  /** The slowest statement of the review's transaction. */
+  slowestTx: { kind: string; ms: number };
+  /** When the review's transaction began (its wait in the committer's queue ends there). */
+  txStart: number;
 }
 let recording = false;
 let sample: Sample = fresh();
 function fresh(): Sample {
-  return { statements: new Map(), others: [], committedAt: Number.NaN, runMs: 0, txMs: 0, opMs: 0 };
+  return {
+    statements: new Map(),
+    others: [],
+    committedAt: Number.NaN,
+    runMs: 0,
+    txMs: 0,
+    opMs: 0,
+    slowestTx: { kind: '', ms: 0 },
+    txStart: Number.NaN,
+  };
 }
 
 /** A statement's kind: its first words, with table names (enough to tell BEGIN, the row lock, the append apart). */
@@ -81,6 +102,7 @@ function note(text: string, sent: number, committer: boolean): void {
   const kind = kindOf(text);
   if (committer && kind === 'commit') sample.committedAt = done;
   if (!committer) sample.others.push({ kind, sent, done });
+  else if (ms > sample.slowestTx.ms) sample.slowestTx = { kind, ms };
   const k = `${committer ? 'tx' : 'other'}: ${kind}`;
   const s = sample.statements.get(k) ?? { n: 0, ms: 0 };
   s.n += 1;
@@ -148,6 +170,7 @@ function note(text: string, sent: number, committer: boolean): void {
   };
   proto.transact = async function (this: Internals, batch) {
     const t0 = performance.now();
+    if (recording && Number.isNaN(sample.txStart)) sample.txStart = t0;
     try {
       return await inCommitter.run(true, () => transact.call(this, batch));
     } finally {
@@ -177,7 +200,7 @@ async function measure(dialect: string): Promise<string[]> {
     const base = new URL(gw.url);
     const keepAlive = new http.Agent({ keepAlive: true });
     const waiterAgent = new http.Agent({ keepAlive: true });
-    const rows: { rtt: number; wake: number; wakeFromCommit: number; s: Sample }[] = [];
+    const rows: { t0: number; rtt: number; wake: number; wakeFromCommit: number; s: Sample }[] = [];
     for (let i = 0; i < WARMUP + N; i++) {
       const p = await request(keepAlive, base, 'POST', '/v1/actions', agent.apiKey, {
         tool: 'deploy',
@@ -195,7 +218,7 @@ async function measure(dialect: string): Promise<string[]> {
       const w = await waiting;
       recording = false;
       if (r.status !== 200 || w.status !== 200) throw new Error(`review ${r.status} ${r.body.slice(0, 200)} / wait ${w.status}`);
-      if (i >= WARMUP) rows.push({ rtt: r.at - t0, wake: w.at - t0, wakeFromCommit: w.at - sample.committedAt, s: sample });
+      if (i >= WARMUP) rows.push({ t0, rtt: r.at - t0, wake: w.at - t0, wakeFromCommit: w.at - sample.committedAt, s: sample });
     }
     keepAlive.destroy();
     waiterAgent.destroy();
@@ -223,6 +246,19 @@ async function measure(dialect: string): Promise<string[]> {
       const n = median(rows.map((r) => after(r).filter((o) => o.kind === k).length));
       const share = rows.filter((r) => after(r).some((o) => o.kind === k)).length / rows.length;
       out.push(`    ${k.padEnd(36)} median ${n}, in ${(share * 100).toFixed(0)} % of reviews`);
+    }
+    // The tail, one review a line: percentiles of review sent → waiter, then the slowest reviews with their steps
+    // (times from the review being sent), the slowest statement of their transaction, GC pauses in their window,
+    // and every statement outside the committer meanwhile (kind @ sent + took).
+    const slow = [...rows].sort((a, b) => b.wake - a.wake);
+    const at = (q: number) => (slow[Math.min(slow.length - 1, Math.floor((1 - q) * slow.length))]?.wake ?? Number.NaN).toFixed(2);
+    out.push(`  review sent → waiter: p50 ${at(0.5)}, p90 ${at(0.9)}, p99 ${at(0.99)}, max ${at(1)} ms; the ${SLOWEST} slowest:`);
+    for (const r of slow.slice(0, SLOWEST)) {
+      const gc = gcPauses.filter((g) => g.start + g.ms >= r.t0 && g.start <= r.t0 + r.wake).map((g) => g.ms.toFixed(1));
+      const others = r.s.others.map((o) => `${o.kind} @${(o.sent - r.t0).toFixed(1)}+${(o.done - o.sent).toFixed(1)}`);
+      out.push(
+        `    ${r.wake.toFixed(2)} ms: review answered ${r.rtt.toFixed(2)}, transaction from ${(r.s.txStart - r.t0).toFixed(2)} for ${r.s.txMs.toFixed(2)} (op ${r.s.opMs.toFixed(2)}; slowest ${r.s.slowestTx.kind} ${r.s.slowestTx.ms.toFixed(2)}), COMMIT → waiter ${r.wakeFromCommit.toFixed(2)}; GC ${gc.join(', ') || 'none'}; beside: ${others.join(', ') || 'nothing'}`,
+      );
     }
     const phase = (name: string, xs: number[]) => out.push(`  ${name.padEnd(44)} ${median(xs).toFixed(2)} ms`);
     phase(
