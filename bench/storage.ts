@@ -180,7 +180,7 @@ async function pgLiveBytes(schema: string): Promise<Map<string, number>> {
   await c.connect();
   try {
     const out = new Map<string, number>();
-    for (const t of ['actions', 'audit_log', 'events', 'reviews']) {
+    for (const t of ['actions', 'frozen_documents', 'audit_log', 'events', 'reviews']) {
       const r = await c.query<{ n: string }>(`select coalesce(sum(pg_column_size(t.*)), 0) as n from ${schema}.${t} t`);
       out.set(t, Number(r.rows[0]?.n ?? 0));
     }
@@ -209,7 +209,8 @@ async function pgSizes(schema: string): Promise<Sizes> {
 }
 
 /** The tables an action writes to; everything else is summed as "other". */
-const TABLES = ['actions', 'audit_log', 'events', 'reviews', 'stats_rollup', 'timers'] as const;
+// frozen_documents (migration 028): an action's policy decision and workflow, once per distinct text.
+const TABLES = ['actions', 'frozen_documents', 'audit_log', 'events', 'reviews', 'stats_rollup', 'timers'] as const;
 
 interface Result {
   dialect: string;
