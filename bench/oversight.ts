@@ -170,13 +170,19 @@ async function seed(dialect: string, gw: Gateway, schema: string | undefined): P
   const decided = await db.selectFrom('actions').selectAll().where('id', '=', decidedId).executeTakeFirstOrThrow();
   const reviewRow = await db.selectFrom('reviews').selectAll().where('action_id', '=', decidedId).executeTakeFirstOrThrow();
   const ids = new Map((await db.selectFrom('agents').select(['id', 'name', 'owner_id']).execute()).map((a) => [a.name, a]));
+  // The digests of the frozen texts (migration 028) read back as hex; inserted again, they must be the bytes.
+  const stored = <R extends { policy_digest: string; workflow_digest: string | null }>(r: R): R => ({
+    ...r,
+    policy_digest: d.db.caps.storedHash(r.policy_digest) as string,
+    workflow_digest: r.workflow_digest === null ? null : (d.db.caps.storedHash(r.workflow_digest) as string),
+  });
   const now = d.clock.now();
   const t0 = performance.now();
   await seedActions(
     db,
     {
-      pending: { ...pending, created_at: Number(pending.created_at) },
-      decided,
+      pending: { ...stored(pending), created_at: Number(pending.created_at) },
+      decided: stored(decided),
       review: reviewRow,
       reviewers: reviewers.map((r, i) => ({ id: r.id, email: `reviewer${i}@example.com` })),
       agents: agents.map((_, i) => {

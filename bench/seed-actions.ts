@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { backfillStatsRollup } from '../packages/countersign/src/db/stats-rollup/backfill.js';
-import type { ActionsTable, DB, ReviewsTable } from '../packages/countersign/src/db/types.js';
+import type { StoredActionsTable as ActionsTable, DB, ReviewsTable } from '../packages/countersign/src/db/types.js';
 
 /** A UUIDv7 for a given time (ids are time-ordered; history pages by id). */
 export function idAt(ms: number): string {
@@ -128,7 +128,7 @@ export async function seedActions(
       actions.push({
         ...base,
         status: 'executed',
-        workflow: null,
+        workflow_digest: null,
         decided_at: created,
         decided_by_type: 'policy',
         decided_by_id: null,
@@ -164,7 +164,7 @@ export async function seedActions(
         decided_by_type: 'policy',
         decided_by_id: null,
         decided_by_label: 'no-prod-drops',
-        workflow: null,
+        workflow_digest: null,
         expires_at: null,
       });
     }

@@ -180,11 +180,27 @@ async function pgLiveBytes(schema: string): Promise<Map<string, number>> {
   await c.connect();
   try {
     const out = new Map<string, number>();
-    for (const t of ['actions', 'audit_log', 'events', 'reviews']) {
+    for (const t of ['actions', 'frozen_documents', 'audit_log', 'events', 'reviews']) {
       const r = await c.query<{ n: string }>(`select coalesce(sum(pg_column_size(t.*)), 0) as n from ${schema}.${t} t`);
       out.set(t, Number(r.rows[0]?.n ?? 0));
     }
     return out;
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * BENCH_STORAGE_AUTOVACUUM=off: the schema's tables keep every row version until the bench's own VACUUM, so
+ * the heap figures count each version written (no reuse of freed space mid-run) and do not move with when
+ * autovacuum happened to run on a loaded machine. Per table (a reloption): the server's setting is untouched.
+ */
+async function autovacuumOff(schema: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    const tables = await c.query<{ name: string }>(`select tablename as name from pg_tables where schemaname = $1`, [schema]);
+    for (const t of tables.rows) await c.query(`alter table ${schema}.${t.name} set (autovacuum_enabled = false)`);
   } finally {
     await c.end();
   }
@@ -209,7 +225,8 @@ async function pgSizes(schema: string): Promise<Sizes> {
 }
 
 /** The tables an action writes to; everything else is summed as "other". */
-const TABLES = ['actions', 'audit_log', 'events', 'reviews', 'stats_rollup', 'timers'] as const;
+// frozen_documents (migration 028): an action's policy decision and workflow, once per distinct text.
+const TABLES = ['actions', 'frozen_documents', 'audit_log', 'events', 'reviews', 'stats_rollup', 'timers'] as const;
 
 interface Result {
   dialect: string;
@@ -249,6 +266,7 @@ async function run(dialect: string): Promise<Result> {
   const start = () => startGateway(config, { listen: false, logger: pino({ level: 'silent' }), ...(schema ? { schema } : {}) });
   try {
     let gw = await start();
+    if (schema && process.env.BENCH_STORAGE_AUTOVACUUM === 'off') await autovacuumOff(schema);
     const d = gw.deps;
     await addUser(d, ADMIN, { email: 'owner@example.com', role: 'reviewer' });
     const reviewer = await addUser(d, ADMIN, { email: 'oncall@example.com', role: 'reviewer', groups: ['ops'] });

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { selectActionRows } from '../src/domain/actions/action-rows.js';
 import { addAgent } from '../src/domain/identities/add-agent.js';
 import { ADMIN, call, forEachDialect, propose, trustingAnnotationsOf, type World, withPolicy, world } from './helpers.js';
 
@@ -80,11 +81,11 @@ policy:
   test('the trust decided at proposal is kept in the decision record and audited with it', async () => {
     const w = await fresh({ trustAnnotationsOf: ['deployer'] });
     const { body } = await propose(w, { tool: 'read_file', arguments: {}, annotations: { readOnlyHint: true } });
-    const row = await w.gw.deps.db.read.selectFrom('actions').select('policy').where('id', '=', body.id).executeTakeFirstOrThrow();
+    const row = await selectActionRows(w.gw.deps.db.read).where('id', '=', body.id).executeTakeFirstOrThrow();
     assert.equal(JSON.parse(row.policy).annotations_trusted, true);
     const added = await addAgent(w.gw.deps, ADMIN, { name: 'newcomer', owner: 'bob@example.com' });
     const pending = await propose(w, { tool: 'read_file', arguments: {}, annotations: { readOnlyHint: true } }, added.apiKey);
-    const row2 = await w.gw.deps.db.read.selectFrom('actions').select('policy').where('id', '=', pending.body.id).executeTakeFirstOrThrow();
+    const row2 = await selectActionRows(w.gw.deps.db.read).where('id', '=', pending.body.id).executeTakeFirstOrThrow();
     assert.equal(JSON.parse(row2.policy).annotations_trusted, false);
   });
 });

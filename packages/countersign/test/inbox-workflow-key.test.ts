@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
+import { workflowText } from '../src/domain/actions/action-rows.js';
 import { workflowKey } from '../src/domain/actions/inbox-workflow-key.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { call, forEachDialect, propose, review, type World, withPolicy, world } from './helpers.js';
@@ -36,7 +37,7 @@ forEachDialect('the inbox by workflow key', (dialect) => {
   test('each action carries the key of the workflow text frozen on it, so a changed workflow has a new key', async () => {
     const rows = await w.gw.deps.db.read
       .selectFrom('actions')
-      .select(['id', 'status', 'workflow', 'workflow_key'])
+      .select(['id', 'status', workflowText(), 'workflow_key'])
       .where('id', 'in', [ids.before, ids.after])
       .execute();
     assert.equal(rows.length, 2);

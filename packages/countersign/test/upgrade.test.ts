@@ -14,6 +14,8 @@ import pg from 'pg';
 import pino from 'pino';
 import { sqlitePath } from '../src/db/connect.js';
 import { knownMigrations } from '../src/db/migrate.js';
+import { selectActionRows, workflowText } from '../src/domain/actions/action-rows.js';
+import { frozenDigest } from '../src/domain/actions/frozen-digest.js';
 import { workflowKey } from '../src/domain/actions/inbox-workflow-key.js';
 import { verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { issueKey } from '../src/domain/identities/issue-key.js';
@@ -43,14 +45,38 @@ async function loadFixture(dialect: Dialect, env: TestEnv): Promise<void> {
   }
 }
 
+type FrozenTexts = { id: string; policy: string; workflow: string | null }[];
+
+/** Each action's frozen texts as the old schema holds them, in its own columns (before migration 028). */
+async function frozenTextsBefore(dialect: Dialect, env: TestEnv): Promise<FrozenTexts> {
+  const query = 'select id, policy, workflow from actions order by id';
+  if (dialect === 'sqlite') {
+    const db = new BetterSqlite3(sqlitePath(env.config.database.url));
+    try {
+      return db.prepare(query).all() as FrozenTexts;
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${env.schema}` });
+  await client.connect();
+  try {
+    return (await client.query(query)).rows as FrozenTexts;
+  } finally {
+    await client.end();
+  }
+}
+
 forEachDialect('upgrading a database from the previous schema', (dialect) => {
   let env: TestEnv;
   let w: World;
   let applied: string[];
+  let textsBefore: FrozenTexts;
 
   before(async () => {
     env = testEnv(dialect);
     await loadFixture(dialect, env);
+    textsBefore = await frozenTextsBefore(dialect, env);
     // The gateway starts a minute after the fixture's last entry: its deadlines and its grant still run.
     const gw = await startGateway(env.config, {
       clock: new FakeClock(Date.UTC(2026, 10, 2, 9, 1, 0)),
@@ -103,7 +129,7 @@ forEachDialect('upgrading a database from the previous schema', (dialect) => {
   });
 
   test("each pending action's workflow key is back-filled from its frozen workflow, and the inbox counts them by it", async () => {
-    const rows = await w.gw.deps.db.read.selectFrom('actions').select(['id', 'status', 'workflow', 'workflow_key']).execute();
+    const rows = await w.gw.deps.db.read.selectFrom('actions').select(['id', 'status', workflowText(), 'workflow_key']).execute();
     assert.ok(rows.some((r) => r.workflow !== null));
     for (const r of rows) {
       const back = r.status === 'pending' && r.workflow !== null;
@@ -120,6 +146,34 @@ forEachDialect('upgrading a database from the previous schema', (dialect) => {
       assert.equal(item.can_decide, one.body.can_decide, item.action.id);
     }
     assert.equal(inbox.body.need_you, inbox.body.items.filter((i: { can_decide: boolean }) => i.can_decide).length);
+  });
+
+  test("each action's frozen policy decision and workflow are moved to one document per distinct text, and read back exactly", async () => {
+    assert.equal(textsBefore.length, BEFORE.actions);
+    assert.ok(textsBefore.some((t) => t.workflow !== null));
+    const after = await selectActionRows(w.gw.deps.db.read)
+      .where(
+        'id',
+        'in',
+        textsBefore.map((t) => t.id),
+      )
+      .orderBy('id')
+      .execute();
+    assert.deepEqual(
+      after.map((r) => ({ id: r.id, policy: r.policy, workflow: r.workflow })),
+      textsBefore,
+    );
+    const stored = await w.gw.deps.db.read.selectFrom('actions').select(['id', 'policy_digest', 'workflow_digest']).orderBy('id').execute();
+    for (const [i, r] of stored.entries()) {
+      const before = textsBefore[i] as FrozenTexts[number];
+      assert.equal(r.policy_digest, frozenDigest(before.policy), r.id);
+      assert.equal(r.workflow_digest, before.workflow === null ? null : frozenDigest(before.workflow), r.id);
+    }
+    const distinct = new Set(textsBefore.flatMap((t) => (t.workflow === null ? [t.policy] : [t.policy, t.workflow])));
+    const docs = await w.gw.deps.db.read.selectFrom('frozen_documents').select(['digest', 'text']).execute();
+    // The gateway's actions since the upgrade (other tests) may add documents; the fixture's are there once each.
+    for (const text of distinct) assert.equal(docs.filter((d) => d.text === text).length, 1, text);
+    assert.ok(distinct.size < textsBefore.length * 2, 'the fixture has actions that share a text');
   });
 
   test('an action pending before the upgrade is decided after it by a reviewer who existed before, and the chain still verifies', async () => {

@@ -28,6 +28,7 @@ import * as auditExport from './migrations/024-audit-export.js';
 import * as traceContext from './migrations/025-trace-context.js';
 import * as inboxWorkflowKey from './migrations/026-inbox-workflow-key.js';
 import * as compactAudit from './migrations/027-compact-audit.js';
+import * as frozenDocuments from './migrations/028-frozen-documents.js';
 
 interface Migration {
   name: string;
@@ -65,6 +66,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '025-trace-context', up: traceContext.up },
   { name: '026-inbox-workflow-key', up: inboxWorkflowKey.up },
   { name: '027-compact-audit', up: compactAudit.up },
+  { name: '028-frozen-documents', up: frozenDocuments.up },
 ];
 
 /**

@@ -44,6 +44,11 @@ export interface ApiKeysTable {
   last_used_at: number | null;
 }
 
+/**
+ * An action as the domain reads and writes it. Its frozen texts (`policy`, `workflow`) are stored once per
+ * distinct text in `frozen_documents` (migration 028) and the stored row keeps their digests
+ * (`StoredActionsTable`); domain/actions/action-rows.ts reads rows of this shape back.
+ */
 export interface ActionsTable {
   id: string;
   agent_id: string;
@@ -63,6 +68,7 @@ export interface ActionsTable {
   metadata: string;
   status: string;
   version: number;
+  /** The policy decision (JSON), frozen when the action was created. */
   policy: string;
   idempotency_key: string | null;
   request_hash: string | null;
@@ -102,7 +108,29 @@ export interface ActionsTable {
   tracestate: string | null;
 }
 
-/** Every column of actions, in table order (compiled inserts name them all). */
+/** The frozen texts of an action, stored by digest (migration 028). */
+export type FrozenColumn = 'policy' | 'workflow';
+
+/**
+ * The `actions` table as stored: the frozen texts replaced by the SHA-256 (hex; bytea on PostgreSQL,
+ * capabilities.binaryHashes) of each, the key of its `frozen_documents` row. The policy decision and the
+ * workflow are the same text for every action of a rule, and PostgreSQL copies the whole row on each of an
+ * action's updates, so by digest they cost one 33-byte value a row instead of ~380 bytes of text.
+ */
+export type StoredActionsTable = Omit<ActionsTable, FrozenColumn> & {
+  policy_digest: string;
+  /** Null when no review was needed (no workflow was frozen). */
+  workflow_digest: string | null;
+};
+
+/** A frozen text (an action's policy decision or workflow), stored once; its key is the SHA-256 of the exact text. */
+export interface FrozenDocumentsTable {
+  /** Hex SHA-256 of `text` (bytea on PostgreSQL). A text never changes, so neither does its row. */
+  digest: string;
+  text: string;
+}
+
+/** Every stored column of actions, in table order (compiled inserts name them all). */
 export const ACTION_COLUMNS = [
   'id',
   'agent_id',
@@ -121,7 +149,7 @@ export const ACTION_COLUMNS = [
   'metadata',
   'status',
   'version',
-  'policy',
+  'policy_digest',
   'idempotency_key',
   'request_hash',
   'created_at',
@@ -135,7 +163,7 @@ export const ACTION_COLUMNS = [
   'result_outcome',
   'result_output',
   'result_at',
-  'workflow',
+  'workflow_digest',
   'workflow_key',
   'stage',
   'stage_started_at',
@@ -148,7 +176,7 @@ export const ACTION_COLUMNS = [
   'redeemed_at',
   'traceparent',
   'tracestate',
-] as const satisfies readonly (keyof ActionsTable)[];
+] as const satisfies readonly (keyof StoredActionsTable)[];
 
 export interface ReviewsTable {
   id: string;
@@ -339,7 +367,8 @@ export interface DB {
   users: UsersTable;
   agents: AgentsTable;
   api_keys: ApiKeysTable;
-  actions: ActionsTable;
+  actions: StoredActionsTable;
+  frozen_documents: FrozenDocumentsTable;
   reviews: ReviewsTable;
   audit_log: AuditLogTable;
   events: EventsTable;

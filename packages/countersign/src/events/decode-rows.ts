@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ActionsTable, DB, EventsTable } from '../db/types.js';
+import { selectActionRows } from '../domain/actions/action-rows.js';
 import type { ActionView } from '../domain/actions/schemas.js';
 import { toActionView, toReviewView } from '../domain/actions/view.js';
 import { expandAction, SAME_AS_NEXT, STORED_ACTION, type StoredAction } from './stored-action.js';
@@ -80,9 +81,7 @@ const EMPTY: Current = { views: new Map(), reviews: new Map() };
 async function currentViews(db: Kysely<DB>, ids: readonly string[], reviewed: ReadonlySet<string>): Promise<Current> {
   const out: Current = { views: new Map(), reviews: new Map() };
   for (let i = 0; i < ids.length; i += 500) {
-    const rows: ActionsTable[] = await db
-      .selectFrom('actions')
-      .selectAll()
+    const rows: ActionsTable[] = await selectActionRows(db)
       .where('id', 'in', ids.slice(i, i + 500))
       .execute();
     for (const row of rows) out.views.set(row.id, toActionView(row, []));

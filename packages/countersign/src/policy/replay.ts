@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { frozenText } from '../db/frozen-text.js';
 import type { DB } from '../db/types.js';
 import { withAnnotationDefaults } from './cel-env.js';
 import { evaluatePolicy } from './evaluate.js';
@@ -57,7 +58,8 @@ export async function replayPolicy(db: Kysely<DB>, candidate: LoadedPolicy, sinc
         'session_id',
         'purpose',
         'metadata',
-        'policy',
+        // The decision as recorded, stored once per distinct text by its digest (migration 028).
+        frozenText<string>('actions.policy_digest').as('policy'),
         'created_at',
       ])
       .where('created_at', '>=', since)

@@ -1,6 +1,5 @@
 import type { Tx } from '../../db/committer.js';
-import { PreparedQuery } from '../../db/prepared.js';
-import { ACTION_COLUMNS, type ActionsTable } from '../../db/types.js';
+import type { ActionsTable } from '../../db/types.js';
 import { EVENT } from '../../events/types.js';
 import type { PolicyInput } from '../../policy/cel-env.js';
 import type { PolicyDecision } from '../../policy/evaluate.js';
@@ -13,6 +12,7 @@ import type { FrozenWorkflow } from '../workflow/frozen.js';
 import { nextApplicableStage, scheduleStageTimers } from '../workflow/stages.js';
 import { actionEvent, askedForStage, eventForStatus } from './emit-action-event.js';
 import { workflowKey } from './inbox-workflow-key.js';
+import { insertAction } from './insert-action.js';
 import type { ActionView, ProposeActionBody } from './schemas.js';
 import { initialStatus } from './status.js';
 import { toActionView } from './view.js';
@@ -40,11 +40,6 @@ export interface Proposal {
   /** The proposing span's trace context (only when tracing is on), stored so later steps link to it. */
   trace?: TraceHeaders | undefined;
 }
-
-// The hot write of the gateway: compiled once (see PreparedQuery).
-const insertAction = new PreparedQuery<ActionsTable, unknown>((db, p) =>
-  db.insertInto('actions').values(Object.fromEntries(ACTION_COLUMNS.map((c) => [c, p(c)])) as never),
-);
 
 type Outcome = Pick<
   ActionsTable,
@@ -174,7 +169,7 @@ export async function createAction(tx: Tx, agent: AgentPrincipal, p: Proposal, r
     // already be past its window, and then it is not redeemed, as redeemReceipt would refuse it.
     if (p.redeem && row.execute_by !== null && row.execute_by > tx.now) row.redeemed_at = tx.now;
   }
-  await insertAction.execute(tx.db, row);
+  await insertAction(tx, row);
   tallyCreated(tx, row);
   if (row.stage !== null) {
     await scheduleStageTimers(tx, id, (p.workflow as FrozenWorkflow).stages[row.stage] as FrozenWorkflow['stages'][number], tx.now);

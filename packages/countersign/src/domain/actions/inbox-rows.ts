@@ -2,6 +2,7 @@ import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kyse
 import type { DB } from '../../db/types.js';
 import type { Deps } from '../../deps.js';
 import { isId } from '../../lib/ids.js';
+import { workflowText } from './action-rows.js';
 import type { InboxFilter } from './inbox.js';
 
 /**
@@ -117,7 +118,7 @@ export async function workflowTexts(deps: Deps, rows: readonly PendingRow[]): Pr
   const db = deps.db.read;
   const found = await db
     .selectFrom('actions')
-    .select(['workflow_key', 'workflow'])
+    .select(['workflow_key', workflowText()])
     .where('id', 'in', [...byKey.values()])
     .execute();
   for (const f of found) if (f.workflow_key !== null && f.workflow !== null) out.set(f.workflow_key, f.workflow);
@@ -125,7 +126,7 @@ export async function workflowTexts(deps: Deps, rows: readonly PendingRow[]): Pr
     if (out.has(key)) continue;
     const other = await db
       .selectFrom('actions')
-      .select('workflow')
+      .select(workflowText())
       .where('status', '=', sql.lit('pending'))
       .where('workflow_key', '=', key)
       .limit(1)

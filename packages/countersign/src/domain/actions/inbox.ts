@@ -3,6 +3,7 @@ import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import type { UserPrincipal } from '../identities/principal.js';
+import { selectActionRows, workflowText } from './action-rows.js';
 import { decidability } from './decidability.js';
 import { type DelegatedDecidability, withDelegations } from './delegated-decidability.js';
 import { inboxClassifier } from './inbox-classify.js';
@@ -22,7 +23,7 @@ export interface InboxFilter {
 }
 
 export const MAX_INBOX_ITEMS = 200;
-const CLASSIFY_COLUMNS = ['id', 'status', 'workflow', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of', 'expires_at'] as const;
+const CLASSIFY_COLUMNS = ['id', 'status', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of', 'expires_at'] as const;
 
 /**
  * A person's inbox: the pending actions they may decide now, then those that wait on others, each group
@@ -113,7 +114,7 @@ export async function inboxItem(deps: Deps, principal: UserPrincipal, id: string
   if (!loaded) throw new CsError('not_found', `no action with id ${id}`);
   const row = await deps.db.read
     .selectFrom('actions')
-    .select([...CLASSIFY_COLUMNS])
+    .select([...CLASSIFY_COLUMNS, workflowText()])
     .where('id', '=', id)
     .executeTakeFirstOrThrow();
   const voted = loaded.action.reviews.some((r) => r.reviewer.id === principal.id);
@@ -141,7 +142,7 @@ async function loadItems(deps: Deps, ids: string[]): Promise<Map<string, Omit<In
   const out = new Map<string, Omit<InboxItem, 'can_decide' | 'why_not' | 'may_vote_for'>>();
   if (ids.length === 0) return out;
   const db = deps.db.read;
-  const rows: ActionsTable[] = await db.selectFrom('actions').selectAll().where('id', 'in', ids).execute();
+  const rows: ActionsTable[] = await selectActionRows(db).where('id', 'in', ids).execute();
   if (rows.length === 0) return out;
   const reviews: ReviewsTable[] = await db
     .selectFrom('reviews')

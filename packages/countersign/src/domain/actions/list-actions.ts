@@ -7,6 +7,10 @@ import type { ActionView } from './schemas.js';
 import type { ActionStatus } from './status.js';
 import { toActionView } from './view.js';
 
+export { escapeLike } from './action-rows.js';
+
+import { escapeLike, selectActionRows, workflowsNamed } from './action-rows.js';
+
 export interface ListActionsFilter {
   status?: ActionStatus | undefined;
   agent?: string | undefined;
@@ -50,7 +54,7 @@ export async function listActions(
   if (f.from !== undefined && f.to !== undefined && f.from >= f.to) {
     throw new CsError('invalid_request', 'from must be before to', { issues: [{ path: 'from', message: 'after to' }] });
   }
-  let q = deps.db.read.selectFrom('actions').selectAll();
+  let q = selectActionRows(deps.db.read);
   if (principal.type === 'agent') q = q.where('agent_id', '=', principal.id);
   if (f.agent !== undefined) {
     const agent = f.agent;
@@ -75,9 +79,8 @@ export async function listActions(
     q = q.where(sql<boolean>`lower(purpose) like ${`%${escapeLike(f.q.toLowerCase())}%`} escape '\\'`);
   }
   if (f.workflow !== undefined) {
-    // The frozen workflow is stored as JSON.stringify({ name, expires_after_ms, stages }) (create-action.ts,
-    // freezeWorkflow), so its text starts with the name: a prefix match needs no JSON functions in either dialect.
-    q = q.where(sql<boolean>`workflow like ${`${escapeLike(`{"name":${JSON.stringify(f.workflow)},`)}%`} escape '\\'`);
+    // A prefix match on each distinct frozen workflow text, once (action-rows.ts).
+    q = q.where('workflow_digest', 'in', workflowsNamed(deps.db.read, f.workflow));
   }
   if (f.cursor !== undefined) q = q.where('id', '<', f.cursor);
   const rows = await q
@@ -100,11 +103,6 @@ export async function listActions(
     items: page.map((r) => toActionView(r, byAction.get(r.id) ?? [])),
     next_cursor: rows.length > limit ? (page[page.length - 1]?.id ?? null) : null,
   };
-}
-
-/** LIKE's wildcards and its escape character (a backslash) taken literally. */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** A person as the history filter names them: an id, or an email (any case). */

@@ -1,15 +1,20 @@
 import { type QueryCreator, sql } from 'kysely';
 import type { Tx } from '../../db/committer.js';
-import type { ActionsTable, DB, ReviewsTable } from '../../db/types.js';
+import { frozenText } from '../../db/frozen-text.js';
+import type { ActionsTable, DB, FrozenColumn, ReviewsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
 import { tallyChanged } from '../stats/tallies.js';
 import { parseFrozenWorkflow } from '../workflow/frozen.js';
+import { PLAIN_ACTION_COLUMNS, selectActionRows } from './action-rows.js';
 import { type ActionStatus, nextPhase, parseStatus, phaseOf, statusOf, type Transition } from './status.js';
 
-/** What a transition's caller may change beside the status; `redeemed_at` only the redeem transition sets. */
-export type ActionChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at' | 'redeemed_at'>>;
-type RowChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at'>>;
+/**
+ * What a transition's caller may change beside the status; `redeemed_at` only the redeem transition sets.
+ * The frozen texts (policy, workflow) never change after creation.
+ */
+export type ActionChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at' | 'redeemed_at' | FrozenColumn>>;
+type RowChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'updated_at' | FrozenColumn>>;
 
 /**
  * Reads an action inside the transaction; not_found if absent. With `lock`,
@@ -20,7 +25,7 @@ type RowChanges = Partial<Omit<ActionsTable, 'id' | 'status' | 'version' | 'upda
 export async function loadForUpdate(tx: Tx, id: string, opts: { lock?: boolean } = {}): Promise<ActionsTable> {
   // A string that is not an id names no action, and must not reach the database: PostgreSQL rejects NUL bytes in text.
   if (!isId(id)) throw new CsError('not_found', `no action with id ${id}`);
-  const q = tx.db.selectFrom('actions').selectAll().where('id', '=', id);
+  const q = selectActionRows(tx.db).where('id', '=', id);
   const row = await (opts.lock && tx.caps.lockSuffix ? q.forUpdate() : q).executeTakeFirst();
   if (!row) throw new CsError('not_found', `no action with id ${id}`);
   return row;
@@ -40,7 +45,9 @@ export async function loadWithReviews(tx: Tx, id: string): Promise<{ row: Action
   }
   if (!isId(id)) throw new CsError('not_found', `no action with id ${id}`);
   const { rows } = await sql<ActionsTable & { seen_version: number; reviews_json: ReviewsTable[] }>`
-    select a.*, (select s.version from actions s where s.id = a.id) as seen_version,
+    select ${sql.join(PLAIN_ACTION_COLUMNS.map((c) => sql.ref(`a.${c}`)))},
+      ${frozenText('a.policy_digest')} as policy, ${frozenText('a.workflow_digest')} as workflow,
+      (select s.version from actions s where s.id = a.id) as seen_version,
       (select coalesce(json_agg(r order by r.created_at, r.id), '[]'::json) from reviews r where r.action_id = a.id) as reviews_json
     from actions a where a.id = ${id} for update of a`.execute(tx.db);
   const found = rows[0];
@@ -51,7 +58,7 @@ export async function loadWithReviews(tx: Tx, id: string): Promise<{ row: Action
 
 /** Locks an action unless another transaction holds it (then undefined): for background work that can come back later. */
 export async function tryLock(tx: Tx, id: string): Promise<ActionsTable | undefined> {
-  const q = tx.db.selectFrom('actions').selectAll().where('id', '=', id);
+  const q = selectActionRows(tx.db).where('id', '=', id);
   return (tx.caps.skipLocked ? q.forUpdate().skipLocked() : q).executeTakeFirst();
 }
 

@@ -3,6 +3,7 @@ import type { ActionsTable, DB, ReviewsTable } from '../../db/types.js';
 import { approverLabel } from '../workflow/delegation.js';
 import { approversInForce, describeApprovers } from '../workflow/eligibility.js';
 import { parseFrozenWorkflow } from '../workflow/frozen.js';
+import { selectActionRows } from './action-rows.js';
 import type { ActionView } from './schemas.js';
 import { parseStatus } from './status.js';
 
@@ -108,7 +109,7 @@ export function toActionView(row: ActionsTable, reviews: readonly ReviewsTable[]
 
 /** Loads an action with its reviews; `undefined` if there is no such action. */
 export async function loadActionView(db: Kysely<DB>, id: string): Promise<ActionView | undefined> {
-  const row = await db.selectFrom('actions').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await selectActionRows(db).where('id', '=', id).executeTakeFirst();
   if (!row) return undefined;
   const reviews = await db.selectFrom('reviews').selectAll().where('action_id', '=', id).orderBy('created_at').orderBy('id').execute();
   return toActionView(row, reviews);
@@ -126,7 +127,7 @@ export async function loadActionViews(db: Kysely<DB>, ids: readonly string[]): P
   const unique = [...new Set(ids)];
   for (let i = 0; i < unique.length; i += VIEWS_PER_QUERY) {
     const chunk = unique.slice(i, i + VIEWS_PER_QUERY);
-    const rows = await db.selectFrom('actions').selectAll().where('id', 'in', chunk).execute();
+    const rows = await selectActionRows(db).where('id', 'in', chunk).execute();
     const reviews = await db
       .selectFrom('reviews')
       .selectAll()

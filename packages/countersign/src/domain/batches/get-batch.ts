@@ -2,6 +2,7 @@ import type { Deps } from '../../deps.js';
 import { actionOf } from '../../events/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
+import { selectActionRows } from '../actions/action-rows.js';
 import type { ActionView } from '../actions/schemas.js';
 import { isDecided } from '../actions/status.js';
 import { toActionView } from '../actions/view.js';
@@ -11,7 +12,7 @@ import { type BatchView, MAX_BATCH } from './schemas.js';
 
 async function loadBatch(deps: Deps, principal: Principal, batchId: string): Promise<ActionView[]> {
   if (!isId(batchId)) throw new CsError('not_found', `no batch with id ${batchId}`);
-  let q = deps.db.read.selectFrom('actions').selectAll().where('batch_id', '=', batchId).orderBy('id').limit(MAX_BATCH);
+  let q = selectActionRows(deps.db.read).where('batch_id', '=', batchId).orderBy('id').limit(MAX_BATCH);
   if (principal.type === 'agent') q = q.where('agent_id', '=', principal.id);
   const rows = await q.execute();
   if (rows.length === 0) throw new CsError('not_found', `no batch with id ${batchId}`);

@@ -1,6 +1,7 @@
 import type { Deps } from '../../deps.js';
 import { CsError, isCsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
+import { workflowText } from '../actions/action-rows.js';
 import { assertReviewer, checkAuthority, reviewAction } from '../actions/review-action.js';
 import type { Principal, UserPrincipal } from '../identities/principal.js';
 import { parseInput } from '../validate.js';
@@ -39,7 +40,7 @@ export async function reviewBatch(deps: Deps, principal: Principal, batchId: str
   if (!isId(batchId)) throw new CsError('not_found', `no batch with id ${batchId}`);
   const rows: BatchRow[] = await deps.db.read
     .selectFrom('actions')
-    .select(['id', 'status', 'workflow', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of'])
+    .select(['id', 'status', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of', workflowText()])
     .where('batch_id', '=', batchId)
     .orderBy('id')
     .execute();

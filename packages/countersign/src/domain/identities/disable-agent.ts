@@ -1,6 +1,7 @@
 import type { Actor } from '../../db/committer.js';
 import type { Deps } from '../../deps.js';
 import { CsError } from '../../lib/errors.js';
+import { selectActionRows } from '../actions/action-rows.js';
 import { emitStatus } from '../actions/emit-action-event.js';
 import { applyTransition } from '../actions/transition.js';
 import { bumpIdentityEpoch } from './epoch.js';
@@ -33,13 +34,7 @@ export async function disableAgent(deps: Deps, actor: Actor, nameOrId: string, r
     if (Number(res.numUpdatedRows) !== 1) throw new CsError('conflict', `agent ${agent.name} is already disabled`);
     await bumpIdentityEpoch(tx);
     tx.audit({ actor, event: 'agent.disabled', data: { agent_id: agent.id, name: agent.name, reason: why } });
-    const pending = await tx.db
-      .selectFrom('actions')
-      .selectAll()
-      .where('agent_id', '=', agent.id)
-      .where('status', '=', 'pending')
-      .orderBy('id')
-      .execute();
+    const pending = await selectActionRows(tx.db).where('agent_id', '=', agent.id).where('status', '=', 'pending').orderBy('id').execute();
     const cancelled: string[] = [];
     for (const row of pending) {
       if (row.expires_at !== null && row.expires_at <= tx.now) continue;

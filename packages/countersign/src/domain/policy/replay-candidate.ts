@@ -1,4 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { frozenText } from '../../db/frozen-text.js';
 import type { Deps } from '../../deps.js';
 import { withAnnotationDefaults } from '../../policy/cel-env.js';
 import { evaluatePolicy } from '../../policy/evaluate.js';
@@ -52,7 +53,8 @@ export async function replayCandidate(deps: Deps, body: unknown): Promise<Policy
         'a.session_id',
         'a.purpose',
         'a.metadata',
-        'a.policy',
+        // The decision as recorded, stored once per distinct text by its digest (migration 028).
+        frozenText<string>('a.policy_digest').as('policy'),
         'a.status',
         'a.created_at',
         'o.email as owner_email',

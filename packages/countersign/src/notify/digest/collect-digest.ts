@@ -1,7 +1,6 @@
-import { sql } from 'kysely';
 import type { NotifyRoute } from '../../config/notify-schema.js';
 import type { Deps } from '../../deps.js';
-import { escapeLike } from '../../domain/actions/list-actions.js';
+import { selectActionRows, workflowsNamed } from '../../domain/actions/action-rows.js';
 import type { ActionView } from '../../domain/actions/schemas.js';
 import { toActionView } from '../../domain/actions/view.js';
 import { assertNever } from '../../lib/errors.js';
@@ -29,11 +28,8 @@ export interface DigestContent {
  * a shared address gets them all. A recipient with nothing waiting gets no digest.
  */
 export async function collectDigest(deps: Deps, route: NotifyRoute): Promise<DigestContent> {
-  let q = deps.db.read.selectFrom('actions').selectAll().where('status', '=', 'pending').where('workflow', 'is not', null);
-  if (route.workflow !== '*') {
-    // The frozen workflow's text starts with its name (see list-actions.ts).
-    q = q.where(sql<boolean>`workflow like ${`${escapeLike(`{"name":${JSON.stringify(route.workflow)},`)}%`} escape '\\'`);
-  }
+  let q = selectActionRows(deps.db.read).where('status', '=', 'pending').where('workflow_digest', 'is not', null);
+  if (route.workflow !== '*') q = q.where('workflow_digest', 'in', workflowsNamed(deps.db.read, route.workflow));
   const rows = await q
     .orderBy('expires_at', 'asc')
     .orderBy('id', 'asc')

@@ -1,5 +1,6 @@
 import type { Tx } from '../../db/committer.js';
 import type { Deps } from '../../deps.js';
+import { workflowText } from '../../domain/actions/action-rows.js';
 import { decidability } from '../../domain/actions/decidability.js';
 import { reviewAction } from '../../domain/actions/review-action.js';
 import type { ActionView } from '../../domain/actions/schemas.js';
@@ -56,7 +57,7 @@ export async function inspectLink(deps: Deps, token: string): Promise<LinkState>
   if (!person || !action) return { ok: false, why: 'This link is not valid any more.' };
   const row = await deps.db.read
     .selectFrom('actions')
-    .select(['id', 'status', 'workflow', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of', 'expires_at'])
+    .select(['id', 'status', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of', 'expires_at', workflowText()])
     .where('id', '=', link.action_id)
     .executeTakeFirstOrThrow();
   const voted = action.reviews.some((r) => r.reviewer.id === person.id || r.for?.id === person.id);

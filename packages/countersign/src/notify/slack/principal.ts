@@ -1,4 +1,5 @@
 import type { Deps } from '../../deps.js';
+import { workflowText } from '../../domain/actions/action-rows.js';
 import { decidability } from '../../domain/actions/decidability.js';
 import type { ActionView } from '../../domain/actions/schemas.js';
 import { personPrincipal } from '../../domain/identities/person-principal.js';
@@ -16,7 +17,7 @@ export async function slackPrincipal(deps: Deps, userId: string, slackUser: stri
 export async function whyNotDecide(deps: Deps, person: UserPrincipal, action: ActionView): Promise<string | null> {
   const row = await deps.db.read
     .selectFrom('actions')
-    .select(['id', 'status', 'workflow', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of', 'expires_at'])
+    .select(['id', 'status', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of', 'expires_at', workflowText()])
     .where('id', '=', action.id)
     .executeTakeFirst();
   if (!row) return 'the action no longer exists';

@@ -1,4 +1,5 @@
 import type { Deps } from '../../deps.js';
+import { workflowText } from '../../domain/actions/action-rows.js';
 import { decidability } from '../../domain/actions/decidability.js';
 import type { ActionView } from '../../domain/actions/schemas.js';
 import { loadActionView } from '../../domain/actions/view.js';
@@ -52,7 +53,7 @@ export async function cardForUser(
     return renderCard(summary, { kind: 'note', userIds, note: `${prefix}Your Countersign account is disabled.` });
   const row = await deps.db.read
     .selectFrom('actions')
-    .select(['id', 'status', 'workflow', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of', 'expires_at'])
+    .select(['id', 'status', 'stage', 'escalations', 'agent_owner_id', 'on_behalf_of', 'expires_at', workflowText()])
     .where('id', '=', view.id)
     .executeTakeFirstOrThrow();
   const voted = view.reviews.some((r) => r.reviewer.id === principal.id || r.for?.id === principal.id);
