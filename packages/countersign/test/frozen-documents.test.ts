@@ -142,7 +142,7 @@ forEachDialect('frozen documents: creators of one new text', (dialect) => {
     }
   });
 
-  test("a creator of a text another writer is storing (uncommitted on PostgreSQL, just committed on SQLite) succeeds, and the text is stored once", async () => {
+  test('a creator of a text another writer is storing (uncommitted on PostgreSQL, just committed on SQLite) succeeds, and the text is stored once', async () => {
     const w = await world(dialect, { config: withPolicy(POLICY) });
     const text = readDecisionText(w);
     const digest = frozenDigest(text);
