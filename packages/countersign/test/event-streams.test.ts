@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { revokeKey } from '../src/domain/identities/revoke-key.js';
 import { EventStreams } from '../src/http/event-streams.js';
-import { ADMIN, forEachDialect, propose, type World, world } from './helpers.js';
+import { ADMIN, forEachDialect, propose, review, type World, world } from './helpers.js';
 import { SseClient } from './sse-client.js';
 
 /** Polls a condition on real time without asserting anything about how long it took. */
@@ -61,6 +61,40 @@ forEachDialect('event streams as records', (dialect) => {
     for (const s of streams) s.close();
     await eventually('the heartbeat lets go of closed streams', () => app.eventStreams.size() === 0);
     assert.equal(await sseGauge(w), 0);
+  });
+
+  test('open streams share one bus subscription: each gets only its own action’s decision, and the last to close lets it go', async () => {
+    const w = await world(dialect, { listen: true });
+    open.push(w);
+    const bus = w.gw.deps.bus;
+    const baseline = bus.listenerCount();
+    const [a, b] = [(await propose(w)).body, (await propose(w)).body];
+    const sa = await SseClient.open(w.gw.url, w.keys.agent, `action=${a.id}`);
+    const sb = await SseClient.open(w.gw.url, w.keys.agent, `action=${b.id}`);
+    closers.push(
+      () => sa.close(),
+      () => sb.close(),
+    );
+    await eventually('both streams are open', () => w.gw.app.eventStreams.size() === 2);
+    assert.equal(bus.listenerCount(), baseline + 1, 'one subscription serves both streams');
+    await review(w, a.id, w.keys.alice, { decision: 'approve' });
+    await review(w, b.id, w.keys.alice, { decision: 'deny', reason: 'no' });
+    await sa.waitFor('action.approved', a.id);
+    await sb.waitFor('action.denied', b.id);
+    assert.ok(
+      sa.events.every((e) => e.data.action_id === a.id),
+      'the first stream got only its action',
+    );
+    assert.ok(
+      sb.events.every((e) => e.data.action_id === b.id),
+      'the second stream got only its action',
+    );
+    sa.close();
+    await eventually('one stream is left', () => w.gw.app.eventStreams.size() === 1);
+    assert.equal(bus.listenerCount(), baseline + 1, 'the subscription stays while a stream is open');
+    sb.close();
+    await eventually('no stream is left', () => w.gw.app.eventStreams.size() === 0);
+    assert.equal(bus.listenerCount(), baseline, 'the last stream to close lets the subscription go');
   });
 
   test("revoking the key ends an action's stream at once and lets go of its gauge, heartbeat and registration", async () => {

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Deps } from '../deps.js';
 import type { Principal } from '../domain/identities/principal.js';
+import { ScopeIndex } from '../events/bus.js';
 import type { IdentityWatch } from '../events/identity-watcher.js';
 import { type OutboxFilter, visible } from '../events/outbox.js';
 import type { StoredEvent } from '../events/types.js';
@@ -46,10 +47,11 @@ export interface StreamOptions {
 
 /**
  * One open event stream (`GET /v1/events`): a plain record, since thousands are open at once. It has
- * no timer of its own (one SpreadTicker beats every stream), the identity watch calls it as an
- * EventTarget listener object, and the server's close reaches it through the heartbeat's list; its
- * closures are the bus handler and the `close` listener. Live events are held in `buffered` until the
- * route's replay has caught up, then go through `queue`, which the identity check drains in batches.
+ * no timer of its own (one SpreadTicker beats every stream) and no bus subscription of its own (one
+ * serves every stream, which EventStreams finds by its filter), the identity watch calls it as an
+ * EventTarget listener object, and the server's close reaches it through the heartbeat's list; its one
+ * closure is the `close` listener. Live events are held in `buffered` until the route's replay has
+ * caught up, then go through `queue`, which the identity check drains in batches.
  */
 export class EventStream {
   /** The last event id written (or the point the stream resumes from); nothing at or below it is sent. */
@@ -61,22 +63,17 @@ export class EventStream {
   private buffered: StoredEvent[] | undefined = [];
   private queue: StoredEvent[] | undefined;
   private flushing = false;
-  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly owner: EventStreams,
     readonly res: ServerResponse,
     private readonly principal: Principal,
-    private readonly filter: OutboxFilter,
+    readonly filter: OutboxFilter,
     readonly watch: IdentityWatch,
     readonly log: FastifyBaseLogger,
     /** Tells `held` the stream has ended (once). */
     readonly ended: () => void,
-  ) {
-    // Indexed by the filter's narrowest part (an agent's stream always has its agent), so an event
-    // reaches only the streams it could concern; `visible` is still the check that decides.
-    this.unsubscribe = owner.deps.bus.subscribe(this.onEvent, filter);
-  }
+  ) {}
 
   /** Writes one event unless the stream has ended or already sent it. */
   send(e: StoredEvent): void {
@@ -124,15 +121,15 @@ export class EventStream {
   /** The response closed (either side): everything the stream held is let go. */
   readonly onClose = (): void => {
     this.closed = true;
-    this.unsubscribe();
     this.owner.closed(this);
   };
 
-  private readonly onEvent = (e: StoredEvent): void => {
+  /** A committed event its filter's narrowest part matches (EventStreams' one bus subscription). */
+  receive(e: StoredEvent): void {
     if (!this.shows(e)) return;
     if (this.buffered) this.buffered.push(e);
     else this.deliver([e]);
-  };
+  }
 
   private deliver(events: StoredEvent[]): void {
     if (events.length === 0) return;
@@ -175,6 +172,14 @@ export class EventStream {
  */
 export class EventStreams {
   private readonly heartbeat: SpreadTicker<EventStream>;
+  /**
+   * The open streams by their filter's narrowest part (an agent's stream always has its agent), so an
+   * event reaches only the streams it could concern; `visible` is still the check that decides. One bus
+   * subscription serves them all while any is open: a subscription each cost a closure and an index
+   * entry per stream.
+   */
+  private readonly byFilter = new ScopeIndex<EventStream>();
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     readonly deps: Deps,
@@ -217,6 +222,9 @@ export class EventStreams {
     const s = new EventStream(this, res, o.principal, o.filter, watch, o.log, this.held.hold());
     watch.signal.addEventListener('abort', s, { once: true });
     this.heartbeat.add(s);
+    // Subscribed before the route replays, so nothing committed in between is missed (live() releases it).
+    this.byFilter.add(s, s.filter);
+    this.unsubscribe ??= this.deps.bus.subscribe(this.onEvent);
     // A client that left while the request was being authenticated closed it before the listener was there.
     if (res.closed) s.onClose();
     else res.once('close', s.onClose);
@@ -230,7 +238,25 @@ export class EventStreams {
     s.watch.signal.removeEventListener('abort', s);
     s.watch.release();
     this.heartbeat.delete(s);
+    this.byFilter.delete(s, s.filter);
+    if (this.byFilter.size === 0) {
+      this.unsubscribe?.();
+      this.unsubscribe = undefined;
+    }
     this.deps.metrics.waiters.dec({ kind: 'sse' });
     s.ended();
   }
+
+  /** A committed event, handed to the streams it could concern (each in publish order, as the bus would). */
+  private readonly onEvent = (e: StoredEvent): void => {
+    for (const s of this.byFilter.matching(e)) {
+      try {
+        s.receive(e);
+      } catch (err) {
+        // One broken stream must not stop delivery to the others; it ends and its client resumes.
+        s.log.warn({ err }, 'event delivery failed; ending the event stream');
+        s.end();
+      }
+    }
+  };
 }
