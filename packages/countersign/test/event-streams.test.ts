@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
+import { sql } from 'kysely';
 import { revokeKey } from '../src/domain/identities/revoke-key.js';
 import { EventStreams } from '../src/http/event-streams.js';
 import { ADMIN, forEachDialect, propose, review, type World, world } from './helpers.js';
@@ -95,6 +96,22 @@ forEachDialect('event streams as records', (dialect) => {
     sb.close();
     await eventually('no stream is left', () => w.gw.app.eventStreams.size() === 0);
     assert.equal(bus.listenerCount(), baseline, 'the last stream to close lets the subscription go');
+  });
+
+  test('a keep-alive re-check that cannot read the identity tables ends every stream it covered (fails closed)', async () => {
+    const w = await world(dialect, { listen: true });
+    open.push(w);
+    // A heartbeat period short enough to see within a test; the streams of one tick share one re-check.
+    const app = w.gw.app;
+    app.eventStreams = new EventStreams(w.gw.deps, app.held, app.closing.signal, 150);
+    const ids = await Promise.all([propose(w), propose(w), propose(w)]);
+    const streams = await Promise.all(ids.map((p) => SseClient.open(w.gw.url, w.keys.agent, `action=${p.body.id}`)));
+    for (const s of streams) closers.push(() => s.close());
+    await eventually('three streams are open', () => app.eventStreams.size() === 3);
+    // A real fault: the table every identity check reads is gone (this world is closed after the test).
+    await sql`DROP TABLE identity_epoch`.execute(w.gw.deps.db.write);
+    for (const s of streams) assert.ok(await s.endsWithin(5000), 'the stream ended instead of going on unverified');
+    await eventually('every stream let go', () => app.eventStreams.size() === 0);
   });
 
   test("revoking the key ends an action's stream at once and lets go of its gauge, heartbeat and registration", async () => {
