@@ -37,6 +37,23 @@ const SNAPSHOT_DIR = process.env.BENCH_WAITERS_HEAP_SNAPSHOTS ? resolve(process.
 const MAX_WAIT_SECONDS = 900;
 /** Waiters opened at once while parking (BENCH_WAITERS_PARK_CHUNK): smaller on a loaded machine. */
 const PARK_CHUNK = Number(process.env.BENCH_WAITERS_PARK_CHUNK ?? 100);
+/**
+ * Seconds to keep watching RSS with all parked (BENCH_WAITERS_SETTLE_S), printed every 5 s: V8 gives back a
+ * young generation grown during a burst only at a later collection, so RSS 2 s after parking is not where it settles.
+ */
+const SETTLE_S = Number(process.env.BENCH_WAITERS_SETTLE_S ?? 0);
+/**
+ * The node flags the gateway runs with, as the product starts it: those on the `countersign` bin's shebang
+ * line (deploy/Dockerfile and the systemd unit set the same in NODE_OPTIONS; deploy-files.test.ts checks).
+ * BENCH_NODE_FLAGS replaces them, e.g. empty for a "before" build whose product ran without any.
+ */
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? binNodeFlags();
+
+function binNodeFlags(): string {
+  const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'countersign', 'bin', 'countersign.js');
+  const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
+  return /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1]?.trim() ?? '';
+}
 /** Connection-level retries while parking (the listen backlog overflowing under a burst of connects). */
 let connectRetries = 0;
 /** Set while tearing down, when destroying the client pool ends every parked request: those are not retried. */
@@ -321,9 +338,13 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     ...(packageDir ? { packageDir } : {}),
     env: {
       BENCH_MAX_WAIT_SECONDS: String(MAX_WAIT_SECONDS),
-      ...(SNAPSHOT_DIR
-        ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}`.trim() }
-        : {}),
+      NODE_OPTIONS: [
+        process.env.NODE_OPTIONS ?? '',
+        NODE_FLAGS,
+        SNAPSHOT_DIR ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}` : '',
+      ]
+        .join(' ')
+        .trim(),
     },
     exposeGc: true,
     ...(serverScript ? { serverScript } : {}),
@@ -368,6 +389,16 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     await sleep(2000);
     const rssParked = rssBytes(server.pid);
     const rssParkedFile = rssFileBytes(server.pid);
+    for (let t = 5; t <= SETTLE_S; t += 5) {
+      await sleep(5000);
+      const spaces = await heapSpaces(setup, base);
+      const gcs = /^countersign_nodejs_gc_duration_seconds_count\{kind="minor"\} (\d+)/m.exec(
+        (await request(setup, base, 'GET', '/metrics')).body,
+      )?.[1];
+      console.error(
+        `waiters: ${t} s after parking: RSS ${mb(rssBytes(server.pid))} MB, new space ${mb(spaces.new?.used ?? Number.NaN)}/${mb(spaces.new?.total ?? Number.NaN)} MB used/committed, ${gcs} scavenges so far`,
+      );
+    }
     // Live heap after a full collection: what the waiters hold, not what parking them left behind.
     if (!(await server.gc())) throw new Error('the gateway could not run a collection');
     const heapParked = await heapUsed(setup, base);
@@ -468,7 +499,7 @@ let failed = false;
 for (const dialect of DIALECTS)
   for (const channel of CHANNELS) {
     try {
-      console.error(`waiters: ${dialect} ${channel}, ${N} parked…`);
+      console.error(`waiters: ${dialect} ${channel}, ${N} parked, gateway node flags: ${NODE_FLAGS || 'none'}…`);
       rows.push(await run(dialect, channel));
     } catch (e) {
       failed = true;
@@ -477,7 +508,7 @@ for (const dialect of DIALECTS)
   }
 
 console.log(
-  `\n${N} waiters on one gateway process; ${DECISIONS} decisions each; ${connectRetries} connection retries while parking; load average ${os
+  `\n${N} waiters on one gateway process (node flags: ${NODE_FLAGS || 'none'}); ${DECISIONS} decisions each; ${connectRetries} connection retries while parking; load average ${os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,

@@ -82,7 +82,7 @@ describe('the container image definition (deploy/Dockerfile)', () => {
     assert.ok(entry);
     const argv = JSON.parse(entry.args) as string[];
     assert.equal(argv[0], 'node');
-    assert.ok(argv[1]?.endsWith('packages/countersign/dist/cli/main.js'));
+    assert.ok(argv.at(-1)?.endsWith('packages/countersign/dist/cli/main.js'));
     assert.ok(existsSync(CLI_MAIN), 'the entry point is what the build writes');
     const env = final
       .filter((i) => i.op === 'ENV')
@@ -193,5 +193,26 @@ describe('the systemd unit (deploy/countersign.service)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the node flags the gateway starts with', () => {
+  const BIN = join(REPO_ROOT, 'packages/countersign/bin/countersign.js');
+  /** The flags on the bin's shebang line, where `npx countersign serve` and an npm install take them from. */
+  const binFlags = () => /^#!\/usr\/bin\/env -S node (.*)$/.exec(readFileSync(BIN, 'utf8').split('\n', 1)[0] ?? '')?.[1]?.split(' ');
+
+  test('the bin, the container image and the systemd unit start node with the same flags: a capped young generation', () => {
+    const flags = binFlags();
+    assert.deepEqual(flags, ['--max-semi-space-size=8'], 'docs/operations.md, "Memory", says why');
+    const entry = instructions(read('Dockerfile')).findLast((i) => i.op === 'ENTRYPOINT');
+    const argv = JSON.parse(entry?.args ?? '[]') as string[];
+    assert.deepEqual(argv.slice(1, -1), flags, 'the image');
+    const exec = /^ExecStart=\/usr\/bin\/node (.*) \/opt\/countersign\/dist\/cli\/main\.js serve$/m.exec(read('countersign.service'));
+    assert.deepEqual(exec?.[1]?.split(' '), flags, 'the unit');
+  });
+
+  test('the bin runs through its shebang line (env -S passes node its flags)', async () => {
+    const { stdout } = await run(BIN, ['--version']);
+    assert.match(stdout, /^\d+\.\d+\.\d+/);
   });
 });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
+import { sql } from 'kysely';
 import { revokeKey } from '../src/domain/identities/revoke-key.js';
 import { EventStreams } from '../src/http/event-streams.js';
-import { ADMIN, forEachDialect, propose, type World, world } from './helpers.js';
+import { ADMIN, forEachDialect, propose, review, type World, world } from './helpers.js';
 import { SseClient } from './sse-client.js';
 
 /** Polls a condition on real time without asserting anything about how long it took. */
@@ -61,6 +62,56 @@ forEachDialect('event streams as records', (dialect) => {
     for (const s of streams) s.close();
     await eventually('the heartbeat lets go of closed streams', () => app.eventStreams.size() === 0);
     assert.equal(await sseGauge(w), 0);
+  });
+
+  test('open streams share one bus subscription: each gets only its own action’s decision, and the last to close lets it go', async () => {
+    const w = await world(dialect, { listen: true });
+    open.push(w);
+    const bus = w.gw.deps.bus;
+    const baseline = bus.listenerCount();
+    const [a, b] = [(await propose(w)).body, (await propose(w)).body];
+    const sa = await SseClient.open(w.gw.url, w.keys.agent, `action=${a.id}`);
+    const sb = await SseClient.open(w.gw.url, w.keys.agent, `action=${b.id}`);
+    closers.push(
+      () => sa.close(),
+      () => sb.close(),
+    );
+    await eventually('both streams are open', () => w.gw.app.eventStreams.size() === 2);
+    assert.equal(bus.listenerCount(), baseline + 1, 'one subscription serves both streams');
+    await review(w, a.id, w.keys.alice, { decision: 'approve' });
+    await review(w, b.id, w.keys.alice, { decision: 'deny', reason: 'no' });
+    await sa.waitFor('action.approved', a.id);
+    await sb.waitFor('action.denied', b.id);
+    assert.ok(
+      sa.events.every((e) => e.data.action_id === a.id),
+      'the first stream got only its action',
+    );
+    assert.ok(
+      sb.events.every((e) => e.data.action_id === b.id),
+      'the second stream got only its action',
+    );
+    sa.close();
+    await eventually('one stream is left', () => w.gw.app.eventStreams.size() === 1);
+    assert.equal(bus.listenerCount(), baseline + 1, 'the subscription stays while a stream is open');
+    sb.close();
+    await eventually('no stream is left', () => w.gw.app.eventStreams.size() === 0);
+    assert.equal(bus.listenerCount(), baseline, 'the last stream to close lets the subscription go');
+  });
+
+  test('a keep-alive re-check that cannot read the identity tables ends every stream it covered (fails closed)', async () => {
+    const w = await world(dialect, { listen: true });
+    open.push(w);
+    // A heartbeat period short enough to see within a test; the streams of one tick share one re-check.
+    const app = w.gw.app;
+    app.eventStreams = new EventStreams(w.gw.deps, app.held, app.closing.signal, 150);
+    const ids = await Promise.all([propose(w), propose(w), propose(w)]);
+    const streams = await Promise.all(ids.map((p) => SseClient.open(w.gw.url, w.keys.agent, `action=${p.body.id}`)));
+    for (const s of streams) closers.push(() => s.close());
+    await eventually('three streams are open', () => app.eventStreams.size() === 3);
+    // A real fault: the table every identity check reads is gone (this world is closed after the test).
+    await sql`DROP TABLE identity_epoch`.execute(w.gw.deps.db.write);
+    for (const s of streams) assert.ok(await s.endsWithin(5000), 'the stream ended instead of going on unverified');
+    await eventually('every stream let go', () => app.eventStreams.size() === 0);
   });
 
   test("revoking the key ends an action's stream at once and lets go of its gauge, heartbeat and registration", async () => {

@@ -15,7 +15,69 @@ export interface BusScope {
 }
 
 type IndexKey = 'action' | 'session' | 'root' | 'agent';
-type Index = Map<string, Set<EventHandler>>;
+
+/**
+ * Members (the bus's handlers, the open event streams) indexed by the narrowest part of their scope, so
+ * an event finds the members it could concern with a few map lookups, however many wait on other
+ * actions or agents. Each member is in one list, so it is found once per event. Lists, not Sets: most
+ * keys hold one member, and an array of one is a fraction of a Set's size when 10,000 are open.
+ */
+export class ScopeIndex<T> {
+  private readonly unscoped: T[] = [];
+  private readonly index: Record<IndexKey, Map<string, T[]>> = {
+    action: new Map(),
+    session: new Map(),
+    root: new Map(),
+    agent: new Map(),
+  };
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(member: T, scope: BusScope): void {
+    const narrowest = narrowestKey(scope);
+    if (narrowest === undefined) this.unscoped.push(member);
+    else {
+      const [key, id] = narrowest;
+      const list = this.index[key].get(id);
+      if (list) list.push(member);
+      else this.index[key].set(id, [member]);
+    }
+    this.count += 1;
+  }
+
+  /** Removes one entry of `member` added with `scope`; false if there was none. */
+  delete(member: T, scope: BusScope): boolean {
+    const narrowest = narrowestKey(scope);
+    const list = narrowest === undefined ? this.unscoped : this.index[narrowest[0]].get(narrowest[1]);
+    const i = list ? list.indexOf(member) : -1;
+    if (!list || i < 0) return false;
+    list.splice(i, 1);
+    if (list.length === 0 && narrowest !== undefined) this.index[narrowest[0]].delete(narrowest[1]);
+    this.count -= 1;
+    return true;
+  }
+
+  /** The members `e` could concern: a new array, so members may come and go while it is walked. */
+  matching(e: StoredEvent): T[] {
+    const out: T[] = [];
+    const add = (list: T[] | undefined) => {
+      if (list) for (const m of list) out.push(m);
+    };
+    if (typeof e.actionId === 'string') {
+      add(this.index.action.get(e.actionId));
+      // A root scope also matches the root action's own events.
+      add(this.index.root.get(e.actionId));
+    }
+    if (typeof e.rootId === 'string' && e.rootId !== e.actionId) add(this.index.root.get(e.rootId));
+    if (typeof e.sessionId === 'string') add(this.index.session.get(e.sessionId));
+    if (typeof e.agentId === 'string') add(this.index.agent.get(e.agentId));
+    add(this.unscoped);
+    return out;
+  }
+}
 
 /**
  * In-process fan-out of committed events. It is fed only after a transaction
@@ -23,40 +85,19 @@ type Index = Map<string, Set<EventHandler>>;
  * sees an event whose state change could still roll back. Notifiers, SSE
  * streams and long-poll waiters all subscribe here; domain code never calls them.
  *
- * Subscribers with a scope are indexed by its narrowest part, so an event costs a few map lookups and
- * reaches only the subscribers it could concern, however many are parked on other actions or agents.
- * Each subscriber still gets its events one by one in publish (commit) order.
+ * Subscribers with a scope are indexed by its narrowest part (ScopeIndex), so an event costs a few map
+ * lookups and reaches only the subscribers it could concern. Each subscriber still gets its events one
+ * by one in publish (commit) order.
  */
 export class EventBus {
-  private readonly all = new Set<EventHandler>();
-  private readonly index: Record<IndexKey, Index> = {
-    action: new Map(),
-    session: new Map(),
-    root: new Map(),
-    agent: new Map(),
-  };
+  private readonly subscribers = new ScopeIndex<EventHandler>();
 
   /** Every event; with a scope, at least every event that scope can match (and few others). */
   subscribe(handler: EventHandler, scope: BusScope = {}): () => void {
-    const narrowest = narrowestKey(scope);
-    if (narrowest === undefined) {
-      this.all.add(handler);
-      return () => void this.all.delete(handler);
-    }
-    const [key, id] = narrowest;
-    const index = this.index[key];
-    let set = index.get(id);
-    if (!set) {
-      set = new Set();
-      index.set(id, set);
-    }
-    set.add(handler);
-    return () => {
-      const s = index.get(id);
-      if (!s) return;
-      s.delete(handler);
-      if (s.size === 0) index.delete(id);
-    };
+    // The scope's parts as they are now: the index entry is found again by them.
+    const at: BusScope = { ...scope };
+    this.subscribers.add(handler, at);
+    return () => void this.subscribers.delete(handler, at);
   }
 
   /** The events of one action (a long-poll waiting for its decision). */
@@ -67,31 +108,12 @@ export class EventBus {
   publish(events: readonly StoredEvent[]): void {
     for (const event of events) {
       // Taken before any handler runs: one that subscribes or unsubscribes while called changes the next event only.
-      for (const h of this.handlersFor(event)) safeCall(h, event);
+      for (const h of this.subscribers.matching(event)) safeCall(h, event);
     }
   }
 
   listenerCount(): number {
-    let n = this.all.size;
-    for (const index of Object.values(this.index)) for (const s of index.values()) n += s.size;
-    return n;
-  }
-
-  private handlersFor(e: StoredEvent): EventHandler[] {
-    const out: EventHandler[] = [];
-    const add = (set: Set<EventHandler> | undefined) => {
-      if (set) for (const h of set) out.push(h);
-    };
-    if (typeof e.actionId === 'string') {
-      add(this.index.action.get(e.actionId));
-      // A root scope also matches the root action's own events.
-      add(this.index.root.get(e.actionId));
-    }
-    if (typeof e.rootId === 'string' && e.rootId !== e.actionId) add(this.index.root.get(e.rootId));
-    if (typeof e.sessionId === 'string') add(this.index.session.get(e.sessionId));
-    if (typeof e.agentId === 'string') add(this.index.agent.get(e.agentId));
-    add(this.all);
-    return out;
+    return this.subscribers.size;
   }
 }
 

@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Deps } from '../deps.js';
 import type { Principal } from '../domain/identities/principal.js';
+import { ScopeIndex } from '../events/bus.js';
 import type { IdentityWatch } from '../events/identity-watcher.js';
 import { type OutboxFilter, visible } from '../events/outbox.js';
 import type { StoredEvent } from '../events/types.js';
@@ -36,10 +37,11 @@ export interface StreamOptions {
 
 /**
  * One open event stream (`GET /v1/events`): a plain record, since thousands are open at once. It has
- * no timer of its own (one SpreadTicker beats every stream), the identity watch calls it as an
- * EventTarget listener object, and the server's close reaches it through the heartbeat's list; its
- * closures are the bus handler and the `close` listener. Live events are held in `buffered` until the
- * route's replay has caught up, then go through `queue`, which the identity check drains in batches.
+ * no timer of its own (one SpreadTicker beats every stream) and no bus subscription of its own (one
+ * serves every stream, which EventStreams finds by its filter), the identity watch calls it as an
+ * EventTarget listener object, and the server's close reaches it through the heartbeat's list; its one
+ * closure is the `close` listener. Live events are held in `buffered` until the route's replay has
+ * caught up, then go through `queue`, which the identity check drains in batches.
  */
 export class EventStream {
   /** The last event id written (or the point the stream resumes from); nothing at or below it is sent. */
@@ -51,22 +53,15 @@ export class EventStream {
   private buffered: StoredEvent[] | undefined = [];
   private queue: StoredEvent[] | undefined;
   private flushing = false;
-  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly owner: EventStreams,
     readonly res: ServerResponse,
     private readonly principal: Principal,
-    private readonly filter: OutboxFilter,
+    readonly filter: OutboxFilter,
     readonly watch: IdentityWatch,
     readonly log: FastifyBaseLogger,
-    /** Tells `held` the stream has ended (once). */
-    readonly ended: () => void,
-  ) {
-    // Indexed by the filter's narrowest part (an agent's stream always has its agent), so an event
-    // reaches only the streams it could concern; `visible` is still the check that decides.
-    this.unsubscribe = owner.deps.bus.subscribe(this.onEvent, filter);
-  }
+  ) {}
 
   /** Writes one event unless the stream has ended or already sent it. */
   send(e: StoredEvent): void {
@@ -103,26 +98,32 @@ export class EventStream {
     this.end();
   }
 
-  /** The heartbeat: a keep-alive comment, and the principal re-read at the next check. */
-  beat(): void {
-    if (this.closed) return;
+  /**
+   * The heartbeat: a keep-alive comment, and the principal re-read at the next check, whose promise is
+   * returned (the stream ends if it fails: EventStreams.beat). A change made without moving the epoch (a
+   * hand edit of the database) is caught here at the latest.
+   */
+  beat(): Promise<void> | undefined {
+    if (this.closed) return undefined;
     this.res.write(': keep-alive\n\n');
-    // A change made without moving the epoch (a hand edit of the database) is caught here at the latest.
-    this.watch.recheck().catch(() => this.end());
+    return this.watch.recheck();
   }
 
-  /** The response closed (either side): everything the stream held is let go. */
+  /**
+   * The response closed (either side): everything the stream held is let go. A response emits `close`
+   * once, so this is an `on` listener (`once` would wrap it in a bound function and its state object).
+   */
   readonly onClose = (): void => {
     this.closed = true;
-    this.unsubscribe();
     this.owner.closed(this);
   };
 
-  private readonly onEvent = (e: StoredEvent): void => {
+  /** A committed event its filter's narrowest part matches (EventStreams' one bus subscription). */
+  receive(e: StoredEvent): void {
     if (!this.shows(e)) return;
     if (this.buffered) this.buffered.push(e);
     else this.deliver([e]);
-  };
+  }
 
   private deliver(events: StoredEvent[]): void {
     if (events.length === 0) return;
@@ -166,6 +167,19 @@ export class EventStream {
  */
 export class EventStreams {
   private readonly heartbeat: SpreadTicker<EventStream>;
+  /**
+   * The open streams by their filter's narrowest part (an agent's stream always has its agent), so an
+   * event reaches only the streams it could concern; `visible` is still the check that decides. One bus
+   * subscription serves them all while any is open: a subscription each cost a closure and an index
+   * entry per stream.
+   */
+  private readonly byFilter = new ScopeIndex<EventStream>();
+  private unsubscribe: (() => void) | undefined;
+  /** Counted once in `held` while any stream is open, so the server's close waits until every stream has ended. */
+  private release: (() => void) | undefined;
+  /** The re-check the streams beaten so far in this tick wait on, and those streams (ended if it fails). */
+  private recheck: Promise<void> | undefined;
+  private recheckedStreams: EventStream[] = [];
 
   constructor(
     readonly deps: Deps,
@@ -174,9 +188,30 @@ export class EventStreams {
     heartbeatMs = HEARTBEAT_MS,
   ) {
     // A real timer: keep-alives are for the network's idle time-outs, not the gateway's clock.
-    this.heartbeat = new SpreadTicker<EventStream>(systemClock, heartbeatMs, (s) => s.beat());
+    this.heartbeat = new SpreadTicker<EventStream>(systemClock, heartbeatMs, (s) => this.beat(s));
     // One listener ends them all (not one each: removing one of 10,000 listeners walks the list).
     closing.addEventListener('abort', () => this.endAll(), { once: true });
+  }
+
+  /**
+   * Beats one stream. The re-checks of one tick's streams coalesce into one read (IdentityWatcher.sync), so
+   * they share one failure handler: a handler per stream was a promise, a closure and a reaction for each
+   * of 10,000 streams every 15 s, about half of an idle gateway's allocation, which kept V8 from giving
+   * back its young generation.
+   */
+  private beat(s: EventStream): void {
+    const check = s.beat();
+    if (check === undefined) return;
+    if (check !== this.recheck) {
+      const streams: EventStream[] = [];
+      this.recheck = check;
+      this.recheckedStreams = streams;
+      // Unverified, a stream ends; its client reconnects and is authorized afresh.
+      check.catch(() => {
+        for (const t of streams) t.end();
+      });
+    }
+    this.recheckedStreams.push(s);
   }
 
   /** The server is closing: every stream ends (clients resume with Last-Event-ID elsewhere or later). */
@@ -204,24 +239,47 @@ export class EventStreams {
     // The stream was authenticated once; the watch ends it when its key is revoked, its person or agent
     // disabled, or their role or groups change (the client reconnects and is authorized afresh).
     const watch = this.deps.identities.watch(o.principal, { endOnChange: true, verifiedAt: o.verifiedAt });
-    // The server's close waits until the stream has ended (and its last delivery settled).
-    const s = new EventStream(this, res, o.principal, o.filter, watch, o.log, this.held.hold());
+    const s = new EventStream(this, res, o.principal, o.filter, watch, o.log);
+    // The server's close waits until the streams have ended (and each delivery settled: flush is tracked).
+    this.release ??= this.held.hold();
     watch.signal.addEventListener('abort', s, { once: true });
     this.heartbeat.add(s);
+    // Subscribed before the route replays, so nothing committed in between is missed (live() releases it).
+    this.byFilter.add(s, s.filter);
+    this.unsubscribe ??= this.deps.bus.subscribe(this.onEvent);
     // A client that left while the request was being authenticated closed it before the listener was there.
     if (res.closed) s.onClose();
-    else res.once('close', s.onClose);
+    else res.on('close', s.onClose);
     // Revoked or closing before the listeners were there.
     if (watch.signal.aborted || this.closing.aborted) s.end();
     return s;
   }
 
-  /** @internal The stream's response closed. */
+  /** @internal The stream's response closed (a second call finds it gone and does nothing). */
   closed(s: EventStream): void {
+    if (!this.byFilter.delete(s, s.filter)) return;
     s.watch.signal.removeEventListener('abort', s);
     s.watch.release();
     this.heartbeat.delete(s);
     this.deps.metrics.waiters.dec({ kind: 'sse' });
-    s.ended();
+    if (this.byFilter.size === 0) {
+      this.unsubscribe?.();
+      this.unsubscribe = undefined;
+      this.release?.();
+      this.release = undefined;
+    }
   }
+
+  /** A committed event, handed to the streams it could concern (each in publish order, as the bus would). */
+  private readonly onEvent = (e: StoredEvent): void => {
+    for (const s of this.byFilter.matching(e)) {
+      try {
+        s.receive(e);
+      } catch (err) {
+        // One broken stream must not stop delivery to the others; it ends and its client resumes.
+        s.log.warn({ err }, 'event delivery failed; ending the event stream');
+        s.end();
+      }
+    }
+  };
 }
