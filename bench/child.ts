@@ -1,6 +1,6 @@
 /** Starts bench/server.ts in its own process and talks to it over IPC. */
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GcMessage, ReadyMessage, ServerMode, StatsMessage } from './protocol.js';
@@ -38,6 +38,20 @@ export interface StartOptions {
   serverScript?: string;
 }
 
+/**
+ * The node flags the product starts the gateway with: those on the `countersign` bin's shebang line
+ * (deploy/Dockerfile and the systemd unit carry the same; deploy-files.test.ts checks). Every gateway child
+ * (`sqlite`, `postgres`) runs with them, so its CPU and memory figures are the product's; the echo rows, which
+ * show what the machine allows, run without. BENCH_NODE_FLAGS replaces them (e.g. empty, for a build whose
+ * product ran without any).
+ */
+export const GATEWAY_NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? binNodeFlags();
+
+function binNodeFlags(): string {
+  const shebang = readFileSync(join(HERE, '..', 'packages', 'countersign', 'bin', 'countersign.js'), 'utf8').split('\n', 1)[0] ?? '';
+  return /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1]?.trim() ?? '';
+}
+
 const live = new Set<ChildProcess>();
 
 /** Kills any server child still running (used on abnormal exit of the parent). */
@@ -52,6 +66,7 @@ export function startServer(mode: ServerMode, opts: StartOptions = {}): Promise<
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
   }
   if (opts.exposeGc) execArgv.push('--expose-gc');
+  if (mode === 'sqlite' || mode === 'postgres') execArgv.push(...GATEWAY_NODE_FLAGS.split(/\s+/).filter(Boolean));
   const args = [mode, ...(opts.schema ? [opts.schema] : [])];
   const env = { ...process.env, ...(opts.packageDir ? { BENCH_PACKAGE_DIR: opts.packageDir } : {}), ...opts.env };
   const child = fork(opts.serverScript ?? join(HERE, 'server.ts'), args, { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

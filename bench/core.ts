@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { killAll, type ServerHandle, type StartOptions, startServer } from './child.js';
+import { GATEWAY_NODE_FLAGS, killAll, type ServerHandle, type StartOptions, startServer } from './child.js';
 import { type Channel, type LatencyResult, measureDecisionLatency, measureEchoRoundTrip, percentile } from './latency.js';
 import { formatProfileSummary, summarizeProfile } from './profile-summary.js';
 import type { ServerMode } from './protocol.js';
@@ -371,7 +371,7 @@ async function environment(): Promise<string> {
   }
   return [
     `node ${process.version}, ${cpu.length} CPU(s) (${cpu[0]?.model.trim() ?? '?'}), PostgreSQL ${pgVersion} (${pgSettings}) on the same machine`,
-    `SQLite in ${tmpdir()}${fsType ? ` (${fsType})` : ''}, WAL, synchronous=FULL; server in a separate process, clients in this one; loopback only`,
+    `SQLite in ${tmpdir()}${fsType ? ` (${fsType})` : ''}, WAL, synchronous=FULL; server in a separate process (gateway node flags: ${GATEWAY_NODE_FLAGS || 'none'}, as the product runs it), clients in this one; loopback only`,
     `autocannon: ${CONNECTIONS} connections, pipelining ${PIPELINING}, ${WARMUP_S} s warm-up + ${DURATION_S} s measured per target`,
   ].join('\n');
 }

@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { killAll, type ServerHandle, startServer } from './child.js';
+import { GATEWAY_NODE_FLAGS, killAll, type ServerHandle, startServer } from './child.js';
 import { onSseFrames, type Reply, request } from './http-request.js';
 import { type Channel, measureDecisionLatency, percentile } from './latency.js';
 
@@ -42,18 +42,6 @@ const PARK_CHUNK = Number(process.env.BENCH_WAITERS_PARK_CHUNK ?? 100);
  * young generation grown during a burst only at a later collection, so RSS 2 s after parking is not where it settles.
  */
 const SETTLE_S = Number(process.env.BENCH_WAITERS_SETTLE_S ?? 0);
-/**
- * The node flags the gateway runs with, as the product starts it: those on the `countersign` bin's shebang
- * line (deploy/Dockerfile and the systemd unit set the same in NODE_OPTIONS; deploy-files.test.ts checks).
- * BENCH_NODE_FLAGS replaces them, e.g. empty for a "before" build whose product ran without any.
- */
-const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? binNodeFlags();
-
-function binNodeFlags(): string {
-  const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'countersign', 'bin', 'countersign.js');
-  const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '';
-  return /^#!\/usr\/bin\/env -S node (.+)$/.exec(shebang)?.[1]?.trim() ?? '';
-}
 /** Connection-level retries while parking (the listen backlog overflowing under a burst of connects). */
 let connectRetries = 0;
 /** Set while tearing down, when destroying the client pool ends every parked request: those are not retried. */
@@ -338,11 +326,7 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     ...(packageDir ? { packageDir } : {}),
     env: {
       BENCH_MAX_WAIT_SECONDS: String(MAX_WAIT_SECONDS),
-      NODE_OPTIONS: [
-        process.env.NODE_OPTIONS ?? '',
-        NODE_FLAGS,
-        SNAPSHOT_DIR ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}` : '',
-      ]
+      NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', SNAPSHOT_DIR ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}` : '']
         .join(' ')
         .trim(),
     },
@@ -499,7 +483,7 @@ let failed = false;
 for (const dialect of DIALECTS)
   for (const channel of CHANNELS) {
     try {
-      console.error(`waiters: ${dialect} ${channel}, ${N} parked, gateway node flags: ${NODE_FLAGS || 'none'}…`);
+      console.error(`waiters: ${dialect} ${channel}, ${N} parked, gateway node flags: ${GATEWAY_NODE_FLAGS || 'none'}…`);
       rows.push(await run(dialect, channel));
     } catch (e) {
       failed = true;
@@ -508,7 +492,7 @@ for (const dialect of DIALECTS)
   }
 
 console.log(
-  `\n${N} waiters on one gateway process (node flags: ${NODE_FLAGS || 'none'}); ${DECISIONS} decisions each; ${connectRetries} connection retries while parking; load average ${os
+  `\n${N} waiters on one gateway process (node flags: ${GATEWAY_NODE_FLAGS || 'none'}); ${DECISIONS} decisions each; ${connectRetries} connection retries while parking; load average ${os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
