@@ -18,9 +18,9 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import pino from 'pino';
+import { loadBuild } from './load-build.js';
 
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 10);
 const N = Number(process.env.AB_N ?? 2000);
@@ -44,12 +44,7 @@ interface Side {
 }
 
 async function start(buildDir: string, schema: string): Promise<Side> {
-  const base = pathToFileURL(`${resolve(buildDir)}/`).href;
-  const load = (p: string) => import(new URL(p, base).href);
-  const { loadConfig } = await load('config/load.js');
-  const { addAgent } = await load('domain/identities/add-agent.js');
-  const { addUser } = await load('domain/identities/add-user.js');
-  const { startGateway } = await load('gateway.js');
+  const { loadConfig, addAgent, addUser, startGateway } = await loadBuild(buildDir);
   const dir = mkdtempSync(join(tmpdir(), 'cs-ab-'));
   const cfg = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, host: '127.0.0.1', ...(PG ? { databaseUrl: PG_URL } : {}) } });
   const config = { ...cfg, policy: { ...cfg.policy, trust_annotations: ['bench-agent'] } };

@@ -23,9 +23,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
+import { loadBuild } from './load-build.js';
 
 const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const C = 50;
@@ -39,12 +40,7 @@ const BODY = JSON.stringify({
 
 /** The measured process: start a gateway of `buildDir`, warm up, send `n` allowed proposals, close. */
 async function child(buildDir: string, dialect: string, warmup: number, n: number): Promise<void> {
-  const base = pathToFileURL(`${resolve(buildDir)}/`).href;
-  const load = (p: string) => import(new URL(p, base).href);
-  const { loadConfig } = await load('config/load.js');
-  const { addAgent } = await load('domain/identities/add-agent.js');
-  const { addUser } = await load('domain/identities/add-user.js');
-  const { startGateway } = await load('gateway.js');
+  const { loadConfig, addAgent, addUser, startGateway } = await loadBuild(buildDir);
   const pg = dialect === 'postgres';
   const dir = mkdtempSync(join(tmpdir(), 'cs-pi-'));
   const cfg = loadConfig({ env: {}, overrides: { dataDir: dir, port: 0, host: '127.0.0.1', ...(pg ? { databaseUrl: PG_URL } : {}) } });
