@@ -1,7 +1,7 @@
 import type { ActionsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import type { Principal } from '../identities/principal.js';
-import { parseFrozenWorkflow } from '../workflow/frozen.js';
+import { currentStage } from '../workflow/frozen.js';
 import { assertReviewer, checkAuthority } from './review-action.js';
 
 /** The columns that decide whether a person may vote on an action now. */
@@ -25,7 +25,7 @@ export interface Decidability {
 export function decidability(principal: Principal, row: DecidableRow, votedAlready: boolean, now: number): Decidability {
   if (row.status !== 'pending') return no(`it is ${row.status} already`);
   if (row.expires_at !== null && row.expires_at <= now) return no('its deadline has passed');
-  const stage = row.workflow === null ? undefined : parseFrozenWorkflow(row.workflow).stages[row.stage ?? -1];
+  const stage = currentStage(row);
   if (!stage) return no('it is not waiting for a review stage');
   try {
     assertReviewer(principal);

@@ -4,7 +4,7 @@ import { type ActiveDelegation, activeDelegationsHeldBy } from '../identities/de
 import { groupsOf } from '../identities/memberships.js';
 import type { UserPrincipal } from '../identities/principal.js';
 import { type GroupsOf, usableDelegations } from '../workflow/delegation.js';
-import { parseFrozenWorkflow } from '../workflow/frozen.js';
+import { currentStage } from '../workflow/frozen.js';
 import type { Decidability, DecidableRow } from './decidability.js';
 import { assertReviewer } from './review-action.js';
 
@@ -110,5 +110,5 @@ function reviews(principal: UserPrincipal): boolean {
 function openStage(row: DecidableRow, now: number) {
   if (row.status !== 'pending') return undefined;
   if (row.expires_at !== null && row.expires_at <= now) return undefined;
-  return row.workflow === null ? undefined : parseFrozenWorkflow(row.workflow).stages[row.stage ?? -1];
+  return currentStage(row);
 }

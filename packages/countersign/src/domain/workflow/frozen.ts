@@ -76,6 +76,11 @@ export function parseFrozenWorkflow(text: string): FrozenWorkflow {
   return JSON.parse(text) as FrozenWorkflow;
 }
 
+/** The stage an action is pending in under its frozen workflow; undefined without a workflow or a stage. */
+export function currentStage(row: { workflow: string | null; stage: number | null }): FrozenStage | undefined {
+  return row.workflow === null ? undefined : parseFrozenWorkflow(row.workflow).stages[row.stage ?? -1];
+}
+
 /** Total escalation firings a stage can have: every level once, then `repeat` more rounds as reminders. */
 export function maxFirings(stage: FrozenStage): number {
   return stage.levels.length * (stage.repeat + 1);

@@ -8,7 +8,7 @@ import { loadActionView } from '../../domain/actions/view.js';
 import { personPrincipal } from '../../domain/identities/person-principal.js';
 import type { UserPrincipal } from '../../domain/identities/principal.js';
 import { hashToken, isTokenShaped } from '../../domain/identities/sessions/tokens.js';
-import { parseFrozenWorkflow } from '../../domain/workflow/frozen.js';
+import { currentStage } from '../../domain/workflow/frozen.js';
 import { CsError } from '../../lib/errors.js';
 
 /** What the confirmation page shows for a link: never decides anything. */
@@ -62,7 +62,7 @@ export async function inspectLink(deps: Deps, token: string): Promise<LinkState>
     .executeTakeFirstOrThrow();
   const voted = action.reviews.some((r) => r.reviewer.id === person.id || r.for?.id === person.id);
   const d = decidability(person, { ...row, expires_at: row.expires_at === null ? null : Number(row.expires_at) }, voted, deps.clock.now());
-  const stage = row.workflow === null ? undefined : parseFrozenWorkflow(row.workflow).stages[row.stage ?? -1];
+  const stage = currentStage(row);
   const stepUp = link.decision === 'approve' && stage?.step_up !== undefined;
   return { ok: true, decision: link.decision, person: person.email, action, stepUp, whyNot: d.why_not };
 }

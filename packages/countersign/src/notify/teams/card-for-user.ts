@@ -5,7 +5,7 @@ import type { ActionView } from '../../domain/actions/schemas.js';
 import { loadActionView } from '../../domain/actions/view.js';
 import type { ChatAccount } from '../../domain/identities/chat-links/chat-account.js';
 import { requestChatLink } from '../../domain/identities/chat-links/request-chat-link.js';
-import { parseFrozenWorkflow } from '../../domain/workflow/frozen.js';
+import { currentStage } from '../../domain/workflow/frozen.js';
 import { isCsError } from '../../lib/errors.js';
 import { consoleUrlOf, summarize } from '../render/summary.js';
 import { renderCard } from './card.js';
@@ -65,7 +65,7 @@ export async function cardForUser(
   );
   if (!d.can_decide)
     return renderCard(summary, { kind: 'note', userIds, note: `${prefix}You cannot decide this action here: ${d.why_not}.` });
-  const stage = row.workflow === null ? undefined : parseFrozenWorkflow(row.workflow).stages[row.stage ?? -1];
+  const stage = currentStage(row);
   if (stage?.step_up !== undefined) {
     return renderCard(summary, {
       kind: 'note',
