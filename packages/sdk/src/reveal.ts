@@ -124,6 +124,20 @@ export function reveal(text: string): Segment[] {
   return out;
 }
 
+/**
+ * JSON text for a person to edit: the characters `reveal` marks as hidden written as `\uXXXX` escapes, so an
+ * editor shows them as text instead of obeying them (an override reversing what follows, a space nobody sees).
+ * It parses to exactly the same value: JSON.stringify writes such characters only inside strings, and leaves
+ * the line breaks and indentation it adds alone.
+ */
+export function editableJson(value: unknown, indent = 2): string {
+  return (JSON.stringify(value, null, indent) ?? 'null').replace(ANY_HIDDEN_G, (c) => {
+    let out = '';
+    for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`;
+    return out;
+  });
+}
+
 export const FLAG_TEXT: Record<Flag, string> = {
   bidi: 'bidirectional control characters (they can reorder what you read)',
   invisible: 'invisible characters',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { flaggedPaths, flagsOf, reveal } from '../src/reveal.js';
+import { editableJson, flaggedPaths, flagsOf, reveal } from '../src/reveal.js';
 
 /** What the console and the notifications make visible in agent-written text (src/reveal.ts), character class by class. */
 
@@ -59,5 +59,23 @@ describe('revealing hidden characters', () => {
 
   test('a control hidden at the end of a 1 MB string is still found', () => {
     assert.deepEqual([...flagsOf(`${'A'.repeat(1_000_000)}\u202E`)], ['bidi']);
+  });
+});
+
+describe('arguments as text to edit', () => {
+  test('hidden characters are written as escapes the editor shows, and the text parses back to the same value', () => {
+    const value = {
+      env: 'prod\u202Euction',
+      'key\u200B': ['tab\there', 'tag \u{E0041}', 'del\u007f'],
+      plain: { n: 2, ok: true, nothing: null },
+    };
+    const text = editableJson(value);
+    assert.deepEqual(JSON.parse(text), value);
+    assert.equal(flagsOf(text).size, 0, 'nothing hidden is left in the text');
+    assert.match(text, /"prod\\u202euction"/);
+    assert.match(text, /"key\\u200b"/);
+    assert.match(text, /"tag \\udb40\\udc41"/);
+    assert.match(text, /"tab\\there"/);
+    assert.equal(editableJson({ a: 'plain' }), JSON.stringify({ a: 'plain' }, null, 2));
   });
 });

@@ -1,4 +1,5 @@
 import { declaredInputSchema, schemaIssues } from '@countersign/sdk/edit-schema';
+import { editableJson } from '@countersign/sdk/reveal';
 import { type ReactNode, useId, useMemo, useState } from 'react';
 import type { Action } from '../../api/types.js';
 import { SafeText } from '../../components/SafeText.js';
@@ -55,7 +56,7 @@ export default function EditArgs({
   onApprove: (args: Record<string, unknown>) => void;
   onCancel: () => void;
 }): ReactNode {
-  const [text, setText] = useState(() => JSON.stringify(action.arguments, null, 2));
+  const [text, setText] = useState(() => editableJson(action.arguments));
   const [reviewing, setReviewing] = useState(false);
   const problemsId = useId();
   const parsed = useMemo(() => parseArguments(text), [text]);
