@@ -5,6 +5,7 @@ import type { ActionView } from '../domain/actions/schemas.js';
 import { isDecided } from '../domain/actions/status.js';
 import { loadActionViews } from '../domain/actions/view.js';
 import type { Principal } from '../domain/identities/principal.js';
+import { ScopeIndex } from '../events/bus.js';
 import type { IdentityWatch } from '../events/identity-watcher.js';
 import { actionOf, type StoredEvent } from '../events/types.js';
 import type { TimerHandle } from '../lib/clock.js';
@@ -51,7 +52,8 @@ const revokedError = () => new CsError('unauthenticated', 'the API key was revok
  * of their actions, not one each. Every read is counted in `held`, so the database outlives it.
  */
 export class ParkedLongPolls {
-  private readonly byAction = new Map<string, Parked[]>();
+  /** Parked long-polls by the action they wait for (the bus's index, keyed by action only). */
+  private readonly byAction = new ScopeIndex<Parked>();
   private readonly deadlines = new DeadlineHeap<Parked>();
   private timer: TimerHandle | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
@@ -89,8 +91,10 @@ export class ParkedLongPolls {
   closeAll(): Promise<void> {
     this.closed = true;
     const all: Parked[] = [];
-    for (const list of this.byAction.values()) all.push(...list);
-    for (const p of all) this.unpark(p);
+    for (let p = this.deadlines.peek(); p !== undefined; p = this.deadlines.peek()) {
+      this.unpark(p);
+      all.push(p);
+    }
     return this.held.track(() => this.answer(all));
   }
 
@@ -131,9 +135,7 @@ export class ParkedLongPolls {
 
   private park(p: Parked): void {
     this.deadlines.push(p);
-    const list = this.byAction.get(p.actionId);
-    if (list) list.push(p);
-    else this.byAction.set(p.actionId, [p]);
+    this.byAction.add(p, { actionId: p.actionId });
     this.unsubscribe ??= this.deps.bus.subscribe(this.onEvent);
     p.res.on('close', p.left);
     p.watch.signal.addEventListener('abort', p);
@@ -147,10 +149,7 @@ export class ParkedLongPolls {
   private unpark(p: Parked): boolean {
     if (p.slot === -1) return false;
     this.deadlines.remove(p);
-    const list = this.byAction.get(p.actionId) ?? [];
-    const i = list.indexOf(p);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.byAction.delete(p.actionId);
+    this.byAction.delete(p, { actionId: p.actionId });
     p.res.off('close', p.left);
     p.watch.signal.removeEventListener('abort', p);
     if (p.counted) this.deps.metrics.waiters.dec({ kind: 'long_poll' });
@@ -197,12 +196,11 @@ export class ParkedLongPolls {
   /** A committed event: the waits on its action are answered if it decided the action. */
   private readonly onEvent = (e: StoredEvent): void => {
     if (typeof e.actionId !== 'string') return;
-    const list = this.byAction.get(e.actionId);
-    if (!list) return;
+    const woken = this.byAction.matching(e);
+    if (woken.length === 0) return;
     const view = actionOf(e);
     // Progress inside a review (a vote short of quorum, an escalation) is not an answer.
     if (!view || !isDecided(view.status)) return;
-    const woken = [...list];
     for (const p of woken) this.unpark(p);
     void this.held.track(() => this.answer(woken, view, e.epoch));
   };
