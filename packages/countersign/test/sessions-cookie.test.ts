@@ -99,9 +99,13 @@ forEachDialect('the session cookie', (dialect) => {
   });
 
   test('ends after the idle time-out without requests, and requests keep it alive until the absolute time-out', async () => {
-    const { w, clock } = await setup();
+    // Time-outs of minutes rather than the defaults' hours: the fake clock fires every poller the gateway
+    // runs (about one every 1.25 s of simulated time), so twelve simulated hours took 40 s to 90 s of real time.
+    const short = { idleTimeoutMs: 10 * 60_000, absoluteTimeoutMs: 60 * 60_000 };
+    const { w, clock } = await setup(new FakeClock(), (c) => ({ ...c, auth: { ...c.auth, sessions: short } }));
     const b = await withPassword(w, 'alice@example.com');
     const { idleTimeoutMs, absoluteTimeoutMs } = w.gw.deps.config.auth.sessions;
+    assert.deepEqual({ idleTimeoutMs, absoluteTimeoutMs }, short);
     for (let t = 0; t + idleTimeoutMs / 2 < absoluteTimeoutMs; t += idleTimeoutMs / 2) {
       assert.equal((await browserCall(w, b, 'GET', '/v1/me')).status, 200, `alive at ${t} ms`);
       await clock.advance(idleTimeoutMs / 2);
