@@ -10,6 +10,7 @@ import { wireEvent } from '../events/wire-event.js';
 import { systemClock } from '../lib/clock.js';
 import { SpreadTicker } from '../lib/spread-ticker.js';
 import type { HeldRequests } from './held-requests.js';
+import { writeKeepAlive } from './keep-alive-comment.js';
 
 /** Every stream gets a keep-alive comment this often (proxies end idle connections), spread over the period. */
 export const HEARTBEAT_MS = 15_000;
@@ -105,7 +106,7 @@ export class EventStream {
    */
   beat(): Promise<void> | undefined {
     if (this.closed) return undefined;
-    this.res.write(': keep-alive\n\n');
+    writeKeepAlive(this.res);
     return this.watch.recheck();
   }
 
