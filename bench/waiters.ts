@@ -47,6 +47,13 @@ const SETTLE_S = Number(process.env.BENCH_WAITERS_SETTLE_S ?? 0);
  * allocation rate is read (bench/alloc-probe.mjs): what 10,000 idle waiters cost it (keep-alives, timers).
  */
 const IDLE_S = Number(process.env.BENCH_WAITERS_IDLE_S ?? 10);
+/**
+ * Which waiters are decided (BENCH_WAITERS_DECIDE): `first` parked (the default, as in every earlier run) or
+ * `last` parked. Anything a waiter is in that is walked from the front (a linked list of listeners) is cheap
+ * for the first and costs the whole list for the last.
+ */
+const DECIDE = process.env.BENCH_WAITERS_DECIDE ?? 'first';
+if (DECIDE !== 'first' && DECIDE !== 'last') throw new Error(`BENCH_WAITERS_DECIDE is first or last, not ${DECIDE}`);
 const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'alloc-probe.mjs');
 /** Connection-level retries while parking (the listen backlog overflowing under a burst of connects). */
 let connectRetries = 0;
@@ -434,13 +441,14 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     // Decide some of them one at a time; the rest stay parked throughout.
     const many: number[] = [];
     for (let i = 0; i < DECISIONS; i++) {
-      const id = ids[i] as string;
-      const w = parked[i] as Parked;
+      const at = DECIDE === 'first' ? i : N - 1 - i;
+      const id = ids[at] as string;
+      const w = parked[at] as Parked;
       const t = performance.now();
       const r = await request(reviewer, base, 'POST', `/v1/actions/${id}/reviews`, server.keys.reviewer, { decision: 'approve' });
       expect(r, 200, 'review');
-      const at = await Promise.race([w.decided, sleep(10_000).then(() => Promise.reject(new Error(`no decision reached waiter ${id}`)))]);
-      many.push(at - t);
+      const arrived = await Promise.race([w.decided, sleep(10_000).then(() => Promise.reject(new Error(`no decision reached waiter ${id}`)))]);
+      many.push(arrived - t);
       // A stream stays open after its decision; the agent is done with it.
       w.close();
     }
@@ -539,7 +547,7 @@ for (const dialect of DIALECTS)
   }
 
 console.log(
-  `\n${N} waiters on one gateway process (node flags: ${GATEWAY_NODE_FLAGS || 'none'}); ${DECISIONS} decisions each; ${connectRetries} connection retries while parking; load average ${os
+  `\n${N} waiters on one gateway process (node flags: ${GATEWAY_NODE_FLAGS || 'none'}); ${DECISIONS} decisions each, of the ${DECIDE} parked; ${connectRetries} connection retries while parking; load average ${os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
