@@ -447,7 +447,10 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
       const t = performance.now();
       const r = await request(reviewer, base, 'POST', `/v1/actions/${id}/reviews`, server.keys.reviewer, { decision: 'approve' });
       expect(r, 200, 'review');
-      const arrived = await Promise.race([w.decided, sleep(10_000).then(() => Promise.reject(new Error(`no decision reached waiter ${id}`)))]);
+      const arrived = await Promise.race([
+        w.decided,
+        sleep(10_000).then(() => Promise.reject(new Error(`no decision reached waiter ${id}`))),
+      ]);
       many.push(arrived - t);
       // A stream stays open after its decision; the agent is done with it.
       w.close();
