@@ -16,7 +16,7 @@
  * holds by constructor from the two.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -42,6 +42,19 @@ const PARK_CHUNK = Number(process.env.BENCH_WAITERS_PARK_CHUNK ?? 100);
  * young generation grown during a burst only at a later collection, so RSS 2 s after parking is not where it settles.
  */
 const SETTLE_S = Number(process.env.BENCH_WAITERS_SETTLE_S ?? 0);
+/**
+ * Seconds with all parked and nothing asked of the gateway (BENCH_WAITERS_IDLE_S), over which its JS heap's
+ * allocation rate is read (bench/alloc-probe.mjs): what 10,000 idle waiters cost it (keep-alives, timers).
+ */
+const IDLE_S = Number(process.env.BENCH_WAITERS_IDLE_S ?? 10);
+/**
+ * Which waiters are decided (BENCH_WAITERS_DECIDE): `first` parked (the default, as in every earlier run) or
+ * `last` parked. Anything a waiter is in that is walked from the front (a linked list of listeners) is cheap
+ * for the first and costs the whole list for the last.
+ */
+const DECIDE = process.env.BENCH_WAITERS_DECIDE ?? 'first';
+if (DECIDE !== 'first' && DECIDE !== 'last') throw new Error(`BENCH_WAITERS_DECIDE is first or last, not ${DECIDE}`);
+const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'alloc-probe.mjs');
 /** Connection-level retries while parking (the listen backlog overflowing under a burst of connects). */
 let connectRetries = 0;
 /** Set while tearing down, when destroying the client pool ends every parked request: those are not retried. */
@@ -74,6 +87,12 @@ function rssSplit(pid: number): { anon: number; file: number } {
   const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024;
   return { anon: kb('Anonymous'), file: kb('Rss') - kb('Anonymous') };
+}
+
+/** The gateway's allocation probe (bench/alloc-probe.mjs): ms since its start and bytes allocated by then. */
+function allocated(file: string): { ms: number; bytes: number } {
+  const [ms, bytes] = readFileSync(file, 'utf8').trim().split(' ').map(Number);
+  return { ms: ms ?? Number.NaN, bytes: bytes ?? Number.NaN };
 }
 
 /** V8's heap spaces as the gateway's /metrics reports them: committed (total) and used, by space. */
@@ -304,8 +323,14 @@ const ms = (v: number) => v.toFixed(2);
 interface Row {
   dialect: string;
   channel: Channel;
+  /** Before parking, 2 s after creating the actions, then after a full collection. */
+  rssBeforeRaw: number;
   rssBefore: number;
+  /** 2 s after the last waiter parked (issue 18's figure), then after a full collection. */
   rssParked: number;
+  rssParkedCollected: number;
+  /** Bytes a second the JS heap allocated over IDLE_S with all parked and no request. */
+  idleAlloc: number;
   rssParkedFile: number;
   memBefore: string;
   memParked: string;
@@ -320,13 +345,19 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
   // Each run starts afresh: the last one's teardown set `closing`, which would turn off every retry.
   closing = false;
   parkErrors.length = 0;
+  const probeFile = join(os.tmpdir(), `countersign-waiters-alloc-${process.pid}-${dialect}-${channel}`);
   const schema = dialect === 'postgres' ? `cs_bench_${Math.random().toString(16).slice(2, 14)}` : undefined;
   const server: ServerHandle = await startServer(dialect, {
     ...(schema ? { schema } : {}),
     ...(packageDir ? { packageDir } : {}),
     env: {
       BENCH_MAX_WAIT_SECONDS: String(MAX_WAIT_SECONDS),
-      NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', SNAPSHOT_DIR ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}` : '']
+      BENCH_ALLOC_PROBE_FILE: probeFile,
+      NODE_OPTIONS: [
+        process.env.NODE_OPTIONS ?? '',
+        `--import=${PROBE}`,
+        SNAPSHOT_DIR ? `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${SNAPSHOT_DIR}` : '',
+      ]
         .join(' ')
         .trim(),
     },
@@ -338,7 +369,13 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
   const reviewer = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const waiters = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   const parked: Parked[] = [];
+  /** RSS (and its parts) at each step before parking, so a difference between channels can be placed. */
+  const stage = async (what: string) =>
+    console.error(
+      `waiters: ${dialect} ${channel} ${what}: RSS ${mb(rssBytes(server.pid))} MB; ${await memoryLine(server.pid, setup, base)}`,
+    );
   try {
+    await stage('started');
     // The baseline first, on a fresh gateway: one waiter at a time, with bench/latency.ts's own method.
     const one = await measureDecisionLatency(channel, {
       url: server.url,
@@ -348,11 +385,15 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
       warmup: 20,
       timeLimitMs: 300_000,
     });
+    await stage('after the one-waiter baseline');
     const ids = await createPending(setup, base, server.keys.agent, N);
     await sleep(2000);
-    const rssBefore = rssBytes(server.pid);
-    // Live heap after a full collection, so the difference is what the waiters hold.
+    await stage('2 s after creating the pending actions');
+    const rssBeforeRaw = rssBytes(server.pid);
+    // Live heap after a full collection, so the difference is what the waiters hold. RSS too: before it, old
+    // space still holds the garbage of creating the actions, as much as V8's last major collection left.
     if (!(await server.gc())) throw new Error('the gateway could not run a collection');
+    const rssBefore = rssBytes(server.pid);
     const heapBefore = await heapUsed(setup, base);
     const memBefore = await memoryLine(server.pid, setup, base);
     await heapSnapshot(server.pid, setup, base, `${dialect}-${channel}-${N}-before`);
@@ -373,6 +414,14 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     await sleep(2000);
     const rssParked = rssBytes(server.pid);
     const rssParkedFile = rssFileBytes(server.pid);
+    // Nothing asked of the gateway meanwhile: what the idle waiters alone make it allocate.
+    const a0 = allocated(probeFile);
+    await sleep(IDLE_S * 1000);
+    const a1 = allocated(probeFile);
+    const idleAlloc = ((a1.bytes - a0.bytes) / (a1.ms - a0.ms)) * 1000;
+    console.error(
+      `waiters: idle with all parked: the heap allocated ${(idleAlloc / 1024).toFixed(1)} kB/s over ${((a1.ms - a0.ms) / 1000).toFixed(0)} s`,
+    );
     for (let t = 5; t <= SETTLE_S; t += 5) {
       await sleep(5000);
       const spaces = await heapSpaces(setup, base);
@@ -386,18 +435,23 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     // Live heap after a full collection: what the waiters hold, not what parking them left behind.
     if (!(await server.gc())) throw new Error('the gateway could not run a collection');
     const heapParked = await heapUsed(setup, base);
+    const rssParkedCollected = rssBytes(server.pid);
     const memParked = await memoryLine(server.pid, setup, base);
     await heapSnapshot(server.pid, setup, base, `${dialect}-${channel}-${N}-parked`);
     // Decide some of them one at a time; the rest stay parked throughout.
     const many: number[] = [];
     for (let i = 0; i < DECISIONS; i++) {
-      const id = ids[i] as string;
-      const w = parked[i] as Parked;
+      const at = DECIDE === 'first' ? i : N - 1 - i;
+      const id = ids[at] as string;
+      const w = parked[at] as Parked;
       const t = performance.now();
       const r = await request(reviewer, base, 'POST', `/v1/actions/${id}/reviews`, server.keys.reviewer, { decision: 'approve' });
       expect(r, 200, 'review');
-      const at = await Promise.race([w.decided, sleep(10_000).then(() => Promise.reject(new Error(`no decision reached waiter ${id}`)))]);
-      many.push(at - t);
+      const arrived = await Promise.race([
+        w.decided,
+        sleep(10_000).then(() => Promise.reject(new Error(`no decision reached waiter ${id}`))),
+      ]);
+      many.push(arrived - t);
       // A stream stays open after its decision; the agent is done with it.
       w.close();
     }
@@ -406,8 +460,11 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
     return {
       dialect,
       channel,
+      rssBeforeRaw,
       rssBefore,
       rssParked,
+      rssParkedCollected,
+      idleAlloc,
       rssParkedFile,
       memBefore,
       memParked,
@@ -418,6 +475,7 @@ async function run(dialect: 'sqlite' | 'postgres', channel: Channel): Promise<Ro
       many,
     };
   } finally {
+    rmSync(probeFile, { force: true });
     closing = true;
     for (const p of parked) p.close();
     waiters.destroy();
@@ -492,18 +550,18 @@ for (const dialect of DIALECTS)
   }
 
 console.log(
-  `\n${N} waiters on one gateway process (node flags: ${GATEWAY_NODE_FLAGS || 'none'}); ${DECISIONS} decisions each; ${connectRetries} connection retries while parking; load average ${os
+  `\n${N} waiters on one gateway process (node flags: ${GATEWAY_NODE_FLAGS || 'none'}); ${DECISIONS} decisions each, of the ${DECIDE} parked; ${connectRetries} connection retries while parking; load average ${os
     .loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
 console.log(
-  '| dialect | channel | RSS before | RSS parked (of it file-mapped) | RSS bytes/waiter | heap before | heap parked | heap bytes/waiter | park all | 1 waiter p50 / p99 ms | N parked p50 / p99 ms |',
+  '| dialect | channel | RSS before (collected) | RSS parked (of it file-mapped; collected) | RSS bytes/waiter (collected) | heap before | heap parked | heap bytes/waiter | idle alloc | park all | 1 waiter p50 / p99 ms | N parked p50 / p99 ms |',
 );
-console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows)
   console.log(
-    `| ${r.dialect} | ${r.channel} | ${mb(r.rssBefore)} MB | ${mb(r.rssParked)} MB (${mb(r.rssParkedFile)} MB) | ${Math.round((r.rssParked - r.rssBefore) / N)} | ${mb(r.heapBefore)} MB | ${mb(r.heapParked)} MB | ${Math.round((r.heapParked - r.heapBefore) / N)} | ${(r.parkMs / 1000).toFixed(1)} s | ${ms(percentile(r.one, 50))} / ${ms(percentile(r.one, 99))} | ${ms(percentile(r.many, 50))} / ${ms(percentile(r.many, 99))} |`,
+    `| ${r.dialect} | ${r.channel} | ${mb(r.rssBeforeRaw)} MB (${mb(r.rssBefore)}) | ${mb(r.rssParked)} MB (${mb(r.rssParkedFile)}; ${mb(r.rssParkedCollected)}) | ${Math.round((r.rssParkedCollected - r.rssBefore) / N)} | ${mb(r.heapBefore)} MB | ${mb(r.heapParked)} MB | ${Math.round((r.heapParked - r.heapBefore) / N)} | ${(r.idleAlloc / 1024).toFixed(0)} kB/s | ${(r.parkMs / 1000).toFixed(1)} s | ${ms(percentile(r.one, 50))} / ${ms(percentile(r.one, 99))} | ${ms(percentile(r.many, 50))} / ${ms(percentile(r.many, 99))} |`,
   );
 console.log('\nMemory after a full collection (MB), before parking → with all parked:');
 for (const r of rows) console.log(`- ${r.dialect} ${r.channel}: ${r.memBefore}\n  → ${r.memParked}`);

@@ -9,7 +9,9 @@ import type { StoredEvent } from '../events/types.js';
 import { wireEvent } from '../events/wire-event.js';
 import { systemClock } from '../lib/clock.js';
 import { SpreadTicker } from '../lib/spread-ticker.js';
+import { AbortFanout } from './abort-fanout.js';
 import type { HeldRequests } from './held-requests.js';
+import { writeKeepAlive } from './keep-alive-comment.js';
 
 /** Every stream gets a keep-alive comment this often (proxies end idle connections), spread over the period. */
 export const HEARTBEAT_MS = 15_000;
@@ -38,8 +40,8 @@ export interface StreamOptions {
 /**
  * One open event stream (`GET /v1/events`): a plain record, since thousands are open at once. It has
  * no timer of its own (one SpreadTicker beats every stream) and no bus subscription of its own (one
- * serves every stream, which EventStreams finds by its filter), the identity watch calls it as an
- * EventTarget listener object, and the server's close reaches it through the heartbeat's list; its one
+ * serves every stream, which EventStreams finds by its filter), the identity watch's one listener for
+ * all streams of a credential calls it (AbortFanout), and the server's close reaches it through the heartbeat's list; its one
  * closure is the `close` listener. Live events are held in `buffered` until the route's replay has
  * caught up, then go through `queue`, which the identity check drains in batches.
  */
@@ -50,6 +52,8 @@ export class EventStream {
   closed = false;
   /** The heartbeat slice it is in (SpreadTicker). */
   slice = -1;
+  /** Its place among the streams told when its identity watch aborts (AbortFanout). */
+  abortSlot = -1;
   private buffered: StoredEvent[] | undefined = [];
   private queue: StoredEvent[] | undefined;
   private flushing = false;
@@ -105,7 +109,7 @@ export class EventStream {
    */
   beat(): Promise<void> | undefined {
     if (this.closed) return undefined;
-    this.res.write(': keep-alive\n\n');
+    writeKeepAlive(this.res);
     return this.watch.recheck();
   }
 
@@ -175,6 +179,8 @@ export class EventStreams {
    */
   private readonly byFilter = new ScopeIndex<EventStream>();
   private unsubscribe: (() => void) | undefined;
+  /** One abort listener per identity watch signal (one per credential), not one per stream. */
+  private readonly aborts = new AbortFanout<EventStream>();
   /** Counted once in `held` while any stream is open, so the server's close waits until every stream has ended. */
   private release: (() => void) | undefined;
   /** The re-check the streams beaten so far in this tick wait on, and those streams (ended if it fails). */
@@ -242,7 +248,7 @@ export class EventStreams {
     const s = new EventStream(this, res, o.principal, o.filter, watch, o.log);
     // The server's close waits until the streams have ended (and each delivery settled: flush is tracked).
     this.release ??= this.held.hold();
-    watch.signal.addEventListener('abort', s, { once: true });
+    this.aborts.add(watch.signal, s);
     this.heartbeat.add(s);
     // Subscribed before the route replays, so nothing committed in between is missed (live() releases it).
     this.byFilter.add(s, s.filter);
@@ -258,7 +264,7 @@ export class EventStreams {
   /** @internal The stream's response closed (a second call finds it gone and does nothing). */
   closed(s: EventStream): void {
     if (!this.byFilter.delete(s, s.filter)) return;
-    s.watch.signal.removeEventListener('abort', s);
+    this.aborts.delete(s.watch.signal, s);
     s.watch.release();
     this.heartbeat.delete(s);
     this.deps.metrics.waiters.dec({ kind: 'sse' });

@@ -11,6 +11,7 @@ import { actionOf, type StoredEvent } from '../events/types.js';
 import type { TimerHandle } from '../lib/clock.js';
 import { DeadlineHeap } from '../lib/deadline-heap.js';
 import { CsError } from '../lib/errors.js';
+import { AbortFanout } from './abort-fanout.js';
 import type { HeldRequests } from './held-requests.js';
 
 /**
@@ -21,6 +22,8 @@ import type { HeldRequests } from './held-requests.js';
 class Parked {
   /** Its place in the deadline heap; -1 once it is no longer parked (answered, or its client left). */
   slot = -1;
+  /** Its place among the waits told when its identity watch aborts (AbortFanout). */
+  abortSlot = -1;
   /** Counted in the waiters gauge: the first read found the action still open. */
   counted = false;
   /** The client left (the response's `close`). */
@@ -36,7 +39,7 @@ class Parked {
     readonly reject: (err: unknown) => void,
   ) {}
 
-  /** The identity watch aborted. An EventTarget calls a listener object's `handleEvent`: no closure needed. */
+  /** The identity watch aborted (AbortFanout calls it: no closure, no listener of its own). */
   handleEvent(): void {
     this.owner.revoked(this);
   }
@@ -55,6 +58,8 @@ export class ParkedLongPolls {
   /** Parked long-polls by the action they wait for (the bus's index, keyed by action only). */
   private readonly byAction = new ScopeIndex<Parked>();
   private readonly deadlines = new DeadlineHeap<Parked>();
+  /** One abort listener per identity watch signal (one per credential), not one per parked long-poll. */
+  private readonly aborts = new AbortFanout<Parked>();
   private timer: TimerHandle | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private unsubscribe: (() => void) | undefined;
@@ -138,7 +143,7 @@ export class ParkedLongPolls {
     this.byAction.add(p, { actionId: p.actionId });
     this.unsubscribe ??= this.deps.bus.subscribe(this.onEvent);
     p.res.on('close', p.left);
-    p.watch.signal.addEventListener('abort', p);
+    this.aborts.add(p.watch.signal, p);
     // A client that left, or a key revoked, while the request was being authenticated.
     if (p.res.closed) this.clientLeft(p);
     else if (p.watch.signal.aborted) this.revoked(p);
@@ -151,7 +156,7 @@ export class ParkedLongPolls {
     this.deadlines.remove(p);
     this.byAction.delete(p, { actionId: p.actionId });
     p.res.off('close', p.left);
-    p.watch.signal.removeEventListener('abort', p);
+    this.aborts.delete(p.watch.signal, p);
     if (p.counted) this.deps.metrics.waiters.dec({ kind: 'long_poll' });
     if (this.deadlines.size === 0) {
       this.unsubscribe?.();
