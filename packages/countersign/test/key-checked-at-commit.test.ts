@@ -165,6 +165,29 @@ forEachDialect('a remembered key is checked at commit on the write routes', (dia
     assert.equal((await call(nodes.a, 'GET', `/v1/actions/${pending.id}`, nodes.a.keys.ada)).body.status, 'pending');
   });
 
+  test('a revoked remembered agent key can neither redeem its receipt nor report a result: 401 and the action unchanged', async () => {
+    const w = await setup();
+    const approve = async () => {
+      const { body: a } = await propose(w);
+      return (await review(w, a.id, w.keys.alice, { decision: 'approve' })).body;
+    };
+    const redeem = (a: { receipt: string; id: string; tool: string; arguments: unknown; resource: string | null }) =>
+      call(w, 'POST', '/v1/receipts/redeem', w.keys.agent, {
+        receipt: a.receipt,
+        action: { id: a.id, tool: a.tool, arguments: a.arguments, resource: a.resource },
+      });
+    const toRedeem = await approve();
+    const redeemed = await approve();
+    await remember(w, w.keys.agent);
+    assert.equal((await redeem(redeemed)).status, 200, 'a valid remembered key redeems');
+    await revokeKey(w.gw.deps, ADMIN, prefixOf(w.keys.agent));
+    assert.equal((await redeem(toRedeem)).status, 401);
+    assert.equal((await call(w, 'POST', `/v1/actions/${redeemed.id}/result`, w.keys.agent, { outcome: 'succeeded' })).status, 401);
+    const status = async (id: string) => (await call(w, 'GET', `/v1/actions/${id}`, w.keys.ada)).body;
+    assert.equal((await status(toRedeem.id)).redeemed_at, null);
+    assert.equal((await status(redeemed.id)).status, 'approved', 'no result was recorded');
+  });
+
   test("a disabled person's remembered key cannot vote: 401 and no vote", async () => {
     const w = await setup();
     const pending = (await propose(w)).body;
