@@ -91,10 +91,7 @@ export interface Entries {
 export interface Appended {
   /** The batch's events, each stamped with the identity epoch at this commit (StoredEvent.epoch; see EPOCH below). */
   events: StoredEvent[];
-  /**
-   * The identity epoch at this commit (EPOCH below), when the append read it: always where it appended on
-   * PostgreSQL, where it appended events on SQLite, and whenever `wantEpoch` asked for it.
-   */
+  /** The identity epoch at this commit (EPOCH below), when read: on every PostgreSQL append, else if events or `wantEpoch`. */
   epoch: number | undefined;
   /** The head after this append (null when there was nothing to append): the next append's guess. */
   head: ChainHead | null;
@@ -111,11 +108,8 @@ export interface Appended {
  * for the lock, both logs, the counts and the notify. If another process appended since, it changes
  * nothing, and the head is locked and read and the statement sent again. Elsewhere the head is read
  * (SQLite's writer already holds the database) and the rows follow.
- *
- * `wantEpoch`: the committer holds an operation to an identity epoch (db/committer.ts, EpochCondition), so the
- * epoch at commit must come back even where nothing would read it otherwise. With nothing to append that is
- * one plain read in the transaction (PostgreSQL: one round trip; no entries means no change of state to
- * order against a revocation, so it says what the ordinary read before the request said).
+ * `wantEpoch` (an operation is held to an epoch: db/epoch-condition.ts) reads the epoch where nothing else
+ * would; with nothing appended that is a plain read in the transaction, as good as the read before a request.
  */
 export async function appendLogs(
   conn: Kysely<DB>,
