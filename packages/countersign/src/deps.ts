@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import { policySectionsOf } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { type Keyring, loadOrCreateKeyring } from './crypto/keyring.js';
-import { Committer } from './db/committer.js';
+import { type CommitQueue, Committer } from './db/committer.js';
 import { type Database, openDatabase } from './db/connect.js';
 import { ChainHealth } from './domain/audit/chain-health.js';
 import { KeyCache } from './domain/identities/key-cache.js';
@@ -24,7 +24,7 @@ import { createTracing, type Tracing } from './telemetry/tracing.js';
 export interface Deps {
   readonly config: Config;
   readonly db: Database;
-  readonly committer: Committer;
+  readonly committer: CommitQueue;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly bus: EventBus;

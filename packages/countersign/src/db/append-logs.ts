@@ -91,6 +91,8 @@ export interface Entries {
 export interface Appended {
   /** The batch's events, each stamped with the identity epoch at this commit (StoredEvent.epoch; see EPOCH below). */
   events: StoredEvent[];
+  /** The identity epoch at this commit (EPOCH below), when read: on every PostgreSQL append, else if events or `wantEpoch`. */
+  epoch: number | undefined;
   /** The head after this append (null when there was nothing to append): the next append's guess. */
   head: ChainHead | null;
 }
@@ -106,6 +108,8 @@ export interface Appended {
  * for the lock, both logs, the counts and the notify. If another process appended since, it changes
  * nothing, and the head is locked and read and the statement sent again. Elsewhere the head is read
  * (SQLite's writer already holds the database) and the rows follow.
+ * `wantEpoch` (an operation is held to an epoch: db/epoch-condition.ts) reads the epoch where nothing else
+ * would; with nothing appended that is a plain read in the transaction, as good as the read before a request.
  */
 export async function appendLogs(
   conn: Kysely<DB>,
@@ -113,10 +117,11 @@ export async function appendLogs(
   now: number,
   entries: Entries,
   guess: ChainHead | undefined,
+  wantEpoch = false,
 ): Promise<Appended> {
   if (entries.audits.length === 0 && entries.events.length === 0) {
     await applyTallies(conn, entries.tallies);
-    return { events: [], head: null };
+    return { events: [], head: null, epoch: wantEpoch ? await epochInTransaction(conn) : undefined };
   }
   if (!caps.oneStatementAppend) {
     // The counts first, then the head (see applyTallies).
@@ -127,27 +132,33 @@ export async function appendLogs(
     await updateHead.execute(conn, rows.head);
     // SQLite: the writer holds the database from BEGIN IMMEDIATE to COMMIT (another process's writer waits),
     // so the epoch read here is the epoch at commit, this batch's own changes included.
-    if (rows.stored.length > 0) stamp(rows.stored, (await epochNow.executeTakeFirst(conn, {}))?.epoch ?? 0);
-    return { events: rows.stored, head: rows.head };
+    const epoch = rows.stored.length > 0 || wantEpoch ? await epochInTransaction(conn) : undefined;
+    if (epoch !== undefined) stamp(rows.stored, epoch);
+    return { events: rows.stored, head: rows.head, epoch };
   }
   const rollup = rollupRows(entries.tallies);
   const notify = entries.events.length > 0 ? caps.notify : null;
   if (guess !== undefined) {
     const rows = chained(guess, now, entries, caps);
     const epoch = await appendInOneStatement(conn, guess, rows, rollup, notify);
-    if (epoch !== undefined) return { events: stamp(rows.stored, epoch), head: rows.head };
+    if (epoch !== undefined) return { events: stamp(rows.stored, epoch), head: rows.head, epoch: Number(epoch) };
   }
   const head = await readHead(conn, caps);
   const rows = chained(head, now, entries, caps);
   const epoch = await appendInOneStatement(conn, head, rows, rollup, notify);
   if (epoch === undefined) throw new Error('the chain head moved while this transaction held it');
-  return { events: stamp(rows.stored, epoch), head: rows.head };
+  return { events: stamp(rows.stored, epoch), head: rows.head, epoch: Number(epoch) };
 }
 
 // The identity epoch as the appending transaction sees it (SQLite; PostgreSQL reads it in the append: EPOCH).
 const epochNow = new PreparedQuery<Record<string, never>, { epoch: number | string }>((db) =>
   db.selectFrom('identity_epoch').select('epoch').where('id', '=', 1),
 );
+
+/** A missing row reads as 0, as readIdentityEpoch reads it; PostgreSQL returns bigint as a string. */
+async function epochInTransaction(conn: Kysely<DB>): Promise<number> {
+  return Number((await epochNow.executeTakeFirst(conn, {}))?.epoch ?? 0);
+}
 
 /**
  * Stamps freshly built events with the epoch at their commit (PostgreSQL returns bigint as a string; a missing

@@ -5,6 +5,7 @@ import type { Clock } from '../lib/clock.js';
 import { CsError, isCsError } from '../lib/errors.js';
 import { appendLogs, type ChainHead } from './append-logs.js';
 import type { Capabilities, Database } from './connect.js';
+import { type EpochCondition, StalePrincipal } from './epoch-condition.js';
 import { type SerializedAudit, type SerializedEvent, serializeEntries } from './serialize-entries.js';
 import type { Tally } from './stats-rollup/tallies.js';
 import { storageFault, storageUnavailable } from './storage-errors.js';
@@ -44,9 +45,25 @@ export interface Tx {
 
 export type TxOp<T> = (tx: Tx) => Promise<T>;
 
+export interface RunOptions {
+  /** A denial: runs ahead of the ordinary operations queued with it. */
+  urgent?: boolean;
+  /** Commit only while the identity epoch stands where this condition says (EpochCondition). */
+  epoch?: EpochCondition;
+}
+
+/** What writers need of the committer: `Committer` itself, or one holding every operation to an EpochCondition. */
+export interface CommitQueue {
+  run<T>(op: TxOp<T>, opts?: RunOptions): Promise<T>;
+  flush(): Promise<void>;
+  /** The same queue with every operation held to `condition` (the routes whose key is checked at commit). */
+  holding(condition: EpochCondition): CommitQueue;
+}
+
 interface Pending {
   op: TxOp<unknown>;
   urgent: boolean;
+  epoch: EpochCondition | undefined;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -65,7 +82,7 @@ const MAX_ATTEMPTS = 3;
  * serialized as soon as it returns, inside its own error path, so an entry that cannot be
  * written fails that op like any other op failure, never the batch's shared append.
  */
-export class Committer {
+export class Committer implements CommitQueue {
   private queue: Pending[] = [];
   private running = false;
   private idle: Promise<void> = Promise.resolve();
@@ -85,9 +102,15 @@ export class Committer {
    * runs ahead of the ordinary ones queued with it, which is how a deny and an
    * approve that arrive together resolve: denial wins ties.
    */
-  run<T>(op: TxOp<T>, opts: { urgent?: boolean } = {}): Promise<T> {
+  run<T>(op: TxOp<T>, opts: RunOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const item: Pending = { op: op as TxOp<unknown>, urgent: opts.urgent === true, resolve: resolve as (v: unknown) => void, reject };
+      const item: Pending = {
+        op: op as TxOp<unknown>,
+        urgent: opts.urgent === true,
+        epoch: opts.epoch,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      };
       if (item.urgent) {
         const at = this.queue.findIndex((p) => !p.urgent);
         this.queue.splice(at === -1 ? this.queue.length : at, 0, item);
@@ -102,6 +125,14 @@ export class Committer {
         setImmediate(() => void this.drain());
       }
     });
+  }
+
+  holding(condition: EpochCondition): CommitQueue {
+    return {
+      run: (op, opts = {}) => this.run(op, { ...opts, epoch: condition }),
+      flush: () => this.flush(),
+      holding: (other) => this.holding(other),
+    };
   }
 
   /** Resolves once every queued operation has settled. */
@@ -155,6 +186,17 @@ export class Committer {
         for (const item of remaining) item.reject(wrapped);
         return;
       }
+      if (outcome.kind === 'stale') {
+        // Rolled back: the stale operations fail (their requests authenticate again), the others run again.
+        for (const i of outcome.indices) {
+          const stale = remaining[i] as Pending;
+          if (stale.epoch) stale.epoch.broken = true;
+          stale.reject(new StalePrincipal());
+        }
+        remaining = remaining.filter((_, i) => !outcome.indices.includes(i));
+        failures += 1;
+        continue;
+      }
       if (outcome.kind === 'op-failed') {
         const failed = remaining[outcome.index] as Pending;
         failed.reject(isCsError(outcome.error) ? outcome.error : internalError(outcome.error, this.logger));
@@ -163,6 +205,7 @@ export class Committer {
         continue;
       }
       remaining.forEach((item, i) => {
+        if (item.epoch) item.epoch.proved = true;
         item.resolve(outcome.values[i]);
       });
       if (outcome.events.length > 0) {
@@ -223,7 +266,15 @@ export class Committer {
           }
         }
         // The log append also writes the batch's counts (summed, in key order: db/stats-rollup/tallies.ts).
-        const appended = await appendLogs(conn, caps, this.clock.now(), { audits, events: emitted, tallies }, this.head);
+        const held = batch.some((p) => p.epoch !== undefined);
+        const entries = { audits, events: emitted, tallies };
+        const appended = await appendLogs(conn, caps, this.clock.now(), entries, this.head, held);
+        // An operation held to an epoch that moved (or that the append could not read) must not commit.
+        const stale = held ? staleIndices(batch, appended.epoch) : [];
+        if (stale.length > 0) {
+          await sql.raw('rollback').execute(conn);
+          return { kind: 'stale', indices: stale } satisfies Outcome;
+        }
         await sql.raw('commit').execute(conn);
         // Only a committed head is a good guess; after a failed commit the guess stays as it was (a stale guess
         // costs one more round trip, never a wrong chain).
@@ -240,7 +291,18 @@ export class Committer {
   }
 }
 
-type Outcome = { kind: 'committed'; values: unknown[]; events: StoredEvent[] } | { kind: 'op-failed'; index: number; error: unknown };
+type Outcome =
+  | { kind: 'committed'; values: unknown[]; events: StoredEvent[] }
+  | { kind: 'op-failed'; index: number; error: unknown }
+  | { kind: 'stale'; indices: number[] };
+
+function staleIndices(batch: readonly Pending[], epochAtCommit: number | undefined): number[] {
+  const stale: number[] = [];
+  batch.forEach((p, i) => {
+    if (p.epoch !== undefined && p.epoch.epoch !== epochAtCommit) stale.push(i);
+  });
+  return stale;
+}
 
 function isRetryable(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;

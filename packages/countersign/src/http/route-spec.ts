@@ -5,6 +5,7 @@ import type { AgentPrincipal, Principal, UserPrincipal } from '../domain/identit
 import { parseInput } from '../domain/validate.js';
 import { assertNever, CsError } from '../lib/errors.js';
 import { requirePrincipal } from './auth.js';
+import { answerWithKeyCheckedAtCommit } from './key-checked-at-commit.js';
 
 export type Method = 'GET' | 'POST';
 
@@ -38,6 +39,11 @@ export interface RouteSpec<Q extends z.ZodType = z.ZodType, P extends z.ZodType 
   auth: A;
   /** What a caller of the wrong kind is told (403); the route's own words read better than the generic ones. */
   refusal?: string;
+  /**
+   * A write route agents and reviewers hit on every call: a remembered API key is checked at commit, by the
+   * write itself, instead of by a read of the identity epoch before it (http/key-checked-at-commit.ts).
+   */
+  keyCheckedAtCommit?: true;
   query?: Q;
   params?: P;
   /** Body schema for the document; the domain function validates the body itself. */
@@ -88,11 +94,19 @@ export function registerRoutes(app: FastifyInstance, deps: Deps, routes: readonl
       method: spec.method,
       url: spec.url,
       handler: async (request, reply) => {
-        const principal = await authorize(deps, request, spec.auth, spec.refusal);
-        const query = spec.query ? parseInput(spec.query, request.query ?? {}, 'query string') : {};
-        const params = spec.params ? parseInput(spec.params, request.params ?? {}, 'path') : {};
-        return spec.handler({ deps, principal, query, params, body: request.body, request, reply });
+        if (spec.keyCheckedAtCommit) {
+          const checkedAtCommit = await answerWithKeyCheckedAtCommit(deps, request, (held) => runRoute(held, spec, request, reply));
+          if (checkedAtCommit) return checkedAtCommit.answer;
+        }
+        return runRoute(deps, spec, request, reply);
       },
     });
   }
+}
+
+async function runRoute(deps: Deps, spec: RouteSpec, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const principal = await authorize(deps, request, spec.auth, spec.refusal);
+  const query = spec.query ? parseInput(spec.query, request.query ?? {}, 'query string') : {};
+  const params = spec.params ? parseInput(spec.params, request.params ?? {}, 'path') : {};
+  return spec.handler({ deps, principal, query, params, body: request.body, request, reply });
 }

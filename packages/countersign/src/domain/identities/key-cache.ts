@@ -56,6 +56,22 @@ export class KeyCache {
     return { principal: found.principal, prefix: found.prefix, lastUsedAt: found.lastUsedAt, epoch };
   }
 
+  /**
+   * The remembered principal of `key`, with the epoch it was authenticated at, WITHOUT reading the epoch:
+   * only for a caller that proves the epoch still stands before it answers (http/key-checked-at-commit.ts:
+   * the commit itself proves it, or the ordinary read does). The secret is checked against the remembered
+   * hash (constant time) as on every request. Null when there is nothing to rely on (not remembered, due a
+   * touch, malformed, wrong secret): the caller then takes the ordinary path, which answers those.
+   */
+  remembered(key: string | undefined, now: number): AuthenticatedKey | null {
+    const parsed = key ? parseKey(key) : null;
+    if (!parsed) return null;
+    const hit = this.entries.get(parsed.prefix);
+    if (!hit || now - hit.lastUsedAt >= KEY_TOUCH_EVERY_MS) return null;
+    if (!secretMatches(parsed.secret, hit.secretHash)) return null;
+    return { principal: hit.principal, prefix: parsed.prefix, lastUsedAt: hit.lastUsedAt, epoch: hit.epoch };
+  }
+
   private remember(prefix: string, entry: Entry): void {
     this.entries.delete(prefix);
     if (this.entries.size >= this.maxEntries) {

@@ -35,6 +35,7 @@ export const actionRoutes: RouteSpec[] = [
     tags: ['actions'],
     auth: 'agent',
     refusal: 'only agent keys can propose actions',
+    keyCheckedAtCommit: true,
     body: ProposeActionBody,
     query: ProposeActionQuery,
     headers: { 'idempotency-key': { description: 'Same key + same body returns the same action; same key + different body is a 409' } },
@@ -109,6 +110,7 @@ export const actionRoutes: RouteSpec[] = [
     tags: ['reviews'],
     auth: 'person',
     refusal: 'agent keys can never review actions',
+    keyCheckedAtCommit: true,
     params: ActionIdParams,
     body: ReviewBody,
     responses: {
@@ -153,6 +155,7 @@ export const actionRoutes: RouteSpec[] = [
     tags: ['actions'],
     auth: 'agent',
     refusal: 'only the agent that proposed an action can report its result',
+    keyCheckedAtCommit: true,
     params: ActionIdParams,
     body: ResultBody,
     responses: {

@@ -41,6 +41,7 @@ export const receiptRoutes: RouteSpec[] = [
     tags: ['receipts'],
     auth: 'agent',
     refusal: 'receipts are redeemed with the key of the agent they were issued to',
+    keyCheckedAtCommit: true,
     body: RedeemBody,
     responses: {
       200: { description: 'Redeemed: run the action now, exactly as approved', schema: RedeemResult },
