@@ -37,18 +37,24 @@ export async function answerWithKeyCheckedAtCommit(
     answer = await route({ ...deps, committer: deps.committer.holding(condition) });
   } catch (error) {
     if (!(error instanceof StalePrincipal) && (await epochStands(deps, key.epoch))) throw error;
-    return startAgain(request);
+    return startAgain(request, condition);
   }
   if (condition.proved && !condition.broken) return { answer };
   if (!condition.broken && (await epochStands(deps, key.epoch))) return { answer };
-  return startAgain(request);
+  return startAgain(request, condition);
 }
 
 async function epochStands(deps: Deps, epoch: number): Promise<boolean> {
   return (await readIdentityEpoch(deps.db.read)) === epoch;
 }
 
-function startAgain(request: FastifyRequest): null {
+/**
+ * Running the route again is safe only when nothing of it committed: a route that committed once under the
+ * epoch and then found it moved (none of today's routes commits twice) answers 401 instead of repeating that
+ * first write.
+ */
+function startAgain(request: FastifyRequest, condition: EpochCondition): null {
+  if (condition.proved) throw new StalePrincipal();
   request.principal = null;
   return null;
 }
