@@ -180,7 +180,10 @@ async function pgLiveBytes(schema: string): Promise<Map<string, number>> {
   await c.connect();
   try {
     const out = new Map<string, number>();
-    for (const t of ['actions', 'frozen_documents', 'audit_log', 'events', 'reviews']) {
+    for (const t of ['actions', 'receipts', 'frozen_documents', 'audit_log', 'events', 'reviews']) {
+      // A table a run before its migration lacks counts as empty.
+      const exists = await c.query(`select 1 from pg_tables where schemaname = $1 and tablename = $2`, [schema, t]);
+      if (exists.rowCount === 0) continue;
       const r = await c.query<{ n: string }>(`select coalesce(sum(pg_column_size(t.*)), 0) as n from ${schema}.${t} t`);
       out.set(t, Number(r.rows[0]?.n ?? 0));
     }
@@ -226,7 +229,8 @@ async function pgSizes(schema: string): Promise<Sizes> {
 
 /** The tables an action writes to; everything else is summed as "other". */
 // frozen_documents (migration 028): an action's policy decision and workflow, once per distinct text.
-const TABLES = ['actions', 'frozen_documents', 'audit_log', 'events', 'reviews', 'stats_rollup', 'timers'] as const;
+// receipts (migration 029): an approved action's receipt, once, apart from its row.
+const TABLES = ['actions', 'receipts', 'frozen_documents', 'audit_log', 'events', 'reviews', 'stats_rollup', 'timers'] as const;
 
 interface Result {
   dialect: string;

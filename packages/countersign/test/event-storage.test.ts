@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { selectActionRows } from '../src/domain/actions/action-rows.js';
 import { readBySeq, readPage } from '../src/events/consumers/read-events.js';
 import { readAfter } from '../src/events/outbox.js';
 import { STORED_ACTION } from '../src/events/stored-action.js';
@@ -124,8 +125,9 @@ forEachDialect('the outbox stores an action once, and every event reads back as 
 
   test('the outbox row holds what changes, not the proposal, its receipt or what the row keeps for good', async () => {
     const rows = await w.gw.deps.db.read.selectFrom('events').selectAll().where('action_id', '=', mailId).orderBy('seq').execute();
-    const action = await w.gw.deps.db.read.selectFrom('actions').selectAll().where('id', '=', mailId).executeTakeFirstOrThrow();
+    const action = await selectActionRows(w.gw.deps.db.read).where('id', '=', mailId).executeTakeFirstOrThrow();
     assert.equal(rows.length, 6);
+    assert.match(action.receipt ?? '', /^ey/, 'the action was approved: its receipt is what no row may copy');
     const created = JSON.parse((rows[0] as (typeof rows)[number]).data);
     assert.deepEqual(Object.keys(created), [STORED_ACTION, 'deadlines']);
     for (const r of rows) {

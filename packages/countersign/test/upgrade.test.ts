@@ -45,11 +45,11 @@ async function loadFixture(dialect: Dialect, env: TestEnv): Promise<void> {
   }
 }
 
-type FrozenTexts = { id: string; policy: string; workflow: string | null }[];
+type FrozenTexts = { id: string; policy: string; workflow: string | null; receipt: string | null }[];
 
-/** Each action's frozen texts as the old schema holds them, in its own columns (before migration 028). */
+/** Each action's frozen texts and receipt as the old schema holds them, in its own columns (before migrations 028 and 029). */
 async function frozenTextsBefore(dialect: Dialect, env: TestEnv): Promise<FrozenTexts> {
-  const query = 'select id, policy, workflow from actions order by id';
+  const query = 'select id, policy, workflow, receipt from actions order by id';
   if (dialect === 'sqlite') {
     const db = new BetterSqlite3(sqlitePath(env.config.database.url));
     try {
@@ -161,7 +161,7 @@ forEachDialect('upgrading a database from the previous schema', (dialect) => {
       .execute();
     assert.deepEqual(
       after.map((r) => ({ id: r.id, policy: r.policy, workflow: r.workflow })),
-      textsBefore,
+      textsBefore.map(({ receipt: _, ...t }) => t),
     );
     const stored = await w.gw.deps.db.read.selectFrom('actions').select(['id', 'policy_digest', 'workflow_digest']).orderBy('id').execute();
     for (const [i, r] of stored.entries()) {
@@ -174,6 +174,31 @@ forEachDialect('upgrading a database from the previous schema', (dialect) => {
     // The gateway's actions since the upgrade (other tests) may add documents; the fixture's are there once each.
     for (const text of distinct) assert.equal(docs.filter((d) => d.text === text).length, 1, text);
     assert.ok(distinct.size < textsBefore.length * 2, 'the fixture has actions that share a text');
+  });
+
+  test('each receipt issued before the upgrade is moved to receipts, once, and the action reads it back exactly', async () => {
+    const issued = textsBefore.filter((t) => t.receipt !== null);
+    assert.ok(issued.length >= 2, 'the fixture has approved actions');
+    const moved = await w.gw.deps.db.read
+      .selectFrom('receipts')
+      .select(['action_id', 'text'])
+      .where(
+        'action_id',
+        'in',
+        textsBefore.map((t) => t.id),
+      )
+      .orderBy('action_id')
+      .execute();
+    assert.deepEqual(
+      moved,
+      issued.map((t) => ({ action_id: t.id, text: t.receipt })),
+    );
+    for (const t of issued) {
+      const row = await selectActionRows(w.gw.deps.db.read).where('id', '=', t.id).executeTakeFirstOrThrow();
+      assert.equal(row.receipt, t.receipt, t.id);
+    }
+    const { rows } = await sql<Record<string, unknown>>`select * from actions`.execute(w.gw.deps.db.read);
+    assert.ok(!Object.keys(rows[0] as object).includes('receipt'), 'the column is dropped');
   });
 
   test('an action pending before the upgrade is decided after it by a reviewer who existed before, and the chain still verifies', async () => {

@@ -58,6 +58,12 @@ export interface Capabilities {
   binaryHashes(table: string, columns: readonly string[]): string[];
   /** A hex hash as the parameter for a column binaryHashes converted: its bytes on PostgreSQL, the hex text on SQLite. */
   storedHash(hex: string): string | Buffer;
+  /**
+   * DDL rewriting a table, inside the migration's transaction, so that the bytes of columns just dropped leave
+   * it: PostgreSQL's DROP COLUMN only hides them, in every row until the row's next update, so a table copy
+   * (CLUSTER, in primary-key order, then unmarked); none on SQLite, whose DROP COLUMN rewrites the table.
+   */
+  rewriteTable(table: string, primaryKeyIndex: string): string[];
 }
 
 export interface Database {
@@ -111,6 +117,7 @@ const sqliteCaps: Capabilities = {
     ),
   binaryHashes: () => [],
   storedHash: (hex) => hex,
+  rewriteTable: () => [],
 };
 
 const postgresCaps: Capabilities = {
@@ -133,6 +140,7 @@ const postgresCaps: Capabilities = {
     `alter table ${t} ${columns.map((c) => `alter column ${c} type bytea using decode(${c}, 'hex')`).join(', ')}`,
   ],
   storedHash: (hex) => Buffer.from(hex, 'hex'),
+  rewriteTable: (t, pkey) => [`cluster ${t} using ${pkey}`, `alter table ${t} set without cluster`],
 };
 
 export function isPostgresUrl(url: string): boolean {

@@ -29,6 +29,7 @@ import * as traceContext from './migrations/025-trace-context.js';
 import * as inboxWorkflowKey from './migrations/026-inbox-workflow-key.js';
 import * as compactAudit from './migrations/027-compact-audit.js';
 import * as frozenDocuments from './migrations/028-frozen-documents.js';
+import * as receipts from './migrations/029-receipts.js';
 
 interface Migration {
   name: string;
@@ -67,6 +68,7 @@ const MIGRATIONS: readonly Migration[] = [
   { name: '026-inbox-workflow-key', up: inboxWorkflowKey.up },
   { name: '027-compact-audit', up: compactAudit.up },
   { name: '028-frozen-documents', up: frozenDocuments.up },
+  { name: '029-receipts', up: receipts.up },
 ];
 
 /**

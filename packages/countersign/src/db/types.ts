@@ -47,7 +47,8 @@ export interface ApiKeysTable {
 /**
  * An action as the domain reads and writes it. Its frozen texts (`policy`, `workflow`) are stored once per
  * distinct text in `frozen_documents` (migration 028) and the stored row keeps their digests
- * (`StoredActionsTable`); domain/actions/action-rows.ts reads rows of this shape back.
+ * (`StoredActionsTable`); its receipt is stored in `receipts` (migration 029); domain/actions/action-rows.ts
+ * reads rows of this shape back.
  */
 export interface ActionsTable {
   id: string;
@@ -97,7 +98,7 @@ export interface ActionsTable {
   escalations: number;
   grant_id: string | null;
   batch_id: string | null;
-  /** The signed approval receipt (compact JWS), issued with the approval. */
+  /** The signed approval receipt (compact JWS), issued with the approval; stored in `receipts` (migration 029). */
   receipt: string | null;
   receipt_jti: string | null;
   /** End of the execution window; an approved action not redeemed by then expires. */
@@ -117,11 +118,22 @@ export type FrozenColumn = 'policy' | 'workflow';
  * workflow are the same text for every action of a rule, and PostgreSQL copies the whole row on each of an
  * action's updates, so by digest they cost one 33-byte value a row instead of ~380 bytes of text.
  */
-export type StoredActionsTable = Omit<ActionsTable, FrozenColumn> & {
+export type StoredActionsTable = Omit<ActionsTable, FrozenColumn | 'receipt'> & {
   policy_digest: string;
   /** Null when no review was needed (no workflow was frozen). */
   workflow_digest: string | null;
 };
+
+/**
+ * An approved action's signed receipt (migration 029), apart from the `actions` row: written once, with the
+ * approval, and never changed, while the row is updated after it (redeemed, result reported) and PostgreSQL
+ * copies the whole row on each update. One row per approved action; none for the others.
+ */
+export interface ReceiptsTable {
+  action_id: string;
+  /** The compact JWS, exactly as issued. */
+  text: string;
+}
 
 /** A frozen text (an action's policy decision or workflow), stored once; its key is the SHA-256 of the exact text. */
 export interface FrozenDocumentsTable {
@@ -170,7 +182,6 @@ export const ACTION_COLUMNS = [
   'escalations',
   'grant_id',
   'batch_id',
-  'receipt',
   'receipt_jti',
   'execute_by',
   'redeemed_at',
@@ -369,6 +380,7 @@ export interface DB {
   api_keys: ApiKeysTable;
   actions: StoredActionsTable;
   frozen_documents: FrozenDocumentsTable;
+  receipts: ReceiptsTable;
   reviews: ReviewsTable;
   audit_log: AuditLogTable;
   events: EventsTable;

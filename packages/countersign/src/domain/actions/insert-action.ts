@@ -15,9 +15,13 @@ import { frozenDigest } from './frozen-digest.js';
  * first's commit and then does nothing; a cycle of such waits between two nodes' batches is a deadlock the
  * committer retries one op at a time). Where the database takes an INSERT inside WITH, the documents and
  * the action are one statement, so the allowed proposal's transaction keeps its round trips.
+ *
+ * An action approved as it is created (by the policy or a grant) comes with its receipt: it is inserted into
+ * `receipts` (migration 029, domain/receipts/stored-receipt.ts) in the same statement, or just before the
+ * action on SQLite. Unlike a document it is the action's own, so a plain insert: a second one is a bug.
  */
 
-type Params = StoredActionsTable & { policy_text: string; doc2_digest: string | Buffer; doc2_text: string };
+type Params = StoredActionsTable & { policy_text: string; doc2_digest: string | Buffer; doc2_text: string; receipt_text: string };
 
 // Always two document rows: the second is the workflow, or the policy decision again when there is none
 // (DO NOTHING skips a repeated key within one statement), so one compiled statement serves every action.
@@ -33,6 +37,10 @@ const insertDocs = (db: QueryCreator<DB>, p: <K extends keyof Params & string>(n
 const actionValues = (p: <K extends keyof Params & string>(name: K) => Params[K]) =>
   Object.fromEntries(ACTION_COLUMNS.map((c) => [c, p(c)])) as never;
 
+// An action approved at once (policy, grant) has its receipt already: it goes to `receipts` (migration 029).
+const insertReceipt = (db: QueryCreator<DB>, p: <K extends keyof Params & string>(name: K) => Params[K]) =>
+  db.insertInto('receipts').values({ action_id: p('id'), text: p('receipt_text') });
+
 // The hot write of the gateway: compiled once (see PreparedQuery).
 const insertTogether = new PreparedQuery<Params, unknown>((db, p) =>
   db
@@ -40,11 +48,19 @@ const insertTogether = new PreparedQuery<Params, unknown>((db, p) =>
     .insertInto('actions')
     .values(actionValues(p)),
 );
+const insertApprovedTogether = new PreparedQuery<Params, unknown>((db, p) =>
+  db
+    .with('docs', (w) => insertDocs(w, p))
+    .with('receipt', (w) => insertReceipt(w as unknown as QueryCreator<DB>, p))
+    .insertInto('actions')
+    .values(actionValues(p)),
+);
 const insertDocsAlone = new PreparedQuery<Params, unknown>((db, p) => insertDocs(db, p));
+const insertReceiptAlone = new PreparedQuery<Params, unknown>((db, p) => insertReceipt(db, p));
 const insertActionAlone = new PreparedQuery<Params, unknown>((db, p) => db.insertInto('actions').values(actionValues(p)));
 
 export async function insertAction(tx: Tx, row: ActionsTable): Promise<void> {
-  const { policy, workflow, ...rest } = row;
+  const { policy, workflow, receipt, ...rest } = row;
   const policyDigest = tx.caps.storedHash(frozenDigest(policy)) as string;
   const workflowDigest = workflow === null ? null : (tx.caps.storedHash(frozenDigest(workflow)) as string);
   const params: Params = {
@@ -54,11 +70,13 @@ export async function insertAction(tx: Tx, row: ActionsTable): Promise<void> {
     policy_text: policy,
     doc2_digest: workflowDigest ?? policyDigest,
     doc2_text: workflow ?? policy,
+    receipt_text: receipt ?? '',
   };
   if (tx.caps.insertsInWith) {
-    await insertTogether.execute(tx.db, params);
+    await (receipt === null ? insertTogether : insertApprovedTogether).execute(tx.db, params);
     return;
   }
   await insertDocsAlone.execute(tx.db, params);
+  if (receipt !== null) await insertReceiptAlone.execute(tx.db, params);
   await insertActionAlone.execute(tx.db, params);
 }

@@ -4,6 +4,7 @@ import { frozenText } from '../../db/frozen-text.js';
 import type { ActionsTable, DB, FrozenColumn, ReviewsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
+import { receiptText, withReceipt } from '../receipts/stored-receipt.js';
 import { tallyChanged } from '../stats/tallies.js';
 import { parseFrozenWorkflow } from '../workflow/frozen.js';
 import { PLAIN_ACTION_COLUMNS, selectActionRows } from './action-rows.js';
@@ -46,7 +47,7 @@ export async function loadWithReviews(tx: Tx, id: string): Promise<{ row: Action
   if (!isId(id)) throw new CsError('not_found', `no action with id ${id}`);
   const { rows } = await sql<ActionsTable & { seen_version: number; reviews_json: ReviewsTable[] }>`
     select ${sql.join(PLAIN_ACTION_COLUMNS.map((c) => sql.ref(`a.${c}`)))},
-      ${frozenText('a.policy_digest')} as policy, ${frozenText('a.workflow_digest')} as workflow,
+      ${frozenText('a.policy_digest')} as policy, ${frozenText('a.workflow_digest')} as workflow, ${receiptText('a.id')} as receipt,
       (select s.version from actions s where s.id = a.id) as seen_version,
       (select coalesce(json_agg(r order by r.created_at, r.id), '[]'::json) from reviews r where r.action_id = a.id) as reviews_json
     from actions a where a.id = ${id} for update of a`.execute(tx.db);
@@ -154,12 +155,15 @@ async function compareAndSet(
   const together = vote !== undefined && tx.caps.insertsInWith;
   if (vote !== undefined && !together) await tx.db.insertInto('reviews').values(vote).execute();
   // The WITH adds a name nothing reads: the update is typed as one on the plain schema.
-  const writer: QueryCreator<DB> = together
+  const voting: QueryCreator<DB> = together
     ? (tx.db.with('vote', (db) => db.insertInto('reviews').values(vote)) as unknown as QueryCreator<DB>)
     : tx.db;
+  // The receipt an approval issues goes to its own table, in this statement where the database allows (stored-receipt.ts).
+  const { receipt, ...stored } = changes;
+  const writer = await withReceipt(tx, voting, row.id, receipt);
   const res = await writer
     .updateTable('actions')
-    .set({ ...changes, status: to, version: row.version + 1, updated_at: tx.now })
+    .set({ ...stored, status: to, version: row.version + 1, updated_at: tx.now })
     .where('id', '=', row.id)
     .where('status', '=', row.status)
     .where('version', '=', row.version)
