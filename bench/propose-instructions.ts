@@ -16,7 +16,8 @@
  *   node --import tsx bench/propose-instructions.ts bench/results/pi-a bench/results/pi-b
  *   PI_PROF=1 node --import tsx bench/propose-instructions.ts bench/results/pi-b   # V8's profile instead (shares by function)
  *
- * Knobs: PI_N (measured proposals, 1,000), PI_WARMUP (3,000: with fewer, V8's optimizing compiler is still a third of the window), PI_DB ("sqlite,postgres"), PI_KEEP=1 (keep the callgrind
+ * Knobs: PI_C (proposals in flight, 50; 1 for one agent's calls one after another), PI_BODY=mcp (the MCP proxy's proposal,
+ * redeemed at once, instead of the core bench's), PI_N (measured proposals, 1,000), PI_WARMUP (3,000: with fewer, V8's optimizing compiler is still a third of the window), PI_DB ("sqlite,postgres"), PI_KEEP=1 (keep the callgrind
  * output, for callgrind_annotate), PI_NODE_FLAGS (for the measured process, e.g. "--max-semi-space-size=32"), PI_PROF=1 (no valgrind: V8's sampling profiler on for the N measured proposals
  * only, summarized by bench/profile-summary.ts).
  */
