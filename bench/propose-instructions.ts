@@ -16,7 +16,8 @@
  *   node --import tsx bench/propose-instructions.ts bench/results/pi-a bench/results/pi-b
  *   PI_PROF=1 node --import tsx bench/propose-instructions.ts bench/results/pi-b   # V8's profile instead (shares by function)
  *
- * Knobs: PI_N (measured proposals, 1,000), PI_WARMUP (3,000: with fewer, V8's optimizing compiler is still a third of the window), PI_DB ("sqlite,postgres"), PI_KEEP=1 (keep the callgrind
+ * Knobs: PI_C (proposals in flight, 50; 1 for one agent's calls one after another), PI_BODY=mcp (the MCP proxy's proposal,
+ * redeemed at once, instead of the core bench's), PI_N (measured proposals, 1,000), PI_WARMUP (3,000: with fewer, V8's optimizing compiler is still a third of the window), PI_DB ("sqlite,postgres"), PI_KEEP=1 (keep the callgrind
  * output, for callgrind_annotate), PI_NODE_FLAGS (for the measured process, e.g. "--max-semi-space-size=32"), PI_PROF=1 (no valgrind: V8's sampling profiler on for the N measured proposals
  * only, summarized by bench/profile-summary.ts).
  */
@@ -29,14 +30,40 @@ import pino from 'pino';
 import { loadBuild } from './load-build.js';
 
 const PG_URL = process.env.COUNTERSIGN_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const C = 50;
+/** Proposals in flight at once (PI_C): 50 like the core bench's load; 1 is one agent's calls one after another. */
+const C = Number(process.env.PI_C ?? 50);
 /** The core benchmark's proposal: the built-in policy allows it at once. */
-const BODY = JSON.stringify({
+const CORE_BODY = JSON.stringify({
   tool: 'read_file',
   arguments: { path: '/srv/app/README.md', encoding: 'utf8' },
   purpose: 'throughput benchmark',
   annotations: { readOnlyHint: true },
 });
+/** PI_BODY=mcp: what `countersign mcp proxy` proposes for bench/mcp-proxy.ts's call, redeemed at once (`?redeem=true`). */
+const MCP_BODY = JSON.stringify({
+  tool: 'read_text_file',
+  arguments: { path: '/tmp/cs-bench-mcp/small.txt' },
+  resource: 'bench-fs',
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  session_id: 'bench',
+  metadata: {
+    mcp: {
+      server: 'bench-fs',
+      exposed_name: 'read_text_file',
+      definition: '0'.repeat(64),
+      tool: {
+        description: 'Read the complete contents of a file from the file system as text.',
+        annotations: { readOnlyHint: true },
+        input_schema: {
+          type: 'object',
+          properties: { path: { type: 'string' }, tail: { type: 'number' }, head: { type: 'number' } },
+          required: ['path'],
+        },
+      },
+    },
+  },
+});
+const MCP = process.env.PI_BODY === 'mcp';
 
 /** The measured process: start a gateway of `buildDir`, warm up, send `n` allowed proposals, close. */
 async function child(buildDir: string, dialect: string, warmup: number, n: number): Promise<void> {
@@ -57,9 +84,9 @@ async function child(buildDir: string, dialect: string, warmup: number, n: numbe
   const agent = await addAgent(gw.deps, admin, { name: 'bench-agent', owner: 'owner@bench.test' });
   const request = {
     method: 'POST',
-    url: '/v1/actions',
+    url: MCP ? '/v1/actions?redeem=true' : '/v1/actions',
     headers: { authorization: `Bearer ${agent.apiKey}`, host: 'localhost', 'content-type': 'application/json' },
-    payload: BODY,
+    payload: MCP ? MCP_BODY : CORE_BODY,
   };
   const send = async (count: number) => {
     let next = 0;
@@ -123,7 +150,7 @@ function compiledSelf(): string {
   const out = join(self, '..', 'results', 'propose-instructions.mjs');
   const r = spawnSync(
     'npx',
-    ['esbuild', self, `--outfile=${out}`, '--format=esm', '--platform=node', '--packages=external', '--log-level=warning'],
+    ['esbuild', self, '--bundle', `--outfile=${out}`, '--format=esm', '--platform=node', '--packages=external', '--log-level=warning'],
     {
       stdio: 'inherit',
     },

@@ -60,6 +60,42 @@ describe('the gateway fetch', () => {
     assert.deepEqual(await platform.json(), { echoed: { ü: '✓' } });
   });
 
+  test('a whole answer reads once, as text or JSON, and is also there as a stream, a clone or bytes', async () => {
+    handler = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ü":"✓"}');
+    };
+    const text = await gf.fetch(`${url}/v1/me`);
+    assert.equal(text.bodyUsed, false);
+    assert.equal(await text.text(), '{"ü":"✓"}');
+    assert.equal(text.bodyUsed, true);
+    await assert.rejects(text.json(), TypeError);
+    const streamed = await gf.fetch(`${url}/v1/me`);
+    const reader = (streamed.body as ReadableStream<Uint8Array>).getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), '{"ü":"✓"}');
+    const cloned = await gf.fetch(`${url}/v1/me`);
+    assert.deepEqual(await cloned.clone().json(), { ü: '✓' });
+    assert.equal(new TextDecoder().decode(await cloned.arrayBuffer()), '{"ü":"✓"}');
+  });
+
+  test('headers given as an object, a Headers or pairs arrive alike, names in lower case', async () => {
+    const seen: (string | undefined)[] = [];
+    handler = (req, _body, res) => {
+      seen.push(`${req.headers['x-one']} ${req.headers.authorization}`);
+      res.end('{}');
+    };
+    const given = [
+      { 'X-One': '1', authorization: 'Bearer a' },
+      new Headers({ 'X-One': '1', authorization: 'Bearer a' }),
+      [
+        ['X-One', '1'],
+        ['authorization', 'Bearer a'],
+      ] as [string, string][],
+    ];
+    for (const headers of given) await (await gf.fetch(`${url}/v1/me`, { headers })).text();
+    assert.deepEqual(seen, ['1 Bearer a', '1 Bearer a', '1 Bearer a']);
+  });
+
   test('an error status comes back as a response, not a failure', async () => {
     handler = (_req, _body, res) => {
       res.writeHead(409, { 'content-type': 'application/json' });

@@ -45,10 +45,7 @@ export function createGatewayFetch(): GatewayFetch {
 }
 
 function send(url: URL, agent: http.Agent, init: RequestInit, body: string | Uint8Array | undefined, mayRetry: boolean): Promise<Response> {
-  const headers: Record<string, string> = {};
-  new Headers(init.headers).forEach((value, name) => {
-    headers[name] = value;
-  });
+  const headers = requestHeaders(init.headers);
   if (body !== undefined) headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
   const request = url.protocol === 'https:' ? https.request : http.request;
   return new Promise<Response>((resolve, reject) => {
@@ -64,7 +61,7 @@ function send(url: URL, agent: http.Agent, init: RequestInit, body: string | Uin
       } else {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve(new Response(Buffer.concat(chunks), init)));
+        res.on('end', () => resolve(new WholeResponse(Buffer.concat(chunks), init) as unknown as Response));
         res.on('error', reject);
       }
     });
@@ -78,6 +75,100 @@ function send(url: URL, agent: http.Agent, init: RequestInit, body: string | Uin
     });
     req.end(body);
   });
+}
+
+/**
+ * The request's headers as node:http takes them. The SDK passes a plain object of lower-case names,
+ * copied as it is; anything else (a `Headers`, pairs) goes through `Headers`, which normalises it.
+ */
+function requestHeaders(given: RequestInit['headers']): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (given === undefined || given === null) return headers;
+  if (Object.getPrototypeOf(given) === Object.prototype) {
+    for (const [name, value] of Object.entries(given as Record<string, string>)) headers[name.toLowerCase()] = String(value);
+    return headers;
+  }
+  new Headers(given).forEach((value, name) => {
+    headers[name] = value;
+  });
+  return headers;
+}
+
+/**
+ * A response whose body has been read whole, answered the way the SDK reads one: `ok`, `status`, `headers`,
+ * `text()`, `json()`. Building a platform `Response` over the bytes and reading it back with `text()` goes
+ * through a WHATWG stream and cost about 45 times decoding the bytes directly (measured: 268 µs against 6 µs
+ * for a proposal's 2 KiB answer, on a loaded machine), on every gateway request, the proposal on the call's
+ * path included. The rest of what a `Response` offers to read (`body`, `arrayBuffer()`, `blob()`, `clone()`…) is
+ * the platform's, made on first use from the same bytes. Like a `Response`, the body reads once.
+ */
+class WholeResponse {
+  readonly status: number;
+  readonly statusText: string;
+  private readonly pairs: [string, string][];
+  private headersMade: Headers | undefined;
+  private platform: Response | undefined;
+  private read = false;
+
+  constructor(
+    private readonly bytes: Buffer,
+    init: { status: number; statusText: string; headers: [string, string][] },
+  ) {
+    this.status = init.status;
+    this.statusText = init.statusText;
+    this.pairs = init.headers;
+  }
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status <= 299;
+  }
+
+  get headers(): Headers {
+    this.headersMade ??= new Headers(this.pairs);
+    return this.headersMade;
+  }
+
+  get bodyUsed(): boolean {
+    return this.read || (this.platform?.bodyUsed ?? false);
+  }
+
+  async text(): Promise<string> {
+    if (this.platform) return this.platform.text();
+    if (this.read) throw new TypeError('Body is unusable: Body has already been read');
+    this.read = true;
+    return this.bytes.toString('utf8');
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    return this.asPlatform().body;
+  }
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    return this.asPlatform().arrayBuffer();
+  }
+
+  blob(): Promise<Blob> {
+    return this.asPlatform().blob();
+  }
+
+  formData(): Promise<FormData> {
+    return this.asPlatform().formData();
+  }
+
+  clone(): Response {
+    return this.asPlatform().clone();
+  }
+
+  /** The platform's `Response` over the same bytes, made when a member beyond the SDK's is used. */
+  private asPlatform(): Response {
+    if (this.read) throw new TypeError('Body is unusable: Body has already been read');
+    this.platform ??= new Response(this.bytes, { status: this.status, statusText: this.statusText, headers: this.pairs });
+    return this.platform;
+  }
 }
 
 /** Statuses whose response has no body (a `Response` refuses one). */
