@@ -50,38 +50,35 @@ async function counts(w: World): Promise<{ actions: number; audit: number }> {
   return { actions: Number(actions.n), audit: (await auditRows(w)).length };
 }
 
-/** Runs `between` after the route has done its checks and before its write is queued for commit. */
-function beforeTheWrite(deps: Deps, between: () => Promise<unknown>): void {
+/** Wraps the `run` of every committer a route is handed under an epoch condition. */
+function aroundHeldRuns(deps: Deps, wrap: (run: CommitQueue['run']) => CommitQueue['run']): void {
   const committer = deps.committer;
   const holding = committer.holding.bind(committer);
   committer.holding = (condition): CommitQueue => {
     const held = holding(condition);
-    return {
-      ...held,
-      run: async (op, opts) => {
-        await between();
-        return held.run(op, opts);
-      },
-    };
+    return { ...held, run: wrap(held.run.bind(held)) };
   };
+}
+
+/** Runs `between` after the route has done its checks and before its write is queued for commit. */
+function beforeTheWrite(deps: Deps, between: () => Promise<unknown>): void {
+  aroundHeldRuns(deps, (run) => async (op, opts) => {
+    await between();
+    return run(op, opts);
+  });
 }
 
 /** Runs `between` inside the write's own transaction, after its statements and before the append and COMMIT. */
 function insideTheWrite(deps: Deps, between: () => Promise<unknown>): void {
-  const committer = deps.committer;
-  const holding = committer.holding.bind(committer);
-  committer.holding = (condition): CommitQueue => {
-    const held = holding(condition);
-    return {
-      ...held,
-      run: (op, opts) =>
-        held.run(async (tx) => {
-          const value = await op(tx);
-          await between();
-          return value;
-        }, opts),
-    };
-  };
+  aroundHeldRuns(
+    deps,
+    (run) => (op, opts) =>
+      run(async (tx) => {
+        const value = await op(tx);
+        await between();
+        return value;
+      }, opts),
+  );
 }
 
 forEachDialect('a remembered key is checked at commit on the write routes', (dialect: Dialect) => {
