@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
+import { receiptFromBody } from '../src/domain/receipts/stored-receipt.js';
 import { auditRows, call, forEachDialect, propose, review, type World, world } from './helpers.js';
 
 /** An action the policy approves at once: a read-only tool, from an agent whose annotations are trusted. */
@@ -20,8 +21,17 @@ forEachDialect('receipts are stored once, apart from the action', (dialect) => {
   });
   after(async () => w.close());
 
-  const storedReceipts = (id: string) =>
-    w.gw.deps.db.read.selectFrom('receipts').select(['action_id', 'text']).where('action_id', '=', id).execute();
+  /** The receipts stored for an action, each read back as its text. */
+  const storedReceipts = async (id: string) =>
+    (await w.gw.deps.db.read.selectFrom('receipts').select(['action_id', 'body']).where('action_id', '=', id).execute()).map((r) => ({
+      action_id: r.action_id,
+      text: receiptFromBody(r.body),
+    }));
+  /** How many bytes the database holds as the action's receipt (length() of a bytea or a blob counts bytes). */
+  const storedLength = async (id: string) =>
+    (await sql<{ n: number }>`select length(body) as n from receipts where action_id = ${id}`.execute(w.gw.deps.db.read)).rows.map((r) =>
+      Number(r.n),
+    );
   const view = async (id: string) => (await call(w, 'GET', `/v1/actions/${id}`, w.keys.alice)).body;
 
   test('an action a person approves has its receipt in one row of receipts, and every later read shows it as issued', async () => {
@@ -61,6 +71,27 @@ forEachDialect('receipts are stored once, apart from the action', (dialect) => {
     }
   });
 
+  test('a receipt is stored as the bytes its segments encode, a quarter shorter than its text, and every reader gets the exact text', async () => {
+    const created = await call(w, 'POST', '/v1/actions', w.keys.agent, READ_ONLY);
+    const receipt = created.body.receipt as string;
+    const decoded = receipt.split('.').map((s) => Buffer.from(s, 'base64url'));
+    const [length] = await storedLength(created.body.id);
+    assert.equal(length, decoded.reduce((n, b) => n + b.length, 0) + 6, 'the three segments decoded, in a 6-byte frame');
+    assert.ok((length as number) < (receipt.length * 3) / 4 + 8, `${length} bytes for a ${receipt.length}-character receipt`);
+    const [row] = await w.gw.deps.db.read.selectFrom('receipts').select('body').where('action_id', '=', created.body.id).execute();
+    const bytes = typeof row?.body === 'string' ? Buffer.from(row.body, 'hex') : Buffer.from(row?.body as Buffer);
+    assert.ok(bytes.includes(decoded[1] as Buffer), 'the payload is stored as its JSON bytes, not its base64url text');
+    assert.ok(!bytes.includes(Buffer.from(receipt.split('.')[1] as string)), 'no segment is stored as text');
+
+    const { redeemed: _, ...asViewed } = created.body;
+    assert.equal(JSON.stringify(await view(created.body.id)), JSON.stringify(asViewed));
+    const run = { id: created.body.id, tool: created.body.tool, arguments: created.body.arguments, resource: created.body.resource };
+    const redeemed = await call(w, 'POST', '/v1/receipts/redeem', w.keys.agent, { receipt, action: run });
+    assert.equal(redeemed.status, 200, JSON.stringify(redeemed.body));
+    const reported = await call(w, 'POST', `/v1/actions/${created.body.id}/result`, w.keys.agent, { outcome: 'succeeded' });
+    assert.equal(reported.body.receipt, receipt);
+  });
+
   test('an action not approved has no receipt', async () => {
     const { body: denied } = await propose(w, { tool: 'deploy', arguments: { env: 'production' } });
     const r = await review(w, denied.id, w.keys.alice, { decision: 'deny', reason: 'not today' });
@@ -82,7 +113,14 @@ forEachDialect('receipts are stored once, apart from the action', (dialect) => {
   test('a stored receipt can be neither changed nor deleted', async () => {
     const { body } = await call(w, 'POST', '/v1/actions', w.keys.agent, READ_ONLY);
     const db = w.gw.deps.db.write;
-    await assert.rejects(db.updateTable('receipts').set({ text: 'forged' }).where('action_id', '=', body.id).execute(), /append-only/);
+    await assert.rejects(
+      db
+        .updateTable('receipts')
+        .set({ body: Buffer.from('forged') })
+        .where('action_id', '=', body.id)
+        .execute(),
+      /append-only/,
+    );
     await assert.rejects(db.deleteFrom('receipts').where('action_id', '=', body.id).execute(), /append-only/);
     assert.equal((await view(body.id)).receipt, body.receipt);
   });

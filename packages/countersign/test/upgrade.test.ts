@@ -19,6 +19,7 @@ import { frozenDigest } from '../src/domain/actions/frozen-digest.js';
 import { workflowKey } from '../src/domain/actions/inbox-workflow-key.js';
 import { verifyAudit } from '../src/domain/audit/verify-audit.js';
 import { issueKey } from '../src/domain/identities/issue-key.js';
+import { receiptBodyOf, receiptFromBody } from '../src/domain/receipts/stored-receipt.js';
 import { startGateway } from '../src/gateway.js';
 import { FakeClock } from '../src/lib/clock.js';
 import { ADMIN, call, type Dialect, forEachDialect, PG_URL, review, type TestEnv, testEnv, type World } from './helpers.js';
@@ -181,7 +182,7 @@ forEachDialect('upgrading a database from the previous schema', (dialect) => {
     assert.ok(issued.length >= 2, 'the fixture has approved actions');
     const moved = await w.gw.deps.db.read
       .selectFrom('receipts')
-      .select(['action_id', 'text'])
+      .select(['action_id', 'body'])
       .where(
         'action_id',
         'in',
@@ -190,8 +191,13 @@ forEachDialect('upgrading a database from the previous schema', (dialect) => {
       .orderBy('action_id')
       .execute();
     assert.deepEqual(
-      moved,
+      moved.map((r) => ({ action_id: r.action_id, text: receiptFromBody(r.body) })),
       issued.map((t) => ({ action_id: t.id, text: t.receipt })),
+    );
+    // Stored as the bytes the text encodes (stored-receipt.ts frames them), not as the text.
+    assert.deepEqual(
+      moved.map((r) => (typeof r.body === 'string' ? Buffer.from(r.body, 'hex') : Buffer.from(r.body))),
+      issued.map((t) => receiptBodyOf(t.receipt as string)),
     );
     for (const t of issued) {
       const row = await selectActionRows(w.gw.deps.db.read).where('id', '=', t.id).executeTakeFirstOrThrow();

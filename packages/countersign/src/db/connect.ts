@@ -56,6 +56,12 @@ export interface Capabilities {
    * lowercase hex, so readers see the same strings either way; writers pass `storedHash(hex)`.
    */
   binaryHashes(table: string, columns: readonly string[]): string[];
+  /**
+   * The column type for bytes that are not hashes (a stored receipt: migration 029): PostgreSQL bytea, SQLite
+   * blob. Written as a Buffer; read back as a Buffer on SQLite and as lowercase hex text on PostgreSQL (the
+   * pool's bytea parser, below), which domain/receipts/stored-receipt.ts takes either way.
+   */
+  readonly bytesType: 'bytea' | 'blob';
   /** A hex hash as the parameter for a column binaryHashes converted: its bytes on PostgreSQL, the hex text on SQLite. */
   storedHash(hex: string): string | Buffer;
   /**
@@ -116,6 +122,7 @@ const sqliteCaps: Capabilities = {
       (op) => `create trigger ${t}_no_${op} before ${op} on ${t} begin select raise(abort, '${t} is append-only: ${op} refused'); end`,
     ),
   binaryHashes: () => [],
+  bytesType: 'blob',
   storedHash: (hex) => hex,
   rewriteTable: () => [],
 };
@@ -139,6 +146,7 @@ const postgresCaps: Capabilities = {
   binaryHashes: (t, columns) => [
     `alter table ${t} ${columns.map((c) => `alter column ${c} type bytea using decode(${c}, 'hex')`).join(', ')}`,
   ],
+  bytesType: 'bytea',
   storedHash: (hex) => Buffer.from(hex, 'hex'),
   rewriteTable: (t, pkey) => [`cluster ${t} using ${pkey}`, `alter table ${t} set without cluster`],
 };
@@ -267,8 +275,9 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<{ db: Database; 
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
-    // Epoch-ms timestamps and sequence numbers are int8; they fit in a double. The only bytea columns are
-    // hashes (capabilities.binaryHashes), read back as the lowercase hex text SQLite stores.
+    // Epoch-ms timestamps and sequence numbers are int8; they fit in a double. Bytea columns are hashes
+    // (capabilities.binaryHashes), read back as the lowercase hex text SQLite stores, and stored receipts
+    // (capabilities.bytesType), which stored-receipt.ts reads from that hex.
     types: {
       getTypeParser: ((oid: number, format?: string) =>
         oid === INT8_OID

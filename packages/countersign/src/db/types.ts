@@ -131,8 +131,12 @@ export type StoredActionsTable = Omit<ActionsTable, FrozenColumn | 'receipt'> & 
  */
 export interface ReceiptsTable {
   action_id: string;
-  /** The compact JWS, exactly as issued. */
-  text: string;
+  /**
+   * The compact JWS as its bytes (bytea on PostgreSQL, blob on SQLite: capabilities.bytesType), framed by
+   * domain/receipts/stored-receipt.ts, which alone writes and reads it (the text exactly as issued). Written
+   * as a Buffer; the PostgreSQL pool reads bytea back as hex text.
+   */
+  body: Buffer;
 }
 
 /** A frozen text (an action's policy decision or workflow), stored once; its key is the SHA-256 of the exact text. */

@@ -1,14 +1,15 @@
 import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import { frozenText } from '../../db/frozen-text.js';
 import { ACTION_COLUMNS, type ActionsTable, type DB } from '../../db/types.js';
-import { receiptText } from '../receipts/stored-receipt.js';
+import { receiptBody, receiptsAsText } from '../receipts/stored-receipt.js';
 
 /**
  * Reading actions back as the domain knows them (`ActionsTable`): the stored row (`StoredActionsTable`)
  * keeps the digests of its frozen texts, and each text comes from `frozen_documents` by its digest
  * (migration 028), and its receipt from `receipts` by the action's id (migration 029), in the same
- * statement, so every reader gets exactly the text that was written, with no extra round trip (a
- * primary-key probe per text in the statement). The lock clauses readers add (`FOR UPDATE`, `SKIP LOCKED`)
+ * statement (stored as its bytes, turned back into its text as the rows arrive: `receiptsAsText`), so every
+ * reader gets exactly the text that was written, with no extra round trip (a primary-key probe per text in
+ * the statement). The lock clauses readers add (`FOR UPDATE`, `SKIP LOCKED`)
  * apply to the action's row only: documents and receipts are never written after they are inserted.
  */
 
@@ -27,12 +28,13 @@ export const workflowText = () => frozenText('actions.workflow_digest').as('work
 /** `select` of every column of the domain's action row: add `where`, `orderBy`, locks as before. */
 export function selectActionRows(db: Kysely<DB>): SelectQueryBuilder<DB, 'actions', ActionsTable> {
   return db
+    .withPlugin(receiptsAsText)
     .selectFrom('actions')
     .select([
       ...PLAIN_ACTION_COLUMNS,
       policyText(),
       workflowText(),
-      receiptText('actions.id').as('receipt'),
+      receiptBody('actions.id').as('receipt'),
     ]) as unknown as SelectQueryBuilder<DB, 'actions', ActionsTable>;
 }
 

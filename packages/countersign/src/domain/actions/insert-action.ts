@@ -2,6 +2,7 @@ import type { QueryCreator } from 'kysely';
 import type { Tx } from '../../db/committer.js';
 import { PreparedQuery } from '../../db/prepared.js';
 import { ACTION_COLUMNS, type ActionsTable, type DB, type StoredActionsTable } from '../../db/types.js';
+import { receiptBodyOf } from '../receipts/stored-receipt.js';
 import { frozenDigest } from './frozen-digest.js';
 
 /**
@@ -17,11 +18,12 @@ import { frozenDigest } from './frozen-digest.js';
  * the action are one statement, so the allowed proposal's transaction keeps its round trips.
  *
  * An action approved as it is created (by the policy or a grant) comes with its receipt: it is inserted into
- * `receipts` (migration 029, domain/receipts/stored-receipt.ts) in the same statement, or just before the
- * action on SQLite. Unlike a document it is the action's own, so a plain insert: a second one is a bug.
+ * `receipts` (migration 029, as the bytes domain/receipts/stored-receipt.ts frames) in the same statement, or
+ * just before the action on SQLite. Unlike a document it is the action's own, so a plain insert: a second
+ * one is a bug.
  */
 
-type Params = StoredActionsTable & { policy_text: string; doc2_digest: string | Buffer; doc2_text: string; receipt_text: string };
+type Params = StoredActionsTable & { policy_text: string; doc2_digest: string | Buffer; doc2_text: string; receipt_body: Buffer | null };
 
 // Always two document rows: the second is the workflow, or the policy decision again when there is none
 // (DO NOTHING skips a repeated key within one statement), so one compiled statement serves every action.
@@ -39,7 +41,7 @@ const actionValues = (p: <K extends keyof Params & string>(name: K) => Params[K]
 
 // An action approved at once (policy, grant) has its receipt already: it goes to `receipts` (migration 029).
 const insertReceipt = (db: QueryCreator<DB>, p: <K extends keyof Params & string>(name: K) => Params[K]) =>
-  db.insertInto('receipts').values({ action_id: p('id'), text: p('receipt_text') });
+  db.insertInto('receipts').values({ action_id: p('id'), body: p('receipt_body') as Buffer });
 
 // The hot write of the gateway: compiled once (see PreparedQuery).
 const insertTogether = new PreparedQuery<Params, unknown>((db, p) =>
@@ -70,7 +72,7 @@ export async function insertAction(tx: Tx, row: ActionsTable): Promise<void> {
     policy_text: policy,
     doc2_digest: workflowDigest ?? policyDigest,
     doc2_text: workflow ?? policy,
-    receipt_text: receipt ?? '',
+    receipt_body: receipt === null ? null : receiptBodyOf(receipt),
   };
   if (tx.caps.insertsInWith) {
     await (receipt === null ? insertTogether : insertApprovedTogether).execute(tx.db, params);

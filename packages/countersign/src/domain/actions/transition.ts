@@ -4,7 +4,7 @@ import { frozenText } from '../../db/frozen-text.js';
 import type { ActionsTable, DB, FrozenColumn, ReviewsTable } from '../../db/types.js';
 import { CsError } from '../../lib/errors.js';
 import { isId } from '../../lib/ids.js';
-import { receiptText, withReceipt } from '../receipts/stored-receipt.js';
+import { receiptBody, withReceipt, withReceiptText } from '../receipts/stored-receipt.js';
 import { tallyChanged } from '../stats/tallies.js';
 import { parseFrozenWorkflow } from '../workflow/frozen.js';
 import { PLAIN_ACTION_COLUMNS, selectActionRows } from './action-rows.js';
@@ -45,15 +45,16 @@ export async function loadWithReviews(tx: Tx, id: string): Promise<{ row: Action
     return { row, reviews: await loadReviews(tx, row.id) };
   }
   if (!isId(id)) throw new CsError('not_found', `no action with id ${id}`);
+  // `receipt` comes as its stored body; withReceiptText turns it into the text before the row is used.
   const { rows } = await sql<ActionsTable & { seen_version: number; reviews_json: ReviewsTable[] }>`
     select ${sql.join(PLAIN_ACTION_COLUMNS.map((c) => sql.ref(`a.${c}`)))},
-      ${frozenText('a.policy_digest')} as policy, ${frozenText('a.workflow_digest')} as workflow, ${receiptText('a.id')} as receipt,
+      ${frozenText('a.policy_digest')} as policy, ${frozenText('a.workflow_digest')} as workflow, ${receiptBody('a.id')} as receipt,
       (select s.version from actions s where s.id = a.id) as seen_version,
       (select coalesce(json_agg(r order by r.created_at, r.id), '[]'::json) from reviews r where r.action_id = a.id) as reviews_json
     from actions a where a.id = ${id} for update of a`.execute(tx.db);
   const found = rows[0];
   if (!found) throw new CsError('not_found', `no action with id ${id}`);
-  const { seen_version, reviews_json, ...row } = found;
+  const { seen_version, reviews_json, ...row } = withReceiptText(found);
   return { row, reviews: seen_version === row.version ? reviews_json : await loadReviews(tx, row.id) };
 }
 
