@@ -9,8 +9,8 @@ import { receiptBody, receiptsAsText } from '../receipts/stored-receipt.js';
  * (migration 028), and its receipt from `receipts` by the action's id (migration 029), in the same
  * statement (stored as its bytes, turned back into its text as the rows arrive: `receiptsAsText`), so every
  * reader gets exactly the text that was written, with no extra round trip (a primary-key probe per text in
- * the statement). The lock clauses readers add (`FOR UPDATE`, `SKIP LOCKED`)
- * apply to the action's row only: documents and receipts are never written after they are inserted.
+ * the statement). The lock clauses readers add (`FOR UPDATE`, `SKIP LOCKED`) apply to the action's row only:
+ * documents and receipts are never written after they are inserted.
  */
 
 /** The stored columns readers take as they are (everything but the digests). */
